@@ -1,0 +1,22 @@
+"""Program Ledger, the write side: an event-sourced, double-entry grant ledger."""
+
+from ledger.app import Ledger
+from ledger.bootstrap import build_ledger
+from ledger.commands.budget import NewRecipient
+from ledger.core import CommandResult
+from ledger.domain.base import Actor
+from ledger.errors import LedgerError
+from ledger.money import Money, Posting
+from ledger.settings import Settings
+
+__all__ = [
+    "Actor",
+    "CommandResult",
+    "Ledger",
+    "LedgerError",
+    "Money",
+    "NewRecipient",
+    "Posting",
+    "Settings",
+    "build_ledger",
+]

@@ -1,0 +1,1 @@
+"""Commands of the Ledger, one mixin per area; each is get → decide → save."""

@@ -1,0 +1,227 @@
+"""Applications and award decisions: submit, amend, withdraw, approve, reject, amend award."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import uuid4
+
+from ledger.commands import validate
+from ledger.core import CommandResult, Decision, LedgerCore, today
+from ledger.domain.application import Application
+from ledger.domain.base import Actor
+from ledger.errors import ValidationFailed
+from ledger.money import Money
+
+
+class ApplicationCommands(LedgerCore):
+    def submit_application(
+        self,
+        actor: Actor,
+        *,
+        phase_id: str,
+        recipient_id: str,
+        requested_amount: Money,
+        submitted_on: date,
+        reference: str | None = None,
+        measures: list[dict[str, Any]] | None = None,
+    ) -> CommandResult:
+        requested = validate.positive(requested_amount, field="requested_amount")
+        checked_measures = validate.measures(measures)
+        reference = validate.text(reference, field="reference", required=False, limit=200) or None
+        application_id = str(uuid4())
+
+        def decide() -> Decision:
+            phase = self.phase(phase_id)
+            recipient = self.recipient(recipient_id)
+            programme = self.programme(phase.programme_id)
+            programme.check_open(submitted_on, what="submission date")
+            phase.check_accepts(
+                recipient_id=recipient_id, kind=recipient.kind, submitted_on=submitted_on
+            )
+            application = Application.start(
+                Application.Submitted,
+                actor,
+                id=_uuid(application_id),
+                effective_date=submitted_on,
+                application_id=application_id,
+                programme_id=phase.programme_id,
+                phase_id=phase_id,
+                fiscal_year=phase.fiscal_year,
+                recipient_id=recipient_id,
+                recipient_kind=recipient.kind,
+                requested_amount=requested,
+                measures=checked_measures,
+                reference=reference,
+            )
+            phase.receive(
+                actor,
+                application_id=application_id,
+                recipient_id=recipient_id,
+                submitted_on=submitted_on,
+            )
+            return Decision([application, phase], {"application_id": application_id})
+
+        request = {"phase_id": phase_id, "recipient_id": recipient_id,
+                   "requested_amount": str(requested), "submitted_on": submitted_on,
+                   "reference": reference, "measures": checked_measures}
+        return self._execute(actor, "submit_application", request, decide)
+
+    def amend_application(
+        self,
+        actor: Actor,
+        *,
+        application_id: str,
+        reason: str,
+        requested_amount: Money | None = None,
+        measures: list[dict[str, Any]] | None = None,
+        amended_on: date | None = None,
+    ) -> CommandResult:
+        if requested_amount is None and measures is None:
+            raise ValidationFailed("requested_amount and/or measures: give at least one")
+        requested = (
+            validate.positive(requested_amount, field="requested_amount")
+            if requested_amount is not None
+            else None
+        )
+        checked_measures = validate.measures(measures) if measures is not None else None
+        reason = validate.required_reason(reason, what="amend an application")
+        effective = amended_on or today()
+
+        def decide() -> Decision:
+            application = self.application(application_id)
+            self.programme(application.programme_id).check_open(effective)
+            application.amend(
+                actor,
+                requested_amount=requested if requested is not None else application.requested,
+                measures=checked_measures if checked_measures is not None
+                else application.measures,
+                reason=reason,
+                amended_on=effective,
+            )
+            return Decision([application], {"application_id": application_id})
+
+        request = {"application_id": application_id, "requested_amount": str(requested),
+                   "measures": checked_measures, "reason": reason, "on": amended_on}
+        return self._execute(actor, "amend_application", request, decide)
+
+    def withdraw_application(
+        self, actor: Actor, *, application_id: str, reason: str, withdrawn_on: date
+    ) -> CommandResult:
+        reason = validate.required_reason(reason, what="withdraw an application")
+
+        def decide() -> Decision:
+            application = self.application(application_id)
+            phase = self.phase(application.phase_id)
+            self.programme(application.programme_id).check_open(withdrawn_on)
+            application.withdraw(actor, reason=reason, withdrawn_on=withdrawn_on)
+            phase.settle(
+                actor,
+                application_id=application_id,
+                recipient_id=application.recipient_id,
+                released=Money.zero(),
+                effective_date=withdrawn_on,
+                reason=reason,
+            )
+            return Decision([application, phase], {"application_id": application_id})
+
+        request = {"application_id": application_id, "reason": reason,
+                   "withdrawn_on": withdrawn_on}
+        return self._execute(actor, "withdraw_application", request, decide)
+
+    def reject_application(
+        self, actor: Actor, *, application_id: str, reason: str, decided_on: date
+    ) -> CommandResult:
+        reason = validate.required_reason(reason, what="reject an application")
+
+        def decide() -> Decision:
+            application = self.application(application_id)
+            phase = self.phase(application.phase_id)
+            self.programme(application.programme_id).check_open(decided_on)
+            application.reject(actor, reason=reason, decided_on=decided_on)
+            phase.settle(
+                actor,
+                application_id=application_id,
+                recipient_id=application.recipient_id,
+                released=Money.zero(),
+                effective_date=decided_on,
+                reason=reason,
+            )
+            return Decision([application, phase], {"application_id": application_id})
+
+        request = {"application_id": application_id, "reason": reason,
+                   "decided_on": decided_on}
+        return self._execute(actor, "reject_application", request, decide)
+
+    def approve_application(
+        self,
+        actor: Actor,
+        *,
+        application_id: str,
+        approved_amount: Money,
+        decided_on: date,
+        decision_reference: str | None = None,
+    ) -> CommandResult:
+        """Awards the grant, committing the amount against the phase's envelope (I3)."""
+        amount = validate.positive(approved_amount, field="approved_amount")
+        decision_reference = validate.text(
+            decision_reference, field="decision_reference", required=False, limit=200
+        ) or None
+
+        def decide() -> Decision:
+            application = self.application(application_id)
+            phase = self.phase(application.phase_id)
+            programme = self.programme(application.programme_id)
+            programme.check_open(decided_on, what="decision date")
+            application.approve(
+                actor,
+                approved_amount=amount,
+                decided_on=decided_on,
+                decision_reference=decision_reference,
+            )
+            programme.check_year_open(phase.fiscal_year)
+            phase.commit(
+                actor, application_id=application_id, change=amount, decided_on=decided_on
+            )
+            return Decision([application, phase], {"application_id": application_id})
+
+        request = {"application_id": application_id, "approved_amount": str(amount),
+                   "decided_on": decided_on, "decision_reference": decision_reference}
+        return self._execute(actor, "approve_application", request, decide)
+
+    def amend_award(
+        self,
+        actor: Actor,
+        *,
+        application_id: str,
+        new_amount: Money,
+        reason: str,
+        decided_on: date,
+    ) -> CommandResult:
+        amount = validate.positive(new_amount, field="new_amount")
+        reason = validate.required_reason(reason, what="amend an award")
+
+        def decide() -> Decision:
+            application = self.application(application_id)
+            phase = self.phase(application.phase_id)
+            programme = self.programme(application.programme_id)
+            programme.check_open(decided_on, what="decision date")
+            change = application.amend_award(
+                actor, new_amount=amount, reason=reason, decided_on=decided_on
+            )
+            if change.amount > 0:
+                programme.check_year_open(phase.fiscal_year)
+            phase.commit(
+                actor, application_id=application_id, change=change, decided_on=decided_on
+            )
+            return Decision([application, phase], {"application_id": application_id})
+
+        request = {"application_id": application_id, "new_amount": str(amount),
+                   "reason": reason, "decided_on": decided_on}
+        return self._execute(actor, "amend_award", request, decide)
+
+
+def _uuid(application_id: str) -> Any:
+    from uuid import UUID
+
+    return UUID(application_id)

@@ -1,0 +1,168 @@
+"""A funding phase (call): its envelope, eligibility, and who holds open applications.
+
+Awards are committed against the phase here, so I3 (awards ≤ envelope) and I4
+(one open application per recipient) are one aggregate's rules: two concurrent
+approvals both write the next version of the phase, and one of them must retry.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
+from ledger.errors import BudgetExceeded, DuplicateApplication, NotEligible
+from ledger.money import Money
+
+RECIPIENT_KINDS = ("gemeinde", "stadt", "kreisfreie_stadt", "landkreis")
+
+
+class Phase(LedgerAggregate):
+    if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
+        phase_id: str
+        programme_id: str
+        name: str
+        fiscal_year: int
+        envelope: Money
+        opens_on: date
+        closes_on: date
+        eligible_kinds: list[str]
+        max_open_per_recipient: int
+        committed: Money
+        open_applications: dict[str, list[str]]
+
+    @staticmethod
+    def id_for(phase_id: str) -> UUID:
+        return entity_uuid("phase", phase_id)
+
+    class Opened(LedgerAggregate.Created):
+        phase_id: str
+        programme_id: str
+        name: str
+        fiscal_year: int
+        envelope: Money
+        opens_on: date
+        closes_on: date
+        eligible_kinds: list[str]
+        max_open_per_recipient: int
+
+        def apply(self, phase: Phase) -> None:
+            phase.phase_id = self.phase_id
+            phase.programme_id = self.programme_id
+            phase.name = self.name
+            phase.fiscal_year = self.fiscal_year
+            phase.envelope = self.envelope
+            phase.opens_on = self.opens_on
+            phase.closes_on = self.closes_on
+            phase.eligible_kinds = list(self.eligible_kinds)
+            phase.max_open_per_recipient = self.max_open_per_recipient
+            phase.committed = Money.zero()
+            phase.open_applications = {}
+
+    class ApplicationReceived(LedgerAggregate.Event):
+        application_id: str
+        recipient_id: str
+
+        def apply(self, phase: Phase) -> None:
+            phase.open_applications.setdefault(self.recipient_id, []).append(
+                self.application_id
+            )
+
+    class CommitmentChanged(LedgerAggregate.Event):
+        """The phase's share of an award decision; the postings live on the
+        application's event, this one only keeps the envelope consistent."""
+
+        application_id: str
+        change: Money
+
+        def apply(self, phase: Phase) -> None:
+            phase.committed = phase.committed + self.change
+
+    class ApplicationSettled(LedgerAggregate.Event):
+        """The application left the open states (withdrawn, rejected, closed, revoked)."""
+
+        application_id: str
+        recipient_id: str
+        released: Money
+
+        def apply(self, phase: Phase) -> None:
+            open_ids = phase.open_applications.get(self.recipient_id, [])
+            if self.application_id in open_ids:
+                open_ids.remove(self.application_id)
+            if not open_ids:
+                phase.open_applications.pop(self.recipient_id, None)
+            phase.committed = phase.committed - self.released
+
+    @property
+    def available(self) -> Money:
+        return self.envelope - self.committed
+
+    def check_accepts(self, *, recipient_id: str, kind: str, submitted_on: date) -> None:
+        if kind not in self.eligible_kinds:
+            raise NotEligible(
+                f"recipients of kind {kind} are not eligible in phase {self.phase_id} "
+                f"(eligible: {', '.join(self.eligible_kinds)})"
+            )
+        if not self.opens_on <= submitted_on <= self.closes_on:
+            raise NotEligible(
+                f"phase {self.phase_id} is open from {self.opens_on.isoformat()} to "
+                f"{self.closes_on.isoformat()}, not on {submitted_on.isoformat()}"
+            )
+        open_ids = self.open_applications.get(recipient_id, [])
+        if len(open_ids) >= self.max_open_per_recipient:
+            raise DuplicateApplication(
+                f"recipient {recipient_id} already has an open application in phase "
+                f"{self.phase_id}: {', '.join(open_ids)}"
+            )
+
+    def check_available(self, amount: Money) -> None:
+        if amount > self.available:
+            raise BudgetExceeded(
+                f"an award of {amount} exceeds what is left of the envelope of phase "
+                f"{self.phase_id} ({self.available} available)"
+            )
+
+    def receive(
+        self, actor: Actor, *, application_id: str, recipient_id: str, submitted_on: date
+    ) -> None:
+        self._emit(
+            self.ApplicationReceived,
+            actor,
+            effective_date=submitted_on,
+            application_id=application_id,
+            recipient_id=recipient_id,
+        )
+
+    def commit(
+        self, actor: Actor, *, application_id: str, change: Money, decided_on: date
+    ) -> None:
+        if change.amount > 0:
+            self.check_available(change)
+        self._emit(
+            self.CommitmentChanged,
+            actor,
+            effective_date=decided_on,
+            application_id=application_id,
+            change=change,
+        )
+
+    def settle(
+        self,
+        actor: Actor,
+        *,
+        application_id: str,
+        recipient_id: str,
+        released: Money,
+        effective_date: date,
+        reason: str | None,
+    ) -> None:
+        self._emit(
+            self.ApplicationSettled,
+            actor,
+            effective_date=effective_date,
+            reason=reason,
+            application_id=application_id,
+            recipient_id=recipient_id,
+            released=released,
+        )

@@ -1,0 +1,123 @@
+"""Domain errors: one base class, each refusal with the stable code of SPEC §4.
+
+Every error is raised before anything is written; the API maps `status` and
+`code` to an RFC 9457 problem document in one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class LedgerError(Exception):
+    """Base of every refusal. `code` is stable; `detail` is for humans."""
+
+    code: ClassVar[str] = "ledger_error"
+    status: ClassVar[int] = 409
+    title: ClassVar[str] = "Refused by the ledger"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ValidationFailed(LedgerError):
+    """I1: an amount is not positive EUR with two decimals, a date is not ISO, or a field is wrong."""
+
+    code = "validation"
+    status = 422
+    title = "Invalid input"
+
+
+class BudgetExceeded(LedgerError):
+    """I2/I3: the year's budget or the phase's envelope would be overspent."""
+
+    code = "budget_exceeded"
+    title = "Budget exceeded"
+
+
+class DuplicateApplication(LedgerError):
+    """I4: the recipient already has an open application in the phase."""
+
+    code = "duplicate_application"
+    title = "Duplicate application"
+
+
+class NotEligible(LedgerError):
+    """I5: the recipient's kind is not eligible, or the phase is not open on the date."""
+
+    code = "not_eligible"
+    title = "Not eligible"
+
+
+class OverDrawdown(LedgerError):
+    """I6: requested plus paid drawdowns would exceed the award."""
+
+    code = "over_drawdown"
+    title = "Drawdown exceeds award"
+
+
+class OverRepayment(LedgerError):
+    """I7: a repayment larger than the net amount paid."""
+
+    code = "over_repayment"
+    title = "Repayment exceeds net paid"
+
+
+class BelowPaid(LedgerError):
+    """I7: an award reduced below what was paid or is requested."""
+
+    code = "below_paid"
+    title = "Award below paid"
+
+
+class InvalidState(LedgerError):
+    """I8: the transition is not allowed from the current state."""
+
+    code = "invalid_state"
+    title = "Invalid state"
+
+
+class FourEyes(LedgerError):
+    """I9: the same person may not record and approve, or request and pay."""
+
+    code = "four_eyes"
+    status = 403
+    title = "Four-eyes principle"
+
+
+class FiscalYearClosed(LedgerError):
+    """I10: an effective date in a closed fiscal year, or an award against it."""
+
+    code = "fiscal_year_closed"
+    title = "Fiscal year closed"
+
+
+class NotFound(LedgerError):
+    """I11: unknown programme, phase, recipient, application or drawdown."""
+
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class IdempotencyMismatch(LedgerError):
+    """I12: an idempotency key reused with a different request."""
+
+    code = "idempotency_mismatch"
+    status = 422
+    title = "Idempotency key reused"
+
+
+class AlreadyExists(LedgerError):
+    """A programme, phase or recipient id that is already taken."""
+
+    code = "already_exists"
+    title = "Already exists"
+
+
+class ConcurrencyConflict(LedgerError):
+    """Optimistic-concurrency retries were exhausted; the client may retry."""
+
+    code = "concurrency_conflict"
+    title = "Concurrent update, please retry"

@@ -1,0 +1,1 @@
+"""Persistence: eventsourcing recorders extended with the hash chain, transcodings."""

@@ -1,0 +1,97 @@
+"""In-memory recorder for fast tests, with the same hash chain as the databases."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+
+from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
+
+
+class ChainedPOPORecorder(POPOApplicationRecorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self._links: list[ChainLink] = []
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            ids = super()._insert_events(stored_events, **kwargs)
+            if ids:
+                head = self._links[-1] if self._links else None
+                links = build_links(
+                    head.hash if head else bytes(32),
+                    head.recorded_at if head else None,
+                    list(ids),
+                    [
+                        (s.originator_id, s.originator_version, s.topic, s.state)
+                        for s in stored_events
+                    ],
+                )
+                self._links.extend(
+                    ChainLink(pos, UUID(str(oid)), version, at, digest)
+                    for pos, oid, version, at, digest in links
+                )
+            return ids
+
+    def select_chain(self, *, after: int, limit: int) -> Sequence[ChainLink]:
+        with self._database_lock:
+            return self._links[after : after + limit]
+
+    def select_chained_events(
+        self, *, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[ChainedEvent]:
+        with self._database_lock:
+            links = self._links[after : after + limit]
+            result = []
+            for chain_link in links:
+                if upto is not None and chain_link.position > upto:
+                    break
+                stored = self._stored_events[chain_link.position - 1]
+                result.append(
+                    ChainedEvent(
+                        position=chain_link.position,
+                        originator_id=chain_link.originator_id,
+                        originator_version=chain_link.originator_version,
+                        topic=stored.topic,
+                        state=stored.state,
+                        recorded_at=chain_link.recorded_at,
+                        hash=chain_link.hash,
+                    )
+                )
+            return result
+
+    def chain_head(self) -> tuple[int, bytes]:
+        with self._database_lock:
+            if not self._links:
+                return 0, bytes(32)
+            return self._links[-1].position, self._links[-1].hash
+
+    def position_at(self, moment: datetime) -> int:
+        with self._database_lock:
+            times = [chain_link.recorded_at for chain_link in self._links]
+            return bisect.bisect_right(times, moment)
+
+    def position_of(self, originator_id: UUID, originator_version: int) -> int | None:
+        with self._database_lock:
+            for chain_link in reversed(self._links):
+                if (
+                    chain_link.originator_id == originator_id
+                    and chain_link.originator_version == originator_version
+                ):
+                    return chain_link.position
+            return None
+
+
+class ChainedPOPOFactory(POPOFactory):
+    """eventsourcing's in-memory factory, with the chained recorder."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return ChainedPOPORecorder()

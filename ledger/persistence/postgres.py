@@ -1,0 +1,165 @@
+"""PostgreSQL recorder: eventsourcing's, plus the chain written in the same transaction.
+
+eventsourcing takes an EXCLUSIVE lock on the events table before inserting, so
+inserts commit in position order; the chain link is computed under that lock
+from the previous head, and so the chain has no gaps or forks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
+
+CHAIN_TABLE = "ledger_chain"
+
+
+class ChainedPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "chain": Identifier(CHAIN_TABLE),
+            "events": Identifier(self.events_table_name),
+            "index": Identifier(f"{CHAIN_TABLE}_aggregate_idx"),
+            "time_index": Identifier(f"{CHAIN_TABLE}_recorded_at_idx"),
+        }
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{chain} ("
+                "position bigint PRIMARY KEY, "
+                "originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "recorded_at timestamptz NOT NULL, "
+                "hash bytea NOT NULL)"
+            ).format(**names)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{chain} "
+                "(originator_id, originator_version)"
+            ).format(**names)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {time_index} ON {schema}.{chain} (recorded_at)"
+            ).format(**names)
+        )
+        self._sql_head = SQL(
+            "SELECT position, hash, recorded_at FROM {schema}.{chain} "
+            "ORDER BY position DESC LIMIT 1"
+        ).format(**names)
+        self._sql_insert_links = SQL(
+            "INSERT INTO {schema}.{chain} "
+            "(position, originator_id, originator_version, recorded_at, hash) "
+            "VALUES (%s, %s, %s, %s, %s)"
+        ).format(**names)
+        self._sql_select_chain = SQL(
+            "SELECT position, originator_id, originator_version, recorded_at, hash "
+            "FROM {schema}.{chain} WHERE position > %s ORDER BY position LIMIT %s"
+        ).format(**names)
+        self._sql_select_chained = SQL(
+            "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+            "e.state, c.recorded_at, c.hash "
+            "FROM {schema}.{chain} c JOIN {schema}.{events} e "
+            "ON e.notification_id = c.position "
+            "WHERE c.position > %s AND c.position <= %s ORDER BY c.position LIMIT %s"
+        ).format(**names)
+        self._sql_position_at = SQL(
+            "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
+            "WHERE recorded_at <= %s"
+        ).format(**names)
+        self._sql_position_of = SQL(
+            "SELECT position FROM {schema}.{chain} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(**names)
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if not ids:
+            return ids
+        # Still inside the transaction that holds the EXCLUSIVE lock.
+        curs.execute(self._sql_head, prepare=True)
+        head = curs.fetchone()
+        previous = bytes(head["hash"]) if head else bytes(32)
+        previous_at = head["recorded_at"] if head else None
+        links = build_links(
+            previous,
+            previous_at,
+            ids,
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+        curs.executemany(self._sql_insert_links, links)
+        return ids
+
+    def select_chain(self, *, after: int, limit: int) -> Sequence[ChainLink]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_select_chain, (after, limit), prepare=True)
+            return [
+                ChainLink(
+                    position=row["position"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    recorded_at=row["recorded_at"],
+                    hash=bytes(row["hash"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def select_chained_events(
+        self, *, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[ChainedEvent]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self._sql_select_chained,
+                (after, upto if upto is not None else 2**62, limit),
+                prepare=True,
+            )
+            return [
+                ChainedEvent(
+                    position=row["position"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                    recorded_at=row["recorded_at"],
+                    hash=bytes(row["hash"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def chain_head(self) -> tuple[int, bytes]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_head, prepare=True)
+            row = curs.fetchone()
+            return (row["position"], bytes(row["hash"])) if row else (0, bytes(32))
+
+    def position_at(self, moment: datetime) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_position_at, (moment,), prepare=True)
+            row = curs.fetchone()
+            return int(row["position"]) if row else 0
+
+    def position_of(self, originator_id: UUID, originator_version: int) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self._sql_position_of, (originator_id, originator_version), prepare=True
+            )
+            row = curs.fetchone()
+            return int(row["position"]) if row else None

@@ -1,0 +1,139 @@
+"""SQLite recorder: eventsourcing's, plus the chain written in the same transaction.
+
+The chain head is read after the event rows are inserted, when this
+transaction already holds SQLite's write lock, so writers are serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.persistence.chain import (
+    ChainedEvent,
+    ChainLink,
+    build_links,
+    format_recorded_at,
+    parse_recorded_at,
+)
+
+CHAIN_TABLE = "ledger_chain"
+
+_HEAD = f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+_INSERT_LINK = (
+    f"INSERT INTO {CHAIN_TABLE} "
+    "(position, originator_id, originator_version, recorded_at, hash) VALUES (?, ?, ?, ?, ?)"
+)
+_SELECT_CHAIN = (
+    "SELECT position, originator_id, originator_version, recorded_at, hash "
+    f"FROM {CHAIN_TABLE} WHERE position > ? ORDER BY position LIMIT ?"
+)
+_POSITION_AT = f"SELECT COALESCE(MAX(position), 0) FROM {CHAIN_TABLE} WHERE recorded_at <= ?"
+_POSITION_OF = (
+    f"SELECT position FROM {CHAIN_TABLE} WHERE originator_id = ? AND originator_version = ?"
+)
+
+
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
+            "position INTEGER PRIMARY KEY, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
+            "hash BLOB NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_aggregate_idx "
+            f"ON {CHAIN_TABLE} (originator_id, originator_version)",
+            f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_recorded_at_idx "
+            f"ON {CHAIN_TABLE} (recorded_at)",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if not ids:
+            return ids
+        c.execute(_HEAD)
+        head = c.fetchone()
+        previous = bytes(head[1]) if head else bytes(32)
+        previous_at = parse_recorded_at(head[2]) if head else None
+        links = build_links(
+            previous,
+            previous_at,
+            list(ids),
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+        c.executemany(
+            _INSERT_LINK,
+            [
+                (pos, _hex(oid), version, format_recorded_at(at), digest)
+                for pos, oid, version, at, digest in links
+            ],
+        )
+        return ids
+
+    def select_chain(self, *, after: int, limit: int) -> Sequence[ChainLink]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_CHAIN, (after, limit))
+            return [
+                ChainLink(
+                    position=row[0],
+                    originator_id=UUID(row[1]),
+                    originator_version=row[2],
+                    recorded_at=parse_recorded_at(row[3]),
+                    hash=bytes(row[4]),
+                )
+                for row in c.fetchall()
+            ]
+
+    def select_chained_events(
+        self, *, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[ChainedEvent]:
+        statement = (
+            "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"c.recorded_at, c.hash FROM {CHAIN_TABLE} c JOIN {self.events_table_name} e "
+            "ON e.rowid = c.position WHERE c.position > ? AND c.position <= ? "
+            "ORDER BY c.position LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (after, upto if upto is not None else 2**62, limit))
+            return [
+                ChainedEvent(
+                    position=row[0],
+                    originator_id=UUID(row[1]),
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                    recorded_at=parse_recorded_at(row[5]),
+                    hash=bytes(row[6]),
+                )
+                for row in c.fetchall()
+            ]
+
+    def chain_head(self) -> tuple[int, bytes]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_HEAD)
+            row = c.fetchone()
+            return (row[0], bytes(row[1])) if row else (0, bytes(32))
+
+    def position_at(self, moment: datetime) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_POSITION_AT, (format_recorded_at(moment),))
+            row = c.fetchone()
+            return int(row[0]) if row else 0
+
+    def position_of(self, originator_id: UUID, originator_version: int) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_POSITION_OF, (_hex(originator_id), originator_version))
+            row = c.fetchone()
+            return int(row[0]) if row else None
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex

@@ -1,0 +1,83 @@
+"""Configuration (SPEC §8), read once from the environment by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MEMORY_URL = "memory://"
+
+
+class Settings(BaseSettings):
+    """Fails fast on a database URL it cannot use, rather than at the first request."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    database_url: str = "sqlite:///./ledger.db"
+    api_keys_file: Path | None = None
+    log_format: Literal["console", "json"] | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        persistence_env(value)
+        return value
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        return persistence_env(self.database_url)
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    """Map LEDGER_DATABASE_URL to eventsourcing's environment variables.
+
+    Raises ValueError for a scheme or URL the ledger cannot use.
+    """
+    if url == MEMORY_URL or url == "memory:":
+        return {"PERSISTENCE_MODULE": "ledger.persistence.popo:ChainedPOPOFactory"}
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError("a SQLite URL looks like sqlite:///path/to/ledger.db")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.sqlite:ChainedSQLiteRecorder",
+        }
+    if parts.scheme in ("postgresql", "postgres"):
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            raise ValueError("a PostgreSQL URL names its database: postgresql://host/db")
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.postgres:ChainedPostgresRecorder",
+        }
+        return env
+    raise ValueError(
+        f"unsupported LEDGER_DATABASE_URL {url!r}: use sqlite:///path, "
+        "postgresql://user:pw@host:port/db or memory://"
+    )
+
+
+def database_kind(url: str) -> Literal["memory", "sqlite", "postgresql"]:
+    if url.startswith("memory:"):
+        return "memory"
+    if url.startswith("sqlite:"):
+        return "sqlite"
+    return "postgresql"
