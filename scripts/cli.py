@@ -1,0 +1,28 @@
+"""The `ledger` command line (SPEC §7). Each command is a thin shell over
+ledger/, projections/ and api/; the commands are registered below by area."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="ledger",
+    help="Program Ledger: an event-sourced ledger for public grant programmes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def head() -> None:
+    """Print the log's head: position and hash (a digest to hand to an auditor)."""
+    from ledger import build_ledger
+
+    ledger = build_ledger()
+    position, digest = ledger.head()
+    typer.echo(f"{position}:{digest}")
+
+
+# -- registered by area (keep each area's commands in its own module) ----------
+# api/CLI: serve, demo, import       -> scripts/serve_commands.py
+# projections: replay, verify, report -> scripts/projection_commands.py
