@@ -22,7 +22,7 @@ class LedgerError(Exception):
 
 
 class ValidationFailed(LedgerError):
-    """I1: an amount is not positive EUR with two decimals, a date is not ISO, or a field is wrong."""
+    """I1: an amount is not positive EUR with two decimals, a date not ISO, a field wrong."""
 
     code = "validation"
     status = 422

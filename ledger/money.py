@@ -42,7 +42,7 @@ class Money:
         """
         if isinstance(value, Money):
             return value
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             raise ValidationFailed(f"{field}: money must be a string such as '150.00'")
         if isinstance(value, int):
             value = Decimal(value)

@@ -36,7 +36,7 @@ def persistence_env(url: str) -> dict[str, str]:
 
     Raises ValueError for a scheme or URL the ledger cannot use.
     """
-    if url == MEMORY_URL or url == "memory:":
+    if url in (MEMORY_URL, "memory:"):
         return {"PERSISTENCE_MODULE": "ledger.persistence.popo:ChainedPOPOFactory"}
     parts = urlsplit(url)
     if parts.scheme == "sqlite":

@@ -12,8 +12,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import logging
+
 import psycopg
 import pytest
+
+from ledger.logging import configure_logging
+
+# Tests assert on behaviour, not on log lines; keep the output readable.
+configure_logging("json", level=logging.WARNING)
 
 PG_HOST = os.environ.get("LEDGER_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("LEDGER_TEST_PG_PORT", "5432")

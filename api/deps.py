@@ -1,0 +1,156 @@
+"""Dependencies as Annotated aliases: the ledger, the read models, the caller.
+
+Route handlers declare what they need (`ledger: LedgerDep`, `actor: ClerkActor`,
+`at: AtPosition`) and stay a few lines long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import ApiKeys, Principal
+from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
+from ledger import Actor, Ledger
+from ledger.errors import ValidationFailed
+from projections.interface import ReadModels
+
+MAX_POSITION = 2**62
+WAIT_SECONDS = 5.0
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def get_read_models(request: Request) -> ReadModels:
+    read_models: ReadModels | None = request.app.state.read_models
+    if read_models is None:
+        raise ProjectionsUnavailable("no read models are configured for this server")
+    return read_models
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from LEDGER_API_KEYS_FILE")
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller of an API key; async so the bound user reaches every log line."""
+    if credentials is None:
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    keys: ApiKeys = request.app.state.api_keys
+    principal = keys.authenticate(credentials.credentials)
+    if principal is None:
+        raise Unauthorized("unknown API key")
+    request.state.user = principal.user
+    structlog.contextvars.bind_contextvars(user=principal.user)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def requires(*roles: str) -> Callable[..., Principal]:
+    """A dependency that lets through callers holding one of `roles` (else 403)."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not user.roles.intersection(roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return user
+
+    return check
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Repeat a POST safely: the same key and body return the first answer "
+        "and write nothing; the same key with a different body is refused (422).",
+    ),
+]
+
+
+def acting_as(*roles: str) -> Callable[..., Actor]:
+    """The caller as the ledger's Actor, acting in the first of `roles` they hold."""
+
+    def actor(
+        request: Request,
+        user: CurrentUser,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Actor:
+        role = next((r for r in roles if r in user.roles), None)
+        if role is None:
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return Actor(user=user.user, role=role, correlation_id=request.state.request_id,
+                     idempotency_key=idempotency_key)
+
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(acting_as("admin"))]
+BudgetActor = Annotated[Actor, Depends(acting_as("admin", "finance"))]
+FinanceActor = Annotated[Actor, Depends(acting_as("finance"))]
+ClerkActor = Annotated[Actor, Depends(acting_as("clerk"))]
+ApproverActor = Annotated[Actor, Depends(acting_as("approver"))]
+CancelActor = Annotated[Actor, Depends(acting_as("clerk", "finance"))]
+
+AnyRole = Depends(requires("admin", "clerk", "approver", "finance", "auditor"))
+
+
+def read_position(
+    ledger: LedgerDep,
+    read_models: ReadModelsDep,
+    as_of: Annotated[datetime | None, Query(
+        description="Answer as the ledger stood at this recorded time (ISO 8601; UTC if "
+        "no offset)")] = None,
+    as_of_position: Annotated[int | None, Query(
+        ge=0, le=MAX_POSITION, description="Answer as the ledger stood at this position")] = None,
+    min_position: Annotated[int | None, Query(
+        ge=0, le=MAX_POSITION, description="Wait (up to 5 s) until the read models reached "
+        "this position; 503 projection_lagging if they do not")] = None,
+) -> int | None:
+    """The position to answer at (None: the projections' current position)."""
+    if as_of is not None and as_of_position is not None:
+        raise ValidationFailed("as_of and as_of_position: give one, not both")
+    at = as_of_position
+    if as_of is not None:
+        at = ledger.position_at(_utc(as_of))
+    # A position beyond the head is the head: wait for what exists, not for the future.
+    reach = min(at, ledger.head()[0]) if as_of_position is not None and at else (at or 0)
+    needed = max(min_position or 0, reach)
+    if needed and read_models.position() < needed and not read_models.wait_for(
+        needed, WAIT_SECONDS
+    ):
+        raise ProjectionLagging(
+            f"the read models have not reached position {needed} within {WAIT_SECONDS:.0f} s"
+        )
+    return at
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationFailed(f"as_of: out of range: {moment.isoformat()}") from None
+
+
+AtPosition = Annotated[int | None, Depends(read_position)]
+
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the "
+                                     "previous page")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+

@@ -1,0 +1,136 @@
+"""RFC 9457 problem documents: every refusal leaves the API in this one shape.
+
+Domain refusals arrive as `ledger.errors.LedgerError` and are mapped in one
+handler; the HTTP-only refusals below subclass it so they share that handler.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import LedgerError
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("api")
+
+
+class Unauthorized(LedgerError):
+    """Raised when a request carries no API key, or one the keys file does not know."""
+
+    code = "unauthorized"
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(LedgerError):
+    """Raised when the authenticated user has none of the roles an endpoint requires."""
+
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+class ProjectionLagging(LedgerError):
+    """Raised when a projection does not reach `min_position` within the wait."""
+
+    code = "projection_lagging"
+    status = 503
+    title = "Projection lagging"
+
+
+class ProjectionsUnavailable(LedgerError):
+    """Raised when a query needs the read side but none is configured."""
+
+    code = "projections_unavailable"
+    status = 503
+    title = "Read models unavailable"
+
+
+class NotAcceptable(LedgerError):
+    """Raised when a client asks for CSV where the endpoint only answers JSON."""
+
+    code = "not_acceptable"
+    status = 406
+    title = "Not acceptable"
+
+
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation", "Invalid input"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> bytes:
+    document = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return json.dumps(document, default=str).encode()
+
+
+def problem(
+    *, status: int, code: str, title: str, detail: str,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body = json.loads(problem_body(status=status, code=code, title=title, detail=detail, **extra))
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LedgerError)
+    log.info("request_refused", code=exc.code, detail=exc.detail)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+                   headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+        for error in exc.errors()
+    ]
+    detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:10])
+    return problem(status=422, code="validation", title="Invalid input",
+                   detail=detail or "invalid request", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(status=exc.status_code, code=code, title=title, detail=detail,
+                   headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not a refusal: log it with the request's context and answer a problem.
+    log.exception("request_failed", error=type(exc).__name__)
+    return problem(status=500, code="internal_error", title="Internal error",
+                   detail="an unexpected error occurred; see the server log")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,162 @@
+"""Programmes: budgets per fiscal year, phases, reconciliation and accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from api import state, tabular
+from api.deps import (
+    AdminActor,
+    AnyRole,
+    AtPosition,
+    BudgetActor,
+    Cursor,
+    FinanceActor,
+    LedgerDep,
+    Limit,
+    ReadModelsDep,
+    requires,
+)
+from api.schemas.common import Identifier, Page, money, required_money
+from api.schemas.programmes import (
+    AccountsPublic,
+    BudgetAmend,
+    BudgetCreate,
+    ExpenditureCreate,
+    PhaseCreate,
+    PhasePublic,
+    ProgrammeCreate,
+    ProgrammePublic,
+    ReconciliationPublic,
+    YearClose,
+)
+
+router = APIRouter(prefix="/programmes", tags=["programmes"])
+
+ProgrammeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Year = Annotated[int, Path(ge=1990, le=2200)]
+Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
+
+
+@router.post("", status_code=201, response_model=ProgrammePublic)
+def create_programme(
+    body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
+) -> dict[str, Any]:
+    result = ledger.create_programme(actor, programme_id=body.programme_id, name=body.name,
+                                     funder=body.funder)
+    state.replayed(response, result)
+    return state.programme(ledger, body.programme_id, result.position)
+
+
+@router.post("/{pid}/budgets", status_code=201, response_model=ProgrammePublic)
+def appropriate_budget(
+    pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
+    response: Response,
+) -> dict[str, Any]:
+    result = ledger.appropriate_budget(
+        actor, programme_id=pid, fiscal_year=body.fiscal_year,
+        amount=required_money(body.amount, field="amount"),
+        effective_date=body.effective_date,
+    )
+    state.replayed(response, result)
+    return state.programme(ledger, pid, result.position)
+
+
+@router.post("/{pid}/budgets/{year}/amend", response_model=ProgrammePublic)
+def amend_budget(
+    pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
+    response: Response,
+) -> dict[str, Any]:
+    result = ledger.amend_budget(
+        actor, programme_id=pid, fiscal_year=year,
+        new_amount=required_money(body.new_amount, field="new_amount"),
+        reason=body.reason, effective_date=body.effective_date,
+    )
+    state.replayed(response, result)
+    return state.programme(ledger, pid, result.position)
+
+
+@router.post("/{pid}/budgets/{year}/expenditures", status_code=201,
+             response_model=ProgrammePublic)
+def record_expenditure(
+    pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
+    actor: FinanceActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.record_direct_expenditure(
+        actor, programme_id=pid, fiscal_year=year,
+        amount=required_money(body.amount, field="amount"), paid_on=body.paid_on,
+        payee=body.payee, purpose=body.purpose,
+    )
+    state.replayed(response, result)
+    return state.programme(ledger, pid, result.position)
+
+
+@router.post("/{pid}/budgets/{year}/close", response_model=ProgrammePublic)
+def close_year(
+    pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
+    response: Response,
+) -> dict[str, Any]:
+    result = ledger.close_fiscal_year(
+        actor, programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
+        carry_over=money(body.carry_over, field="carry_over"),
+    )
+    state.replayed(response, result)
+    return state.programme(ledger, pid, result.position)
+
+
+@router.post("/{pid}/phases", status_code=201, response_model=PhasePublic)
+def open_phase(
+    pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
+    response: Response,
+) -> dict[str, Any]:
+    result = ledger.open_phase(
+        actor, programme_id=pid, phase_id=body.phase_id, name=body.name,
+        fiscal_year=body.fiscal_year,
+        envelope=required_money(body.envelope, field="envelope"),
+        opens_on=body.opens_on, closes_on=body.closes_on,
+        eligible_kinds=list(body.eligible_kinds),
+        max_open_per_recipient=body.max_open_per_recipient,
+    )
+    state.replayed(response, result)
+    return state.phase(ledger, body.phase_id, result.position)
+
+
+@router.get("/{pid}", response_model=ProgrammePublic, dependencies=[AnyRole])
+def get_programme(pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
+    return read.programme(pid, at=at)
+
+
+@router.get("/{pid}/reconciliation/{year}", response_model=ReconciliationPublic,
+            dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
+def get_reconciliation(
+    pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
+) -> Any:
+    document = read.reconciliation(pid, year, at=at)
+    return tabular.figures_csv(document) if tabular.wants_csv(request) else document
+
+
+@router.get("/{pid}/reconciliation/{year}/{figure}/entries", response_model=Page,
+            dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
+def get_reconciliation_entries(
+    pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
+    request: Request, cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+
+
+@router.get("/{pid}/accounts", response_model=AccountsPublic,
+            dependencies=[Depends(requires("finance", "auditor"))],
+            responses=tabular.CSV_RESPONSE)
+def get_accounts(
+    pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request
+) -> Any:
+    document = read.accounts(pid, at=at)
+    if tabular.wants_csv(request):
+        return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
+    return document
+
+
+__all__ = ["Identifier", "router"]

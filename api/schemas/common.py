@@ -1,0 +1,91 @@
+"""Types every body shares: money as strings, ISO dates, bounded clean text."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from ledger import Money
+
+MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+def _clean_text(value: str) -> str:
+    """Refuses text a database or a UTF-8 encoder would choke on."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise ValueError("text must not contain control characters")
+    return value
+
+
+def _iso_date_text(value: Any) -> Any:
+    """Dates are ISO strings in JSON, never numbers (which pydantic would read as epochs)."""
+    if not isinstance(value, (str, date)):
+        raise ValueError("an ISO date such as 2020-07-01")
+    return value
+
+
+MoneyStr = Annotated[
+    str,
+    StringConstraints(pattern=MONEY_PATTERN),
+    Field(description="EUR amount as a string with at most two decimals",
+          examples=["16000000.00"]),
+]
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(examples=["2020-07-01"])]
+
+
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text)
+]
+LongText = Annotated[
+    str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text)
+]
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000),
+    AfterValidator(_clean_text),
+    Field(examples=["corrected after review"]),
+]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused so a misspelt field never passes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Public(BaseModel):
+    """A response body: read models may add fields, which pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def money(value: str | None, *, field: str) -> Money | None:
+    """Turns a validated money string into Money (ValidationFailed → 422 problem)."""
+    return None if value is None else Money.parse(value, field=field)
+
+
+def required_money(value: str, *, field: str) -> Money:
+    return Money.parse(value, field=field)
+
+
+class Page(Public):
+    """A page of a list: follow `next_cursor` until it is null."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+    position: int

@@ -1,0 +1,161 @@
+"""Programmes, their yearly budgets and phases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StrictInt
+
+from api.schemas.common import Body, Identifier, IsoDate, MoneyStr, Public, Reason, ShortText
+
+FiscalYear = Annotated[StrictInt, Field(ge=1990, le=2200, examples=[2020])]
+Kind = Literal["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
+
+
+class ProgrammeCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"programme_id": "shh-digital", "name": "Starke Heimat Hessen – Digitales",
+         "funder": "Land Hessen"}]})
+
+    programme_id: Identifier
+    name: ShortText
+    funder: ShortText
+
+
+class BudgetCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"fiscal_year": 2020, "amount": "20000000.00", "effective_date": "2020-01-01"}]})
+
+    fiscal_year: FiscalYear
+    amount: MoneyStr
+    effective_date: IsoDate
+
+
+class BudgetAmend(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"new_amount": "21000000.00", "reason": "supplementary budget",
+         "effective_date": "2020-06-01"}]})
+
+    new_amount: MoneyStr
+    reason: Reason
+    effective_date: IsoDate
+
+
+class ExpenditureCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"amount": "250000.00", "paid_on": "2020-09-01", "payee": "ekom21",
+         "purpose": "platform licence"}]})
+
+    amount: MoneyStr
+    paid_on: IsoDate
+    payee: ShortText
+    purpose: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class YearClose(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"closed_on": "2020-12-31", "carry_over": "1000000.00"}]})
+
+    closed_on: IsoDate
+    carry_over: MoneyStr | None = None
+
+
+class PhaseCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"phase_id": "2020-1", "name": "Phase 1 (2020)", "fiscal_year": 2020,
+         "envelope": "16000000.00", "opens_on": "2020-01-01", "closes_on": "2020-12-31",
+         "eligible_kinds": ["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"],
+         "max_open_per_recipient": 1}]})
+
+    phase_id: Identifier
+    name: ShortText
+    fiscal_year: FiscalYear
+    envelope: MoneyStr
+    opens_on: IsoDate
+    closes_on: IsoDate
+    eligible_kinds: Annotated[list[Kind], Field(min_length=1, max_length=4)]
+    max_open_per_recipient: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+
+
+class BudgetPublic(Public):
+    fiscal_year: int
+    appropriation: str
+    carried_in: str
+    funded_to_phases: str
+    direct_expenditure: str
+    unallocated: str
+    lapsed: str
+    carried_out: str
+    status: Literal["open", "closed"]
+
+
+class ProgrammePublic(Public):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"programme_id": "shh-digital", "name": "Starke Heimat Hessen – Digitales",
+         "funder": "Land Hessen", "budgets": [], "position": 3}]})
+
+    programme_id: str
+    name: str
+    funder: str
+    budgets: list[BudgetPublic] | list[dict[str, Any]] | dict[str, Any] = Field(
+        default_factory=list
+    )
+    position: int
+
+
+class PhasePublic(Public):
+    phase_id: str
+    programme_id: str
+    name: str
+    fiscal_year: int
+    envelope: str
+    opens_on: str
+    closes_on: str
+    eligible_kinds: list[str]
+    max_open_per_recipient: int
+    position: int
+
+
+class Check(Public):
+    name: str
+    left: str
+    right: str
+    holds: bool
+
+
+class ReconciliationPublic(Public):
+    """SPEC §5 yearly budget reconciliation; every figure a money string."""
+
+    programme_id: str | None = None
+    fiscal_year: int | None = None
+    appropriation: str | None = None
+    carried_in: str | None = None
+    funded_to_phases: str | None = None
+    direct_expenditure: str | None = None
+    unallocated: str | None = None
+    committed: str | None = None
+    paid_against_year: str | None = None
+    paid_in_year: str | None = None
+    repaid_in_year: str | None = None
+    outstanding: str | None = None
+    lapsed: str | None = None
+    carried_out: str | None = None
+    status: str | None = None
+    checks: list[Check] = Field(default_factory=list)
+    balanced: bool | None = None
+    position: int
+
+
+class AccountBalance(Public):
+    account: str
+    balance: str
+
+
+class AccountsPublic(Public):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"accounts": [{"account": "phase:2020-1", "balance": "0.00"}], "total": "0.00",
+         "position": 1000}]})
+
+    accounts: list[AccountBalance]
+    total: str
+    position: int

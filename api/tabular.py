@@ -1,0 +1,77 @@
+"""CSV answers for lists and totals (`Accept: text/csv`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+CSV = "text/csv; charset=utf-8"
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+          "description": "JSON, or CSV with `Accept: text/csv`"},
+}
+
+
+def wants_csv(request: Request) -> bool:
+    """True when the client prefers CSV (it names text/csv and not JSON first)."""
+    accept = request.headers.get("accept", "").lower()
+    if "text/csv" not in accept:
+        return False
+    json_at = accept.find("application/json")
+    return json_at == -1 or accept.find("text/csv") < json_at
+
+
+def rows_csv(rows: list[dict[str, Any]], position: int) -> Response:
+    """One row per item; nested values as JSON; the position in a header."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    return Response(buffer.getvalue(), media_type=CSV,
+                    headers={"X-Ledger-Position": str(position)})
+
+
+def page_csv(page: dict[str, Any]) -> Response:
+    response = rows_csv(list(page.get("items", [])), int(page.get("position", 0)))
+    if page.get("next_cursor"):
+        response.headers["X-Next-Cursor"] = str(page["next_cursor"])
+    return response
+
+
+def figures_csv(document: dict[str, Any]) -> Response:
+    """A totals document flattened to `figure,value` rows (by_kind.gemeinde.paid …)."""
+    rows = [{"figure": key, "value": value} for key, value in _flatten(document)]
+    return rows_csv(rows, int(document.get("position", 0)))
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        result: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            result.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return result
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v
+                                                  for v in value):
+        result = []
+        for item in value:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            result.extend(_flatten(rest, f"{prefix}.{item['name']}"))
+        return result
+    return [(prefix, value)]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    if value is None:
+        return ""
+    return value

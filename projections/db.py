@@ -1,0 +1,192 @@
+"""The projection tables' database: PostgreSQL, a SQLite file, or in-memory SQLite.
+
+The read side keeps its tables in the same database as the log. SQL is written
+once with `?` (positional) or `:name` (named) parameters and translated for
+psycopg. Money is held as integer cents (BIGINT) on both engines, so sums are
+exact and identical everywhere.
+
+Write transactions are exclusive per projection (a row lock on PostgreSQL,
+`BEGIN IMMEDIATE` on SQLite); read transactions see one snapshot
+(REPEATABLE READ on PostgreSQL, a WAL read transaction on SQLite).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ledger.settings import database_kind
+
+Row = tuple[Any, ...]
+Params = Sequence[Any] | dict[str, Any]
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+class Tx(Protocol):
+    """One open transaction: what projections and queries use."""
+
+    dialect: Literal["postgresql", "sqlite"]
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Row]) -> None: ...
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
+
+
+def to_psycopg(sql: str) -> str:
+    """`?` and `:name` placeholders in psycopg's spelling."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%").replace("?", "%s"))
+
+
+class _PgTx:
+    dialect: Literal["postgresql", "sqlite"] = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        with self._conn.cursor() as cur:
+            cur.execute(to_psycopg(sql), params or None)  # type: ignore[arg-type]  # SQL is ours, built from constants
+            return list(cur.fetchall()) if cur.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Row]) -> None:
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(to_psycopg(sql), rows)  # type: ignore[arg-type]  # SQL is ours, built from constants
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._conn.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[arg-type]  # names are ours
+            for row in rows:
+                copy.write_row(row)
+
+
+class _SqliteTx:
+    dialect: Literal["postgresql", "sqlite"] = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        cur = self._conn.execute(sql, params)
+        return [tuple(r) for r in cur.fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self._conn.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608  # names are ours
+
+
+class Database:
+    """Connections to the projections' store, chosen from LEDGER_DATABASE_URL."""
+
+    def __init__(self, url: str) -> None:
+        kind = database_kind(url)
+        self.url = url
+        self.dialect: Literal["postgresql", "sqlite"] = (
+            "postgresql" if kind == "postgresql" else "sqlite"
+        )
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._memory: sqlite3.Connection | None = None
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._path = ""
+        if kind == "memory":
+            self._memory = self._sqlite(":memory:")
+        elif kind == "sqlite":
+            self._path = unquote(url[len("sqlite:///") :])
+        else:
+            self._pool = ConnectionPool(
+                postgres_conninfo(url), min_size=1, max_size=8, open=True,
+                kwargs={"autocommit": True},
+            )
+
+    @staticmethod
+    def _sqlite(path: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _sqlite_conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._sqlite(self._path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction, committed on success and rolled back on error."""
+        if self._pool is not None:
+            with self._pool.connection() as pg, pg.transaction():
+                yield _PgTx(pg)
+            return
+        with self._lock:
+            conn = self._memory or self._sqlite_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only snapshot: every statement inside sees the same state."""
+        if self._pool is not None:
+            with self._pool.connection() as pg, pg.transaction():
+                pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield _PgTx(pg)
+            return
+        if self._memory is not None:
+            with self._lock:
+                yield _SqliteTx(self._memory)
+            return
+        conn = self._sqlite_conn()
+        conn.execute("BEGIN")
+        try:
+            yield _SqliteTx(conn)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        if self._memory is not None:
+            self._memory.close()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def postgres_conninfo(url: str) -> str:
+    """A libpq connection string for a postgresql:// URL, with its `schema` on the path."""
+    parts = urlsplit(url)
+    schema = parse_qs(parts.query).get("schema", ["public"])[0]
+    return psycopg.conninfo.make_conninfo(
+        host=parts.hostname or "127.0.0.1",
+        port=str(parts.port or 5432),
+        dbname=parts.path.lstrip("/"),
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        options=f"-c search_path={schema}",
+        connect_timeout="5",
+    )
