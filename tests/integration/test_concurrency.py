@@ -1,4 +1,5 @@
-"""Invariants under concurrent writers, raced with real threads against PostgreSQL."""
+"""Invariants under concurrent writers, raced with real threads against PostgreSQL
+(and SQLite, whose single writer lock must give the same answers)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from tests.support.scenario import (
 
 
 @pytest.fixture
-def pg_ledgers(postgres_url: str) -> Iterator[list[Ledger]]:
+def pg_ledgers(sql_database_url: str) -> Iterator[list[Ledger]]:
     """Several Ledger instances on one database: as separate service workers would be."""
-    ledgers = [build_ledger(Settings(database_url=postgres_url)) for _ in range(4)]
+    ledgers = [build_ledger(Settings(database_url=sql_database_url)) for _ in range(4)]
     yield ledgers
     for one in ledgers:
         one.close()
@@ -158,5 +159,7 @@ def test_one_idempotency_key_from_ten_clients_writes_once(pg_ledgers: list[Ledge
 
 def _url(ledger: Ledger) -> str:
     env = ledger.env
+    if "SQLITE_DBNAME" in env:
+        return f"sqlite:///{env['SQLITE_DBNAME']}"
     return (f"postgresql://{env['POSTGRES_USER']}@{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/"
             f"{env['POSTGRES_DBNAME']}?schema={env['POSTGRES_SCHEMA']}")
