@@ -69,6 +69,14 @@ class Money:
             raise ValidationFailed(f"{field}: must be greater than 0.00, got {money}")
         return money
 
+    def __copy__(self) -> Money:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Money:
+        # Immutable: aggregates are deep-copied out of the repository cache on
+        # every command, and copying amounts would be pure waste.
+        return self
+
     @property
     def cents(self) -> int:
         return int(self.amount * 100)

@@ -30,7 +30,7 @@ class Phase(LedgerAggregate):
         eligible_kinds: list[str]
         max_open_per_recipient: int
         committed: Money
-        open_applications: dict[str, list[str]]
+        open_applications: dict[str, tuple[str, ...]]
 
     @staticmethod
     def id_for(phase_id: str) -> UUID:
@@ -65,9 +65,8 @@ class Phase(LedgerAggregate):
         recipient_id: str
 
         def apply(self, phase: Phase) -> None:
-            phase.open_applications.setdefault(self.recipient_id, []).append(
-                self.application_id
-            )
+            held = phase.open_applications.get(self.recipient_id, ())
+            phase.open_applications[self.recipient_id] = (*held, self.application_id)
 
     class CommitmentChanged(LedgerAggregate.Event):
         """The phase's share of an award decision; the postings live on the
@@ -87,12 +86,22 @@ class Phase(LedgerAggregate):
         released: Money
 
         def apply(self, phase: Phase) -> None:
-            open_ids = phase.open_applications.get(self.recipient_id, [])
-            if self.application_id in open_ids:
-                open_ids.remove(self.application_id)
-            if not open_ids:
-                phase.open_applications.pop(self.recipient_id, None)
+            held = phase.open_applications.pop(self.recipient_id, ())
+            remaining = tuple(a for a in held if a != self.application_id)
+            if remaining:
+                phase.open_applications[self.recipient_id] = remaining
             phase.committed = phase.committed - self.released
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Phase:
+        """The repository deep-copies cached aggregates on every command; the
+        phase holds one entry per recipient, so copy only what is mutable
+        (the dict and list; its values are immutable tuples, Money and dates)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.open_applications = dict(self.open_applications)
+        clone.eligible_kinds = list(self.eligible_kinds)
+        clone.__dict__["_pending_events"] = list(self.pending_events)
+        return clone
 
     @property
     def available(self) -> Money:
@@ -109,7 +118,7 @@ class Phase(LedgerAggregate):
                 f"phase {self.phase_id} is open from {self.opens_on.isoformat()} to "
                 f"{self.closes_on.isoformat()}, not on {submitted_on.isoformat()}"
             )
-        open_ids = self.open_applications.get(recipient_id, [])
+        open_ids = self.open_applications.get(recipient_id, ())
         if len(open_ids) >= self.max_open_per_recipient:
             raise DuplicateApplication(
                 f"recipient {recipient_id} already has an open application in phase "
