@@ -76,6 +76,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ON e.notification_id = c.position "
             "WHERE c.position > %s AND c.position <= %s ORDER BY c.position LIMIT %s"
         ).format(**names)
+        # Without an upper bound the planner walks the index range cheaply.
+        self._sql_select_chained_open = SQL(
+            "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+            "e.state, c.recorded_at, c.hash "
+            "FROM {schema}.{chain} c JOIN {schema}.{events} e "
+            "ON e.notification_id = c.position "
+            "WHERE c.position > %s ORDER BY c.position LIMIT %s"
+        ).format(**names)
         self._sql_position_at = SQL(
             "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
             "WHERE recorded_at <= %s"
@@ -126,11 +134,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self, *, after: int, limit: int, upto: int | None = None
     ) -> Sequence[ChainedEvent]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                self._sql_select_chained,
-                (after, upto if upto is not None else 2**62, limit),
-                prepare=True,
-            )
+            if upto is None:
+                curs.execute(self._sql_select_chained_open, (after, limit), prepare=True)
+            else:
+                curs.execute(self._sql_select_chained, (after, upto, limit), prepare=True)
             return [
                 ChainedEvent(
                     position=row["position"],
