@@ -41,6 +41,9 @@ class Tx(Protocol):
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
 
+    def upsert_rows(self, table: str, columns: Sequence[str], key: str, update: Sequence[str],
+                    rows: Sequence[Row]) -> None: ...
+
 
 def to_psycopg(sql: str) -> str:
     """`?` and `:name` placeholders in psycopg's spelling."""
@@ -55,21 +58,36 @@ class _PgTx:
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]:
         with self._conn.cursor() as cur:
-            cur.execute(to_psycopg(sql), params or None)  # type: ignore[arg-type]  # SQL is ours, built from constants
+            cur.execute(to_psycopg(sql), params or None)
             return list(cur.fetchall()) if cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Row]) -> None:
         if rows:
             with self._conn.cursor() as cur:
-                cur.executemany(to_psycopg(sql), rows)  # type: ignore[arg-type]  # SQL is ours, built from constants
+                cur.executemany(to_psycopg(sql), rows)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if not rows:
             return
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        with self._conn.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[arg-type]  # names are ours
+        with self._conn.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def upsert_rows(self, table: str, columns: Sequence[str], key: str, update: Sequence[str],
+                    rows: Sequence[Row]) -> None:
+        """COPY into a temporary table, then one INSERT … ON CONFLICT (much faster than
+        one statement per row)."""
+        if not rows:
+            return
+        incoming = f"incoming_{table}"
+        self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {incoming} "
+                     f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        self.insert_rows(incoming, columns, rows)
+        names = ", ".join(columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+        self.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {incoming} "
+                     f"ON CONFLICT ({key}) DO UPDATE SET {sets}")
 
 
 class _SqliteTx:
@@ -88,7 +106,17 @@ class _SqliteTx:
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         marks = ", ".join("?" for _ in columns)
-        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608  # names are ours
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def upsert_rows(self, table: str, columns: Sequence[str], key: str, update: Sequence[str],
+                    rows: Sequence[Row]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {sets}",
+            rows,
+        )
 
 
 class Database:
@@ -105,6 +133,7 @@ class Database:
         self._memory: sqlite3.Connection | None = None
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._path = ""
+        self.memory = kind == "memory"
         if kind == "memory":
             self._memory = self._sqlite(":memory:")
         elif kind == "sqlite":

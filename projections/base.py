@@ -1,0 +1,110 @@
+"""What every projection is: versioned tables, a tracking position, and a batch handler.
+
+Tables are named `proj_{base}_{tag}`; the tag of the live version (`v1`, `v2`, ...)
+is in `proj_versions`, and each (projection, tag) has its tracking position in
+`proj_tracking`, written in the same transaction as the rows of a batch.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledger.errors import ValidationFailed
+from projections.db import Tx
+from projections.events import LoggedEvent
+
+CREATE_VERSIONS = (
+    "CREATE TABLE IF NOT EXISTS proj_versions (projection TEXT PRIMARY KEY, tag TEXT NOT NULL)"
+)
+CREATE_TRACKING = (
+    "CREATE TABLE IF NOT EXISTS proj_tracking (projection TEXT NOT NULL, tag TEXT NOT NULL, "
+    "position BIGINT NOT NULL, PRIMARY KEY (projection, tag))"
+)
+SELECT_LIVE = "SELECT projection, tag FROM proj_versions"
+SELECT_TRACKING = "SELECT position FROM proj_tracking WHERE projection = ? AND tag = ?"
+INSERT_TRACKING = (
+    "INSERT INTO proj_tracking (projection, tag, position) VALUES (?, ?, 0) "
+    "ON CONFLICT (projection, tag) DO NOTHING"
+)
+UPDATE_TRACKING = "UPDATE proj_tracking SET position = ? WHERE projection = ? AND tag = ?"
+DELETE_TRACKING = "DELETE FROM proj_tracking WHERE projection = ? AND tag = ?"
+INSERT_VERSION = (
+    "INSERT INTO proj_versions (projection, tag) VALUES (?, ?) ON CONFLICT (projection) DO NOTHING"
+)
+UPDATE_VERSION = "UPDATE proj_versions SET tag = ? WHERE projection = ?"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a projection; `key` orders rows for comparison and is unique."""
+
+    base: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = field(default=())
+
+    def name(self, tag: str) -> str:
+        return f"proj_{self.base}_{tag}"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+    def create(self, tx: Tx, tag: str, *, indexes: bool = True) -> None:
+        name = self.name(tag)
+        columns = ", ".join(f"{c} {t}" for c, t in self.columns)
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({', '.join(self.key)}))"
+        )
+        if indexes:
+            self.create_indexes(tx, tag)
+
+    def create_indexes(self, tx: Tx, tag: str) -> None:
+        """Secondary indexes; a rebuild adds them after the bulk load, which is faster."""
+        name = self.name(tag)
+        for n, index in enumerate(self.indexes):
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {name}_i{n} ON {name} ({', '.join(index)})")
+
+    def drop(self, tx: Tx, tag: str) -> None:
+        tx.execute(f"DROP TABLE IF EXISTS {self.name(tag)}")
+
+    def rows(self, tx: Tx, tag: str) -> list[tuple[object, ...]]:
+        return tx.execute(
+            f"SELECT {', '.join(self.column_names)} FROM {self.name(tag)} "
+            f"ORDER BY {', '.join(self.key)}"
+        )
+
+
+class Projection(Protocol):
+    name: str
+    tables: tuple[Table, ...]
+
+    def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
+        """Write the rows for `events` (in position order) into the tables of `tag`."""
+        ...
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("cursor: not a cursor from next_cursor") from None
+    if not text:
+        raise ValidationFailed("cursor: not a cursor from next_cursor")
+    return text
+
+
+def check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationFailed("limit: between 1 and 1000")
+    return limit

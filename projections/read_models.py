@@ -1,0 +1,200 @@
+"""The read side's public surface: `ReadModelsImpl` (projections.interface.ReadModels),
+its factory and the replay entry point used by scripts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ledger import Ledger, Settings
+from ledger.errors import ValidationFailed
+from projections import state, totals
+from projections.audit import AuditProjection, query_audit
+from projections.base import Projection
+from projections.db import Database, Tx
+from projections.rebuild import VerifyReport, rebuild, verify
+from projections.runner import Progress, Runner, tracking, wait_until
+from projections.state import StateQuery
+
+Json = dict[str, Any]
+
+
+def all_projections() -> tuple[Projection, ...]:
+    from projections.grants import GrantsProjection
+
+    return (AuditProjection(), GrantsProjection())
+
+
+class ReadModelsImpl:
+    """Answers every query from the live version of the tables, as of a position."""
+
+    def __init__(self, db: Database, runner: Runner) -> None:
+        self.db = db
+        self.runner = runner
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.db.close()
+
+    def catch_up(self, *, progress: Progress | None = None) -> int:
+        return self.runner.catch_up(progress=progress)
+
+    def replay(self, names: list[str] | None = None, *, progress: Progress | None = None
+               ) -> tuple[int, float]:
+        return rebuild(self.runner, names, progress=progress)
+
+    def verify(self) -> VerifyReport:
+        return verify(self.runner)
+
+    # -- positions ------------------------------------------------------------------
+
+    def position(self) -> int:
+        return min(self.positions().values())
+
+    def positions(self) -> dict[str, int]:
+        return self.runner.positions()
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        if not self.runner.running:
+            self.runner.catch_up()
+        else:
+            self.runner.poke()
+        return wait_until(lambda: self.position() >= position, timeout)
+
+    @contextmanager
+    def _read(self, projection: str, at: int | None) -> Iterator[tuple[Tx, str, int, int]]:
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
+            raise ValidationFailed("as_of_position: a position ≥ 0")
+        with self.db.read() as tx:
+            tag = self.runner.live_tags(tx)[projection]
+            live = tracking(tx, projection, tag)
+            yield tx, tag, live if at is None else min(at, live), live
+
+    @contextmanager
+    def _state(self, at: int | None) -> Iterator[StateQuery]:
+        with self._read("grants", at) as (tx, tag, position, live):
+            yield StateQuery(tx, tag, at=position, live=live)
+
+    # -- current state --------------------------------------------------------------
+
+    def application(self, application_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return state.application_json(q.require("application", application_id), q.at)
+
+    def applications(
+        self,
+        *,
+        phase_id: str | None = None,
+        recipient_id: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        at: int | None = None,
+    ) -> Json:
+        with self._state(at) as q:
+            return state.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
+                                           status=status, cursor=cursor, limit=limit)
+
+    def programme(self, programme_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return state.programme_json(q, programme_id)
+
+    def phase(self, phase_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return state.phase_json(q, phase_id)
+
+    def recipient(self, recipient_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return state.recipient_json(q, recipient_id)
+
+    def recipient_statement(self, recipient_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return state.recipient_statement(q, recipient_id)
+
+    # -- money ----------------------------------------------------------------------
+
+    def phase_totals(self, phase_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return totals.phase_totals(q, phase_id)
+
+    def phase_entries(
+        self, phase_id: str, figure: str, *, cursor: str | None = None,
+        limit: int = 100, at: int | None = None,
+    ) -> Json:
+        with self._state(at) as q:
+            return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit)
+
+    def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None
+                       ) -> Json:
+        with self._state(at) as q:
+            return totals.reconciliation(q, programme_id, fiscal_year)
+
+    def reconciliation_entries(
+        self, programme_id: str, fiscal_year: int, figure: str, *,
+        cursor: str | None = None, limit: int = 100, at: int | None = None,
+    ) -> Json:
+        with self._state(at) as q:
+            return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
+                                                 cursor=cursor, limit=limit)
+
+    def accounts(self, programme_id: str, *, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return totals.accounts(q, programme_id)
+
+    # -- audit ----------------------------------------------------------------------
+
+    def audit(
+        self,
+        *,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        event_type: str | None = None,
+        recorded_from: str | None = None,
+        recorded_to: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        at: int | None = None,
+    ) -> Json:
+        with self._read("audit", at) as (tx, tag, position, _):
+            return query_audit(tx, tag, at=position, entity_id=entity_id, actor=actor,
+                               event_type=event_type, recorded_from=recorded_from,
+                               recorded_to=recorded_to, cursor=cursor, limit=limit)
+
+    def application_history(
+        self, application_id: str, *, cursor: str | None = None, limit: int = 100,
+        at: int | None = None,
+    ) -> Json:
+        with self._read("audit", at) as (tx, tag, position, _):
+            return query_audit(tx, tag, at=position, entity_type="application",
+                               entity_id=application_id, cursor=cursor, limit=limit)
+
+
+def build_read_models(
+    settings: Settings, ledger: Ledger, *, batch_size: int | None = None,
+    interval: float = 0.1,
+) -> ReadModelsImpl:
+    """The read side on the store of `settings` (memory:// → an in-memory SQLite)."""
+    db = Database(settings.database_url)
+    runner = Runner(db, ledger, all_projections(), interval=interval,
+                    **({"batch_size": batch_size} if batch_size else {}))
+    runner.ensure_schema()
+    return ReadModelsImpl(db, runner)
+
+
+def replay_all(settings: Settings, ledger: Ledger, progress: Progress | None = None
+               ) -> tuple[int, float]:
+    """Rebuild every projection from the log; returns (events, seconds). For scripts/bench.py."""
+    read_models = build_read_models(settings, ledger)
+    try:
+        return read_models.replay(progress=progress)
+    finally:
+        read_models.close()

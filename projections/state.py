@@ -1,0 +1,162 @@
+"""Current-state answers (applications, programmes, phases, recipients), as of a position.
+
+At the projection's own position the `entities` table answers directly; for
+an earlier position the latest `entity_history` row at or before it does, so
+an as-of answer is, by construction, what the live table said then.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.errors import NotFound, ValidationFailed
+from projections.base import check_limit, decode_cursor, encode_cursor
+from projections.db import Tx
+from projections.events import eur
+from projections.grants import ENTITIES, HISTORY
+
+Json = dict[str, Any]
+FILTERS = ("programme_id", "phase_id", "recipient_id", "fiscal_year", "status")
+APPLICATION_STATUSES = ("submitted", "approved", "rejected", "withdrawn", "closed", "revoked")
+
+
+class StateQuery:
+    """Reads entity states of one version (`tag`) as of `at`; `live` is its tracking position."""
+
+    def __init__(self, tx: Tx, tag: str, *, at: int, live: int) -> None:
+        self.tx, self.tag, self.at, self.live = tx, tag, at, live
+
+    def one(self, kind: str, entity_id: str) -> Json | None:
+        if self.at >= self.live:
+            rows = self.tx.execute(
+                f"SELECT state FROM {ENTITIES.name(self.tag)} WHERE kind = ? AND entity_id = ?",
+                (kind, entity_id),
+            )
+        else:
+            rows = self.tx.execute(
+                f"SELECT state FROM {HISTORY.name(self.tag)} WHERE kind = ? AND entity_id = ? "
+                "AND position <= ? ORDER BY position DESC LIMIT 1",
+                (kind, entity_id, self.at),
+            )
+        return json.loads(rows[0][0]) if rows else None
+
+    def many(
+        self, kind: str, *, after: str | None = None, limit: int | None = None, **filters: Any
+    ) -> list[Json]:
+        where = ["t.kind = :kind"]
+        params: dict[str, Any] = {"kind": kind, "at": self.at}
+        for column, value in filters.items():
+            if value is not None:
+                assert column in FILTERS
+                where.append(f"t.{column} = :{column}")
+                params[column] = value
+        if after is not None:
+            where.append("t.entity_id > :after")
+            params["after"] = after
+        if self.at >= self.live:
+            table = ENTITIES.name(self.tag)
+        else:
+            table = HISTORY.name(self.tag)
+            where.append(
+                f"t.position = (SELECT MAX(h.position) FROM {table} h WHERE h.kind = t.kind "
+                "AND h.entity_id = t.entity_id AND h.position <= :at)"
+            )
+        sql = (f"SELECT t.state FROM {table} t WHERE {' AND '.join(where)} "
+               "ORDER BY t.entity_id")
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [json.loads(state) for (state,) in self.tx.execute(sql, params)]
+
+    def require(self, kind: str, entity_id: str) -> Json:
+        state = self.one(kind, entity_id)
+        if state is None:
+            raise NotFound(f"unknown {kind} {entity_id}")
+        return state
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+def application_json(s: Json, position: int) -> Json:
+    outstanding = s["awarded"] - s["released"] - s["paid"]
+    return {
+        "application_id": s["application_id"], "programme_id": s["programme_id"],
+        "phase_id": s["phase_id"], "fiscal_year": s["fiscal_year"],
+        "recipient_id": s["recipient_id"], "recipient_kind": s["recipient_kind"],
+        "status": s["status"], "requested": eur(s["requested"]), "awarded": eur(s["awarded"]),
+        "paid": eur(s["paid"]), "repaid": eur(s["repaid"]),
+        "net_paid": eur(s["paid"] - s["repaid"]), "released": eur(s["released"]),
+        "outstanding": eur(outstanding), "reference": s["reference"],
+        "submitted_on": s["submitted_on"], "decided_on": s["decided_on"],
+        "decision_reference": s["decision_reference"], "closed_on": s["closed_on"],
+        "measures": [{**m, "amount": eur(m["amount"])} for m in s["measures"]],
+        "drawdowns": [{**d, "amount": eur(d["amount"])} for d in s["drawdowns"]],
+        "proofs_of_use": [{**p, "spent_amount": eur(p["spent_amount"])}
+                          for p in s["proofs_of_use"]],
+        "position": position,
+    }
+
+
+def applications_page(
+    q: StateQuery, *, phase_id: str | None, recipient_id: str | None, status: str | None,
+    cursor: str | None, limit: int,
+) -> Json:
+    limit = check_limit(limit)
+    if status is not None and status not in APPLICATION_STATUSES:
+        raise ValidationFailed(f"status: one of {', '.join(APPLICATION_STATUSES)}")
+    states = q.many("application", after=decode_cursor(cursor), limit=limit + 1,
+                    phase_id=phase_id, recipient_id=recipient_id, status=status)
+    items = [application_json(s, q.at) for s in states[:limit]]
+    more = len(states) > limit
+    return {"items": items, "next_cursor": encode_cursor(items[-1]["application_id"])
+            if more else None, "position": q.at}
+
+
+def programme_json(q: StateQuery, programme_id: str) -> Json:
+    s = q.require("programme", programme_id)
+    budgets = []
+    for year in sorted(s["budgets"].values(), key=lambda y: y["fiscal_year"]):
+        unallocated = (year["appropriation"] + year["carried_in"] - year["funded"]
+                       - year["direct"] - year["lapsed"] - year["carried_out"])
+        budgets.append({
+            "fiscal_year": year["fiscal_year"], "appropriation": eur(year["appropriation"]),
+            "carried_in": eur(year["carried_in"]), "funded_to_phases": eur(year["funded"]),
+            "direct_expenditure": eur(year["direct"]), "lapsed": eur(year["lapsed"]),
+            "carried_out": eur(year["carried_out"]), "unallocated": eur(unallocated),
+            "status": year["status"], "closed_on": year["closed_on"],
+        })
+    return {"programme_id": s["programme_id"], "name": s["name"], "funder": s["funder"],
+            "budgets": budgets, "phases": list(s["phases"]), "position": q.at}
+
+
+def phase_json(q: StateQuery, phase_id: str) -> Json:
+    s = q.require("phase", phase_id)
+    return {**s, "envelope": eur(s["envelope"]), "position": q.at}
+
+
+def recipient_json(q: StateQuery, recipient_id: str) -> Json:
+    return {**q.require("recipient", recipient_id), "position": q.at}
+
+
+STATEMENT_FIGURES = ("requested", "awarded", "paid", "repaid", "net_paid", "balance")
+
+
+def recipient_statement(q: StateQuery, recipient_id: str) -> Json:
+    """Each application's figures; `balance` is what is still to be paid (awarded −
+    released − paid), `net_paid` what the recipient has kept (paid − repaid)."""
+    recipient = q.require("recipient", recipient_id)
+    rows = []
+    totals = dict.fromkeys(STATEMENT_FIGURES, 0)
+    for s in q.many("application", recipient_id=recipient_id):
+        figures = {"requested": s["requested"], "awarded": s["awarded"], "paid": s["paid"],
+                   "repaid": s["repaid"], "net_paid": s["paid"] - s["repaid"],
+                   "balance": s["awarded"] - s["released"] - s["paid"]}
+        for name, value in figures.items():
+            totals[name] += value
+        rows.append({"application_id": s["application_id"], "phase_id": s["phase_id"],
+                     "programme_id": s["programme_id"], "status": s["status"],
+                     **{name: eur(value) for name, value in figures.items()}})
+    return {**recipient, "applications": rows,
+            "totals": {name: eur(value) for name, value in totals.items()}, "position": q.at}

@@ -1,0 +1,187 @@
+"""`ledger replay`, `ledger verify` and `ledger report` (SPEC §7): thin shells over projections/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger import Ledger, LedgerError, Settings, build_ledger
+from projections import ReadModelsImpl, build_read_models
+
+report_app = typer.Typer(help="Reports from the read models, optionally as of a past moment.",
+                         no_args_is_help=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@contextmanager
+def _read_side() -> Iterator[tuple[Ledger, ReadModelsImpl]]:
+    settings = Settings()
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger)
+    try:
+        yield ledger, read_models
+    finally:
+        read_models.close()
+
+
+def replay(
+    projection: Annotated[list[str] | None, typer.Option(
+        "--projection", help="Rebuild only this projection (audit, grants); repeatable.")] = None,
+) -> None:
+    """Rebuild projections from the log into new tables, then switch to them atomically."""
+    console = Console(stderr=True)
+    with _read_side() as (ledger, read_models), Progress(
+        TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        head = ledger.head()[0]
+        task = bar.add_task("replay", total=head or 1)
+        try:
+            events, seconds = read_models.replay(
+                projection, progress=lambda done, _: bar.update(task, completed=done))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--projection") from None
+        bar.update(task, completed=head or 1)
+    rate = events / seconds if seconds else 0.0
+    typer.echo(f"replayed {events} events in {seconds:.2f} s ({rate:,.0f} events/s)")
+
+
+def verify(
+    digest: Annotated[str | None, typer.Option(
+        help="POS:HASH handed out earlier (`ledger head`); the chain must still match it.")] = None,
+) -> None:
+    """Check the hash chain and that every projection equals a fresh replay."""
+    expected = _digest(digest) if digest else None
+    with _read_side() as (ledger, read_models):
+        chain = ledger.verify_chain(expected)
+        if chain.verified:
+            typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
+                       f"{chain.head_hash}")
+        else:
+            typer.echo(f"chain: BROKEN at position {chain.broken_at}: {chain.problem}")
+        report = read_models.verify()
+        for name, position in report.positions.items():
+            typer.echo(f"projection {name}: compared at position {position}")
+        for diff in report.differences:
+            typer.echo(f"projection {diff.projection}, table {diff.table}: "
+                       f"{diff.count} rows differ from a fresh replay")
+            for problem in diff.problems:
+                typer.echo(f"  {problem}")
+    if not chain.verified or not report.ok:
+        typer.echo("verify: FAILED")
+        raise typer.Exit(1)
+    typer.echo("verify: ok")
+
+
+def _digest(text: str) -> tuple[int, str]:
+    position, _, head = text.partition(":")
+    if not position.isdigit() or len(head) != 64:
+        raise typer.BadParameter("POS:HASH, e.g. 1234:9f86d08…(64 hex digits)",
+                                 param_hint="--digest")
+    return int(position), head.lower()
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE.")]
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="ISO timestamp: the report as the ledger stood then (recorded time).")]
+
+
+@report_app.command("phase-totals")
+def phase_totals(phase: str, format: FormatOption = Format.table,  # the CLI's word
+                 output: OutputOption = None, as_of: AsOfOption = None) -> None:
+    """Phase totals of PHASE."""
+    with _read_side() as (ledger, read_models), _refusals():
+        answer = read_models.phase_totals(phase, at=_at(ledger, read_models, as_of))
+    rows = [(k, v) for k, v in answer.items() if isinstance(v, str) and k != "phase_id"]
+    rows += [(f"count:{k}", str(v)) for k, v in answer["counts"].items()]
+    rows += [(f"{kind}:{k}", v) for kind, figures in answer["by_kind"].items()
+             for k, v in figures.items()]
+    rows += [(f"requested:{k}", v) for k, v in answer["requested_by_category"].items()]
+    _emit(answer, rows, format, output, title=f"Phase totals {phase} at {answer['position']}")
+
+
+@report_app.command("reconciliation")
+def reconciliation(programme: str, year: int, format: FormatOption = Format.table,
+                   output: OutputOption = None, as_of: AsOfOption = None) -> None:
+    """Yearly budget reconciliation of PROGRAMME for fiscal YEAR."""
+    with _read_side() as (ledger, read_models), _refusals():
+        answer = read_models.reconciliation(programme, year, at=_at(ledger, read_models, as_of))
+    rows = [(k, v) for k, v in answer.items()
+            if isinstance(v, str) and k not in ("programme_id", "closed_on")]
+    rows += [(f"check {n}: {c['name']}", f"{c['left']} = {c['right']}: "
+              f"{'holds' if c['holds'] else 'FAILS'}") for n, c in enumerate(answer["checks"], 1)]
+    rows.append(("balanced", str(answer["balanced"]).lower()))
+    _emit(answer, rows, format, output,
+          title=f"Reconciliation {programme} {year} at {answer['position']}")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except LedgerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _at(ledger: Ledger, read_models: ReadModelsImpl, as_of: str | None) -> int | None:
+    read_models.catch_up()
+    if as_of is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter("an ISO timestamp", param_hint="--as-of") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return ledger.position_at(moment)
+
+
+def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
+          output: Path | None, *, title: str) -> None:
+    if format is Format.json:
+        text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
+    elif format is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["figure", "value"])
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    else:
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        console = Console(file=io.StringIO(), width=120, force_terminal=False)
+        console.print(table)
+        text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(replay)
+    app.command()(verify)
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,149 @@
+"""Exactly once: a crash mid-batch neither double-counts nor skips; a rebuild comes out identical."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger import Settings, build_ledger
+from projections import build_read_models
+from projections.runner import tracking
+from tests.projections.helpers import run_story
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tables(read_models, tag_of=None):  # every row of every live table, by table name
+    with read_models.db.read() as tx:
+        tags = tag_of or read_models.runner.live_tags(tx)
+        return {
+            table.base: table.rows(tx, tags[name])
+            for name, projection in read_models.runner.projections.items()
+            for table in projection.tables
+        }
+
+
+def test_replay_rebuilds_identical_tables_and_switches_version(sql_database_url: str):
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger, batch_size=10)
+    try:
+        story = run_story(ledger)
+        read_models.catch_up()
+        before = _tables(read_models)
+        totals_before = read_models.phase_totals(story.phase_id)
+
+        events, seconds = read_models.replay()
+
+        after = _tables(read_models)
+        with read_models.db.read() as tx:
+            tags = read_models.runner.live_tags(tx)
+        assert tags == {"audit": "v2", "grants": "v2"}
+        assert events == ledger.head()[0]
+        assert seconds > 0
+        assert after.keys() == before.keys()
+        for name, rows in before.items():
+            assert after[name] == rows, name
+        assert read_models.phase_totals(story.phase_id) == totals_before
+        read_models.replay(["grants"])
+        read_models.replay(["grants"])
+        with read_models.db.read() as tx:
+            assert read_models.runner.live_tags(tx) == {"audit": "v2", "grants": "v4"}
+            remaining = {str(t) for (t,) in tx.execute(
+                "SELECT tag FROM proj_tracking WHERE projection = 'grants'")}
+        assert remaining == {"v3", "v4"}  # the one before stays for readers still inside it
+    finally:
+        read_models.close()
+
+
+def test_verify_reports_a_tampered_projection_row(sql_database_url: str):
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger)
+    try:
+        run_story(ledger)
+        assert read_models.verify().ok
+
+        with read_models.db.write() as tx:
+            tx.execute("UPDATE proj_entries_v1 SET amount = amount + 1 "
+                       "WHERE position = (SELECT MAX(position) FROM proj_entries_v1)")
+        report = read_models.verify()
+
+        assert not report.ok
+        assert [(d.projection, d.table) for d in report.differences] == [("grants", "entries")]
+        assert report.differences[0].count == 2  # both legs of the last posting
+    finally:
+        read_models.close()
+
+
+def test_a_projection_killed_mid_batch_resumes_exactly_once(postgres_url: str, tmp_path: Path):
+    settings = Settings(database_url=postgres_url)
+    ledger = build_ledger(settings)
+    for _ in range(3):
+        run_story(ledger)
+    marker = tmp_path / "hanging"
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/projections/crash_child.py"), postgres_url,
+         str(marker), "3"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the child never reached the third batch"
+            time.sleep(0.05)
+        hanging_at = int(marker.read_text())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+
+    read_models = build_read_models(settings, ledger)
+    try:
+        positions = read_models.positions()
+        assert 0 < positions["grants"] < hanging_at  # the third batch was rolled back
+        assert positions["audit"] == positions["grants"]
+
+        read_models.catch_up()
+        report = read_models.verify()
+
+        assert report.ok, report.differences
+        assert read_models.positions() == {"audit": ledger.head()[0], "grants": ledger.head()[0]}
+        with read_models.db.read() as tx:
+            tag = read_models.runner.live_tags(tx)["grants"]
+            assert tracking(tx, "grants", tag) == ledger.head()[0]
+    finally:
+        read_models.close()
+
+
+@pytest.mark.parametrize("crash_after", [1, 2])
+def test_a_failing_batch_writes_nothing(sql_database_url: str, crash_after: int):
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    run_story(ledger)
+    read_models = build_read_models(settings, ledger, batch_size=20)
+    batches = 0
+
+    def explode(position: int) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == crash_after:
+            raise RuntimeError("power cut")
+
+    read_models.runner.before_commit = explode
+    try:
+        with pytest.raises(RuntimeError):
+            read_models.catch_up()
+        assert read_models.positions()["grants"] == 20 * (crash_after - 1)
+        read_models.runner.before_commit = None
+        read_models.catch_up()
+        assert read_models.verify().ok
+    finally:
+        read_models.close()
