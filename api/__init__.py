@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): build it with `api.main:create_app(settings)`."""

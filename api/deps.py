@@ -128,8 +128,12 @@ def read_position(
     at = as_of_position
     if as_of is not None:
         at = ledger.position_at(_utc(as_of))
+    head = ledger.head()[0] if (min_position or as_of_position) else 0
+    if min_position is not None and min_position > head:
+        # The log never held that position: waiting could not help, the client is wrong.
+        raise ValidationFailed(f"min_position: beyond the head of the log ({head})")
     # A position beyond the head is the head: wait for what exists, not for the future.
-    reach = min(at, ledger.head()[0]) if as_of_position is not None and at else (at or 0)
+    reach = min(at, head) if at is not None and as_of_position is not None else (at or 0)
     needed = max(min_position or 0, reach)
     if needed and read_models.position() < needed and not read_models.wait_for(
         needed, WAIT_SECONDS

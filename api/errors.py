@@ -53,14 +53,6 @@ class ProjectionsUnavailable(LedgerError):
     title = "Read models unavailable"
 
 
-class NotAcceptable(LedgerError):
-    """Raised when a client asks for CSV where the endpoint only answers JSON."""
-
-    code = "not_acceptable"
-    status = 406
-    title = "Not acceptable"
-
-
 _HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),

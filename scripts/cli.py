@@ -26,3 +26,11 @@ def head() -> None:
 # -- registered by area (keep each area's commands in its own module) ----------
 # api/CLI: serve, demo, import       -> scripts/serve_commands.py
 # projections: replay, verify, report -> scripts/projection_commands.py
+
+from scripts import projection_commands  # noqa: E402  # registered after the app exists
+
+projection_commands.register(app)
+
+from scripts import serve_commands  # noqa: E402  # registered after the app exists
+
+serve_commands.register(app)

@@ -19,7 +19,7 @@ from api.deps import (
     ReadModelsDep,
     requires,
 )
-from api.schemas.common import Identifier, Page, money, required_money
+from api.schemas.common import Page, money, required_money
 from api.schemas.programmes import (
     AccountsPublic,
     BudgetAmend,
@@ -42,7 +42,7 @@ Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 
 @router.post("", status_code=201, response_model=ProgrammePublic)
 def create_programme(
-    body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
+    *, body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
 ) -> dict[str, Any]:
     result = ledger.create_programme(actor, programme_id=body.programme_id, name=body.name,
                                      funder=body.funder)
@@ -52,7 +52,7 @@ def create_programme(
 
 @router.post("/{pid}/budgets", status_code=201, response_model=ProgrammePublic)
 def appropriate_budget(
-    pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
+    *, pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
     response: Response,
 ) -> dict[str, Any]:
     result = ledger.appropriate_budget(
@@ -66,7 +66,7 @@ def appropriate_budget(
 
 @router.post("/{pid}/budgets/{year}/amend", response_model=ProgrammePublic)
 def amend_budget(
-    pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
+    *, pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
     result = ledger.amend_budget(
@@ -81,7 +81,7 @@ def amend_budget(
 @router.post("/{pid}/budgets/{year}/expenditures", status_code=201,
              response_model=ProgrammePublic)
 def record_expenditure(
-    pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
+    *, pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
     result = ledger.record_direct_expenditure(
@@ -95,7 +95,7 @@ def record_expenditure(
 
 @router.post("/{pid}/budgets/{year}/close", response_model=ProgrammePublic)
 def close_year(
-    pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
+    *, pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
     result = ledger.close_fiscal_year(
@@ -108,7 +108,7 @@ def close_year(
 
 @router.post("/{pid}/phases", status_code=201, response_model=PhasePublic)
 def open_phase(
-    pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
+    *, pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
     response: Response,
 ) -> dict[str, Any]:
     result = ledger.open_phase(
@@ -124,14 +124,14 @@ def open_phase(
 
 
 @router.get("/{pid}", response_model=ProgrammePublic, dependencies=[AnyRole])
-def get_programme(pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
+def get_programme(*, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
     return read.programme(pid, at=at)
 
 
 @router.get("/{pid}/reconciliation/{year}", response_model=ReconciliationPublic,
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
 def get_reconciliation(
-    pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
+    *, pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
 ) -> Any:
     document = read.reconciliation(pid, year, at=at)
     return tabular.figures_csv(document) if tabular.wants_csv(request) else document
@@ -140,7 +140,7 @@ def get_reconciliation(
 @router.get("/{pid}/reconciliation/{year}/{figure}/entries", response_model=Page,
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
 def get_reconciliation_entries(
-    pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
+    *, pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
     request: Request, cursor: Cursor = None, limit: Limit = 100,
 ) -> Any:
     page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at)
@@ -151,12 +151,9 @@ def get_reconciliation_entries(
             dependencies=[Depends(requires("finance", "auditor"))],
             responses=tabular.CSV_RESPONSE)
 def get_accounts(
-    pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request
+    *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request
 ) -> Any:
     document = read.accounts(pid, at=at)
     if tabular.wants_csv(request):
         return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
     return document
-
-
-__all__ = ["Identifier", "router"]

@@ -1,0 +1,92 @@
+"""The app factory: `uvicorn --factory api.main:create_app`.
+
+Nothing is built at import: the lifespan builds the Ledger, the read models and
+the key table from Settings, and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from api.auth import ApiKeys
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.openapi import install_openapi
+from api.routers import applications, audit, grants, health, phases, programmes, recipients
+from ledger import Ledger, Settings, build_ledger
+from projections.interface import ReadModels
+
+log = structlog.get_logger("api")
+
+ReadModelsFactory = Callable[[Settings, Ledger], ReadModels | None]
+
+DESCRIPTION = """\
+An event-sourced, double-entry ledger for public grant programmes.
+
+* **Auth**: `Authorization: Bearer <key>`; keys and roles come from `LEDGER_API_KEYS_FILE`.
+* **Errors**: RFC 9457 `application/problem+json` with a stable `code`.
+* **Idempotency**: every POST takes `Idempotency-Key`.
+* **As of**: queries take `as_of`, `as_of_position` and `min_position`.
+"""
+
+
+def default_read_models(settings: Settings, ledger: Ledger) -> ReadModels:
+    """The read side of projections/, on the same store as the ledger."""
+    from projections import build_read_models
+
+    return build_read_models(settings, ledger)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    read_models_factory: ReadModelsFactory | None = None,
+    keep_current: bool = True,
+) -> FastAPI:
+    """Builds the API; the Ledger is created when the app starts, never at import.
+
+    `keep_current` runs the projection runner thread while the app is up (what
+    `ledger serve` wants); without it, queries catch up only for `min_position`.
+    """
+    factory = read_models_factory or default_read_models
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = settings or Settings()
+        ledger = build_ledger(chosen)
+        app.state.settings = chosen
+        app.state.ledger = ledger
+        app.state.api_keys = ApiKeys.load(chosen.api_keys_file)
+        read_models = factory(chosen, ledger)
+        app.state.read_models = read_models
+        starter = getattr(read_models, "start", None)
+        if keep_current and callable(starter):
+            starter()
+        log.info("api_started", keys=len(app.state.api_keys))
+        try:
+            yield
+        finally:
+            closer = getattr(app.state.read_models, "close", None)
+            if callable(closer):
+                closer()
+            ledger.close()
+            log.info("api_stopped")
+
+    app = FastAPI(
+        title="Program Ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    for router in (programmes.router, phases.router, recipients.router,
+                   applications.router, grants.router, audit.router, health.router):
+        app.include_router(router)
+    return app

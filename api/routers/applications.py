@@ -1,0 +1,150 @@
+"""Applications: submission, amendment, withdrawal and the award decision."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from api import state, tabular
+from api.deps import (
+    AnyRole,
+    ApproverActor,
+    AtPosition,
+    ClerkActor,
+    Cursor,
+    LedgerDep,
+    Limit,
+    ReadModelsDep,
+)
+from api.schemas.applications import (
+    ApplicationAmend,
+    ApplicationApprove,
+    ApplicationCreate,
+    ApplicationPublic,
+    ApplicationReject,
+    ApplicationWithdraw,
+    AwardAmend,
+    Status,
+)
+from api.schemas.common import IDENTIFIER_PATTERN, Page, money, required_money
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+ApplicationId = Annotated[str, Path(max_length=64, examples=[
+    "0f8fad5b-d9cb-469f-a165-70867728950e"])]
+
+
+def _measures(items: list[Any] | None) -> list[dict[str, Any]] | None:
+    return None if items is None else [m.model_dump() for m in items]
+
+
+@router.post("", status_code=201, response_model=ApplicationPublic)
+def submit_application(
+    *, body: ApplicationCreate, ledger: LedgerDep, actor: ClerkActor, response: Response
+) -> dict[str, Any]:
+    result = ledger.submit_application(
+        actor, phase_id=body.phase_id, recipient_id=body.recipient_id,
+        requested_amount=required_money(body.requested_amount, field="requested_amount"),
+        submitted_on=body.submitted_on, reference=body.reference,
+        measures=_measures(body.measures),
+    )
+    state.replayed(response, result)
+    return state.application(ledger, result.ids["application_id"], result.position)
+
+
+@router.post("/{application_id}/amend", response_model=ApplicationPublic)
+def amend_application(
+    *, application_id: ApplicationId, body: ApplicationAmend, ledger: LedgerDep,
+    actor: ClerkActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.amend_application(
+        actor, application_id=application_id, reason=body.reason,
+        requested_amount=money(body.requested_amount, field="requested_amount"),
+        measures=_measures(body.measures), amended_on=body.amended_on,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/withdraw", response_model=ApplicationPublic)
+def withdraw_application(
+    *, application_id: ApplicationId, body: ApplicationWithdraw, ledger: LedgerDep,
+    actor: ClerkActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.withdraw_application(
+        actor, application_id=application_id, reason=body.reason,
+        withdrawn_on=body.withdrawn_on,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/approve", response_model=ApplicationPublic)
+def approve_application(
+    *, application_id: ApplicationId, body: ApplicationApprove, ledger: LedgerDep,
+    actor: ApproverActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.approve_application(
+        actor, application_id=application_id,
+        approved_amount=required_money(body.approved_amount, field="approved_amount"),
+        decided_on=body.decided_on, decision_reference=body.decision_reference,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/reject", response_model=ApplicationPublic)
+def reject_application(
+    *, application_id: ApplicationId, body: ApplicationReject, ledger: LedgerDep,
+    actor: ApproverActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.reject_application(
+        actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/award-amendments", response_model=ApplicationPublic)
+def amend_award(
+    *, application_id: ApplicationId, body: AwardAmend, ledger: LedgerDep,
+    actor: ApproverActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.amend_award(
+        actor, application_id=application_id,
+        new_amount=required_money(body.new_amount, field="new_amount"),
+        reason=body.reason, decided_on=body.decided_on,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.get("", response_model=Page, dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
+def list_applications(
+    *, read: ReadModelsDep, at: AtPosition, request: Request,
+    phase_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    recipient_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    status: Status | None = None,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    page = read.applications(phase_id=phase_id, recipient_id=recipient_id, status=status,
+                             cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+
+
+@router.get("/{application_id}", response_model=ApplicationPublic, dependencies=[AnyRole])
+def get_application(
+    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition
+) -> dict[str, Any]:
+    return read.application(application_id, at=at)
+
+
+@router.get("/{application_id}/history", response_model=Page, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
+def get_history(
+    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    page = read.application_history(application_id, cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page

@@ -1,0 +1,85 @@
+"""The auditor's view: the audit trail, the raw log with hashes, and the chain check."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api import tabular
+from api.deps import MAX_POSITION, AtPosition, Cursor, LedgerDep, Limit, ReadModelsDep, requires
+from api.schemas.audit import Integrity
+from api.schemas.common import Page
+from ledger.persistence.chain import format_recorded_at
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=Page, responses=tabular.CSV_RESPONSE,
+            dependencies=[Depends(requires("auditor", "finance"))])
+def get_audit(
+    *, read: ReadModelsDep, at: AtPosition, request: Request,
+    entity_id: Annotated[str | None, Query(max_length=100)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    recorded_from: datetime | None = None,
+    recorded_to: datetime | None = None,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    page = read.audit(
+        entity_id=entity_id, actor=actor, event_type=event_type,
+        recorded_from=recorded_from.isoformat() if recorded_from else None,
+        recorded_to=recorded_to.isoformat() if recorded_to else None,
+        cursor=cursor, limit=limit, at=at,
+    )
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+
+
+@router.get("/events", response_model=Page, responses=tabular.CSV_RESPONSE,
+            dependencies=[Depends(requires("auditor"))])
+def get_events(
+    *, ledger: LedgerDep, request: Request,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0, limit: Limit = 100,
+) -> Any:
+    """The raw log in global order, straight from the store (no projection involved)."""
+    events = ledger.chained_recorder.select_chained_events(after=after, limit=limit)
+    items = [
+        {
+            "position": e.position,
+            "recorded_at": format_recorded_at(e.recorded_at),
+            "aggregate_id": str(e.originator_id),
+            "aggregate_version": e.originator_version,
+            "event_type": e.topic.rsplit(":", 1)[-1],
+            "topic": e.topic,
+            "data": _plain(json.loads(e.state)),
+            "hash": e.hash.hex(),
+        }
+        for e in events
+    ]
+    head = ledger.head()[0]
+    last = items[-1]["position"] if items else after
+    page = {"items": items, "next_cursor": str(last) if len(items) == limit else None,
+            "position": head}
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+
+
+@router.get("/integrity", response_model=Integrity,
+            dependencies=[Depends(requires("auditor"))])
+def get_integrity(*, ledger: LedgerDep) -> dict[str, Any]:
+    report = ledger.verify_chain()
+    return {"position": report.head_position, "head_hash": report.head_hash,
+            "verified": report.verified, "checked": report.checked,
+            "broken_at": report.broken_at, "problem": report.problem}
+
+
+def _plain(value: Any) -> Any:
+    """Unwraps the transcoder's {"_type_", "_data_"} envelopes into plain JSON."""
+    if isinstance(value, dict):
+        if set(value) == {"_type_", "_data_"}:
+            return _plain(value["_data_"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,120 @@
+"""The money on an awarded grant: drawdowns, repayments, proof of use, close, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from api import state
+from api.deps import ApproverActor, CancelActor, ClerkActor, FinanceActor, LedgerDep
+from api.routers.applications import ApplicationId
+from api.schemas.applications import (
+    ApplicationClose,
+    ApplicationPublic,
+    ApplicationRevoke,
+    DrawdownCancel,
+    DrawdownCreate,
+    DrawdownCreated,
+    DrawdownPay,
+    ProofOfUseCreate,
+    RepaymentCreate,
+)
+from api.schemas.common import required_money
+
+router = APIRouter(prefix="/applications", tags=["grants"])
+
+DrawdownId = Annotated[str, Path(max_length=64, examples=["D1"])]
+
+
+@router.post("/{application_id}/drawdowns", status_code=201, response_model=DrawdownCreated)
+def request_drawdown(
+    *, application_id: ApplicationId, body: DrawdownCreate, ledger: LedgerDep,
+    actor: ClerkActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.request_drawdown(
+        actor, application_id=application_id,
+        amount=required_money(body.amount, field="amount"), requested_on=body.requested_on,
+    )
+    state.replayed(response, result)
+    answer = state.application(ledger, application_id, result.position)
+    return {**answer, "drawdown_id": result.ids["drawdown_id"]}
+
+
+@router.post("/{application_id}/drawdowns/{did}/pay", response_model=ApplicationPublic)
+def pay_drawdown(
+    *, application_id: ApplicationId, did: DrawdownId, body: DrawdownPay, ledger: LedgerDep,
+    actor: FinanceActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.pay_drawdown(
+        actor, application_id=application_id, drawdown_id=did, paid_on=body.paid_on
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/drawdowns/{did}/cancel", response_model=ApplicationPublic)
+def cancel_drawdown(
+    *, application_id: ApplicationId, did: DrawdownId, body: DrawdownCancel, ledger: LedgerDep,
+    actor: CancelActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.cancel_drawdown(
+        actor, application_id=application_id, drawdown_id=did, reason=body.reason,
+        cancelled_on=body.cancelled_on,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/repayments", status_code=201,
+             response_model=ApplicationPublic)
+def record_repayment(
+    *, application_id: ApplicationId, body: RepaymentCreate, ledger: LedgerDep,
+    actor: FinanceActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.record_repayment(
+        actor, application_id=application_id,
+        amount=required_money(body.amount, field="amount"), received_on=body.received_on,
+        reason=body.reason,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/proof-of-use", status_code=201,
+             response_model=ApplicationPublic)
+def submit_proof_of_use(
+    *, application_id: ApplicationId, body: ProofOfUseCreate, ledger: LedgerDep,
+    actor: ClerkActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.submit_proof_of_use(
+        actor, application_id=application_id,
+        spent_amount=required_money(body.spent_amount, field="spent_amount"),
+        submitted_on=body.submitted_on,
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/close", response_model=ApplicationPublic)
+def close_application(
+    *, application_id: ApplicationId, body: ApplicationClose, ledger: LedgerDep,
+    actor: ApproverActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.close_application(
+        actor, application_id=application_id, closed_on=body.closed_on
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)
+
+
+@router.post("/{application_id}/revoke", response_model=ApplicationPublic)
+def revoke_application(
+    *, application_id: ApplicationId, body: ApplicationRevoke, ledger: LedgerDep,
+    actor: ApproverActor, response: Response,
+) -> dict[str, Any]:
+    result = ledger.revoke_application(
+        actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
+    )
+    state.replayed(response, result)
+    return state.application(ledger, application_id, result.position)

@@ -1,0 +1,39 @@
+"""Phases (calls): current state, totals, and the evidence behind each total."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from api import tabular
+from api.deps import AnyRole, AtPosition, Cursor, Limit, ReadModelsDep
+from api.schemas.common import Page
+from api.schemas.phases import PhaseTotals
+from api.schemas.programmes import PhasePublic
+
+router = APIRouter(prefix="/phases", tags=["phases"], dependencies=[AnyRole])
+
+PhaseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", examples=["paid"])]
+
+
+@router.get("/{phase_id}", response_model=PhasePublic)
+def get_phase(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
+    return read.phase(phase_id, at=at)
+
+
+@router.get("/{phase_id}/totals", response_model=PhaseTotals, responses=tabular.CSV_RESPONSE)
+def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, request: Request) -> Any:
+    document = read.phase_totals(phase_id, at=at)
+    return tabular.figures_csv(document) if tabular.wants_csv(request) else document
+
+
+@router.get("/{phase_id}/totals/{figure}/entries", response_model=Page,
+            responses=tabular.CSV_RESPONSE)
+def get_total_entries(
+    *, phase_id: PhaseId, figure: Figure, read: ReadModelsDep, at: AtPosition, request: Request,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page

@@ -1,0 +1,190 @@
+"""`ledger serve`, `ledger demo` and `ledger import` (SPEC §7): thin shells over api/."""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger import Actor, Ledger, Money, Settings, build_ledger
+from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
+
+# Who gets a key in the demo: one per role, and a second clerk, approver and
+# finance user so four eyes can be tried by hand.
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("admin", "ada"),
+    ("clerk", "clara"),
+    ("approver", "anna"),
+    ("finance", "fritz"),
+    ("auditor", "ida"),
+    ("clerk", "carl"),
+    ("approver", "arne"),
+    ("finance", "frieda"),
+)
+IMPORT_COLUMNS = ("phase_id", "recipient_id", "requested_amount", "submitted_on")
+OPTIONAL_COLUMNS = ("reference", "measures")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the API (uvicorn) on the configured store, projections kept up to date."""
+    _serve(Settings(), host=host, port=port)
+
+
+def _serve(settings: Settings, *, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    # The app's lifespan builds the ledger and starts the projection runner thread.
+    uvicorn.run(create_app(settings, keep_current=True), host=host, port=port,
+                log_config=None, access_log=False)
+
+
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="load and exit")] = False,
+    keys_file: Annotated[Path, typer.Option(help="where to write the API keys")] = Path(
+        "ledger-demo-keys.json"),
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Load the Starke Heimat Hessen 2020 scenario, write a keys file, print keys, serve."""
+    from scripts.demo_data import load_2020_scenario  # written alongside; heavy data file
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        summary = load_2020_scenario(ledger)
+        typer.echo(f"loaded {summary['applications']} applications, "
+                   f"awarded {summary['awarded_total']} EUR, paid {summary['paid_total']} EUR "
+                   f"({summary['events_written']} events)")
+    except AlreadyExists as exc:
+        typer.echo(f"scenario already loaded ({exc.detail}); using the store as it is")
+    finally:
+        ledger.close()
+    keys = write_demo_keys(keys_file)
+    typer.echo(f"keys written to {keys_file} (LEDGER_API_KEYS_FILE)")
+    for entry in keys:
+        typer.echo(f"  {entry['roles'][0]:<9} {entry['user']:<7} {entry['key']}")
+    base = f"http://{host}:{port}"
+    typer.echo(f"API  {base}/   docs {base}/docs   OpenAPI {base}/openapi.json")
+    typer.echo(f"try: curl -H 'Authorization: Bearer {keys[4]['key']}' "
+               f"{base}/phases/2020-1/totals")
+    if not no_serve:
+        _serve(settings.model_copy(update={"api_keys_file": keys_file}), host=host, port=port)
+
+
+def write_demo_keys(path: Path) -> list[dict[str, Any]]:
+    keys = [{"key": f"demo-{role}-{secrets.token_urlsafe(18)}", "user": user, "roles": [role]}
+            for role, user in DEMO_USERS]
+    path.write_text(json.dumps({"keys": keys}, indent=2) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return keys
+
+
+def import_applications(
+    file: Annotated[Path, typer.Argument(help="CSV: phase_id, recipient_id, "
+                                         "requested_amount, submitted_on[, reference, measures]",
+                                         exists=True, dir_okay=False, readable=True)],
+    user: Annotated[str, typer.Option(help="the clerk recorded as actor")] = "import",
+) -> None:
+    """Import applications from CSV, all or nothing: every row is checked first."""
+    ledger = build_ledger(Settings())
+    try:
+        rows = read_rows(file)
+        check_rows(ledger, rows)
+        actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
+        last = 0
+        for row in rows:
+            last = ledger.submit_application(actor, **row).position
+    except LedgerError as exc:
+        typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+    typer.echo(f"imported {len(rows)} applications (last position {last})")
+
+
+def read_rows(file: Path) -> list[dict[str, Any]]:
+    """Parses every row into the keyword arguments of `submit_application`.
+
+    Raises ValidationFailed naming the line of the first bad row.
+    """
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = set(reader.fieldnames or ())
+        missing = [c for c in IMPORT_COLUMNS if c not in header]
+        unknown = header - set(IMPORT_COLUMNS) - set(OPTIONAL_COLUMNS)
+        if missing or unknown:
+            raise ValidationFailed(f"columns: missing {missing}, unknown {sorted(unknown)}")
+        rows = []
+        for line, raw in enumerate(reader, start=2):
+            try:
+                rows.append(_parse(raw))
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ValidationFailed(f"line {line}: {exc}") from None
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"line {line}: {exc.detail}") from None
+    if not rows:
+        raise ValidationFailed("the file holds no rows")
+    return rows
+
+
+def _parse(raw: dict[str, str]) -> dict[str, Any]:
+    measures = json.loads(raw["measures"]) if raw.get("measures") else None
+    if measures is not None and not isinstance(measures, list):
+        raise ValidationFailed("measures: a JSON list of {category, description, amount}")
+    return {
+        "phase_id": raw["phase_id"].strip(),
+        "recipient_id": raw["recipient_id"].strip(),
+        "requested_amount": Money.positive(raw["requested_amount"], field="requested_amount"),
+        "submitted_on": date.fromisoformat(raw["submitted_on"].strip()),
+        "reference": (raw.get("reference") or "").strip() or None,
+        "measures": measures,
+    }
+
+
+def check_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
+    """Checks every row against the ledger as it stands, without writing.
+
+    The ledger re-checks each row when it is submitted. The residual race: a
+    concurrent writer (another clerk, a second import) may take a recipient's
+    slot or close a fiscal year between this check and the submissions; then
+    the import stops at that row, having written the rows before it. Run
+    imports while no one else records applications in the same phase.
+    """
+    from ledger.commands import validate
+
+    in_file: Counter[tuple[str, str]] = Counter()
+    for line, row in enumerate(rows, start=2):
+        try:
+            validate.measures(row["measures"])
+            phase = ledger.phase(row["phase_id"])
+            recipient = ledger.recipient(row["recipient_id"])
+            ledger.programme(phase.programme_id).check_open(row["submitted_on"])
+            phase.check_accepts(recipient_id=recipient.recipient_id, kind=recipient.kind,
+                                submitted_on=row["submitted_on"])
+            in_file[(phase.phase_id, recipient.recipient_id)] += 1
+            already = len(phase.open_applications.get(recipient.recipient_id, []))
+            if already + in_file[(phase.phase_id, recipient.recipient_id)] > (
+                phase.max_open_per_recipient
+            ):
+                raise DuplicateApplication(
+                    f"recipient {recipient.recipient_id} would have more than "
+                    f"{phase.max_open_per_recipient} open application(s) in {phase.phase_id}")
+        except LedgerError as exc:
+            raise type(exc)(f"line {line}: {exc.detail}") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)
+    app.command("import")(import_applications)

@@ -1,0 +1,70 @@
+"""`ledger demo --no-serve` and `ledger import`, through the typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger import Settings, build_ledger
+from scripts.cli import app
+from tests.support.scenario import funded_phase, recipients
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("LEDGER_DATABASE_URL", url)
+    return url
+
+
+def test_import_is_all_or_nothing(store: str, tmp_path: Path) -> None:
+    ledger = build_ledger(Settings(database_url=store))
+    f = funded_phase(ledger)
+    ids = recipients(ledger, 3)
+    before = ledger.head()[0]
+    ledger.close()
+    good = tmp_path / "good.csv"
+    bad = tmp_path / "bad.csv"
+    header = "phase_id,recipient_id,requested_amount,submitted_on,reference\n"
+    good.write_text(header + "".join(
+        f"{f.phase_id},{rid},1000.00,2020-03-01,R{n}\n" for n, rid in enumerate(ids[:2])))
+    bad.write_text(header + f"{f.phase_id},{ids[2]},5.00,2020-03-01,\n"
+                   f"{f.phase_id},{ids[2]},5.00,2020-03-02,\n")
+
+    refused = CliRunner().invoke(app, ["import", str(bad)])
+    after_refusal = build_ledger(Settings(database_url=store))
+    unchanged = after_refusal.head()[0]
+    after_refusal.close()
+    imported = CliRunner().invoke(app, ["import", str(good)])
+
+    assert refused.exit_code == 1 and "duplicate_application" in refused.output
+    assert unchanged == before
+    assert imported.exit_code == 0, imported.output
+    assert "imported 2 applications" in imported.output
+
+
+def test_import_names_the_bad_line(store: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phase_id,recipient_id,requested_amount,submitted_on\nx,y,1.005,2020-01-01\n")
+
+    result = CliRunner().invoke(app, ["import", str(bad)])
+
+    assert result.exit_code == 1
+    assert "line 2" in result.output
+
+
+def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", str(keys)])
+
+    assert result.exit_code == 0, result.output
+    entries = json.loads(keys.read_text())["keys"]
+    roles = [e["roles"][0] for e in entries]
+    assert set(roles) == {"admin", "clerk", "approver", "finance", "auditor"}
+    assert len(entries) == 8
+    assert all(e["key"] in result.output for e in entries)
+    assert "/docs" in result.output

@@ -1,0 +1,200 @@
+"""Every command endpoint over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth
+from tests.api.scenario import approved, funded, head, ok, submitted
+
+
+def test_sets_up_programme_budget_phase_and_recipients(client: TestClient) -> None:
+    setup = funded(client, recipients=2)
+
+    at = {"min_position": head(client)}
+    programme = client.get(f"/programmes/{setup.programme_id}", params=at,
+                           headers=auth("ida")).json()
+    phase = client.get(f"/phases/{setup.phase_id}", params=at, headers=auth("ida")).json()
+
+    assert programme["budgets"][0]["appropriation"] == "20000000.00"
+    assert programme["budgets"][0]["funded_to_phases"] == "16000000.00"
+    assert phase["envelope"] == "16000000.00"
+    assert phase["eligible_kinds"] == ["gemeinde", "stadt"]
+
+
+def test_registers_one_recipient(client: TestClient) -> None:
+    body = ok(client.post("/recipients", headers=auth("ada"), json={
+        "recipient_id": "06411000", "name": "Darmstadt", "kind": "kreisfreie_stadt",
+        "population": 159878}), 201)
+
+    assert body["recipient_id"] == "06411000"
+    assert body["population"] == 159878
+    assert body["position"] > 0
+
+
+def test_budget_amend_expenditure_and_close(client: TestClient) -> None:
+    setup = funded(client)
+    base = f"/programmes/{setup.programme_id}/budgets/2020"
+
+    amended = ok(client.post(f"{base}/amend", headers=auth("fritz"), json={
+        "new_amount": "21000000.00", "reason": "supplement", "effective_date": "2020-06-01"}))
+    spent = ok(client.post(f"{base}/expenditures", headers=auth("fritz"), json={
+        "amount": "250000.00", "paid_on": "2020-07-01", "payee": "ekom21",
+        "purpose": "licence"}), 201)
+    closed = ok(client.post(f"{base}/close", headers=auth("frieda"), json={
+        "closed_on": "2020-12-31", "carry_over": "1000000.00"}))
+
+    assert amended["budgets"][0]["appropriation"] == "21000000.00"
+    assert spent["budgets"][0]["direct_expenditure"] == "250000.00"
+    year = closed["budgets"][0]
+    assert year["status"] == "closed"
+    assert year["carried_out"] == "1000000.00"
+    assert year["lapsed"] == "3750000.00"
+    assert closed["position"] > spent["position"] > amended["position"]
+
+
+def test_application_lifecycle_to_close(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = submitted(client, setup)
+    path = f"/applications/{application_id}"
+
+    amended = ok(client.post(f"{path}/amend", headers=auth("clara"), json={
+        "requested_amount": "40000.00", "reason": "smaller",
+        "measures": [{"category": "website", "description": "portal", "amount": "40000.00"}]}))
+    approved_ = ok(client.post(f"{path}/approve", headers=auth("anna"), json={
+        "approved_amount": "40000.00", "decided_on": "2020-04-01",
+        "decision_reference": "B-1"}))
+    raised = ok(client.post(f"{path}/award-amendments", headers=auth("arne"), json={
+        "new_amount": "45000.00", "reason": "more", "decided_on": "2020-04-02"}))
+    drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"), json={
+        "amount": "30000.00", "requested_on": "2020-05-01"}), 201)
+    paid = ok(client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay",
+                          headers=auth("fritz"), json={"paid_on": "2020-05-02"}))
+    second = ok(client.post(f"{path}/drawdowns", headers=auth("carl"), json={
+        "amount": "5000.00", "requested_on": "2020-05-03"}), 201)
+    cancelled = ok(client.post(f"{path}/drawdowns/{second['drawdown_id']}/cancel",
+                               headers=auth("frieda"), json={"reason": "not needed"}))
+    repaid = ok(client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "1000.00", "received_on": "2020-11-01", "reason": "unspent"}), 201)
+    proof = ok(client.post(f"{path}/proof-of-use", headers=auth("clara"), json={
+        "submitted_on": "2020-10-01", "spent_amount": "29000.00"}), 201)
+    closed = ok(client.post(f"{path}/close", headers=auth("anna"), json={
+        "closed_on": "2020-12-01"}))
+
+    assert amended["requested"] == "40000.00"
+    assert approved_["status"] == "approved" and approved_["awarded"] == "40000.00"
+    assert raised["awarded"] == "45000.00"
+    assert drawn["drawdown_id"] == "D1"
+    assert paid["paid"] == "30000.00"
+    assert paid["drawdowns"][0] == {**paid["drawdowns"][0], "status": "paid"}
+    assert [d["status"] for d in cancelled["drawdowns"]] == ["paid", "cancelled"]
+    assert repaid["repaid"] == "1000.00"
+    assert proof["status"] == "approved"
+    assert closed["status"] == "closed"
+    assert closed["released"] == "15000.00"
+    shown = client.get(path, params={"min_position": closed["position"]},
+                       headers=auth("ida")).json()
+    assert shown["status"] == "closed"
+
+
+def test_reject_withdraw_and_revoke(client: TestClient) -> None:
+    setup = funded(client)
+    rejected_id = submitted(client, setup, 0)
+    withdrawn_id = submitted(client, setup, 1)
+    revoked_id = approved(client, setup, 2)
+
+    rejected = ok(client.post(f"/applications/{rejected_id}/reject", headers=auth("anna"),
+                              json={"reason": "incomplete", "decided_on": "2020-04-01"}))
+    withdrawn = ok(client.post(f"/applications/{withdrawn_id}/withdraw", headers=auth("carl"),
+                               json={"reason": "merged", "withdrawn_on": "2020-04-01"}))
+    revoked = ok(client.post(f"/applications/{revoked_id}/revoke", headers=auth("anna"),
+                             json={"reason": "fraud", "decided_on": "2020-06-01"}))
+
+    assert rejected["status"] == "rejected"
+    assert withdrawn["status"] == "withdrawn"
+    assert revoked["status"] == "revoked" and revoked["released"] == "50000.00"
+
+
+def test_four_eyes_counts_the_user_who_amended(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = submitted(client, setup)  # recorded by clara
+    ok(client.post(f"/applications/{application_id}/amend", headers=auth("root"),
+                   json={"requested_amount": "1.00", "reason": "root edits"}))
+    before = head(client)
+
+    refused = client.post(f"/applications/{application_id}/approve", headers=auth("root"),
+                          json={"approved_amount": "1.00", "decided_on": "2020-04-01"})
+    allowed = client.post(f"/applications/{application_id}/approve", headers=auth("anna"),
+                          json={"approved_amount": "1.00", "decided_on": "2020-04-01"})
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "four_eyes")
+    assert allowed.status_code == 200
+    assert head(client) > before
+
+
+def test_four_eyes_refuses_paying_ones_own_drawdown(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup, amount="10.00")
+    drawn = ok(client.post(f"/applications/{application_id}/drawdowns", headers=auth("root"),
+                           json={"amount": "1.00", "requested_on": "2020-05-01"}), 201)
+    pay = f"/applications/{application_id}/drawdowns/{drawn['drawdown_id']}/pay"
+    before = head(client)
+
+    own = client.post(pay, headers=auth("root"), json={"paid_on": "2020-05-02"})
+    unchanged = head(client)
+    other = client.post(pay, headers=auth("fritz"), json={"paid_on": "2020-05-02"})
+
+    assert (own.status_code, own.json()["code"]) == (403, "four_eyes")
+    assert unchanged == before
+    assert other.status_code == 200 and other.json()["paid"] == "1.00"
+
+
+def test_recorder_cannot_approve_even_holding_both_roles(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = ok(client.post("/applications", headers=auth("root"), json={
+        "phase_id": setup.phase_id, "recipient_id": setup.recipients[0],
+        "requested_amount": "10.00", "submitted_on": "2020-03-01"}), 201)["application_id"]
+    before = head(client)
+
+    refused = client.post(f"/applications/{application_id}/approve", headers=auth("root"),
+                          json={"approved_amount": "10.00", "decided_on": "2020-04-01"})
+
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "four_eyes"
+    assert head(client) == before
+
+
+def test_domain_refusals_map_to_their_codes(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup, amount="100.00")
+    path = f"/applications/{application_id}"
+    before = head(client)
+
+    over = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                       json={"amount": "100.01", "requested_on": "2020-05-01"})
+    duplicate = client.post("/applications", headers=auth("clara"), json={
+        "phase_id": setup.phase_id, "recipient_id": setup.recipients[0],
+        "requested_amount": "1.00", "submitted_on": "2020-03-01"})
+    unknown = client.post("/applications/nope/approve", headers=auth("anna"),
+                          json={"approved_amount": "1.00", "decided_on": "2020-04-01"})
+    unknown_drawdown = client.post(f"{path}/drawdowns/D9/pay", headers=auth("fritz"),
+                                   json={"paid_on": "2020-05-01"})
+    invalid = client.post(f"{path}/approve", headers=auth("anna"),
+                          json={"approved_amount": "1.00", "decided_on": "2020-04-01"})
+    over_repay = client.post(f"{path}/repayments", headers=auth("fritz"),
+                             json={"amount": "1.00", "received_on": "2020-05-01",
+                                   "reason": "x"})
+    budget = client.post(f"/programmes/{setup.programme_id}/phases", headers=auth("ada"), json={
+        "phase_id": f"{setup.phase_id}-b", "name": "too big", "fiscal_year": 2020,
+        "envelope": "4000000.01", "opens_on": "2020-01-01", "closes_on": "2020-12-31",
+        "eligible_kinds": ["gemeinde"]})
+    zero = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                       json={"amount": "0.00", "requested_on": "2020-05-01"})
+
+    codes = [(r.status_code, r.json()["code"]) for r in
+             (over, duplicate, unknown, unknown_drawdown, invalid, over_repay, budget, zero)]
+    assert codes == [(409, "over_drawdown"), (409, "duplicate_application"),
+                     (404, "not_found"), (404, "not_found"), (409, "invalid_state"),
+                     (409, "over_repayment"), (409, "budget_exceeded"), (422, "validation")]
+    assert head(client) == before

@@ -1,0 +1,125 @@
+"""Malformed input of every kind: a 4xx problem document, never a 5xx, never an event."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth
+from tests.api.scenario import approved, funded, head
+
+MALFORMED_DRAWDOWNS: list[tuple[str, object]] = [
+    ("float money", {"amount": 10.5, "requested_on": "2020-05-01"}),
+    ("integer money", {"amount": 10, "requested_on": "2020-05-01"}),
+    ("three decimals", {"amount": "10.005", "requested_on": "2020-05-01"}),
+    ("huge amount", {"amount": "1" * 40, "requested_on": "2020-05-01"}),
+    ("fourteen digits", {"amount": "10000000000000.00", "requested_on": "2020-05-01"}),
+    ("exponent", {"amount": "1e3", "requested_on": "2020-05-01"}),
+    ("nan", {"amount": "NaN", "requested_on": "2020-05-01"}),
+    ("negative", {"amount": "-5.00", "requested_on": "2020-05-01"}),
+    ("non-ascii digits", {"amount": "١٢", "requested_on": "2020-05-01"}),
+    ("unknown field", {"amount": "1.00", "requested_on": "2020-05-01", "amonut": "2"}),
+    ("missing field", {"amount": "1.00"}),
+    ("date as number", {"amount": "1.00", "requested_on": 20200501}),
+    ("bad date", {"amount": "1.00", "requested_on": "2020-13-45"}),
+    ("date wrong type", {"amount": "1.00", "requested_on": ["2020-05-01"]}),
+    ("array body", [1, 2, 3]),
+    ("null body", None),
+    ("string body", "amount"),
+]
+
+
+@pytest.mark.parametrize(("name", "body"), MALFORMED_DRAWDOWNS,
+                         ids=[n for n, _ in MALFORMED_DRAWDOWNS])
+def test_refuses_malformed_bodies_with_422(client: TestClient, name: str, body: object) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    before = head(client)
+
+    response = client.post(f"/applications/{application_id}/drawdowns",
+                           headers=auth("clara"), content=json.dumps(body))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "validation"
+    assert set(problem) >= {"type", "title", "status", "detail", "code"}
+    assert head(client) == before
+
+
+@pytest.mark.parametrize("raw", [b"{", b"\xff\xfe", b"{\"amount\": }", b"", b"[" * 10000])
+def test_refuses_broken_json_with_422(memory_client: TestClient, raw: bytes) -> None:
+    response = memory_client.post("/programmes", headers=auth("ada"), content=raw)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation"
+
+
+def test_refuses_lone_surrogates_and_control_characters(memory_client: TestClient) -> None:
+    surrogate = b'{"programme_id": "p1", "name": "\\ud800", "funder": "x"}'
+    control = b'{"programme_id": "p1", "name": "a\\u0000b", "funder": "x"}'
+
+    responses = [memory_client.post("/programmes", headers=auth("ada"), content=raw)
+                 for raw in (surrogate, control)]
+
+    assert [r.status_code for r in responses] == [422, 422]
+    assert head(memory_client) == 0
+
+
+def test_refuses_oversized_body_by_content_length(memory_client: TestClient) -> None:
+    body = b'{"programme_id": "p1", "name": "' + b"x" * (2 * 1024 * 1024) + b'", "funder": "x"}'
+
+    response = memory_client.post("/programmes", headers=auth("ada"), content=body)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert head(memory_client) == 0
+
+
+def test_refuses_oversized_streamed_body(memory_client: TestClient) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"programme_id": "p1", "name": "'
+        for _ in range(33):
+            yield b"x" * 65536
+        yield b'", "funder": "x"}'
+
+    response = memory_client.post("/programmes", headers=auth("ada"), content=chunks())
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert head(memory_client) == 0
+
+
+def test_unknown_route_and_method_are_problems(memory_client: TestClient) -> None:
+    missing = memory_client.get("/nowhere")
+    wrong_method = memory_client.delete("/programmes")
+
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method_not_allowed")
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_query_parameters_are_validated(memory_client: TestClient) -> None:
+    responses = [
+        memory_client.get("/applications?limit=0", headers=auth("ida")),
+        memory_client.get("/applications?limit=99999", headers=auth("ida")),
+        memory_client.get("/applications?as_of_position=-1", headers=auth("ida")),
+        memory_client.get(f"/applications?as_of_position={10**30}", headers=auth("ida")),
+        memory_client.get("/applications?as_of=yesterday", headers=auth("ida")),
+        memory_client.get("/applications?status=lost", headers=auth("ida")),
+        memory_client.get("/events?after=abc", headers=auth("ida")),
+    ]
+
+    assert [r.status_code for r in responses] == [422] * len(responses)
+    assert {r.json()["code"] for r in responses} == {"validation"}
+
+
+def test_bad_idempotency_key_header_is_refused(memory_client: TestClient) -> None:
+    response = memory_client.post("/programmes", headers=auth("ada", **{
+        "Idempotency-Key": "x" * 201}), json={"programme_id": "p1", "name": "n", "funder": "f"})
+
+    assert response.status_code == 422
+    assert head(memory_client) == 0

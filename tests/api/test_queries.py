@@ -1,0 +1,154 @@
+"""Queries on the read side: as-of, min_position, pagination, CSV, health."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ClientFactory, auth
+from tests.api.fakes import FakeReadModels
+from tests.api.scenario import approved, funded, head, ok, submitted
+
+
+def test_as_of_position_answers_as_the_ledger_stood(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = submitted(client, setup)
+    when_submitted = head(client)
+    ok(client.post(f"/applications/{application_id}/approve", headers=auth("anna"),
+                   json={"approved_amount": "50000.00", "decided_on": "2020-04-01"}))
+    now = head(client)
+
+    then = ok(client.get(f"/applications/{application_id}", headers=auth("ida"),
+                         params={"as_of_position": when_submitted}))
+    current = ok(client.get(f"/applications/{application_id}", headers=auth("ida"),
+                            params={"min_position": now}))
+    future = ok(client.get(f"/applications/{application_id}", headers=auth("ida"),
+                           params={"as_of": "2999-01-01T00:00:00Z"}))
+
+    assert then["status"] == "submitted" and then["position"] == when_submitted
+    assert current["status"] == "approved" and current["position"] >= now
+    assert future["status"] == "approved"
+
+
+def test_as_of_before_anything_existed_is_not_found(client: TestClient) -> None:
+    setup = funded(client)
+
+    response = client.get(f"/phases/{setup.phase_id}", headers=auth("ida"),
+                          params={"as_of": "2001-01-01T00:00:00+01:00"})
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_as_of_and_as_of_position_together_are_refused(memory_client: TestClient) -> None:
+    response = memory_client.get("/applications", headers=auth("ida"), params={
+        "as_of": "2020-01-01T00:00:00Z", "as_of_position": 1})
+
+    assert response.json()["code"] == "validation"
+
+
+def test_min_position_not_reached_is_503_projection_lagging(make_client: ClientFactory) -> None:
+    client = make_client("memory://",
+                         read_models=lambda _s, ledger: FakeReadModels(ledger, lagging=True))
+    funded(client)
+
+    response = client.get("/applications", headers=auth("ida"), params={"min_position": 1})
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "projection_lagging"
+
+
+def test_without_read_models_queries_are_503(make_client: ClientFactory) -> None:
+    client = make_client("memory://", read_models=lambda _s, _l: None)
+
+    response = client.get("/applications", headers=auth("ida"))
+
+    assert (response.status_code, response.json()["code"]) == (503, "projections_unavailable")
+
+
+def test_lists_are_cursor_paginated(client: TestClient) -> None:
+    setup = funded(client, recipients=3)
+    ids = {submitted(client, setup, n) for n in range(3)}
+    at = {"min_position": head(client), "phase_id": setup.phase_id, "limit": 2}
+
+    first = ok(client.get("/applications", headers=auth("ida"), params=at))
+    second = ok(client.get("/applications", headers=auth("ida"),
+                           params={**at, "cursor": first["next_cursor"]}))
+
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    assert len(second["items"]) == 1 and second["next_cursor"] is None
+    assert {a["application_id"] for a in first["items"] + second["items"]} == ids
+
+
+def test_lists_and_totals_answer_csv(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    at = {"min_position": head(client)}
+    csv_header = auth("fritz", Accept="text/csv")
+
+    listing = client.get("/applications", headers=csv_header,
+                         params={**at, "phase_id": setup.phase_id})
+    totals = client.get(f"/phases/{setup.phase_id}/totals", headers=csv_header, params=at)
+    accounts = client.get(f"/programmes/{setup.programme_id}/accounts", headers=csv_header,
+                          params=at)
+    reconciliation = client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
+                                headers=csv_header, params=at)
+    audit = client.get("/audit", headers=csv_header, params={**at, "limit": 5})
+
+    rows = list(csv.DictReader(io.StringIO(listing.text)))
+    assert listing.headers["content-type"].startswith("text/csv")
+    assert [r["application_id"] for r in rows] == [application_id]
+    figures = {r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(totals.text))}
+    assert figures["awarded"] == "50000.00"
+    assert "by_kind.gemeinde.awarded" in figures
+    balances = list(csv.DictReader(io.StringIO(accounts.text)))
+    assert {"account", "balance"} <= set(balances[0])
+    assert reconciliation.headers["content-type"].startswith("text/csv")
+    assert audit.status_code == 200 and len(audit.text.splitlines()) == 6
+
+
+def test_every_query_answers_its_position(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    at = {"min_position": head(client)}
+    paths = [f"/programmes/{setup.programme_id}", f"/phases/{setup.phase_id}",
+             f"/recipients/{setup.recipients[0]}", f"/applications/{application_id}",
+             "/applications", f"/applications/{application_id}/history",
+             f"/phases/{setup.phase_id}/totals", f"/phases/{setup.phase_id}/totals/paid/entries",
+             f"/programmes/{setup.programme_id}/reconciliation/2020",
+             f"/programmes/{setup.programme_id}/reconciliation/2020/committed/entries",
+             f"/programmes/{setup.programme_id}/accounts",
+             f"/recipients/{setup.recipients[0]}/statement", "/audit", "/events", "/integrity"]
+
+    answers = {p: client.get(p, headers=auth("root"), params=at) for p in paths}
+
+    for path, response in answers.items():
+        assert response.status_code == 200, (path, response.text)
+        assert response.json()["position"] >= at["min_position"], path
+    assert answers["/integrity"].json()["verified"] is True
+
+
+def test_events_page_in_order_with_hashes(memory_client: TestClient) -> None:
+    funded(memory_client)
+
+    first = ok(memory_client.get("/events", headers=auth("ida"), params={"limit": 2}))
+    rest = ok(memory_client.get("/events", headers=auth("ida"),
+                                params={"after": first["next_cursor"]}))
+
+    positions = [e["position"] for e in first["items"] + rest["items"]]
+    assert positions == sorted(positions) and positions[0] == 1
+    assert all(len(e["hash"]) == 64 for e in first["items"])
+
+
+def test_health_reports_each_projection_and_its_lag(client: TestClient) -> None:
+    funded(client)
+    now = head(client)
+    client.get("/applications", headers=auth("ida"), params={"min_position": now})
+
+    health = ok(client.get("/health"))
+
+    assert health["database"] == "ok" and health["head"] == now
+    names = {p["name"] for p in health["projections"]}
+    assert names and all(p["lag"] == now - p["position"] for p in health["projections"])
+    assert names >= {"audit", "grants"}
