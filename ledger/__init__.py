@@ -2,6 +2,7 @@
 
 from ledger.app import Ledger
 from ledger.bootstrap import build_ledger
+from ledger.commands.applications import NewApplication
 from ledger.commands.budget import NewRecipient
 from ledger.core import CommandResult
 from ledger.domain.base import Actor
@@ -15,6 +16,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "Money",
+    "NewApplication",
     "NewRecipient",
     "Posting",
     "Settings",

@@ -113,7 +113,7 @@ class LedgerCore(Application[UUID]):
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not security
                 continue
             position = max((r.notification.id for r in recordings), default=0)
-            log.info("command_recorded", command=command, position=position, **decision.ids)
+            log.debug("command_recorded", command=command, position=position, **decision.ids)
             return CommandResult(ids=decision.ids, position=position)
         raise ConcurrencyConflict(f"{command} lost {MAX_ATTEMPTS} concurrent races; retry")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import Actor, Ledger, Money, Settings, build_ledger
+from ledger import Actor, Ledger, Money, NewApplication, Settings, build_ledger
 from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
 
 # Who gets a key in the demo: one per role, and a second clerk, approver and
@@ -102,9 +102,11 @@ def import_applications(
         rows = read_rows(file)
         check_rows(ledger, rows)
         actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
-        last = 0
-        for row in rows:
-            last = ledger.submit_application(actor, **row).position
+        # One atomic save: a concurrent writer makes the ledger re-decide the
+        # whole batch, never leaves part of it behind.
+        last = ledger.submit_applications(
+            actor, applications=[NewApplication(**row) for row in rows]
+        ).position
     except LedgerError as exc:
         typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
         raise typer.Exit(1) from None
@@ -155,11 +157,9 @@ def _parse(raw: dict[str, str]) -> dict[str, Any]:
 def check_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
     """Checks every row against the ledger as it stands, without writing.
 
-    The ledger re-checks each row when it is submitted. The residual race: a
-    concurrent writer (another clerk, a second import) may take a recipient's
-    slot or close a fiscal year between this check and the submissions; then
-    the import stops at that row, having written the rows before it. Run
-    imports while no one else records applications in the same phase.
+    This gives an error naming the CSV line; the ledger re-checks every row
+    when the batch is saved, atomically, so a concurrent writer can only make
+    the whole import fail, never leave part of it written.
     """
     from ledger.commands import validate
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from ledger.commands import validate
 from ledger.core import CommandResult, Decision, LedgerCore, today
 from ledger.domain.application import Application
 from ledger.domain.base import Actor
-from ledger.errors import ValidationFailed
+from ledger.domain.phase import Phase
+from ledger.errors import LedgerError, ValidationFailed
 from ledger.money import Money
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    phase_id: str
+    recipient_id: str
+    requested_amount: Money
+    submitted_on: date
+    reference: str | None = None
+    measures: list[dict[str, Any]] | None = None
 
 
 class ApplicationCommands(LedgerCore):
@@ -26,46 +38,81 @@ class ApplicationCommands(LedgerCore):
         reference: str | None = None,
         measures: list[dict[str, Any]] | None = None,
     ) -> CommandResult:
-        requested = validate.positive(requested_amount, field="requested_amount")
-        checked_measures = validate.measures(measures)
-        reference = validate.text(reference, field="reference", required=False, limit=200) or None
-        application_id = str(uuid4())
+        result = self.submit_applications(
+            actor,
+            applications=[
+                NewApplication(phase_id, recipient_id, requested_amount, submitted_on,
+                               reference, measures)
+            ],
+        )
+        return CommandResult(
+            ids={"application_id": result.ids["application_ids"]},
+            position=result.position,
+            replayed=result.replayed,
+        )
+
+    def submit_applications(
+        self, actor: Actor, *, applications: list[NewApplication]
+    ) -> CommandResult:
+        """Submits many applications in one atomic save: all or nothing.
+
+        Each is checked against the phase as the ones before it left it, so
+        duplicates within the batch are refused too. `ids["application_ids"]`
+        is the comma-separated list of new ids, in order.
+        """
+        if not applications:
+            raise ValidationFailed("applications: at least one")
+        rows = [_checked(n, row, len(applications)) for n, row in enumerate(applications)]
+        new_ids = [str(uuid4()) for _ in rows]
 
         def decide() -> Decision:
-            phase = self.phase(phase_id)
-            recipient = self.recipient(recipient_id)
-            programme = self.programme(phase.programme_id)
-            programme.check_open(submitted_on, what="submission date")
-            phase.check_accepts(
-                recipient_id=recipient_id, kind=recipient.kind, submitted_on=submitted_on
-            )
-            application = Application.start(
-                Application.Submitted,
-                actor,
-                id=_uuid(application_id),
-                effective_date=submitted_on,
-                application_id=application_id,
-                programme_id=phase.programme_id,
-                phase_id=phase_id,
-                fiscal_year=phase.fiscal_year,
-                recipient_id=recipient_id,
-                recipient_kind=recipient.kind,
-                requested_amount=requested,
-                measures=checked_measures,
-                reference=reference,
-            )
-            phase.receive(
-                actor,
-                application_id=application_id,
-                recipient_id=recipient_id,
-                submitted_on=submitted_on,
-            )
-            return Decision([application, phase], {"application_id": application_id})
+            phases: dict[str, Any] = {}
+            created: list[Application] = []
+            for n, (row, application_id) in enumerate(zip(rows, new_ids, strict=True)):
+                try:
+                    phase = phases.get(row.phase_id) or self.phase(row.phase_id)
+                    phases[row.phase_id] = phase
+                    created.append(self._submit(actor, phase, row, application_id))
+                except LedgerError as exc:
+                    if len(rows) == 1:
+                        raise
+                    raise type(exc)(f"application {n + 1}: {exc.detail}") from None
+            return Decision([*created, *phases.values()],
+                            {"application_ids": ",".join(new_ids)})
 
-        request = {"phase_id": phase_id, "recipient_id": recipient_id,
-                   "requested_amount": str(requested), "submitted_on": submitted_on,
-                   "reference": reference, "measures": checked_measures}
-        return self._execute(actor, "submit_application", request, decide)
+        request = {"applications": [vars(row) for row in rows]}
+        return self._execute(actor, "submit_applications", request, decide)
+
+    def _submit(
+        self, actor: Actor, phase: Phase, row: NewApplication, application_id: str
+    ) -> Application:
+        recipient = self.recipient(row.recipient_id)
+        self.programme(phase.programme_id).check_open(row.submitted_on, what="submission date")
+        phase.check_accepts(
+            recipient_id=row.recipient_id, kind=recipient.kind, submitted_on=row.submitted_on
+        )
+        application = Application.start(
+            Application.Submitted,
+            actor,
+            id=UUID(application_id),
+            effective_date=row.submitted_on,
+            application_id=application_id,
+            programme_id=phase.programme_id,
+            phase_id=phase.phase_id,
+            fiscal_year=phase.fiscal_year,
+            recipient_id=row.recipient_id,
+            recipient_kind=recipient.kind,
+            requested_amount=row.requested_amount,
+            measures=row.measures or [],
+            reference=row.reference,
+        )
+        phase.receive(
+            actor,
+            application_id=application_id,
+            recipient_id=row.recipient_id,
+            submitted_on=row.submitted_on,
+        )
+        return application
 
     def amend_application(
         self,
@@ -221,7 +268,19 @@ class ApplicationCommands(LedgerCore):
         return self._execute(actor, "amend_award", request, decide)
 
 
-def _uuid(application_id: str) -> Any:
-    from uuid import UUID
-
-    return UUID(application_id)
+def _checked(n: int, row: NewApplication, count: int) -> NewApplication:
+    """I1 for one application, before anything is loaded."""
+    try:
+        return NewApplication(
+            phase_id=row.phase_id,
+            recipient_id=row.recipient_id,
+            requested_amount=validate.positive(row.requested_amount, field="requested_amount"),
+            submitted_on=validate.day(row.submitted_on, field="submitted_on"),
+            reference=validate.text(row.reference, field="reference", required=False,
+                                    limit=200) or None,
+            measures=validate.measures(row.measures),
+        )
+    except ValidationFailed as exc:
+        if count == 1:
+            raise
+        raise ValidationFailed(f"application {n + 1}: {exc.detail}") from None

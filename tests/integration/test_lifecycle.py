@@ -397,3 +397,24 @@ def test_idempotency_key_replays_and_refuses_a_different_request(ledger: Ledger)
     with pytest.raises(IdempotencyMismatch):
         ledger.request_drawdown(keyed, application_id=app_id, amount=money("11.00"),
                                 requested_on=date(2020, 4, 1))
+
+
+def test_bulk_submission_is_all_or_nothing(ledger: Ledger) -> None:
+    from ledger import NewApplication
+
+    f = funded_phase(ledger)
+    a, b = recipients(ledger, 2)
+    before = ledger.head()
+    batch = [
+        NewApplication(f.phase_id, a, money("10.00"), date(2020, 2, 1)),
+        NewApplication(f.phase_id, b, money("10.00"), date(2020, 2, 1)),
+        NewApplication(f.phase_id, a, money("10.00"), date(2020, 2, 1)),
+    ]
+
+    with pytest.raises(DuplicateApplication, match="application 3"):
+        ledger.submit_applications(CLERK, applications=batch)
+    assert ledger.head() == before
+
+    result = ledger.submit_applications(CLERK, applications=batch[:2])
+    ids = result.ids["application_ids"].split(",")
+    assert [ledger.application(i).recipient_id for i in ids] == [a, b]
