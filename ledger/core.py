@@ -30,6 +30,7 @@ from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
 from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, NotFound
+from ledger.money import Money
 from ledger.persistence.chain import (
     ChainedRecorder,
     ChainReport,
@@ -129,6 +130,32 @@ class LedgerCore(Application[UUID]):
             )
         position = self.chained_recorder.position_of(record.id, 1) or 0
         return CommandResult(ids=dict(record.result), position=position, replayed=True)
+
+    def _settling(
+        self,
+        actor: Actor,
+        application_id: str,
+        *,
+        day: date,
+        reason: str | None,
+        transition: Callable[[GrantApplication], Money],
+    ) -> Decision:
+        """A move out of the open states (withdraw, reject, close, revoke): the
+        application's event plus the phase's `ApplicationSettled`, which frees the
+        recipient's slot (I4) and takes back what the transition released."""
+        application = self.application(application_id)
+        phase = self.phase(application.phase_id)
+        self.programme(application.programme_id).check_open(day)
+        released = transition(application)
+        phase.settle(
+            actor,
+            application_id=application_id,
+            recipient_id=application.recipient_id,
+            released=released,
+            effective_date=day,
+            reason=reason,
+        )
+        return Decision([application, phase], {"application_id": application_id})
 
     # -- loading -----------------------------------------------------------
 

@@ -157,20 +157,13 @@ class ApplicationCommands(LedgerCore):
     ) -> CommandResult:
         reason = validate.required_reason(reason, what="withdraw an application")
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            phase = self.phase(application.phase_id)
-            self.programme(application.programme_id).check_open(withdrawn_on)
+        def withdraw(application: Application) -> Money:
             application.withdraw(actor, reason=reason, withdrawn_on=withdrawn_on)
-            phase.settle(
-                actor,
-                application_id=application_id,
-                recipient_id=application.recipient_id,
-                released=Money.zero(),
-                effective_date=withdrawn_on,
-                reason=reason,
-            )
-            return Decision([application, phase], {"application_id": application_id})
+            return Money.zero()
+
+        def decide() -> Decision:
+            return self._settling(actor, application_id, day=withdrawn_on, reason=reason,
+                                  transition=withdraw)
 
         request = {"application_id": application_id, "reason": reason,
                    "withdrawn_on": withdrawn_on}
@@ -181,20 +174,13 @@ class ApplicationCommands(LedgerCore):
     ) -> CommandResult:
         reason = validate.required_reason(reason, what="reject an application")
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            phase = self.phase(application.phase_id)
-            self.programme(application.programme_id).check_open(decided_on)
+        def reject(application: Application) -> Money:
             application.reject(actor, reason=reason, decided_on=decided_on)
-            phase.settle(
-                actor,
-                application_id=application_id,
-                recipient_id=application.recipient_id,
-                released=Money.zero(),
-                effective_date=decided_on,
-                reason=reason,
-            )
-            return Decision([application, phase], {"application_id": application_id})
+            return Money.zero()
+
+        def decide() -> Decision:
+            return self._settling(actor, application_id, day=decided_on, reason=reason,
+                                  transition=reject)
 
         request = {"application_id": application_id, "reason": reason,
                    "decided_on": decided_on}

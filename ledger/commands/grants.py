@@ -118,19 +118,10 @@ class GrantCommands(LedgerCore):
         """Closes the grant and releases award − paid to the phase."""
 
         def decide() -> Decision:
-            application = self.application(application_id)
-            phase = self.phase(application.phase_id)
-            self.programme(application.programme_id).check_open(closed_on)
-            released = application.close(actor, closed_on=closed_on)
-            phase.settle(
-                actor,
-                application_id=application_id,
-                recipient_id=application.recipient_id,
-                released=released,
-                effective_date=closed_on,
-                reason=None,
+            return self._settling(
+                actor, application_id, day=closed_on, reason=None,
+                transition=lambda application: application.close(actor, closed_on=closed_on),
             )
-            return Decision([application, phase], {"application_id": application_id})
 
         request = {"application_id": application_id, "closed_on": closed_on}
         return self._execute(actor, "close_application", request, decide)
@@ -141,19 +132,11 @@ class GrantCommands(LedgerCore):
         reason = validate.required_reason(reason, what="revoke a grant")
 
         def decide() -> Decision:
-            application = self.application(application_id)
-            phase = self.phase(application.phase_id)
-            self.programme(application.programme_id).check_open(decided_on)
-            released = application.revoke(actor, reason=reason, decided_on=decided_on)
-            phase.settle(
-                actor,
-                application_id=application_id,
-                recipient_id=application.recipient_id,
-                released=released,
-                effective_date=decided_on,
-                reason=reason,
+            return self._settling(
+                actor, application_id, day=decided_on, reason=reason,
+                transition=lambda application: application.revoke(
+                    actor, reason=reason, decided_on=decided_on),
             )
-            return Decision([application, phase], {"application_id": application_id})
 
         request = {"application_id": application_id, "reason": reason,
                    "decided_on": decided_on}
