@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -62,6 +63,23 @@ class Decision:
     ids: dict[str, str] = field(default_factory=dict)
 
 
+class SerialisedCacheRepository(Repository[UUID]):
+    """eventsourcing 9.5.6 deep-copies a cached aggregate after releasing its
+    fast-forward lock, so a second thread fast-forwarding the same aggregate can
+    mutate it mid-copy ("dictionary changed size during iteration"). Getting
+    one aggregate is short; serialise it per aggregate (striped locks)."""
+
+    STRIPES = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        with self._stripes[hash(aggregate_id) % self.STRIPES]:
+            return super().get(aggregate_id, **kwargs)
+
+
 class LedgerCore(Application[UUID]):
     """Shared machinery of the command mixins (see ledger/commands)."""
 
@@ -72,6 +90,17 @@ class LedgerCore(Application[UUID]):
     }
     # The phase takes an event per application decision: snapshot it.
     snapshotting_intervals = {Phase: 500}  # noqa: RUF012  # eventsourcing's class attribute
+
+    def construct_repository(self) -> Repository[UUID]:
+        base = super().construct_repository()
+        return SerialisedCacheRepository(
+            event_store=base.event_store,
+            snapshot_store=base.snapshot_store,
+            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
+            fastforward=base.fastforward,
+            fastforward_skipping=base.fastforward_skipping,
+            deepcopy_from_cache=base.deepcopy_from_cache,
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

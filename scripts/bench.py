@@ -1,0 +1,599 @@
+"""Benchmark of the ledger on PostgreSQL, each figure beside the raw PostgreSQL figure (SPEC §9).
+
+    .venv/bin/python scripts/bench.py [--events N] [--commands N] [--threads 2,4]
+                                      [--database-url URL] [--json FILE] [--keep]
+
+It creates a fresh database (`ledger_bench` on the server of --database-url), drops it at
+the end (unless --keep), and measures in one run:
+
+a) commands/s of submit, approve, request drawdown and pay through the Ledger Python API,
+   sequentially (one client) and with T threads;
+b) beside them, raw single-row INSERT + COMMIT/s into a plain table (psycopg, one and T
+   connections);
+c) the time to generate --events more events (national scale: --events 1000000):
+   recipients registered in bulk, then applications generated through the domain
+   aggregates — the same checks, events, recorder and hash chain as the commands — saved
+   in batches of --batch applications per transaction, in the order the commands would
+   write them; beside it, raw batched INSERTs of as many rows of the same size;
+d) `projections.replay_all(settings, ledger)` events/s if it exists, beside the raw read
+   of the same rows (server-side cursor) and the read + decode into domain events, and the
+   hash-chain verification rate;
+e) peak RSS after each stage.
+
+It is a script, not a test: figures depend on the machine, see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from ledger import Actor, Ledger, Money, NewRecipient, Settings, build_ledger
+from ledger.domain.application import Application
+from ledger.logging import configure_logging
+
+ADMIN = Actor(user="bench-admin", role="admin", correlation_id="bench")
+FINANCE = Actor(user="bench-finance", role="finance", correlation_id="bench")
+CLERK = Actor(user="bench-clerk", role="clerk", correlation_id="bench")
+APPROVER = Actor(user="bench-approver", role="approver", correlation_id="bench")
+PAYMASTER = Actor(user="bench-paymaster", role="finance", correlation_id="bench")
+KINDS = ["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
+EVENTS_PER_APPLICATION = 8  # submitted, received, approved, committed, 2 × (requested, paid)
+YEARS = 10
+START_YEAR = 2020
+
+
+@dataclass
+class Figure:
+    name: str
+    count: int
+    seconds: float
+    unit: str = "ops"
+    baseline: str | None = None  # the name of the raw figure to compare with
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else math.inf
+
+
+@dataclass
+class Report:
+    machine: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    rss_mb: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        print(f"  {figure.name:<44} {figure.count:>9} {figure.unit:<7} "
+              f"{figure.seconds:>8.2f} s {figure.rate:>10.0f}/s", flush=True)
+        return figure
+
+    def stage_done(self, stage: str) -> None:
+        self.rss_mb[stage] = peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def in_threads(threads: int, items: Sequence[Any], work: Callable[[Any], None],
+               *, failures: Counter[str] | None = None) -> float:
+    """Splits items over `threads` threads; returns wall time.
+
+    Without `failures` the first error of any thread is raised after the join; with it,
+    each failed item is counted there (by exception type and message) and the rest go on.
+    """
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(chunk: Sequence[Any]) -> None:
+        for item in chunk:
+            try:
+                work(item)
+            except Exception as exc:
+                with lock:
+                    if failures is None:
+                        errors.append(exc)
+                        return
+                    failures[f"{type(exc).__name__}: {exc}"] += 1
+
+    workers = [threading.Thread(target=run, args=(items[n::threads],)) for n in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def money(text: str) -> Money:
+    return Money(Decimal(text))
+
+
+# -- the database --------------------------------------------------------------------
+
+
+def database_url(server_url: str, name: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+
+def conninfo(url: str) -> str:
+    parts = urlsplit(url)
+    return psycopg.conninfo.make_conninfo(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
+        user=parts.username or "postgres", password=parts.password or "",
+        dbname=parts.path.lstrip("/") or "postgres",
+    )
+
+
+def recreate_database(server_url: str, name: str, *, drop_only: bool = False) -> None:
+    with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+        if not drop_only:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def machine(url: str) -> dict[str, Any]:
+    with psycopg.connect(conninfo(url)) as conn:
+        settings = {
+            key: str(conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(key))).fetchone()[0])  # type: ignore[index]  # SHOW always answers one row
+            for key in ("server_version", "fsync", "synchronous_commit", "shared_buffers")
+        }
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "postgresql": settings.pop("server_version"),
+        "postgresql_settings": settings,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+# -- (b) raw PostgreSQL baselines ------------------------------------------------------
+
+RAW_TABLE = "bench_raw"
+RAW_MIN_ROWS = 2000  # fewer commits measure the disk's mood more than its rate
+RAW_INSERT = "INSERT INTO bench_raw (originator_id, payload) VALUES (%s, %s)"
+
+
+def raw_setup(url: str) -> None:
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        conn.execute(f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, "
+                     "originator_id uuid NOT NULL, payload bytea NOT NULL)")
+
+
+def raw_single_inserts(url: str, rows: int, *, threads: int, size: int) -> float:
+    """One INSERT and one COMMIT per row, `threads` connections in parallel."""
+    payload = os.urandom(size)
+
+    def work(chunk: Sequence[int]) -> None:
+        with psycopg.connect(conninfo(url)) as conn:
+            for _ in chunk:
+                conn.execute(RAW_INSERT, (uuid.uuid4(), payload), prepare=True)
+                conn.commit()
+
+    chunks = [list(range(rows))[n::threads] for n in range(threads)]
+    return in_threads(threads, chunks, work)
+
+
+def raw_batched_inserts(url: str, rows: int, *, batch: int, size: int) -> float:
+    payload = os.urandom(size)
+    start = time.perf_counter()
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
+        for offset in range(0, rows, batch):
+            n = min(batch, rows - offset)
+            cur.executemany(
+                RAW_INSERT,
+                [(uuid.uuid4(), payload) for _ in range(n)],
+            )
+            conn.commit()
+    return time.perf_counter() - start
+
+
+def raw_read(url: str, table: str) -> tuple[int, int, float]:
+    """Streams every row of `table` with a server-side cursor: rows, bytes, seconds."""
+    rows = size = 0
+    start = time.perf_counter()
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor(name="bench_read") as cur:
+        cur.itersize = 10_000
+        cur.execute(sql.SQL("SELECT * FROM {} ORDER BY notification_id").format(
+            sql.Identifier(table)))
+        for row in cur:
+            rows += 1
+            size += len(row[3])  # state
+    return rows, size, time.perf_counter() - start
+
+
+# -- (a) commands through the Ledger API ----------------------------------------------
+
+
+def command_phase(ledger: Ledger, programme_id: str, phase_id: str, count: int) -> list[str]:
+    ledger.open_phase(ADMIN, programme_id=programme_id, phase_id=phase_id, name=phase_id,
+                      fiscal_year=START_YEAR, envelope=money(f"{count * 1000}.00"),
+                      opens_on=date(START_YEAR, 1, 1), closes_on=date(START_YEAR, 12, 31),
+                      eligible_kinds=KINDS)
+    recipient_ids = [f"{phase_id}-r{n:06d}" for n in range(count)]
+    ledger.register_recipients(ADMIN, recipients=[
+        NewRecipient(rid, f"Gemeinde {rid}", "gemeinde", 1000 + n)
+        for n, rid in enumerate(recipient_ids)])
+    return recipient_ids
+
+
+def bench_commands(ledger: Ledger, report: Report, *, count: int, threads: int,
+                   phase_id: str, programme_id: str) -> None:
+    label = "1 client" if threads == 1 else f"{threads} threads"
+    recipient_ids = command_phase(ledger, programme_id, phase_id, count)
+    day = date(START_YEAR, 6, 1)
+    application_ids: list[str] = []
+    lock = threading.Lock()
+
+    def submit(rid: str) -> None:
+        result = ledger.submit_application(
+            CLERK, phase_id=phase_id, recipient_id=rid,
+            requested_amount=money("1000.00"), submitted_on=day)
+        with lock:
+            application_ids.append(result.ids["application_id"])
+
+    def approve(aid: str) -> None:
+        ledger.approve_application(APPROVER, application_id=aid,
+                                   approved_amount=money("1000.00"), decided_on=day)
+
+    def request(aid: str) -> None:
+        ledger.request_drawdown(CLERK, application_id=aid, amount=money("1000.00"),
+                                requested_on=day)
+
+    def pay(aid: str) -> None:
+        ledger.pay_drawdown(PAYMASTER, application_id=aid, drawdown_id="D1", paid_on=day)
+
+    for name, items, work in (
+        ("submit_application", recipient_ids, submit),
+        ("approve_application", None, approve),
+        ("request_drawdown", None, request),
+        ("pay_drawdown", None, pay),
+    ):
+        todo: Sequence[str] = items if items is not None else list(application_ids)
+        failures: Counter[str] = Counter()
+        seconds = in_threads(threads, todo, work, failures=failures)
+        failed = sum(failures.values())
+        note = "; ".join(f"{n} × {text[:120]}" for text, n in failures.most_common(3))
+        report.add(Figure(f"command {name} ({label})", len(todo) - failed, seconds, "cmds",
+                          baseline=f"raw INSERT+COMMIT ({label})",
+                          note=f"{failed} of {len(todo)} FAILED: {note}" if failed else ""))
+        if failed:
+            report.notes.append(f"{name} with {label}: {failed} of {len(todo)} failed")
+        if name == "approve_application":
+            approved = {aid for aid in application_ids
+                        if ledger.application(aid).status == "approved"}
+            application_ids[:] = [aid for aid in application_ids if aid in approved]
+        if name == "request_drawdown":
+            application_ids[:] = [aid for aid in application_ids
+                                  if "D1" in ledger.application(aid).drawdowns]
+
+
+# -- (c) the large log -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    recipients: int
+    applications: int
+    per_phase: int
+    max_open: int
+
+
+def shape_for(events: int) -> Shape:
+    """~11,000 recipients at a million events (ten years, ~90 events each), fewer below."""
+    recipients = min(11_000, max(100, events // 90))
+    applications = max(YEARS, (events - recipients) // EVENTS_PER_APPLICATION)
+    per_phase = math.ceil(applications / YEARS)
+    return Shape(recipients, applications, per_phase, math.ceil(per_phase / recipients))
+
+
+def generate_log(ledger: Ledger, report: Report, *, events: int, batch: int) -> tuple[int, int]:
+    """Writes about `events` more events; returns (events written, transactions)."""
+    shape = shape_for(events)
+    before = ledger.head()[0]
+    programme_id = "bench-national"
+    transactions = 0
+    start = time.perf_counter()
+    award = money("20000.00")
+    envelope = Money(award.amount * shape.per_phase)
+    ledger.create_programme(ADMIN, programme_id=programme_id, name="Bench national",
+                            funder="Bench")
+    for year in range(START_YEAR, START_YEAR + YEARS):
+        ledger.appropriate_budget(FINANCE, programme_id=programme_id, fiscal_year=year,
+                                  amount=envelope, effective_date=date(year, 1, 1))
+        ledger.open_phase(ADMIN, programme_id=programme_id, phase_id=f"nat-{year}",
+                          name=f"National {year}", fiscal_year=year, envelope=envelope,
+                          opens_on=date(year, 1, 1), closes_on=date(year, 12, 31),
+                          eligible_kinds=KINDS, max_open_per_recipient=shape.max_open)
+    transactions += 1 + 2 * YEARS
+    recipient_ids = [f"de-{n:06d}" for n in range(shape.recipients)]
+    for offset in range(0, len(recipient_ids), 1000):
+        ledger.register_recipients(ADMIN, recipients=[
+            NewRecipient(rid, f"Gemeinde {rid}", KINDS[n % 3], 1000 + n)
+            for n, rid in enumerate(recipient_ids[offset:offset + 1000], start=offset)])
+        transactions += 1
+    registered = time.perf_counter() - start
+    report.add(Figure("generate: recipients (bulk command, 1000/txn)", shape.recipients,
+                      registered, "recips"))
+    written = 0
+    for year in range(START_YEAR, START_YEAR + YEARS):
+        phase = ledger.phase(f"nat-{year}")
+        for offset in range(0, shape.per_phase, batch):
+            pending: list[Any] = []
+            for n in range(offset, min(offset + batch, shape.per_phase)):
+                pending += lifecycle(phase, programme_id=programme_id, year=year, n=n,
+                                     recipient_id=recipient_ids[n % shape.recipients],
+                                     award=award)
+            ledger.save(*pending)
+            written += len(pending)
+            transactions += 1
+        ledger.take_snapshot(phase.id)
+    seconds = time.perf_counter() - start
+    total = ledger.head()[0] - before
+    report.add(Figure("generate: applications (domain, batched)", written,
+                      seconds - registered, "events", baseline="raw batched INSERT",
+                      note=f"{shape.applications} applications, {batch} per transaction"))
+    report.add(Figure("generate: whole log", total, seconds, "events",
+                      note=f"{shape.recipients} recipients, {shape.applications} "
+                           f"applications, {YEARS} phases, {transactions} transactions"))
+    return total, transactions
+
+
+def lifecycle(phase: Any, *, programme_id: str, year: int, n: int, recipient_id: str,
+              award: Money) -> list[Any]:
+    """The events of submit, approve, 2 × (request, pay), in the order the commands write."""
+    submitted = date(year, 3, 1) + timedelta(days=n % 90)
+    decided = submitted + timedelta(days=60)
+    paid_on = decided + timedelta(days=30)
+    application_id = str(uuid.uuid4())
+    app = Application.start(
+        Application.Submitted, CLERK, id=uuid.UUID(application_id), effective_date=submitted,
+        application_id=application_id, programme_id=programme_id, phase_id=phase.phase_id,
+        fiscal_year=year, recipient_id=recipient_id, recipient_kind="gemeinde",
+        requested_amount=award, measures=[], reference=None)
+    phase.check_accepts(recipient_id=recipient_id, kind="gemeinde", submitted_on=submitted)
+    phase.receive(CLERK, application_id=application_id, recipient_id=recipient_id,
+                  submitted_on=submitted)
+    events: list[Any] = [*app.collect_events(), *phase.collect_events()]
+    app.approve(APPROVER, approved_amount=award, decided_on=decided, decision_reference=None)
+    phase.commit(APPROVER, application_id=application_id, change=award, decided_on=decided)
+    events += [*app.collect_events(), *phase.collect_events()]
+    first = Money(award.amount * Decimal("0.6"))
+    for drawdown_id, amount in (("D1", first), ("D2", award - first)):
+        app.request_drawdown(CLERK, drawdown_id=drawdown_id, amount=amount,
+                             requested_on=paid_on)
+        app.pay_drawdown(PAYMASTER, drawdown_id=drawdown_id, paid_on=paid_on)
+        events += app.collect_events()
+    return events
+
+
+# -- (d) reading the log -----------------------------------------------------------------
+
+
+def bench_reads(ledger: Ledger, settings: Settings, url: str, report: Report) -> None:
+    table = str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]  # a PostgresApplicationRecorder
+    rows, size, seconds = raw_read(url, table)
+    report.add(Figure("raw read (server-side cursor)", rows, seconds, "rows",
+                      note=f"{size / rows:.0f} bytes of state per event" if rows else ""))
+    report.stage_done("raw read")
+    seconds = timed(lambda: decode_all(ledger))
+    report.add(Figure("read + decode to domain events", rows, seconds, "events",
+                      baseline="raw read (server-side cursor)"))
+    chain = ledger.verify_chain()
+    seconds = timed(ledger.verify_chain)
+    report.add(Figure("verify hash chain", chain.checked, seconds, "events",
+                      baseline="raw read (server-side cursor)",
+                      note="verified" if chain.verified else f"BROKEN: {chain.problem}"))
+    report.stage_done("decode + verify")
+    try:
+        projections = importlib.import_module("projections")
+        replay_all = projections.replay_all
+    except (ImportError, AttributeError) as exc:
+        message = f"replay skipped: projections.replay_all is not available ({exc})"
+        print(f"  {message}")
+        report.notes.append(message)
+        return
+    start = time.perf_counter()
+    result = replay_all(settings, ledger)
+    seconds = time.perf_counter() - start
+    # replay_all answers (events replayed, seconds); count the rows if it answers otherwise.
+    replayed = result[0] if isinstance(result, tuple) and isinstance(result[0], int) else rows
+    report.add(Figure("projections.replay_all (all projections)", replayed, seconds, "events",
+                      baseline="raw read (server-side cursor)"))
+    report.stage_done("replay")
+
+
+def decode_all(ledger: Ledger, page: int = 5000) -> int:
+    count, start = 0, 1
+    mapper = ledger.mapper
+    while True:
+        notifications = ledger.recorder.select_notifications(start=start, limit=page)
+        for notification in notifications:
+            mapper.to_domain_event(notification)
+        count += len(notifications)
+        if len(notifications) < page:
+            return count
+        start = notifications[-1].id + 1
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--events", type=int, default=100_000,
+                        help="events to generate in bulk, on top of the ~6 × 3 × --commands "
+                             "events of the command figures (national scale: 1000000)")
+    parser.add_argument("--commands", type=int, default=2000,
+                        help="commands timed per command type and per client setting")
+    parser.add_argument("--threads", default="4",
+                        help="comma-separated thread counts besides 1 (e.g. 2,4; 0 = none)")
+    parser.add_argument("--batch", type=int, default=500,
+                        help="applications per transaction when generating the log")
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="any database on the server; the bench creates its own")
+    parser.add_argument("--database-name", default="ledger_bench")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",") if t.strip() and int(t) > 1]
+    configure_logging("json", level=logging.WARNING)  # a log line per command would dominate
+    url = database_url(args.database_url, args.database_name)
+    recreate_database(args.database_url, args.database_name)
+    report = Report(machine=machine(url))
+    print(json.dumps(report.machine, indent=2))
+    print(f"\nbench database {args.database_name}; {args.commands} commands per figure\n")
+    ledger: Ledger | None = None
+    try:
+        settings = Settings(database_url=url)
+        ledger = build_ledger(settings)
+        report.stage_done("start")
+        run(ledger, settings=settings, url=url, report=report, args=args, threads=threads)
+    finally:
+        if ledger is not None:
+            ledger.close()
+        if not args.keep:
+            recreate_database(args.database_url, args.database_name, drop_only=True)
+    print_table(report, args)
+    if args.json:
+        args.json.write_text(json.dumps(as_json(report, args), indent=2) + "\n")
+        print(f"\nwritten {args.json}")
+    return 0
+
+
+def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
+        args: argparse.Namespace, threads: list[int]) -> None:
+    # The raw baseline of each client setting runs just before its commands, so that both
+    # see the same load on the machine (a shared machine drifts within minutes).
+    raw_setup(url)
+    ledger.create_programme(ADMIN, programme_id="bench-commands", name="Bench commands",
+                            funder="Bench")
+    ledger.appropriate_budget(FINANCE, programme_id="bench-commands", fiscal_year=START_YEAR,
+                              amount=money("1000000000.00"), effective_date=date(2020, 1, 1))
+    rows = max(args.commands, RAW_MIN_ROWS)
+    for t in [1, *threads]:
+        label = "1 client" if t == 1 else f"{t} threads"
+        print(f"(b) raw PostgreSQL, one INSERT + COMMIT per row, {label}")
+        seconds = raw_single_inserts(url, rows, threads=t, size=600)
+        report.add(Figure(f"raw INSERT+COMMIT ({label})", rows, seconds, "rows"))
+        print(f"(a) commands through the Ledger API, {label}")
+        bench_commands(ledger, report, count=args.commands, threads=t,
+                       phase_id=f"cmd-{t}", programme_id="bench-commands")
+    report.stage_done("commands")
+    print(f"(c) generating {args.events} events on top of the log")
+    written, transactions = generate_log(ledger, report, events=args.events, batch=args.batch)
+    report.stage_done("generate")
+    state = _average_state_size(url, str(ledger.recorder.events_table_name))  # type: ignore[attr-defined]  # a PostgresApplicationRecorder
+    per_transaction = max(1, written // max(1, transactions))
+    seconds = raw_batched_inserts(url, written, batch=args.batch * EVENTS_PER_APPLICATION,
+                                  size=state)
+    report.add(Figure("raw batched INSERT", written, seconds, "rows",
+                      note=f"{args.batch * EVENTS_PER_APPLICATION} rows of {state} bytes "
+                           f"per transaction (the log: ~{per_transaction} events/txn)"))
+    print(f"(d) reading the log (head position {ledger.head()[0]})")
+    bench_reads(ledger, settings, url, report)
+    report.stage_done("end")
+
+
+def _average_state_size(url: str, table: str) -> int:
+    with psycopg.connect(conninfo(url)) as conn:
+        row = conn.execute(sql.SQL("SELECT COALESCE(AVG(length(state)), 600) FROM {}").format(
+            sql.Identifier(table))).fetchone()
+    return int(row[0]) if row else 600
+
+
+def print_table(report: Report, args: argparse.Namespace) -> None:
+    m = report.machine
+    print(f"\nProgram Ledger bench — {m['date']}")
+    print(f"machine: {m['cores']} cores ({m['cpu']}), {m['platform']}")
+    print(f"python {m['python']}, PostgreSQL {m['postgresql']} {m['postgresql_settings']}")
+    print(f"command: scripts/bench.py --events {args.events} --commands {args.commands} "
+          f"--threads {args.threads} --batch {args.batch}\n")
+    rates = {f.name: f.rate for f in report.figures}
+    print(f"| {'figure':<46} | {'count':>9} | {'seconds':>8} | {'rate/s':>9} | "
+          f"{'raw PostgreSQL /s':>17} | {'ratio':>6} |")
+    print(f"|{'-' * 48}|{'-' * 11}|{'-' * 10}|{'-' * 11}|{'-' * 19}|{'-' * 8}|")
+    for f in report.figures:
+        raw = rates.get(f.baseline or "")
+        ratio = f"{f.rate / raw:.2f}" if raw else ""
+        raw_text = f"{raw:.0f}" if raw else ""
+        print(f"| {f.name:<46} | {f.count:>9} | {f.seconds:>8.2f} | {f.rate:>9.0f} | "
+              f"{raw_text:>17} | {ratio:>6} |")
+    print("\n" + "\n".join(f"- {f.name}: {f.note}" for f in report.figures if f.note))
+    print("peak RSS (MiB) after each stage: "
+          + ", ".join(f"{stage} {mb:.0f}" for stage, mb in report.rss_mb.items()))
+    for note in report.notes:
+        print(f"note: {note}")
+
+
+def as_json(report: Report, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": report.machine,
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "figures": [
+            {"name": f.name, "count": f.count, "unit": f.unit, "seconds": round(f.seconds, 3),
+             "rate_per_s": round(f.rate, 1), "baseline": f.baseline, "note": f.note}
+            for f in report.figures
+        ],
+        "peak_rss_mib": {k: round(v, 1) for k, v in report.rss_mb.items()},
+        "notes": report.notes,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
