@@ -1,7 +1,8 @@
 """Command answers from the write side: the aggregate a command changed, as JSON.
 
-Commands answer without waiting for a projection: the aggregates the ledger just
-saved are the resource's new state. The field names match the read models'.
+Commands answer without waiting for a projection: the aggregate as it stood at the
+command's position is the resource's new state — and, for a replayed idempotent
+request, exactly the first answer again. The field names match the read models'.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ Json = dict[str, Any]
 
 
 def application(ledger: Ledger, application_id: str, position: int) -> Json:
-    app: Application = ledger.application(application_id)
+    app: Application = ledger.application(application_id, at=position)
     return {
         "application_id": app.application_id,
         "programme_id": app.programme_id,
@@ -51,7 +52,7 @@ def application(ledger: Ledger, application_id: str, position: int) -> Json:
 
 
 def programme(ledger: Ledger, programme_id: str, position: int) -> Json:
-    prog: Programme = ledger.programme(programme_id)
+    prog: Programme = ledger.programme(programme_id, at=position)
     budgets = [
         {
             "fiscal_year": year,
@@ -72,7 +73,7 @@ def programme(ledger: Ledger, programme_id: str, position: int) -> Json:
 
 
 def phase(ledger: Ledger, phase_id: str, position: int) -> Json:
-    ph: Phase = ledger.phase(phase_id)
+    ph: Phase = ledger.phase(phase_id, at=position)
     return {
         "phase_id": ph.phase_id,
         "programme_id": ph.programme_id,
@@ -90,7 +91,7 @@ def phase(ledger: Ledger, phase_id: str, position: int) -> Json:
 
 
 def recipient(ledger: Ledger, recipient_id: str, position: int) -> Json:
-    r: Recipient = ledger.recipient(recipient_id)
+    r: Recipient = ledger.recipient(recipient_id, at=position)
     return {"recipient_id": r.recipient_id, "name": r.name, "kind": r.kind,
             "population": r.population, "district_id": r.district_id, "position": position}
 

@@ -188,9 +188,16 @@ class LedgerCore(Application[UUID]):
 
     # -- loading -----------------------------------------------------------
 
-    def _load(self, cls: type[A], aggregate_id: Any, what: str) -> A:
+    def _load(self, cls: type[A], aggregate_id: Any, what: str, at: int | None = None) -> A:
+        """The aggregate now, or as it stood at log position `at`."""
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            if at:
+                version = self.chained_recorder.version_at(aggregate_id, at)
+                if version is None:
+                    raise NotFound(f"unknown {what} at position {at}")
+                aggregate: Any = self.repository.get(aggregate_id, version=version)
+            else:
+                aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"unknown {what}") from None
         if not isinstance(aggregate, cls):
@@ -200,23 +207,27 @@ class LedgerCore(Application[UUID]):
     def _exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
 
-    def programme(self, programme_id: str) -> Programme:
-        return self._load(Programme, Programme.id_for(programme_id), f"programme {programme_id}")
-
-    def phase(self, phase_id: str) -> Phase:
-        return self._load(Phase, Phase.id_for(phase_id), f"phase {phase_id}")
-
-    def recipient(self, recipient_id: str) -> Recipient:
+    def programme(self, programme_id: str, *, at: int | None = None) -> Programme:
         return self._load(
-            Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}"
+            Programme, Programme.id_for(programme_id), f"programme {programme_id}", at
         )
 
-    def application(self, application_id: str) -> GrantApplication:
+    def phase(self, phase_id: str, *, at: int | None = None) -> Phase:
+        return self._load(Phase, Phase.id_for(phase_id), f"phase {phase_id}", at)
+
+    def recipient(self, recipient_id: str, *, at: int | None = None) -> Recipient:
+        return self._load(
+            Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}", at
+        )
+
+    def application(self, application_id: str, *, at: int | None = None) -> GrantApplication:
         try:
             aggregate_id = UUID(application_id)
         except ValueError:
             raise NotFound(f"unknown application {application_id}") from None
-        return self._load(GrantApplication, aggregate_id, f"application {application_id}")
+        return self._load(
+            GrantApplication, aggregate_id, f"application {application_id}", at
+        )
 
     # -- the chain ---------------------------------------------------------
 

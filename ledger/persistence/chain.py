@@ -108,6 +108,8 @@ class ChainedRecorder(Protocol):
 
     def position_of(self, originator_id: UUID, originator_version: int) -> int | None: ...
 
+    def version_at(self, originator_id: UUID, position: int) -> int | None: ...
+
 
 def build_links(
     previous_hash: bytes,

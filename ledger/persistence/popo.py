@@ -89,6 +89,15 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
                     return chain_link.position
             return None
 
+    def version_at(self, originator_id: UUID, position: int) -> int | None:
+        with self._database_lock:
+            versions = [
+                chain_link.originator_version
+                for chain_link in self._links[:position]
+                if chain_link.originator_id == originator_id
+            ]
+            return max(versions) if versions else None
+
 
 class ChainedPOPOFactory(POPOFactory):
     """eventsourcing's in-memory factory, with the chained recorder."""

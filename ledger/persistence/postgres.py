@@ -88,6 +88,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
             "WHERE recorded_at <= %s"
         ).format(**names)
+        self._sql_version_at = SQL(
+            "SELECT MAX(originator_version) AS version FROM {schema}.{chain} "
+            "WHERE originator_id = %s AND position <= %s"
+        ).format(**names)
         self._sql_position_of = SQL(
             "SELECT position FROM {schema}.{chain} "
             "WHERE originator_id = %s AND originator_version = %s"
@@ -170,3 +174,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             )
             row = curs.fetchone()
             return int(row["position"]) if row else None
+
+    def version_at(self, originator_id: UUID, position: int) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_version_at, (originator_id, position), prepare=True)
+            row = curs.fetchone()
+            return int(row["version"]) if row and row["version"] is not None else None

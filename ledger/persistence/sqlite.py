@@ -34,6 +34,9 @@ _SELECT_CHAIN = (
     f"FROM {CHAIN_TABLE} WHERE position > ? ORDER BY position LIMIT ?"
 )
 _POSITION_AT = f"SELECT COALESCE(MAX(position), 0) FROM {CHAIN_TABLE} WHERE recorded_at <= ?"
+_VERSION_AT = (
+    f"SELECT MAX(originator_version) FROM {CHAIN_TABLE} WHERE originator_id = ? AND position <= ?"
+)
 _POSITION_OF = (
     f"SELECT position FROM {CHAIN_TABLE} WHERE originator_id = ? AND originator_version = ?"
 )
@@ -133,6 +136,12 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(_POSITION_OF, (_hex(originator_id), originator_version))
             row = c.fetchone()
             return int(row[0]) if row else None
+
+    def version_at(self, originator_id: UUID, position: int) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_VERSION_AT, (_hex(originator_id), position))
+            row = c.fetchone()
+            return int(row[0]) if row and row[0] is not None else None
 
 
 def _hex(originator_id: UUID | str) -> str:

@@ -31,6 +31,23 @@ def test_same_key_and_body_returns_first_answer_and_writes_nothing(client: TestC
     assert head(client) == after_first
 
 
+def test_a_replay_answers_the_first_state_even_after_later_changes(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    body = {"amount": "100.00", "requested_on": "2020-05-01"}
+    path = f"/applications/{application_id}/drawdowns"
+    first = client.post(path, headers=auth("clara", **key), json=body)
+    later = client.post(path, headers=auth("clara"), json={"amount": "5.00",
+                                                          "requested_on": "2020-05-02"})
+    assert later.status_code == 201 and len(later.json()["drawdowns"]) == 2
+
+    again = client.post(path, headers=auth("clara", **key), json=body)
+
+    assert again.status_code == 201
+    assert again.json() == first.json()
+
+
 @pytest.mark.parametrize("changed", [
     {"amount": "100.01"}, {"requested_on": "2020-05-02"},
 ])
