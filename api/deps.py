@@ -128,10 +128,9 @@ def read_position(
     at = as_of_position
     if as_of is not None:
         at = ledger.position_at(_utc(as_of))
-    head = ledger.head()[0] if (min_position or as_of_position) else 0
-    if min_position is not None and min_position > head:
-        # The log never held that position: waiting could not help, the client is wrong.
-        raise ValidationFailed(f"min_position: beyond the head of the log ({head})")
+    head = ledger.head()[0] if as_of_position else 0
+    # min_position beyond the log's head may still be written within the wait; if
+    # not, it is the 503 projection_lagging of SPEC §5 like any other miss.
     # A position beyond the head is the head: wait for what exists, not for the future.
     reach = min(at, head) if at is not None and as_of_position is not None else (at or 0)
     needed = max(min_position or 0, reach)

@@ -59,6 +59,17 @@ def test_min_position_not_reached_is_503_projection_lagging(make_client: ClientF
     assert response.json()["code"] == "projection_lagging"
 
 
+def test_min_position_beyond_the_log_is_503_after_the_wait(client: TestClient) -> None:
+    beyond = head(client) + 1000
+
+    response = client.get("/applications", headers=auth("ida"),
+                          params={"min_position": beyond})
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "projection_lagging"
+
+
 def test_without_read_models_queries_are_503(make_client: ClientFactory) -> None:
     client = make_client("memory://", read_models=lambda _s, _l: None)
 

@@ -47,6 +47,10 @@ def test_api_honours_its_openapi(api_schema: Any) -> None:
         @settings(max_examples=20, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case: Any) -> None:
+            # A min_position the log has not reached is a documented 503
+            # (projection_lagging, after a 5 s wait); tested in test_queries.
+            if case.query:
+                case.query.pop("min_position", None)
             case.call_and_validate(headers=auth("root"), checks=CHECKS)
 
         try:
