@@ -34,3 +34,7 @@ projection_commands.register(app)
 from scripts import serve_commands  # noqa: E402  # registered after the app exists
 
 serve_commands.register(app)
+
+from scripts import export_commands  # noqa: E402  # registered after the app exists
+
+export_commands.register(app)

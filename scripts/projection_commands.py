@@ -29,6 +29,9 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
+    html = "html"  # with an inline SVG chart
+    pdf = "pdf"  # with a chart
 
 
 @contextmanager
@@ -99,7 +102,8 @@ def _digest(text: str) -> tuple[int, str]:
     return int(position), head.lower()
 
 
-FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+FormatOption = Annotated[Format, typer.Option(
+    "--format", help="table, csv, json, xlsx, html or pdf (html and pdf with a chart)")]
 OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE.")]
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="ISO timestamp: the report as the ledger stood then (recorded time).")]
@@ -158,6 +162,15 @@ def _at(ledger: Ledger, read_models: ReadModelsImpl, as_of: str | None) -> int |
 
 def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
           output: Path | None, *, title: str) -> None:
+    if format in (Format.xlsx, Format.html, Format.pdf):
+        from scripts.exports import documents  # openpyxl and fpdf2 load only when asked for
+
+        document = documents.RENDERERS[format.value](rows, title=title)
+        if output is None:
+            sys.stdout.buffer.write(document)
+        else:
+            output.write_bytes(document)
+        return
     if format is Format.json:
         text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
     elif format is Format.csv:

@@ -1,0 +1,59 @@
+"""`ledger export --format 360giving|iati` (SPEC §7): open-data export of grants and their
+transactions, a thin shell over scripts/exports/. See docs/exports.md."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from scripts.exports import collect_grants, iati, threesixtygiving
+from scripts.projection_commands import AsOfOption, OutputOption, _at, _read_side, _refusals
+
+
+class ExportFormat(StrEnum):
+    threesixtygiving = "360giving"
+    iati = "iati"
+
+
+def export(
+    format: Annotated[ExportFormat, typer.Option(  # the CLI's word
+        "--format", help="360giving (JSON data package 1.4) or iati (activities XML 2.03)")],
+    output: OutputOption = None,
+    as_of: AsOfOption = None,
+    funder_id: Annotated[str | None, typer.Option(
+        "--funder-id", help="Organisation identifier of the funder "
+                            "(default: 360G-<programme>-funder, a local one).")] = None,
+) -> None:
+    """Export every grant (approved, closed, revoked) with its award, disbursements and
+    repayments, as open data."""
+    with _read_side() as (ledger, read_models), _refusals():
+        grants = collect_grants(read_models, at=_at(ledger, read_models, as_of))
+    if not grants:
+        typer.echo("error: no grants to export", err=True)
+        raise typer.Exit(1)
+    moment = _moment(as_of)
+    if format is ExportFormat.threesixtygiving:
+        package = threesixtygiving.package(grants, issued=moment, funder=funder_id)
+        document = (threesixtygiving.dumps(package) + "\n").encode("utf-8")
+    else:
+        document = iati.activities(grants, generated=moment, funder=funder_id)
+    if output is None:
+        sys.stdout.buffer.write(document)
+    else:
+        output.write_bytes(document)
+
+
+def _moment(as_of: str | None) -> str:
+    """When the document stands: the --as-of moment (already checked by _at), else now."""
+    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)

@@ -1,0 +1,104 @@
+"""360Giving Data Standard 1.4: a JSON data package of grants.
+
+Identifiers: a grant is `360G-<programme_id>-<application_id>`; a recipient is
+`DE-AGS-<recipient_id>` (the German municipality key; a local prefix of this project,
+not one listed on org-id.guide); the funder, which has no organisation identifier in the
+ledger, gets `360G-<programme_id>-funder` unless the caller passes one (360Giving's
+advice for organisations without a registered identifier).
+
+Amounts are JSON numbers written from the Decimal's own digits: `dumps` never goes
+through float, so 16000000.00 stays 16000000.00.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from scripts.exports.grants import Grant, Transaction
+
+VERSION = "1.4"
+CURRENCY = "EUR"
+RECIPIENT_PREFIX = "DE-AGS-"
+
+
+def grant_id(grant: Grant) -> str:
+    return f"360G-{grant.programme_id}-{grant.application_id}"
+
+
+def funder_id(programme_id: str) -> str:
+    return f"360G-{programme_id}-funder"
+
+
+def package(grants: list[Grant], *, issued: str, funder: str | None = None) -> dict[str, Any]:
+    """The data package for `grants` (at least one); `issued` is an ISO date-time."""
+    if not grants:
+        raise ValueError("a 360Giving package holds at least one grant")
+    first = grants[0]
+    return {
+        "version": VERSION,
+        "title": f"{first.programme_name}: grants",
+        "description": f"Grants of the programme(s) {', '.join(_programmes(grants))}, "
+                       "exported from the Program Ledger.",
+        "issued": issued,
+        "publisher": {"name": first.funder},
+        "grants": [_grant(g, funder) for g in grants],
+    }
+
+
+def _programmes(grants: list[Grant]) -> list[str]:
+    return list(dict.fromkeys(g.programme_id for g in grants))
+
+
+def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": grant_id(grant),
+        "title": f"{grant.programme_name}: {grant.recipient_name}"[:140],
+        "description": "; ".join(grant.purposes) or grant.programme_name,
+        "currency": CURRENCY,
+        "amountAppliedFor": grant.requested,
+        "amountAwarded": grant.awarded,
+        "amountDisbursed": sum((t.amount for t in grant.disbursements), Decimal("0.00")),
+        "awardDate": grant.decided_on,
+        "recipientOrganization": [{"id": RECIPIENT_PREFIX + grant.recipient_id,
+                                   "name": grant.recipient_name}],
+        "fundingOrganization": [{"id": funder or funder_id(grant.programme_id),
+                                 "name": grant.funder}],
+        "grantProgramme": [{"code": grant.programme_id, "title": grant.programme_name}],
+        "commitmentTransaction": [_transaction(grant, t) for t in grant.transactions
+                                  if t.kind == "award"],
+        "disbursementTransaction": [_transaction(grant, t) for t in grant.disbursements],
+    }
+    if grant.closed_on:
+        record["actualDates"] = [{"startDate": grant.decided_on, "endDate": grant.closed_on}]
+    return record
+
+
+def _transaction(grant: Grant, transaction: Transaction) -> dict[str, Any]:
+    return {"id": f"{grant_id(grant)}-{transaction.transaction_id}",
+            "transactionDate": transaction.on, "currency": CURRENCY,
+            "value": transaction.amount, "description": transaction.kind}
+
+
+def dumps(value: Any, *, indent: int = 2, _level: int = 0) -> str:
+    """JSON text of `value`, writing a Decimal as its exact literal (json.dumps cannot)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a JSON number: {value}")
+        return format(value, "f")
+    pad, inner = "\n" + " " * (indent * _level), "\n" + " " * (indent * (_level + 1))
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (f"{inner}{json.dumps(str(k), ensure_ascii=False)}: "
+                 f"{dumps(v, indent=indent, _level=_level + 1)}" for k, v in value.items())
+        return "{" + ",".join(items) + pad + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        items = (inner + dumps(v, indent=indent, _level=_level + 1) for v in value)
+        return "[" + ",".join(items) + pad + "]"
+    if isinstance(value, float):
+        raise TypeError("money is Decimal, never float")
+    return json.dumps(value, ensure_ascii=False)

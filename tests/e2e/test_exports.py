@@ -1,0 +1,183 @@
+"""`ledger export` and the document formats of `ledger report`, on the 2020 scenario.
+
+The exports must validate against the vendored standards (data/standards, or
+$LEDGER_STANDARDS_DIR) and add up to the read models' figures, to the cent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from lxml import etree
+from openpyxl import load_workbook
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+from typer.testing import CliRunner
+
+from ledger import Settings, build_ledger
+from projections import build_read_models
+from scripts.cli import app
+from scripts.demo_data import load_2020_scenario
+from scripts.exports import collect_grants, iati, threesixtygiving
+from tests.projections.helpers import run_story
+
+STANDARDS = Path(os.environ.get("LEDGER_STANDARDS_DIR",
+                              Path(__file__).resolve().parents[2] / "data" / "standards"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The 2020 scenario in a SQLite file, and the read models' phase totals."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('exports') / 'ledger.db'}"
+    settings = Settings(database_url=url)
+    ledger = build_ledger(settings)
+    load_2020_scenario(ledger)
+    read_models = build_read_models(settings, ledger)
+    read_models.catch_up()
+    try:
+        return {"url": url, "totals": read_models.phase_totals("2020-1")}
+    finally:
+        read_models.close()
+
+
+@pytest.fixture
+def ledger_cli(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", demo["url"])
+    yield CliRunner()
+
+
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    folder = STANDARDS / "360giving"
+    package = json.loads((folder / "360-giving-package-schema.json").read_text())
+    grant = json.loads((folder / "360-giving-schema.json").read_text())
+    resource = DRAFT202012.create_resource(grant)
+    registry = Registry().with_resources([  # the package refers to the grant schema by 1.4.2
+        (grant["$id"], resource), (package["properties"]["grants"]["items"]["$ref"], resource)])
+    validator = jsonschema.Draft202012Validator
+    return validator(package, registry=registry, format_checker=validator.FORMAT_CHECKER)
+
+
+def test_360giving_export_is_valid_and_adds_up_to_the_cent(ledger_cli, demo, tmp_path):
+    out = tmp_path / "grants.json"
+
+    result = ledger_cli.invoke(app, ["export", "--format", "360giving", "--output", str(out)])
+
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    _schema_validator().validate(json.loads(text))
+    package = json.loads(text, parse_float=Decimal)
+    grants = package["grants"]
+    disbursed = [t["value"] for g in grants for t in g["disbursementTransaction"]]
+    assert package["version"] == "1.4"
+    assert len(grants) == len({g["id"] for g in grants}) == 443
+    assert sum(g["amountAwarded"] for g in grants) == Decimal("16000000.00")
+    assert sum(t["value"] for g in grants for t in g["commitmentTransaction"]) == Decimal(
+        "16000000.00")
+    assert sum(v for v in disbursed if v > 0) == Decimal(demo["totals"]["paid"])
+    assert -sum(v for v in disbursed if v < 0) == Decimal(demo["totals"]["repaid"])
+    assert sum(g["amountDisbursed"] for g in grants) == Decimal(demo["totals"]["net_paid"])
+    assert '"amountAwarded": 54912.00,' in text  # Bruchköbel, the exact literal, no float
+    assert all(g["recipientOrganization"][0]["id"].startswith("DE-AGS-06") for g in grants)
+    assert all(g["id"].startswith("360G-shh-digital-") for g in grants)
+
+
+def test_iati_export_is_valid_against_the_xsd_and_adds_up_to_the_cent(ledger_cli, demo):
+    schema = etree.XMLSchema(etree.parse(str(STANDARDS / "iati/iati-activities-schema.xsd")))
+    codelist = etree.parse(str(STANDARDS / "iati/codelists/TransactionType.xml"))
+    codes = set(codelist.xpath("//codelist-item/code/text()"))
+
+    result = ledger_cli.invoke(app, ["export", "--format", "iati"])
+
+    assert result.exit_code == 0, result.output
+    document = etree.fromstring(result.stdout_bytes)
+    schema.assertValid(document)
+    activities = document.findall("iati-activity")
+    values: dict[str, list[Decimal]] = {}
+    for transaction in document.iter("transaction"):
+        code = transaction.find("transaction-type").get("code")
+        values.setdefault(code, []).append(Decimal(transaction.findtext("value")))
+    assert document.get("version") == "2.03"
+    assert len(activities) == 443
+    assert set(values) <= codes
+    assert sum(values["2"]) == Decimal("16000000.00")
+    assert sum(v for v in values["3"] if v > 0) == Decimal(demo["totals"]["paid"])
+    assert -sum(v for v in values["3"] if v < 0) == Decimal(demo["totals"]["repaid"])
+
+
+def test_export_as_of_before_any_grant_refuses(ledger_cli):
+    result = ledger_cli.invoke(app, ["export", "--format", "iati",
+                                     "--as-of", "2000-01-01T00:00:00Z"])
+
+    assert result.exit_code == 1
+    assert "no grants" in result.output
+
+
+def test_report_as_xlsx_holds_the_figures(ledger_cli, demo, tmp_path):
+    out = tmp_path / "totals.xlsx"
+
+    result = ledger_cli.invoke(app, ["report", "phase-totals", "2020-1", "--format", "xlsx",
+                                     "--output", str(out)])
+
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(out).active
+    figures = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    for name in ("envelope", "awarded", "paid", "repaid", "outstanding"):
+        # xlsx keeps numbers as doubles; two-decimal amounts of this size round-trip exactly
+        assert Decimal(str(figures[name])).quantize(Decimal("0.01")) == Decimal(
+            demo["totals"][name])
+    assert figures["count:approved"] == 443
+
+
+def test_report_as_html_has_a_table_and_an_inline_svg_chart(ledger_cli, demo):
+    result = ledger_cli.invoke(app, ["report", "phase-totals", "2020-1", "--format", "html"])
+
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page and "<rect" in page
+    assert "<script" not in page and "http://" not in page.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert f'<td class="n">{demo["totals"]["paid"]}</td>' in page
+    assert "16000000.00" in page
+
+
+def test_report_as_pdf_has_the_figures_in_its_text(ledger_cli, demo, tmp_path):
+    out = tmp_path / "reconciliation.pdf"
+
+    result = ledger_cli.invoke(app, ["report", "reconciliation", "shh-digital", "2020",
+                                     "--format", "pdf", "--output", str(out)])
+
+    assert result.exit_code == 0, result.output
+    document = out.read_bytes()
+    assert document.startswith(b"%PDF")
+    assert b"16000000.00" in document
+    assert demo["totals"]["paid"].encode() in document
+
+
+def test_closed_and_revoked_grants_export_valid_with_their_end_dates():
+    settings = Settings(database_url="memory://")
+    ledger = build_ledger(settings)
+    run_story(ledger)
+    read_models = build_read_models(settings, ledger)
+    read_models.catch_up()
+
+    grants = collect_grants(read_models)
+    package = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
+    document = etree.fromstring(iati.activities(grants, generated="2021-03-01T00:00:00Z"))
+
+    read_models.close()
+    _schema_validator().validate(json.loads(threesixtygiving.dumps(package)))
+    etree.XMLSchema(etree.parse(str(STANDARDS / "iati/iati-activities-schema.xsd"))).assertValid(
+        document)
+    assert {g.status for g in grants} == {"approved", "closed", "revoked"}
+    ended = [g for g in package["grants"] if "actualDates" in g]
+    assert len(ended) == sum(1 for g in grants if g.closed_on) > 0
+    statuses = {a.find("activity-status").get("code") for a in document.iter("iati-activity")}
+    assert statuses == {"2", "4", "5"}
