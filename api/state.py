@@ -112,3 +112,18 @@ def replayed(response: Response, result: CommandResult) -> None:
     """Marks an answer the ledger replayed for a repeated Idempotency-Key."""
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+
+
+def application_answer(
+    ledger: Ledger, response: Response, result: CommandResult, application_id: str
+) -> Json:
+    """A command's answer on an application: its state at the command's position."""
+    replayed(response, result)
+    return application(ledger, application_id, result.position)
+
+
+def programme_answer(
+    ledger: Ledger, response: Response, result: CommandResult, programme_id: str
+) -> Json:
+    replayed(response, result)
+    return programme(ledger, programme_id, result.position)

@@ -49,8 +49,7 @@ def submit_application(
         submitted_on=body.submitted_on, reference=body.reference,
         measures=_measures(body.measures),
     )
-    state.replayed(response, result)
-    return state.application(ledger, result.ids["application_id"], result.position)
+    return state.application_answer(ledger, response, result, result.ids["application_id"])
 
 
 @router.post("/{application_id}/amend", response_model=ApplicationPublic)
@@ -63,8 +62,7 @@ def amend_application(
         requested_amount=money(body.requested_amount, field="requested_amount"),
         measures=_measures(body.measures), amended_on=body.amended_on,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationPublic)
@@ -76,8 +74,7 @@ def withdraw_application(
         actor, application_id=application_id, reason=body.reason,
         withdrawn_on=body.withdrawn_on,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/approve", response_model=ApplicationPublic)
@@ -90,8 +87,7 @@ def approve_application(
         approved_amount=required_money(body.approved_amount, field="approved_amount"),
         decided_on=body.decided_on, decision_reference=body.decision_reference,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/reject", response_model=ApplicationPublic)
@@ -102,8 +98,7 @@ def reject_application(
     result = ledger.reject_application(
         actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/award-amendments", response_model=ApplicationPublic)
@@ -116,8 +111,7 @@ def amend_award(
         new_amount=required_money(body.new_amount, field="new_amount"),
         reason=body.reason, decided_on=body.decided_on,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.get("", response_model=Page, dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)

@@ -49,8 +49,7 @@ def pay_drawdown(
     result = ledger.pay_drawdown(
         actor, application_id=application_id, drawdown_id=did, paid_on=body.paid_on
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/drawdowns/{did}/cancel", response_model=ApplicationPublic)
@@ -62,8 +61,7 @@ def cancel_drawdown(
         actor, application_id=application_id, drawdown_id=did, reason=body.reason,
         cancelled_on=body.cancelled_on,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/repayments", status_code=201,
@@ -77,8 +75,7 @@ def record_repayment(
         amount=required_money(body.amount, field="amount"), received_on=body.received_on,
         reason=body.reason,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/proof-of-use", status_code=201,
@@ -92,8 +89,7 @@ def submit_proof_of_use(
         spent_amount=required_money(body.spent_amount, field="spent_amount"),
         submitted_on=body.submitted_on,
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/close", response_model=ApplicationPublic)
@@ -104,8 +100,7 @@ def close_application(
     result = ledger.close_application(
         actor, application_id=application_id, closed_on=body.closed_on
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/revoke", response_model=ApplicationPublic)
@@ -116,5 +111,4 @@ def revoke_application(
     result = ledger.revoke_application(
         actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
     )
-    state.replayed(response, result)
-    return state.application(ledger, application_id, result.position)
+    return state.application_answer(ledger, response, result, application_id)

@@ -46,8 +46,7 @@ def create_programme(
 ) -> dict[str, Any]:
     result = ledger.create_programme(actor, programme_id=body.programme_id, name=body.name,
                                      funder=body.funder)
-    state.replayed(response, result)
-    return state.programme(ledger, body.programme_id, result.position)
+    return state.programme_answer(ledger, response, result, body.programme_id)
 
 
 @router.post("/{pid}/budgets", status_code=201, response_model=ProgrammePublic)
@@ -60,8 +59,7 @@ def appropriate_budget(
         amount=required_money(body.amount, field="amount"),
         effective_date=body.effective_date,
     )
-    state.replayed(response, result)
-    return state.programme(ledger, pid, result.position)
+    return state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/amend", response_model=ProgrammePublic)
@@ -74,8 +72,7 @@ def amend_budget(
         new_amount=required_money(body.new_amount, field="new_amount"),
         reason=body.reason, effective_date=body.effective_date,
     )
-    state.replayed(response, result)
-    return state.programme(ledger, pid, result.position)
+    return state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/expenditures", status_code=201,
@@ -89,8 +86,7 @@ def record_expenditure(
         amount=required_money(body.amount, field="amount"), paid_on=body.paid_on,
         payee=body.payee, purpose=body.purpose,
     )
-    state.replayed(response, result)
-    return state.programme(ledger, pid, result.position)
+    return state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/close", response_model=ProgrammePublic)
@@ -102,8 +98,7 @@ def close_year(
         actor, programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
         carry_over=money(body.carry_over, field="carry_over"),
     )
-    state.replayed(response, result)
-    return state.programme(ledger, pid, result.position)
+    return state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/phases", status_code=201, response_model=PhasePublic)
