@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -61,6 +62,13 @@ class Decision:
 
     aggregates: list[LedgerAggregate]
     ids: dict[str, str] = field(default_factory=dict)
+
+
+# The versions of the aggregates the running decision has read. Those it does not
+# change are "read guards": the save fails, and the decision is re-run, if any of
+# them changed meanwhile — e.g. the programme whose closed fiscal years a payment
+# was checked against (I10), while finance closes the year.
+_reads: ContextVar[dict[UUID, int] | None] = ContextVar("ledger_decision_reads", default=None)
 
 
 class SerialisedCacheRepository(Repository[UUID]):
@@ -121,7 +129,12 @@ class LedgerCore(Application[UUID]):
                 replay = self._replay(actor.idempotency_key, fingerprint)
                 if replay is not None:
                     return replay
-            decision = decide()
+            token = _reads.set({})
+            try:
+                decision = decide()
+                reads = _reads.get() or {}
+            finally:
+                _reads.reset(token)
             aggregates: list[Aggregate] = list(decision.aggregates)
             if actor.idempotency_key is not None:
                 aggregates.append(
@@ -136,8 +149,13 @@ class LedgerCore(Application[UUID]):
                         result=decision.ids,
                     )
                 )
+            written = {a.id for a in aggregates}
+            guards = [(key, version) for key, version in reads.items() if key not in written]
             try:
-                recordings = self.save(*aggregates)
+                recordings = (
+                    self.save(*aggregates, read_guards=guards) if guards
+                    else self.save(*aggregates)
+                )
             except IntegrityError:
                 log.debug("command_retried", command=command, attempt=attempt + 1)
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not security
@@ -198,6 +216,9 @@ class LedgerCore(Application[UUID]):
                 aggregate: Any = self.repository.get(aggregate_id, version=version)
             else:
                 aggregate = self.repository.get(aggregate_id)
+                reads = _reads.get()
+                if reads is not None:
+                    reads.setdefault(aggregate.id, aggregate.version)
         except AggregateNotFoundError:
             raise NotFound(f"unknown {what}") from None
         if not isinstance(aggregate, cls):

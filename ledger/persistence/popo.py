@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
 from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
@@ -23,6 +23,10 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         with self._database_lock:
+            for originator_id, version in kwargs.get("read_guards", ()):
+                current = max(self._stored_events_index[str(originator_id)], default=0)
+                if current != version:
+                    raise IntegrityError("read guard: an aggregate this decision read has changed")
             ids = super()._insert_events(stored_events, **kwargs)
             if ids:
                 head = self._links[-1] if self._links else None

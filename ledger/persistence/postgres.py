@@ -16,11 +16,19 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
 
 CHAIN_TABLE = "ledger_chain"
+
+# DO blocks take no parameters: the id and version are composed as literals.
+_READ_GUARD = (
+    "DO $guard$ BEGIN IF (SELECT COALESCE(MAX(originator_version), 0) "
+    "FROM {schema}.{events} WHERE originator_id = {originator_id}::uuid) "
+    "<> {version} THEN RAISE EXCEPTION 'read guard: an aggregate this decision "
+    "read has changed' USING ERRCODE = 'unique_violation'; END IF; END $guard$"
+)
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
@@ -84,6 +92,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ON e.notification_id = c.position "
             "WHERE c.position > %s ORDER BY c.position LIMIT %s"
         ).format(**names)
+        self._names = names
         self._sql_position_at = SQL(
             "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
             "WHERE recorded_at <= %s"
@@ -107,6 +116,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         if not ids:
             return ids
         # Still inside the transaction that holds the EXCLUSIVE lock.
+        for originator_id, version in kwargs.get("read_guards", ()):
+            # A server-side error aborts the transaction (a Python one here would
+            # not: eventsourcing re-raises it after its transaction block).
+            curs.execute(SQL(_READ_GUARD).format(
+                **self._names, originator_id=Literal(str(originator_id)),
+                version=Literal(version)))
         curs.execute(self._sql_head, prepare=True)
         head = curs.fetchone()
         previous = bytes(head["hash"]) if head else bytes(32)

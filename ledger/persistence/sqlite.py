@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.persistence.chain import (
@@ -62,6 +62,17 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         if not ids:
             return ids
+        # After our insert this transaction holds the write lock and sees the latest
+        # state; raising here rolls the whole transaction back.
+        for originator_id, version in kwargs.get("read_guards", ()):
+            c.execute(
+                f"SELECT COALESCE(MAX(originator_version), 0) FROM {self.events_table_name} "
+                "WHERE originator_id = ?",
+                (_hex(originator_id),),
+            )
+            row = c.fetchone()
+            if row is None or row[0] != version:
+                raise IntegrityError("read guard: an aggregate this decision read has changed")
         c.execute(_HEAD)
         head = c.fetchone()
         previous = bytes(head[1]) if head else bytes(32)
