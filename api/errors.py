@@ -7,9 +7,13 @@ handler; the HTTP-only refusals below subclass it so they share that handler.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
+import psycopg
+import psycopg_pool
 import structlog
+from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -52,6 +56,17 @@ class ProjectionsUnavailable(LedgerError):
     status = 503
     title = "Read models unavailable"
 
+
+# Connection-level failures of the store, from eventsourcing's recorders or from our
+# own SQL on the read side (psycopg, sqlite3).
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Bad request"),
@@ -114,6 +129,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                    headers=dict(exc.headers) if exc.headers else None)
 
 
+async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database is down or unreachable: nothing was written (the transaction did not
+    # commit); the client may retry later.
+    log.error("storage_unavailable", error=type(exc).__name__, message=str(exc)[:200])
+    return problem(status=503, code="storage_unavailable", title="Storage unavailable",
+                   detail="the database cannot be reached; nothing was written, retry later",
+                   headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not a refusal: log it with the request's context and answer a problem.
     log.exception("request_failed", error=type(exc).__name__)
@@ -125,4 +149,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for storage_error in STORAGE_ERRORS:
+        app.add_exception_handler(storage_error, _storage_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -123,3 +123,30 @@ def test_bad_idempotency_key_header_is_refused(memory_client: TestClient) -> Non
 
     assert response.status_code == 422
     assert head(memory_client) == 0
+
+
+@pytest.mark.parametrize("error", ["eventsourcing", "psycopg", "sqlite3"])
+def test_an_unreachable_store_is_503_not_500(keys_file, error: str) -> None:
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import OperationalError
+
+    from api.main import create_app
+    from ledger import Settings
+
+    raised = {"eventsourcing": OperationalError("connection refused"),
+              "psycopg": psycopg.OperationalError("server closed the connection"),
+              "sqlite3": sqlite3.OperationalError("database is locked")}[error]
+    app = create_app(Settings(database_url="memory://", api_keys_file=keys_file))
+
+    @app.get("/test-store-down")
+    def store_down() -> None:
+        raise raised
+
+    with TestClient(app) as client:
+        response = client.get("/test-store-down")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert response.headers["retry-after"] == "5"
