@@ -217,7 +217,7 @@ class LedgerCore(Application[UUID]):
             else:
                 aggregate = self.repository.get(aggregate_id)
                 reads = _reads.get()
-                if reads is not None:
+                if reads is not None and not getattr(aggregate, "IMMUTABLE", False):
                     reads.setdefault(aggregate.id, aggregate.version)
         except AggregateNotFoundError:
             raise NotFound(f"unknown {what}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from eventsourcing.domain import Aggregate
 
@@ -34,6 +34,10 @@ class Actor:
 class LedgerAggregate(Aggregate):
     """Base aggregate: every event carries effective date, actor, role, reason,
     correlation id and idempotency key; money events also carry postings."""
+
+    # True for aggregates with no events after their first: decisions that read
+    # them need no read guard (see LedgerCore._execute).
+    IMMUTABLE: ClassVar[bool] = False
 
     class Event(Aggregate.Event):
         effective_date: date

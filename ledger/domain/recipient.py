@@ -9,6 +9,9 @@ from ledger.domain.base import LedgerAggregate, entity_uuid
 
 
 class Recipient(LedgerAggregate):
+    # A recipient never changes after registration: reading one needs no read guard.
+    IMMUTABLE = True
+
     if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
         recipient_id: str
         name: str
