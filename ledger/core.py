@@ -87,6 +87,19 @@ class SerialisedCacheRepository(Repository[UUID]):
         with self._stripes[hash(aggregate_id) % self.STRIPES]:
             return super().get(aggregate_id, **kwargs)
 
+    def remember(self, aggregate: Aggregate) -> None:
+        """Cache an aggregate just saved, so the next command need not rebuild it
+        from the database (eventsourcing skips this when fast-forwarding)."""
+        if self.cache is None:
+            return
+        with self._stripes[hash(aggregate.id) % self.STRIPES]:
+            try:
+                cached = self.cache.get(aggregate.id)
+            except KeyError:
+                cached = None
+            if cached is None or cached.version < aggregate.version:
+                self.cache.put(aggregate.id, aggregate)
+
 
 class LedgerCore(Application[UUID]):
     """Shared machinery of the command mixins (see ledger/commands)."""
@@ -160,6 +173,8 @@ class LedgerCore(Application[UUID]):
                 log.debug("command_retried", command=command, attempt=attempt + 1)
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not security
                 continue
+            for aggregate in aggregates:
+                self._cache.remember(aggregate)
             position = max((r.notification.id for r in recordings), default=0)
             log.debug("command_recorded", command=command, position=position, **decision.ids)
             return CommandResult(ids=decision.ids, position=position)
@@ -249,6 +264,12 @@ class LedgerCore(Application[UUID]):
         return self._load(
             GrantApplication, aggregate_id, f"application {application_id}", at
         )
+
+    @property
+    def _cache(self) -> SerialisedCacheRepository:
+        repository = self.repository
+        assert isinstance(repository, SerialisedCacheRepository)
+        return repository
 
     # -- the chain ---------------------------------------------------------
 
