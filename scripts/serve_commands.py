@@ -36,7 +36,11 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
-    _serve(Settings(), host=host, port=port)
+    settings = Settings()
+    if settings.api_keys_file is None:
+        typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
+                   "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
+    _serve(settings, host=host, port=port)
 
 
 def _serve(settings: Settings, *, host: str, port: int) -> None:
