@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -97,7 +98,7 @@ class Money:
         return f"{self.amount:.2f}"
 
 
-def total(amounts: list[Money] | tuple[Money, ...]) -> Money:
+def total(amounts: Iterable[Money]) -> Money:
     result = Money.zero()
     for amount in amounts:
         result = result + amount

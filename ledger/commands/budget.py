@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.commands import validate
-from ledger.core import CommandResult, Decision, LedgerCore
+from ledger.core import CommandResult, Decision, LedgerCore, today
 from ledger.domain.base import Actor
 from ledger.domain.phase import RECIPIENT_KINDS, Phase
 from ledger.domain.programme import Programme
@@ -39,7 +39,7 @@ class BudgetCommands(LedgerCore):
                 Programme.Registered,
                 actor,
                 id=Programme.id_for(programme_id),
-                effective_date=date.today(),
+                effective_date=today(),
                 programme_id=programme_id,
                 name=name,
                 funder=funder,
@@ -252,7 +252,7 @@ class BudgetCommands(LedgerCore):
                     Recipient.Registered,
                     actor,
                     id=Recipient.id_for(r.recipient_id),
-                    effective_date=date.today(),
+                    effective_date=today(),
                     recipient_id=r.recipient_id,
                     name=r.name.strip(),
                     kind=r.kind,

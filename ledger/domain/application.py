@@ -19,7 +19,7 @@ from ledger.errors import (
     OverDrawdown,
     OverRepayment,
 )
-from ledger.money import Account, Money, Posting
+from ledger.money import Account, Money, Posting, total
 
 SUBMITTED, APPROVED, REJECTED = "submitted", "approved", "rejected"
 WITHDRAWN, CLOSED, REVOKED = "withdrawn", "closed", "revoked"
@@ -201,7 +201,7 @@ class Application(LedgerAggregate):
 
     @property
     def pending(self) -> Money:
-        return _sum(d.amount for d in self.drawdowns.values() if d.status == "requested")
+        return total(d.amount for d in self.drawdowns.values() if d.status == "requested")
 
     @property
     def outstanding(self) -> Money:
@@ -462,10 +462,3 @@ class Application(LedgerAggregate):
         return self._accounts_posting(
             Account.outstanding(self.application_id), Account.phase(self.phase_id), released
         )
-
-
-def _sum(amounts: Any) -> Money:
-    result = Money.zero()
-    for amount in amounts:
-        result = result + amount
-    return result

@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Self
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ValidationFailed
-from ledger.money import Posting
 
 # Namespace for the deterministic aggregate ids of named entities.
 LEDGER_NAMESPACE = uuid.UUID("5f0c1d9e-7a43-4c7e-9a55-2a6f3e1b8d11")
@@ -106,7 +105,3 @@ def required_reason(reason: str | None, *, what: str) -> str:
     if len(text) > 2000:
         raise ValidationFailed("reason: at most 2000 characters")
     return text
-
-
-def postings_of(*postings: Posting) -> list[Posting]:
-    return list(postings)
