@@ -1,30 +1,35 @@
-"""The grants projection: current state of every entity, its history, and the ledger entries.
+"""The grants projection: entity states and their history, ledger entries, and running figures.
 
-Three tables, written in one transaction per batch:
+Tables, written in one transaction per batch:
 
-- `entities`: the current state of each programme, phase, recipient and
-  application (JSON, money in cents), keyed by aggregate id;
-- `entity_history`: one row per state change, with its position, so any
-  state as of a position is the latest row at or before it;
+- `entities` / `entity_history`: the state of each programme, phase, recipient and
+  application (JSON, money in cents), current and at every position it changed;
 - `entries`: one row per leg of every posting (source leg negative, target leg
-  positive), tagged with programme, fiscal year, phase, application and
-  recipient kind. Every money figure of SPEC §5 is a filtered sum of legs with
-  `position <= at`, and its drill-down is the same filter without the sum.
+  positive), tagged with programme, fiscal year, phase, application, recipient kind
+  and a class (projections.figures): the evidence behind every figure;
+- `scopes` / `checkpoints`: the running base sums of each phase and programme
+  (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
+- `accounts` / `account_marks`: every account's balance, current, and every
+  `CHECKPOINT_EVERY` legs of the account.
 
-The phase's own events carry no postings (the programme's and application's
-events do), so they are not read here.
+So a figure now is one row, and a figure as of position n is the checkpoint at or
+before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
+log's size (projections/totals.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
+from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx
+from projections.entities import HANDLERS, Entity
 from projections.events import LoggedEvent, cents
+
+CHECKPOINT_EVERY = 32  # changes of a scope (or legs of an account) between checkpoints
 
 STATE_COLUMNS = (
     ("kind", "TEXT NOT NULL"),
@@ -41,14 +46,15 @@ ENTITIES = Table(
     "entities",
     (("originator_id", "TEXT NOT NULL"), *STATE_COLUMNS),
     key=("originator_id",),
-    indexes=(("kind", "entity_id"), ("kind", "phase_id"), ("kind", "recipient_id"),
-             ("kind", "programme_id")),
+    indexes=(("kind", "entity_id"), ("kind", "phase_id", "entity_id"),
+             ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id")),
 )
 HISTORY = Table(
     "entity_history",
     STATE_COLUMNS,
     key=("kind", "entity_id", "position"),
-    indexes=(("kind", "phase_id"), ("kind", "recipient_id"), ("kind", "programme_id")),
+    indexes=(("kind", "phase_id", "position"), ("kind", "programme_id", "position"),
+             ("kind", "recipient_id"), ("kind", "phase_id", "entity_id")),
 )
 ENTRIES = Table(
     "entries",
@@ -57,7 +63,9 @@ ENTRIES = Table(
         ("leg", "INTEGER NOT NULL"),
         ("recorded_at", "TEXT NOT NULL"),
         ("effective_date", "TEXT NOT NULL"),
+        ("effective_year", "INTEGER NOT NULL"),
         ("event_type", "TEXT NOT NULL"),
+        ("cls", "TEXT NOT NULL"),
         ("programme_id", "TEXT NOT NULL"),
         ("fiscal_year", "INTEGER"),
         ("phase_id", "TEXT"),
@@ -70,57 +78,188 @@ ENTRIES = Table(
         ("amount", "BIGINT NOT NULL"),
     ),
     key=("position", "leg"),
-    indexes=(("phase_id", "position"), ("programme_id", "position"), ("application_id",)),
+    # One index per kind of range a figure or its drill-down reads (projections/totals.py).
+    indexes=(("phase_id", "position", "leg"),
+             ("phase_id", "account_kind", "cls", "position", "leg"),
+             ("programme_id", "position", "leg"),
+             ("programme_id", "fiscal_year", "account_kind", "cls", "position", "leg"),
+             ("programme_id", "effective_year", "account_kind", "cls", "position", "leg"),
+             ("programme_id", "account", "position", "leg")),
 )
-YEAR_ACCOUNTS = ("appropriation", "unallocated", "direct", "repaid", "lapsed")
+SCOPES = Table(
+    "scopes",
+    (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
+     ("pending", "INTEGER NOT NULL"), ("figures", "TEXT NOT NULL")),
+    key=("scope",),
+)
+CHECKPOINTS = Table(
+    "checkpoints",
+    (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL")),
+    key=("scope", "position"),
+)
+ACCOUNTS = Table(
+    "accounts",
+    (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
+     ("account_kind", "TEXT NOT NULL"), ("first_position", "BIGINT NOT NULL"),
+     ("position", "BIGINT NOT NULL"), ("pending", "INTEGER NOT NULL"),
+     ("balance", "BIGINT NOT NULL")),
+    key=("programme_id", "account"),
+)
+ACCOUNT_MARKS = Table(
+    "account_marks",
+    (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
+     ("position", "BIGINT NOT NULL"), ("balance", "BIGINT NOT NULL")),
+    key=("programme_id", "account", "position"),
+)
 
 
-@dataclass
-class Entity:
-    kind: str
-    entity_id: str
-    state: dict[str, Any]
-    position: int = 0
+def state_json(state: dict[str, Any]) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
-    def columns(self) -> tuple[Any, ...]:
-        s = self.state
-        return (self.kind, self.entity_id, self.position, s.get("programme_id"),
-                s.get("phase_id"), s.get("recipient_id"), s.get("fiscal_year"), s.get("status"),
-                json.dumps(s, sort_keys=True, separators=(",", ":")))
+
+def entity_columns(entity: Entity) -> tuple[Any, ...]:
+    s = entity.state
+    return (entity.kind, entity.entity_id, entity.position, s.get("programme_id"),
+            s.get("phase_id"), s.get("recipient_id"), s.get("fiscal_year"), s.get("status"),
+            state_json(s))
+
+
+class Scope:
+    """A phase's or programme's running base sums, and how many changes since a checkpoint."""
+
+    __slots__ = ("figures", "key", "pending", "position")
+
+    def __init__(self, key: str, position: int = 0, pending: int = 0,
+                 figures: fig.Figures | None = None) -> None:
+        self.key, self.position, self.pending = key, position, pending
+        self.figures: fig.Figures = figures if figures is not None else {}
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.key, self.position, self.pending, state_json(self.figures))
+
+
+class Account:
+    __slots__ = ("balance", "first_position", "kind", "pending", "position")
+
+    def __init__(self, kind: str, first_position: int, position: int = 0, pending: int = 0,
+                 balance: int = 0) -> None:
+        self.kind, self.first_position, self.position = kind, first_position, position
+        self.pending, self.balance = pending, balance
 
 
 class GrantsProjection:
     name: str = "grants"
-    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES)
+    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, ACCOUNTS,
+                                 ACCOUNT_MARKS)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
-        entities = _load(tx, tag, {e.originator_id for e in events})
+        entities = _load_entities(tx, tag, {e.originator_id for e in events})
+        scopes: dict[str, Scope] = {}
         latest: dict[str, tuple[Any, ...]] = {}
         history: list[tuple[Any, ...]] = []
-        legs: list[tuple[Any, ...]] = []
+        legs: list[fig.Leg] = []
+        checkpoints: list[tuple[Any, ...]] = []
         for e in events:
             handler = HANDLERS.get((e.aggregate, e.event_type))
             if handler is None:
                 continue
-            entity = handler(entities.get(e.originator_id), e)
+            before = entities.get(e.originator_id)
+            old = before.state if before is not None and before.kind == "application" else None
+            was_phase, was_programme = fig.phase_state(old), fig.programme_state(old)
+            entity = handler(before, e)
             entity.position = e.position
             entities[e.originator_id] = entity
-            row = entity.columns()
+            row = entity_columns(entity)
             history.append(row)
             latest[e.originator_id] = row
-            legs.extend(_legs(entity, e))
+            changed: dict[str, Scope] = {}
+            if entity.kind == "application":
+                s = entity.state
+                for key, was, now in (
+                    (f"phase:{s['phase_id']}", was_phase, fig.phase_state(s)),
+                    (f"programme:{s['programme_id']}", was_programme, fig.programme_state(s)),
+                ):
+                    scope = _scope(tx, tag, scopes, key)
+                    fig.add_change(scope.figures, was, now)
+                    scope.pending += 1
+                    changed[key] = scope
+            for leg in _legs(entity, e):
+                fig.check_leg(leg)
+                legs.append(leg)
+                scope = _scope(tx, tag, scopes, f"programme:{leg.programme_id}")
+                fig.programme_leg(scope.figures, leg)
+                scope.pending += 1
+                changed[scope.key] = scope
+                if leg.phase_id is not None:
+                    scope = _scope(tx, tag, scopes, f"phase:{leg.phase_id}")
+                    fig.phase_leg(scope.figures, leg)
+                    scope.pending += 1
+                    changed[scope.key] = scope
+            for scope in changed.values():
+                scope.position = e.position
+                if scope.pending >= CHECKPOINT_EVERY:
+                    checkpoints.append((scope.key, e.position, state_json(scope.figures)))
+                    scope.pending = 0
         tx.insert_rows(HISTORY.name(tag), HISTORY.column_names, history)
         tx.insert_rows(ENTRIES.name(tag), ENTRIES.column_names, legs)
+        tx.insert_rows(CHECKPOINTS.name(tag), CHECKPOINTS.column_names, checkpoints)
         tx.upsert_rows(ENTITIES.name(tag), ENTITIES.column_names, "originator_id",
                        ("position", "status", "state"),
                        [(oid, *row) for oid, row in latest.items()])
+        tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
+                       ("position", "pending", "figures"), [s.row() for s in scopes.values()])
+        _apply_accounts(tx, tag, legs)
 
 
-def _load(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
+def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:
+    scope = scopes.get(key)
+    if scope is None:
+        rows = tx.execute(f"SELECT position, pending, figures FROM {SCOPES.name(tag)} "
+                          "WHERE scope = ?", (key,))
+        scope = (Scope(key, int(rows[0][0]), int(rows[0][1]), json.loads(rows[0][2]))
+                 if rows else Scope(key))
+        scopes[key] = scope
+    return scope
+
+
+def _apply_accounts(tx: Tx, tag: str, legs: Sequence[fig.Leg]) -> None:
+    """Balances per account, with a mark every CHECKPOINT_EVERY legs (after a whole event)."""
+    if not legs:
+        return
+    accounts = _load_accounts(tx, tag, {(leg.programme_id, leg.account) for leg in legs})
+    marks: list[tuple[Any, ...]] = []
+    touched: list[tuple[str, str]] = []
+    for n, leg in enumerate(legs):
+        key = (leg.programme_id, leg.account)
+        account = accounts.get(key)
+        if account is None:
+            account = accounts[key] = Account(leg.account_kind, leg.position)
+        account.balance += leg.amount
+        account.pending += 1
+        account.position = leg.position
+        touched.append(key)
+        if n + 1 == len(legs) or legs[n + 1].position != leg.position:
+            for programme_id, name in touched:
+                done = accounts[(programme_id, name)]
+                if done.pending >= CHECKPOINT_EVERY:
+                    marks.append((programme_id, name, leg.position, done.balance))
+                    done.pending = 0
+            touched.clear()
+    tx.insert_rows(ACCOUNT_MARKS.name(tag), ACCOUNT_MARKS.column_names, marks)
+    tx.upsert_rows(ACCOUNTS.name(tag), ACCOUNTS.column_names, "programme_id, account",
+                   ("position", "pending", "balance"),
+                   [(p, a, acc.kind, acc.first_position, acc.position, acc.pending, acc.balance)
+                    for (p, a), acc in accounts.items()])
+
+
+def _chunks(items: set[Any], size: int = 500) -> list[list[Any]]:
+    ordered = sorted(items)
+    return [ordered[n : n + size] for n in range(0, len(ordered), size)]
+
+
+def _load_entities(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
     found: dict[str, Entity] = {}
-    pending = sorted(ids)
-    for start in range(0, len(pending), 500):
-        chunk = pending[start : start + 500]
+    for chunk in _chunks(ids):
         marks = ", ".join("?" for _ in chunk)
         for oid, kind, entity_id, position, state in tx.execute(
             f"SELECT originator_id, kind, entity_id, position, state FROM {ENTITIES.name(tag)} "
@@ -131,7 +270,23 @@ def _load(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
     return found
 
 
-def _legs(entity: Entity, e: LoggedEvent) -> list[tuple[Any, ...]]:
+def _load_accounts(tx: Tx, tag: str, keys: set[tuple[str, str]]
+                   ) -> dict[tuple[str, str], Account]:
+    found: dict[tuple[str, str], Account] = {}
+    for programme_id in {p for p, _ in keys}:
+        for chunk in _chunks({a for p, a in keys if p == programme_id}):
+            marks = ", ".join("?" for _ in chunk)
+            for account, kind, first, position, pending, balance in tx.execute(
+                "SELECT account, account_kind, first_position, position, pending, balance "
+                f"FROM {ACCOUNTS.name(tag)} WHERE programme_id = ? AND account IN ({marks})",
+                [programme_id, *chunk],
+            ):
+                found[(programme_id, str(account))] = Account(
+                    str(kind), int(first), int(position), int(pending), int(balance))
+    return found
+
+
+def _legs(entity: Entity, e: LoggedEvent) -> list[fig.Leg]:
     postings = e.postings()
     if not postings:
         return []
@@ -143,168 +298,19 @@ def _legs(entity: Entity, e: LoggedEvent) -> list[tuple[Any, ...]]:
     application_id = s["application_id"] if is_application else None
     recipient_id = s["recipient_id"] if is_application else None
     recipient_kind = s["recipient_kind"] if is_application else None
+    cls = fig.CLASS_OF_EVENT.get(e.event_type)
+    if cls is None:
+        raise LookupError(f"{e.event_type} at {e.position} posts money: no figure knows it")
+    effective_year = int(e.effective_date[:4])
     rows = []
     for n, posting in enumerate(postings):
         amount = cents(posting["amount"])
         for leg, account, signed in ((2 * n, posting["source"], -amount),
                                      (2 * n + 1, posting["target"], amount)):
             account_kind, _, rest = account.partition(":")
-            account_year = int(rest) if account_kind in YEAR_ACCOUNTS else None
-            rows.append((e.position, leg, e.recorded_at, e.effective_date, e.event_type,
-                         programme_id, fiscal_year, phase_id, application_id, recipient_id,
-                         recipient_kind, account, account_kind, account_year, signed))
+            account_year = int(rest) if account_kind in fig.YEAR_ACCOUNTS else None
+            rows.append(fig.Leg(e.position, leg, e.recorded_at, e.effective_date,
+                                effective_year, e.event_type, cls, programme_id, fiscal_year,
+                                phase_id, application_id, recipient_id, recipient_kind,
+                                account, account_kind, account_year, signed))
     return rows
-
-
-# -- state changes, one function per event ---------------------------------------------------
-
-Handler = Callable[[Entity | None, LoggedEvent], Entity]
-HANDLERS: dict[tuple[str, str], Handler] = {}
-
-
-def handles(aggregate: str, *event_types: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        for event_type in event_types:
-            HANDLERS[(aggregate, event_type)] = handler
-        return handler
-
-    return register
-
-
-def _existing(entity: Entity | None, e: LoggedEvent) -> Entity:
-    if entity is None:
-        raise LookupError(f"{e.aggregate}.{e.event_type} at {e.position} before its creation")
-    return entity
-
-
-@handles("Programme", "Registered")
-def _programme_registered(_: Entity | None, e: LoggedEvent) -> Entity:
-    f = e.field
-    state = {"programme_id": f("programme_id"), "name": f("name"), "funder": f("funder"),
-             "budgets": {}, "phases": [], "registered_on": e.effective_date}
-    return Entity("programme", f("programme_id"), state)
-
-
-def _year(state: dict[str, Any], fiscal_year: int) -> dict[str, Any]:
-    years: dict[str, dict[str, Any]] = state["budgets"]
-    return years.setdefault(str(fiscal_year), {
-        "fiscal_year": fiscal_year, "appropriation": 0, "carried_in": 0, "funded": 0,
-        "direct": 0, "lapsed": 0, "carried_out": 0, "status": "open", "closed_on": None,
-    })
-
-
-@handles("Programme", "BudgetAppropriated", "BudgetAmended", "DirectExpenditureRecorded",
-         "PhaseFunded", "FiscalYearClosed")
-def _programme_budget(entity: Entity | None, e: LoggedEvent) -> Entity:
-    entity = _existing(entity, e)
-    f = e.field
-    year = _year(entity.state, f("fiscal_year"))
-    if e.event_type == "BudgetAppropriated":
-        year["appropriation"] += cents(f("amount"))
-    elif e.event_type == "BudgetAmended":
-        year["appropriation"] = cents(f("new_amount"))
-    elif e.event_type == "DirectExpenditureRecorded":
-        year["direct"] += cents(f("amount"))
-    elif e.event_type == "PhaseFunded":
-        year["funded"] += cents(f("amount"))
-        entity.state["phases"].append(f("phase_id"))
-    else:
-        year["lapsed"] += cents(f("lapsed"))
-        year["carried_out"] += cents(f("carried_over"))
-        year["status"], year["closed_on"] = "closed", e.effective_date
-        _year(entity.state, f("fiscal_year") + 1)["carried_in"] += cents(f("carried_over"))
-    return entity
-
-
-@handles("Phase", "Opened")
-def _phase_opened(_: Entity | None, e: LoggedEvent) -> Entity:
-    f = e.field
-    state = {"phase_id": f("phase_id"), "programme_id": f("programme_id"), "name": f("name"),
-             "fiscal_year": f("fiscal_year"), "envelope": cents(f("envelope")),
-             "opens_on": f("opens_on"), "closes_on": f("closes_on"),
-             "eligible_kinds": list(f("eligible_kinds")),
-             "max_open_per_recipient": f("max_open_per_recipient")}
-    return Entity("phase", f("phase_id"), state)
-
-
-@handles("Recipient", "Registered")
-def _recipient_registered(_: Entity | None, e: LoggedEvent) -> Entity:
-    f = e.field
-    state = {"recipient_id": f("recipient_id"), "name": f("name"), "kind": f("kind"),
-             "population": f("population"), "district_id": f("district_id"),
-             "registered_on": e.effective_date}
-    return Entity("recipient", f("recipient_id"), state)
-
-
-def _measures(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"category": m["category"], "description": m["description"],
-             "amount": cents(m["amount"])} for m in items]
-
-
-def _evidence(e: LoggedEvent) -> dict[str, Any]:
-    """The event behind a figure kept in the state (for drill-downs)."""
-    return {"position": e.position, "event_type": e.event_type,
-            "effective_date": e.effective_date, "recorded_at": e.recorded_at}
-
-
-@handles("Application", "Submitted")
-def _submitted(_: Entity | None, e: LoggedEvent) -> Entity:
-    f = e.field
-    state = {
-        "application_id": f("application_id"), "programme_id": f("programme_id"),
-        "phase_id": f("phase_id"), "fiscal_year": f("fiscal_year"),
-        "recipient_id": f("recipient_id"), "recipient_kind": f("recipient_kind"),
-        "status": "submitted", "requested": cents(f("requested_amount")),
-        "requested_by": _evidence(e), "measures": _measures(f("measures")),
-        "reference": f("reference"), "submitted_on": e.effective_date, "decided_on": None,
-        "decision_reference": None, "closed_on": None, "awarded": 0, "paid": 0, "repaid": 0,
-        "released": 0, "drawdowns": [], "proofs_of_use": [],
-    }
-    return Entity("application", f("application_id"), state)
-
-
-@handles("Application", "Amended", "Withdrawn", "Rejected", "Approved", "AwardAmended",
-         "RepaymentReceived", "ProofOfUseSubmitted", "Closed", "Revoked")
-def _application_changed(entity: Entity | None, e: LoggedEvent) -> Entity:
-    entity = _existing(entity, e)
-    s, f, kind = entity.state, e.field, e.event_type
-    if kind == "Amended":
-        s["requested"], s["requested_by"] = cents(f("requested_amount")), _evidence(e)
-        s["measures"] = _measures(f("measures"))
-    elif kind in ("Withdrawn", "Rejected"):
-        s["status"], s["decided_on"] = kind.lower(), e.effective_date
-    elif kind == "Approved":
-        s["status"], s["decided_on"] = "approved", e.effective_date
-        s["awarded"], s["decision_reference"] = cents(f("approved_amount")), f("decision_reference")
-    elif kind == "AwardAmended":
-        s["awarded"] = cents(f("new_amount"))
-    elif kind == "RepaymentReceived":
-        s["repaid"] += cents(f("amount"))
-    elif kind == "ProofOfUseSubmitted":
-        s["proofs_of_use"].append({"submitted_on": e.effective_date,
-                                   "spent_amount": cents(f("spent_amount"))})
-    else:  # Closed, Revoked
-        s["status"], s["closed_on"] = kind.lower(), e.effective_date
-        s["released"] += cents(f("released"))
-        for drawdown in s["drawdowns"]:
-            if drawdown["drawdown_id"] in f("cancelled_drawdowns", []):
-                drawdown["status"] = "cancelled"
-    return entity
-
-
-@handles("Application", "DrawdownRequested", "DrawdownPaid", "DrawdownCancelled")
-def _drawdown(entity: Entity | None, e: LoggedEvent) -> Entity:
-    entity = _existing(entity, e)
-    s, f = entity.state, e.field
-    if e.event_type == "DrawdownRequested":
-        s["drawdowns"].append({"drawdown_id": f("drawdown_id"), "amount": cents(f("amount")),
-                               "status": "requested", "requested_on": e.effective_date,
-                               "paid_on": None})
-        return entity
-    drawdown = next(d for d in s["drawdowns"] if d["drawdown_id"] == f("drawdown_id"))
-    if e.event_type == "DrawdownPaid":
-        drawdown["status"], drawdown["paid_on"] = "paid", e.effective_date
-        s["paid"] += cents(f("amount"))
-    else:
-        drawdown["status"] = "cancelled"
-    return entity

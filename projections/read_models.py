@@ -146,9 +146,10 @@ class ReadModelsImpl:
             return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
                                                  cursor=cursor, limit=limit)
 
-    def accounts(self, programme_id: str, *, at: int | None = None) -> Json:
+    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 1000,
+                 at: int | None = None) -> Json:
         with self._state(at) as q:
-            return totals.accounts(q, programme_id)
+            return totals.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------
 

@@ -42,10 +42,14 @@ class StateQuery:
         return json.loads(rows[0][0]) if rows else None
 
     def many(
-        self, kind: str, *, after: str | None = None, limit: int | None = None, **filters: Any
+        self, kind: str, *, after: str | None = None, limit: int | None = None,
+        status_not: str | None = None, **filters: Any
     ) -> list[Json]:
         where = ["t.kind = :kind"]
         params: dict[str, Any] = {"kind": kind, "at": self.at}
+        if status_not is not None:
+            where.append("t.status <> :status_not")
+            params["status_not"] = status_not
         for column, value in filters.items():
             if value is not None:
                 assert column in FILTERS

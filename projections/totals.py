@@ -1,106 +1,102 @@
-"""Phase totals, yearly reconciliation and accounts: filtered sums of ledger entries.
+"""Phase totals, yearly reconciliation and accounts, from running figures; drill-downs by range.
 
-Each money figure is one SQL condition on the `entries` legs and a sign. The
-total is `sign × SUM(amount)` over the legs that match with `position <= at`;
-the drill-down lists exactly those legs, signed, so they always sum to the
-figure. Reconciliation uses effective dates for "in year" figures and
-positions (recorded order) for as-of.
+Every figure is read from its scope's running base sums (projections/figures.py):
+at the projection's position, one row; as of an earlier position, the checkpoint at
+or before it plus the few changes after it. A drill-down lists the legs of the
+figure's index ranges (one per account kind and class), merged in position order
+a page at a time; signed like the figure, they sum to it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ledger.errors import NotFound
+from ledger.errors import NotFound, ValidationFailed
+from projections import figures as fig
 from projections.base import check_limit, decode_cursor, encode_cursor
-from projections.db import Tx
 from projections.events import eur
-from projections.grants import ENTRIES
+from projections.grants import ACCOUNT_MARKS, ACCOUNTS, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
 from projections.state import StateQuery
 
 Json = dict[str, Any]
-Figure = tuple[str, int]  # (condition on a leg, sign)
+Range = tuple[str, list[Any]]  # a condition on entries that one index serves, and its values
 
-_COMMITTING = "event_type IN ('Approved', 'AwardAmended', 'Closed', 'Revoked')"
-PHASE_FIGURES: dict[str, Figure] = {
-    "envelope": ("account_kind = 'phase' AND event_type = 'PhaseFunded'", 1),
-    "awarded": ("account_kind = 'phase' AND event_type IN ('Approved', 'AwardAmended')", -1),
-    "released": ("account_kind = 'phase' AND event_type IN ('Closed', 'Revoked')", 1),
-    "committed": (f"account_kind = 'phase' AND {_COMMITTING}", -1),
-    "available": ("account_kind = 'phase'", 1),
-    "paid": ("account_kind = 'paid' AND event_type = 'DrawdownPaid'", 1),
-    "repaid": ("account_kind = 'paid' AND event_type = 'RepaymentReceived'", -1),
-    "net_paid": ("account_kind = 'paid'", 1),
-    "outstanding": ("account_kind = 'outstanding'", 1),
-}
-KIND_FIGURES = ("requested", "awarded", "released", "committed", "paid", "repaid", "net_paid",
-                "outstanding")
-RECONCILIATION_FIGURES: dict[str, Figure] = {
-    "appropriation": ("account_kind = 'appropriation' AND account_year = :y", -1),
-    "carried_in": ("account_kind = 'unallocated' AND account_year = :y "
-                   "AND event_type = 'FiscalYearClosed' AND fiscal_year = :y_prev", 1),
-    "funded_to_phases": ("account_kind = 'unallocated' AND account_year = :y "
-                         "AND event_type = 'PhaseFunded'", -1),
-    "direct_expenditure": ("account_kind = 'direct' AND account_year = :y", 1),
-    "unallocated": ("account_kind = 'unallocated' AND account_year = :y", 1),
-    "committed": (f"account_kind = 'phase' AND fiscal_year = :y AND {_COMMITTING}", -1),
-    "phases_available": ("account_kind = 'phase' AND fiscal_year = :y", 1),
-    "paid_against_year": ("account_kind = 'paid' AND fiscal_year = :y "
-                          "AND event_type = 'DrawdownPaid'", 1),
-    "paid_in_year": ("account_kind = 'paid' AND event_type = 'DrawdownPaid' "
-                     "AND effective_date >= :y_start AND effective_date <= :y_end", 1),
-    "repaid_in_year": ("account_kind = 'repaid' AND account_year = :y", 1),
-    "outstanding": ("account_kind = 'outstanding' AND fiscal_year = :y", 1),
-    "lapsed": ("account_kind = 'lapsed' AND account_year = :y", 1),
-    "carried_out": ("account_kind = 'unallocated' AND account_year = :y_next "
-                    "AND event_type = 'FiscalYearClosed' AND fiscal_year = :y", 1),
-    "trial_balance": ("1 = 1", 1),
-}
+PHASE_FIGURES = fig.PHASE_FIGURES
+RECONCILIATION_FIGURES = fig.RECONCILIATION_FIGURES
 ITEM_COLUMNS = ("position", "leg", "event_type", "application_id", "recipient_id",
                 "effective_date", "recorded_at", "account", "amount")
+_SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
+            "programme": ("programme_id", fig.programme_leg, fig.programme_state)}
 
 
-def _sums(tx: Tx, tag: str, scope: str, *, figures: dict[str, Figure], params: dict[str, Any],
-          group: str | None = None) -> dict[str | None, dict[str, int]]:
-    columns = ", ".join(
-        f"COALESCE(SUM(CASE WHEN {cond} THEN amount ELSE 0 END), 0)"
-        for cond, _ in figures.values()
-    )
-    grouping = f" GROUP BY {group}" if group else ""
-    sql = (f"SELECT {group or 'NULL'}, {columns} FROM {ENTRIES.name(tag)} "
-           f"WHERE {scope} AND position <= :at{grouping}")
-    result: dict[str | None, dict[str, int]] = {}
-    for row in tx.execute(sql, params):
-        result[row[0]] = {name: sign * int(value) for (name, (_, sign)), value
-                          in zip(figures.items(), row[1:], strict=True)}
-    return result
+def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
+    """A scope's base sums as of `q.at`: its current row, or a checkpoint plus what followed."""
+    column, on_leg, on_state = _SOURCES[kind]
+    key = f"{kind}:{scope_id}"
+    current = q.tx.execute(f"SELECT position, figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
+                           (key,))
+    if not current:
+        return {}
+    if int(current[0][0]) <= q.at:
+        figures: fig.Figures = json.loads(current[0][1])
+        return figures
+    checkpoint = q.tx.execute(
+        f"SELECT position, figures FROM {CHECKPOINTS.name(q.tag)} WHERE scope = ? "
+        "AND position <= ? ORDER BY position DESC LIMIT 1", (key, q.at))
+    start, figures = (int(checkpoint[0][0]), json.loads(checkpoint[0][1])) if checkpoint else (
+        0, {})
+    for row in q.tx.execute(
+        f"SELECT {', '.join(ENTRIES.column_names)} FROM {ENTRIES.name(q.tag)} "
+        f"WHERE {column} = ? AND position > ? AND position <= ?", (scope_id, start, q.at)
+    ):
+        on_leg(figures, fig.Leg(*row))
+    changes = q.tx.execute(
+        f"SELECT entity_id, state FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
+        f"AND {column} = ? AND position > ? AND position <= ? ORDER BY position",
+        (scope_id, start, q.at))
+    if changes:
+        states = _states_at(q, {str(entity_id) for entity_id, _ in changes}, start)
+        for entity_id, text in changes:
+            now = json.loads(text)
+            fig.add_change(figures, on_state(states.get(entity_id)), on_state(now))
+            states[entity_id] = now
+    return figures
 
 
-def _entries(tx: Tx, tag: str, scope: str, *, figure: Figure, params: dict[str, Any],
-             cursor: str | None, limit: int) -> Json:
+def _states_at(q: StateQuery, ids: set[str], at: int) -> dict[str, Any]:
+    ordered = sorted(ids)
+    marks = ", ".join("?" for _ in ordered)
+    table = HISTORY.name(q.tag)
+    rows = q.tx.execute(
+        f"SELECT h.entity_id, h.state FROM {table} h WHERE h.kind = 'application' "
+        f"AND h.entity_id IN ({marks}) AND h.position = (SELECT MAX(p.position) FROM {table} p "
+        "WHERE p.kind = 'application' AND p.entity_id = h.entity_id AND p.position <= ?)",
+        [*ordered, at])
+    return {str(entity_id): json.loads(state) for entity_id, state in rows}
+
+
+def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, cursor: str | None,
+             limit: int) -> Json:
+    """A page of the legs in `ranges`, merged in (position, leg) order."""
     limit = check_limit(limit)
-    condition, sign = figure
     after = decode_cursor(cursor)
-    where = f"{scope} AND position <= :at AND ({condition})"
-    total_rows = tx.execute(
-        f"SELECT COALESCE(SUM(amount), 0) FROM {ENTRIES.name(tag)} WHERE {where}",
-        params,
-    )
-    page = dict(params, limit=limit + 1, cp=0, cl=-1)
+    position, leg = 0, -1
     if after is not None:
         try:
             position, leg = (int(part) for part in after.split(":"))
         except ValueError:
-            from ledger.errors import ValidationFailed
-
             raise ValidationFailed("cursor: not a cursor from next_cursor") from None
-        page.update(cp=position, cl=leg)
-    rows = tx.execute(
-        f"SELECT {', '.join(ITEM_COLUMNS)} FROM {ENTRIES.name(tag)} WHERE {where} "
-        "AND (position > :cp OR (position = :cp AND leg > :cl)) ORDER BY position, leg "
-        "LIMIT :limit",
-        page,
-    )
+    columns = ", ".join(ITEM_COLUMNS)
+    parts, params = [], []
+    for n, (condition, values) in enumerate(ranges):
+        parts.append(
+            f"SELECT * FROM (SELECT {columns} FROM {ENTRIES.name(q.tag)} WHERE {condition} "
+            "AND position <= ? AND (position, leg) > (?, ?) ORDER BY position, leg LIMIT ?) "
+            f"r{n}")
+        params += [*values, q.at, position, leg, limit + 1]
+    rows = q.tx.execute(" UNION ALL ".join(parts) + " ORDER BY position, leg LIMIT ?",
+                        [*params, limit + 1])
     items = []
     for row in rows[:limit]:
         item = dict(zip(ITEM_COLUMNS, row, strict=True))
@@ -109,8 +105,7 @@ def _entries(tx: Tx, tag: str, scope: str, *, figure: Figure, params: dict[str, 
         items.append(item)
     next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}")
                    if len(rows) > limit else None)
-    return {"items": items, "next_cursor": next_cursor,
-            "total": eur(sign * int(total_rows[0][0])), "position": params["at"]}
+    return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at}
 
 
 # -- phase totals ------------------------------------------------------------------------------
@@ -118,35 +113,20 @@ def _entries(tx: Tx, tag: str, scope: str, *, figure: Figure, params: dict[str, 
 
 def phase_totals(q: StateQuery, phase_id: str) -> Json:
     q.require("phase", phase_id)
-    params = {"phase_id": phase_id, "at": q.at}
-    groups = _sums(q.tx, q.tag, "phase_id = :phase_id", figures=PHASE_FIGURES, params=params,
-                   group="recipient_kind")
-    totals = dict.fromkeys(PHASE_FIGURES, 0)
-    by_kind: dict[str, dict[str, int]] = {}
-    for kind, figures in groups.items():
-        for name, value in figures.items():
-            totals[name] += value
-        if kind is not None:
-            by_kind[kind] = {name: figures[name] for name in KIND_FIGURES if name != "requested"}
-    requested = 0
-    counts: dict[str, int] = {}
-    by_category: dict[str, int] = {}
-    for s in q.many("application", phase_id=phase_id):
-        counts[s["status"]] = counts.get(s["status"], 0) + 1
-        if s["status"] == "withdrawn":
-            continue
-        requested += s["requested"]
-        of_kind = by_kind.setdefault(s["recipient_kind"], dict.fromkeys(KIND_FIGURES[1:], 0))
-        of_kind["requested"] = of_kind.get("requested", 0) + s["requested"]
-        for m in s["measures"]:
-            by_category[m["category"]] = by_category.get(m["category"], 0) + m["amount"]
+    f = figures_at(q, "phase", phase_id)
+    kinds = sorted({key.split("|")[0] for key, value in f.items()
+                    if value and key.endswith(("|legs", "|live"))})
+    by_kind = {kind: {"requested": f.get(f"{kind}|requested", 0),
+                      **fig.phase_figures(f, f"{kind}|")} for kind in kinds}
     return {
-        "phase_id": phase_id, "requested": eur(requested),
-        **{name: eur(value) for name, value in totals.items()},
-        "counts": dict(sorted(counts.items())),
-        "by_kind": {kind: {name: eur(figures.get(name, 0)) for name in KIND_FIGURES}
-                    for kind, figures in sorted(by_kind.items())},
-        "requested_by_category": {c: eur(v) for c, v in sorted(by_category.items())},
+        "phase_id": phase_id, "requested": eur(f.get("requested", 0)),
+        **{name: eur(value) for name, value in fig.phase_figures(f).items()},
+        "counts": {key[2:]: value for key, value in sorted(f.items())
+                   if key.startswith("n|") and value},
+        "by_kind": {kind: {name: eur(figures[name]) for name in fig.KIND_FIGURES}
+                    for kind, figures in by_kind.items()},
+        "requested_by_category": {key[2:]: eur(value) for key, value in sorted(f.items())
+                                  if key.startswith("c|") and f.get(f"cn|{key[2:]}")},
         "position": q.at,
     }
 
@@ -156,34 +136,30 @@ def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | No
     q.require("phase", phase_id)
     if figure == "requested":
         return _requested_entries(q, phase_id, cursor=cursor, limit=limit)
-    if figure not in PHASE_FIGURES:
+    definition = PHASE_FIGURES.get(figure)
+    if definition is None:
         raise NotFound(f"unknown figure {figure}; one of requested, {', '.join(PHASE_FIGURES)}")
-    return _entries(q.tx, q.tag, "phase_id = :phase_id", figure=PHASE_FIGURES[figure],
-                    params={"phase_id": phase_id, "at": q.at}, cursor=cursor, limit=limit)
+    value = fig.phase_figures(figures_at(q, "phase", phase_id))[figure]
+    ranges = [("phase_id = ? AND account_kind = ? AND cls = ?", [phase_id, kind, cls])
+              for kind, cls in definition.pairs]
+    return _entries(q, ranges, sign=definition.sign, total=value, cursor=cursor, limit=limit)
 
 
 def _requested_entries(q: StateQuery, phase_id: str, *, cursor: str | None, limit: int) -> Json:
     """The Submitted or Amended event that set each live application's requested amount."""
     limit = check_limit(limit)
-    states = [s for s in q.many("application", phase_id=phase_id) if s["status"] != "withdrawn"]
-    total = sum(s["requested"] for s in states)
-    after = decode_cursor(cursor)
-    if after is not None:
-        states = [s for s in states if s["application_id"] > after]
+    states = q.many("application", after=decode_cursor(cursor), limit=limit + 1,
+                    phase_id=phase_id, status_not="withdrawn")
     items = [{**s["requested_by"], "leg": None, "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "account": None,
               "amount": eur(s["requested"])} for s in states[:limit]]
-    more = len(states) > limit
-    next_cursor = encode_cursor(states[limit - 1]["application_id"]) if more else None
+    next_cursor = encode_cursor(states[limit - 1]["application_id"]) if len(
+        states) > limit else None
+    total = figures_at(q, "phase", phase_id).get("requested", 0)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at}
 
 
 # -- reconciliation and accounts ---------------------------------------------------------------
-
-
-def _year_params(programme_id: str, year: int, at: int) -> dict[str, Any]:
-    return {"programme_id": programme_id, "at": at, "y": year, "y_prev": year - 1,
-            "y_next": year + 1, "y_start": f"{year:04d}-01-01", "y_end": f"{year:04d}-12-31"}
 
 
 def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
@@ -196,11 +172,9 @@ def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
 
 def reconciliation(q: StateQuery, programme_id: str, year: int) -> Json:
     budget = _budget_year(q, programme_id, year)
-    params = _year_params(programme_id, year, q.at)
-    f = _sums(q.tx, q.tag, "programme_id = :programme_id", figures=RECONCILIATION_FIGURES,
-              params=params).get(None, dict.fromkeys(RECONCILIATION_FIGURES, 0))
-    of_applications = sum(s["paid"] for s in q.many(
-        "application", programme_id=programme_id, fiscal_year=year))
+    base = figures_at(q, "programme", programme_id)
+    f = fig.year_figures(base, year)
+    of_applications = base.get(f"app_paid|{year}", 0)
     checks = [
         _check("appropriation + carried_in = funded_to_phases + direct_expenditure + "
                "unallocated + lapsed + carried_out",
@@ -226,23 +200,64 @@ def _check(name: str, left: int, right: int) -> Json:
     return {"name": name, "left": eur(left), "right": eur(right), "holds": left == right}
 
 
+def _year_ranges(programme_id: str, year: int, figure: str) -> tuple[int, list[Range]]:
+    if figure == "trial_balance":
+        return 1, [("programme_id = ?", [programme_id])]
+    if figure in fig.YEAR_LEG_FIGURES:
+        sign, source, pairs = fig.YEAR_LEG_FIGURES[figure]
+        column = "fiscal_year" if source == "fy" else "effective_year"
+        return sign, [(f"programme_id = ? AND {column} = ? AND account_kind = ? AND cls = ?",
+                       [programme_id, year, kind, cls]) for kind, cls in pairs]
+    sign, kind, cls, offset, fy_offset = fig.YEAR_ACCOUNT_FIGURES[figure]
+    condition = "programme_id = ? AND account = ?"
+    values: list[Any] = [programme_id, f"{kind}:{year + offset}"]
+    if cls is not None:
+        condition, values = condition + " AND cls = ?", [*values, cls]
+    if fy_offset is not None:
+        condition, values = condition + " AND fiscal_year = ?", [*values, year + fy_offset]
+    return sign, [(condition, values)]
+
+
 def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: str, *,
                            cursor: str | None, limit: int) -> Json:
     _budget_year(q, programme_id, year)
     if figure not in RECONCILIATION_FIGURES:
         raise NotFound(f"unknown figure {figure}; one of {', '.join(RECONCILIATION_FIGURES)}")
-    return _entries(q.tx, q.tag, "programme_id = :programme_id",
-                    figure=RECONCILIATION_FIGURES[figure],
-                    params=_year_params(programme_id, year, q.at), cursor=cursor, limit=limit)
+    value = fig.year_figures(figures_at(q, "programme", programme_id), year)[figure]
+    sign, ranges = _year_ranges(programme_id, year, figure)
+    return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit)
 
 
-def accounts(q: StateQuery, programme_id: str) -> Json:
+def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
+             limit: int = 1000) -> Json:
+    """A page of account balances, with the totals by account kind and the trial balance
+    over all of the programme's accounts."""
+    limit = check_limit(limit)
     q.require("programme", programme_id)
+    base = figures_at(q, "programme", programme_id)
+    after = decode_cursor(cursor) or ""
+    table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
+    params: list[Any]
+    if q.at >= q.live:
+        balance, params = "a.balance", [programme_id, after, q.at, limit + 1]
+    else:  # the mark at or before `at`, plus the account's few legs after it
+        mark = (f"SELECT MAX(m.position) FROM {marks} m WHERE m.programme_id = a.programme_id "
+                "AND m.account = a.account AND m.position <= ?")
+        balance = (
+            f"COALESCE((SELECT m.balance FROM {marks} m WHERE m.programme_id = a.programme_id "
+            f"AND m.account = a.account AND m.position = ({mark})), 0) + "
+            f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
+            "a.programme_id AND e.account = a.account AND e.position <= ? "
+            f"AND e.position > COALESCE(({mark}), 0)), 0)")
+        params = [q.at, q.at, q.at, programme_id, after, q.at, limit + 1]
     rows = q.tx.execute(
-        f"SELECT account, SUM(amount) FROM {ENTRIES.name(q.tag)} "
-        "WHERE programme_id = :p AND position <= :at GROUP BY account ORDER BY account",
-        {"p": programme_id, "at": q.at},
-    )
-    balances = [(str(account), int(total)) for account, total in rows]
-    return {"accounts": [{"account": a, "balance": eur(b)} for a, b in balances],
-            "total": eur(sum(b for _, b in balances)), "position": q.at}
+        f"SELECT a.account, {balance} FROM {table} a WHERE a.programme_id = ? "
+        "AND a.account > ? AND a.first_position <= ? ORDER BY a.account LIMIT ?", params)
+    page = [{"account": str(account), "balance": eur(int(value))} for account, value in rows]
+    more = len(page) > limit
+    return {"accounts": page[:limit],
+            "by_kind": {key[2:]: eur(value) for key, value in sorted(base.items())
+                        if key.startswith("k|")},
+            "total": eur(base.get("trial", 0)),
+            "next_cursor": encode_cursor(page[limit - 1]["account"]) if more else None,
+            "position": q.at}

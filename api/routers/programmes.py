@@ -146,9 +146,12 @@ def get_reconciliation_entries(
             dependencies=[Depends(requires("finance", "auditor"))],
             responses=tabular.CSV_RESPONSE)
 def get_accounts(
-    *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request
+    *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
+    cursor: Cursor = None, limit: Limit = 1000,
 ) -> Any:
-    document = read.accounts(pid, at=at)
+    """A page of account balances in name order (`next_cursor` for the next), with the
+    totals by account kind and the trial balance over all of the programme's accounts."""
+    document = read.accounts(pid, at=at, cursor=cursor, limit=limit)
     if tabular.wants_csv(request):
         return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
     return document

@@ -153,9 +153,13 @@ class AccountBalance(Public):
 
 class AccountsPublic(Public):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"accounts": [{"account": "phase:2020-1", "balance": "0.00"}], "total": "0.00",
+        {"accounts": [{"account": "phase:2020-1", "balance": "0.00"}],
+         "by_kind": {"phase": "0.00"}, "total": "0.00", "next_cursor": None,
          "position": 1000}]})
 
     accounts: list[AccountBalance]
-    total: str
+    by_kind: dict[str, str] = Field(default_factory=dict,
+                                    description="balance by account kind, over all accounts")
+    total: str = Field(description="trial balance over all accounts: always 0.00")
+    next_cursor: str | None = None
     position: int

@@ -102,11 +102,13 @@ class FakeReadModels:
         self.ledger.recipient(recipient_id)
         return {"recipient_id": recipient_id, "applications": [], "position": self.position()}
 
-    def accounts(self, programme_id: str, *, at: int | None = None) -> Json:
+    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 1000,
+                 at: int | None = None) -> Json:
         self.ledger.programme(programme_id)
         return {"accounts": [{"account": "phase:x", "balance": "1.00"},
                              {"account": "unallocated:2020", "balance": "-1.00"}],
-                "total": "0.00", "position": self.position()}
+                "by_kind": {"phase": "1.00", "unallocated": "-1.00"},
+                "total": "0.00", "next_cursor": None, "position": self.position()}
 
     def audit(self, *, entity_id: str | None = None, actor: str | None = None,
               event_type: str | None = None, recorded_from: str | None = None,

@@ -1,0 +1,131 @@
+"""Property: the running figures equal a recomputation from the legs, at every position.
+
+Random command sequences (many refused) on SQLite and PostgreSQL, with a checkpoint
+every few changes so that answers as of a past position combine a checkpoint with
+the changes after it; at every position of the log the phase totals, the yearly
+reconciliation and every account balance equal the slow recomputation of
+tests/projections/recompute.py, and every figure's drill-down sums to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from ledger import Money, Settings, build_ledger
+from ledger.errors import LedgerError, NotFound
+from projections import ReadModelsImpl, build_read_models, grants
+from projections.figures import PHASE_FIGURES, RECONCILIATION_FIGURES
+from tests.projections import recompute
+from tests.projections.helpers import all_pages
+from tests.support.scenario import funded_phase, recipients
+from tests.unit.test_money_properties import operations, run
+
+Ops = list[tuple[str, int, Money, date]]
+
+
+@pytest.fixture
+def checkpoint_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grants, "CHECKPOINT_EVERY", 3)
+
+
+@pytest.mark.usefixtures("checkpoint_often")
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=operations)
+def test_running_figures_equal_a_recomputation_at_every_position(
+    sql_database_url: str, ops: Ops
+) -> None:
+    store = Settings(database_url=sql_database_url)
+    ledger = build_ledger(store)
+    read_models = build_read_models(store, ledger, batch_size=5)
+    try:
+        start = ledger.head()[0]
+        f = funded_phase(ledger, budget="3000.00", envelope="1000.00")
+        rids = recipients(ledger, 3) + recipients(ledger, 2, kind="stadt")
+        for op, i, amount, day in ops:
+            with contextlib.suppress(LedgerError):
+                run(ledger, f.phase_id, f.programme_id, rids, op, i, amount, day)
+        read_models.catch_up()
+
+        positions = [link.position for link in
+                     ledger.chained_recorder.select_chain(after=start, limit=10_000)]
+        for at in positions:
+            _compare(read_models, f.programme_id, f.phase_id, at)
+        for at in (positions[len(positions) // 2], positions[-1]):
+            _drill_downs_sum_to_figures(read_models, f.programme_id, f.phase_id, at)
+    finally:
+        read_models.close()
+        ledger.close()
+
+
+def _compare(read_models: ReadModelsImpl, programme_id: str, phase_id: str, at: int) -> None:
+    """Each answer first, then the recomputation in a snapshot of its own (one at a time:
+    SQLite has one transaction per connection)."""
+    try:
+        totals: dict[str, Any] | None = read_models.phase_totals(phase_id, at=at)
+    except NotFound:
+        totals = None
+    years = {}
+    for year in (2020, 2021):
+        try:
+            years[year] = read_models.reconciliation(programme_id, year, at=at)
+        except NotFound:
+            continue
+    try:
+        pages = _account_pages(read_models, programme_id, at)
+    except NotFound:
+        pages = []
+    with read_models._state(at) as q:
+        if totals is not None:
+            assert totals == recompute.phase_totals(q, phase_id), at
+        for year, answer in years.items():
+            slow = recompute.year_figures(q, programme_id, year)
+            assert {k: answer[k] for k in RECONCILIATION_FIGURES} == {
+                k: slow[k] for k in RECONCILIATION_FIGURES}, (at, year)
+            assert answer["checks"][3]["right"] == slow["of_applications"]
+            assert answer["balanced"]
+        if pages:
+            _compare_accounts(pages, recompute.account_balances(q, programme_id), at)
+
+
+def _account_pages(read_models: ReadModelsImpl, programme_id: str, at: int
+                   ) -> list[dict[str, Any]]:
+    pages, cursor = [], None
+    while True:
+        page = read_models.accounts(programme_id, at=at, cursor=cursor, limit=2)
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+def _compare_accounts(pages: list[dict[str, Any]], slow: dict[str, str], at: int) -> None:
+    balances = {a["account"]: a["balance"] for p in pages for a in p["accounts"]}
+    assert balances == slow, at
+    by_kind: dict[str, Decimal] = {}
+    for account, balance in slow.items():
+        kind = account.partition(":")[0]
+        by_kind[kind] = by_kind.get(kind, Decimal(0)) + Decimal(balance)
+    assert {k: Decimal(v) for k, v in pages[0]["by_kind"].items()} == by_kind
+    assert pages[0]["total"] == "0.00"
+
+
+def _drill_downs_sum_to_figures(read_models: ReadModelsImpl, programme_id: str, phase_id: str,
+                                at: int) -> None:
+    totals = read_models.phase_totals(phase_id, at=at)
+    for figure in ("requested", *PHASE_FIGURES):
+        items = all_pages(read_models.phase_entries, phase_id=phase_id, figure=figure, limit=2,
+                          at=at)
+        assert sum(Decimal(i["amount"]) for i in items) == Decimal(totals[figure]), figure
+    answer = read_models.reconciliation(programme_id, 2020, at=at)
+    for figure in RECONCILIATION_FIGURES:
+        items = all_pages(read_models.reconciliation_entries, programme_id=programme_id,
+                          fiscal_year=2020, figure=figure, limit=3, at=at)
+        assert sum(Decimal(i["amount"]) for i in items) == Decimal(answer[figure]), figure
+        assert all(i["position"] <= at for i in items)
