@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from api import tabular
 from api.deps import MAX_POSITION, AtPosition, Cursor, LedgerDep, Limit, ReadModelsDep, requires
 from api.schemas.audit import Integrity
 from api.schemas.common import Page
-from ledger.persistence.chain import format_recorded_at
+from ledger.persistence.log import plain_decoder
 
 router = APIRouter(tags=["audit"])
 
@@ -44,19 +43,20 @@ def get_events(
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0, limit: Limit = 100,
 ) -> Any:
     """The raw log in global order, straight from the store (no projection involved)."""
-    events = ledger.chained_recorder.select_chained_events(after=after, limit=limit)
+    records = ledger.chained_recorder.read_log(after=after, limit=limit)
+    fields_of = plain_decoder(ledger)
     items = [
         {
-            "position": e.position,
-            "recorded_at": format_recorded_at(e.recorded_at),
-            "aggregate_id": str(e.originator_id),
-            "aggregate_version": e.originator_version,
-            "event_type": e.topic.rsplit(":", 1)[-1],
-            "topic": e.topic,
-            "data": _plain(json.loads(e.state)),
-            "hash": e.hash.hex(),
+            "position": r.position,
+            "recorded_at": r.recorded_at,
+            "aggregate_id": r.originator_id,
+            "aggregate_version": r.originator_version,
+            "event_type": r.event_type,
+            "topic": r.topic,
+            "data": fields_of(r),
+            "hash": r.hash,
         }
-        for e in events
+        for r in records
     ]
     head = ledger.head()[0]
     last = items[-1]["position"] if items else after
@@ -72,14 +72,3 @@ def get_integrity(*, ledger: LedgerDep) -> dict[str, Any]:
     return {"position": report.head_position, "head_hash": report.head_hash,
             "verified": report.verified, "checked": report.checked,
             "broken_at": report.broken_at, "problem": report.problem}
-
-
-def _plain(value: Any) -> Any:
-    """Unwraps the transcoder's {"_type_", "_data_"} envelopes into plain JSON."""
-    if isinstance(value, dict):
-        if set(value) == {"_type_", "_data_"}:
-            return _plain(value["_data_"])
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

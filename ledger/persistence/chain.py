@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -101,6 +101,10 @@ class ChainedRecorder(Protocol):
     def select_chained_events(
         self, *, after: int, limit: int, upto: int | None = None
     ) -> Sequence[ChainedEvent]: ...
+
+    def read_log(self, *, after: int, limit: int, upto: int | None = None) -> Sequence[Any]:
+        """Records (ledger.persistence.log.LogRecord) after `after`, in position order."""
+        ...
 
     def chain_head(self) -> tuple[int, bytes]: ...
 

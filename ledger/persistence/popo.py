@@ -11,7 +11,8 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
+from ledger.persistence.chain import ChainedEvent, ChainLink, build_links, format_recorded_at
+from ledger.persistence.log import LogRecord
 
 
 class ChainedPOPORecorder(POPOApplicationRecorder):
@@ -71,6 +72,14 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
                     )
                 )
             return result
+
+    def read_log(self, *, after: int, limit: int, upto: int | None = None) -> list[LogRecord]:
+        """The next `limit` records after `after` (up to `upto`), in position order."""
+        return [
+            LogRecord(e.position, str(e.originator_id), e.originator_version, e.topic, e.state,
+                      format_recorded_at(e.recorded_at), e.hash.hex())
+            for e in self.select_chained_events(after=after, limit=limit, upto=upto)
+        ]
 
     def chain_head(self) -> tuple[int, bytes]:
         with self._database_lock:

@@ -21,6 +21,7 @@ from ledger.persistence.chain import (
     format_recorded_at,
     parse_recorded_at,
 )
+from ledger.persistence.log import LogRecord
 
 CHAIN_TABLE = "ledger_chain"
 
@@ -127,6 +128,22 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                     recorded_at=parse_recorded_at(row[5]),
                     hash=bytes(row[6]),
                 )
+                for row in c.fetchall()
+            ]
+
+    def read_log(self, *, after: int, limit: int, upto: int | None = None) -> list[LogRecord]:
+        """The next `limit` records after `after` (up to `upto`), in position order."""
+        statement = (
+            "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"c.recorded_at, hex(c.hash) FROM {CHAIN_TABLE} c JOIN {self.events_table_name} e "
+            "ON e.rowid = c.position WHERE c.position > ? AND c.position <= ? "
+            "ORDER BY c.position LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (after, upto if upto is not None else 2**62, limit))
+            return [
+                LogRecord(row[0], str(UUID(row[1])), row[2], row[3], bytes(row[4]), row[5],
+                          row[6].lower())
                 for row in c.fetchall()
             ]
 
