@@ -167,7 +167,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             return _checkpoint(c.fetchone())
 
     def update_checkpoint(self, step: CheckpointStep, *, wait: bool) -> Checkpoint | None:
-        """Under SQLite's write lock, which also serialises writers: `step` is bounded."""
+        """Under SQLite's write lock, which also serialises the log's writers, so `step` is
+        bounded. `wait` changes nothing: another extender holds the lock for a few ms only."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(_CLAIM_CHECKPOINT, (bytes(32),))
             c.execute(_SELECT_CHECKPOINT)

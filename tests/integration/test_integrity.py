@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -148,3 +150,28 @@ def test_a_busy_checkpoint_lock_answers_from_the_stored_checkpoint(postgres_url:
     assert busy.checkpoint == stored and busy.head_position > stored.position
     assert free.checkpoint.position == free.head_position
     ledger.close()
+
+
+def test_concurrent_extenders_agree_and_never_fail(ledger: Ledger) -> None:
+    _grants(ledger, 4)
+    head = ledger.head()[0]
+    errors: list[BaseException] = []
+
+    def audit() -> None:
+        try:
+            for _ in range(6):
+                integrity(ledger.chained_recorder, limit=3)
+        except BaseException as exc:  # noqa: BLE001  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=audit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    while (final := ledger.integrity().checkpoint).position < head:
+        pass
+
+    assert errors == []
+    assert final.verified
+    assert final.links == len(ledger.chained_recorder.select_chain(after=0, limit=10**6))
