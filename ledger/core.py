@@ -33,12 +33,8 @@ from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
 from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, NotFound
 from ledger.money import Money
-from ledger.persistence.chain import (
-    ChainedRecorder,
-    ChainReport,
-    merged_rows,
-    verify_chain,
-)
+from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
+from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.transcodings import register_ledger_transcodings
 
 log = structlog.get_logger("ledger")
@@ -278,8 +274,15 @@ class LedgerCore(Application[UUID]):
         recorder: Any = self.recorder
         return recorder  # type: ignore[no-any-return]  # the factory is configured with a chained recorder
 
-    def verify_chain(self, digest: tuple[int, str] | None = None) -> ChainReport:
-        return verify_chain(merged_rows(self.chained_recorder), digest=digest)
+    def verify_chain(
+        self, digest: Digest | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> ChainReport:
+        """Re-hashes the whole log (slow: seconds per 100,000 events); see `integrity`."""
+        return full_walk(self.chained_recorder, digest=digest, progress=progress)
+
+    def integrity(self, digest: Digest | None = None) -> Integrity:
+        """The verified checkpoint, extended by the few links since the last call."""
+        return integrity(self.chained_recorder, digest=digest)
 
     def head(self) -> tuple[int, str]:
         position, digest = self.chained_recorder.chain_head()

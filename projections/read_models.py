@@ -13,7 +13,7 @@ from projections import state, totals
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
-from projections.rebuild import VerifyReport, rebuild, verify
+from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, tracking, wait_until
 from projections.state import StateQuery
 
@@ -52,8 +52,8 @@ class ReadModelsImpl:
                ) -> tuple[int, float]:
         return rebuild(self.runner, names, progress=progress)
 
-    def verify(self) -> VerifyReport:
-        return verify(self.runner)
+    def verify(self, *, progress: VerifyProgress | None = None) -> VerifyReport:
+        return verify(self.runner, progress=progress)
 
     # -- positions ------------------------------------------------------------------
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
 
+from projections.base import Key, Table
+from projections.db import Tx
 from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
 
 MAX_SHOWN = 20
+CHUNK = 5000  # rows of each version in memory at once, whatever the table's size
 
 
 def rebuild(
@@ -71,6 +73,11 @@ class Difference:
     problems: list[str] = field(default_factory=list)
     count: int = 0
 
+    def add(self, problem: str) -> None:
+        self.count += 1
+        if len(self.problems) < MAX_SHOWN:
+            self.problems.append(problem)
+
 
 @dataclass
 class VerifyReport:
@@ -82,7 +89,12 @@ class VerifyReport:
         return not self.differences
 
 
-def verify(runner: Runner, *, attempts: int = 5) -> VerifyReport:
+# (what, done, total): "replay grants" in positions, "compare grants" in rows.
+VerifyProgress = Callable[[str, int, int], None]
+
+
+def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
+           progress: VerifyProgress | None = None) -> VerifyReport:
     """Compare every live table row by row with a fresh replay up to the same position."""
     runner.ensure_schema()
     runner.catch_up()
@@ -94,18 +106,26 @@ def verify(runner: Runner, *, attempts: int = 5) -> VerifyReport:
         try:
             for _ in range(attempts):
                 target = runner.positions()[name]
-                while runner.run_batch({name: tag}, upto=target):
-                    pass
+                done = 0
+                while count := runner.run_batch({name: tag}, upto=target):
+                    done += count
+                    if progress is not None:
+                        progress(f"replay {name}", done, target)
                 with runner.db.read() as tx:
                     live_tag = runner.live_tags(tx)[name]
                     if tracking(tx, name, live_tag) != target:
                         continue  # the live runner moved on; replay the rest and compare again
                     report.positions[name] = target
+                    total = sum(table.count(tx, live_tag) for table in projection.tables)
+                    compared = 0
                     for table in projection.tables:
-                        diff = _compare(table.rows(tx, live_tag), table.rows(tx, tag),
-                                        len(table.key))
+                        diff = Difference(name, table.base)
+                        for rows in _compare(tx, table, live_tag=live_tag, fresh_tag=tag,
+                                             chunk=chunk, diff=diff):
+                            compared += rows
+                            if progress is not None:
+                                progress(f"compare {name}", compared, total)
                         if diff.count:
-                            diff.projection, diff.table = name, table.base
                             report.differences.append(diff)
                     break
             else:
@@ -116,28 +136,38 @@ def verify(runner: Runner, *, attempts: int = 5) -> VerifyReport:
     return report
 
 
-def _compare(live: list[tuple[object, ...]], fresh: list[tuple[object, ...]], keys: int
-             ) -> Difference:
-    diff = Difference("", "")
-    by_key = {row[:keys]: row for row in fresh}
-    seen = set()
-    for row in live:
-        key = row[:keys]
-        seen.add(key)
-        other = by_key.get(key)
-        if other != row:
-            diff.count += 1
-            if len(diff.problems) < MAX_SHOWN:
+def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str, chunk: int,
+             diff: Difference) -> Iterator[int]:
+    """Both versions of `table` a chunk at a time, in key order; yields rows compared.
+
+    Each round covers the keys in (bound, upto]: `upto` ends the live chunk, or the
+    fresh one when that fills up first (its rows may all be missing from the live
+    table). The database decides what lies in the range, so no key is compared in
+    Python's order, which need not be the database's (collations).
+    """
+    at = [table.column_names.index(k) for k in table.key]
+    bound: Key | None = None
+    while True:
+        live = table.page(tx, live_tag, after=bound, upto=None, limit=chunk)
+        upto = _key(live[-1], at) if len(live) == chunk else None
+        fresh = table.page(tx, fresh_tag, after=bound, upto=upto, limit=chunk)
+        if len(fresh) == chunk and (upto is None or _key(fresh[-1], at) != upto):
+            upto = _key(fresh[-1], at)
+            live = table.page(tx, live_tag, after=bound, upto=upto, limit=chunk)
+        replayed = {_key(row, at): row for row in fresh}
+        for row in live:
+            key = _key(row, at)
+            other = replayed.pop(key, None)
+            if other != row:
                 what = "not in a fresh replay" if other is None else f"replay has {other!r}"
-                diff.problems.append(f"row {key!r}: live {row!r}, {what}")
-    for key in by_key.keys() - seen:
-        diff.count += 1
-        if len(diff.problems) < MAX_SHOWN:
-            diff.problems.append(f"row {key!r}: missing from the live table")
-    if len(live) != len(fresh) and not diff.count:  # duplicate keys cannot exist, but be sure
-        for a, b in zip_longest(live, fresh):
-            if a != b:
-                diff.count += 1
-                diff.problems.append(f"live {a!r} vs replay {b!r}")
-                break
-    return diff
+                diff.add(f"row {key!r}: live {row!r}, {what}")
+        for key in replayed:
+            diff.add(f"row {key!r}: missing from the live table")
+        yield len(live)
+        if upto is None:
+            return
+        bound = upto
+
+
+def _key(row: tuple[object, ...], at: list[int]) -> Key:
+    return tuple(row[i] for i in at)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +15,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
@@ -73,25 +80,48 @@ def verify(
 ) -> None:
     """Check the hash chain and that every projection equals a fresh replay."""
     expected = _digest(digest) if digest else None
-    with _read_side() as (ledger, read_models):
-        chain = ledger.verify_chain(expected)
-        if chain.verified:
-            typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
-                       f"{chain.head_hash}")
-        else:
-            typer.echo(f"chain: BROKEN at position {chain.broken_at}: {chain.problem}")
-        report = read_models.verify()
-        for name, position in report.positions.items():
-            typer.echo(f"projection {name}: compared at position {position}")
-        for diff in report.differences:
-            typer.echo(f"projection {diff.projection}, table {diff.table}: "
-                       f"{diff.count} rows differ from a fresh replay")
-            for problem in diff.problems:
-                typer.echo(f"  {problem}")
+    with _read_side() as (ledger, read_models), _bars() as progress:
+        head = ledger.head()[0]
+        chain = ledger.verify_chain(expected, progress=lambda at: progress("chain", at, head))
+        progress("chain", chain.head_position, head)
+        report = read_models.verify(progress=progress)
+    if chain.verified:
+        typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
+                   f"{chain.head_hash}")
+    else:
+        typer.echo(f"chain: BROKEN at position {chain.broken_at}: {chain.problem}")
+    if expected is not None:
+        # One line an auditor can file: what was checked, when, and the verdict.
+        verdict = "ok" if chain.verified else f"FAILED ({chain.problem})"
+        typer.echo(f"digest {expected[0]}:{expected[1]} checked at "
+                   f"{datetime.now(UTC).isoformat(timespec='seconds')}: {verdict}")
+    for name, position in report.positions.items():
+        typer.echo(f"projection {name}: compared at position {position}")
+    for diff in report.differences:
+        typer.echo(f"projection {diff.projection}, table {diff.table}: "
+                   f"{diff.count} rows differ from a fresh replay")
+        for problem in diff.problems:
+            typer.echo(f"  {problem}")
     if not chain.verified or not report.ok:
         typer.echo("verify: FAILED")
         raise typer.Exit(1)
     typer.echo("verify: ok")
+
+
+@contextmanager
+def _bars() -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars on stderr, one per stage (chain, replay and compare of each)."""
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total or 1)
+            bar.update(tasks[what], completed=done, total=max(total, done, 1))
+
+        yield update
 
 
 def _digest(text: str) -> tuple[int, str]:

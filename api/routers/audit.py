@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api import tabular
 from api.deps import MAX_POSITION, AtPosition, Cursor, LedgerDep, Limit, ReadModelsDep, requires
-from api.schemas.audit import Integrity
+from api.schemas.audit import DIGEST_PATTERN, Integrity
 from api.schemas.common import Page
+from ledger.persistence.chain import format_recorded_at
 from ledger.persistence.log import plain_decoder
 
 router = APIRouter(tags=["audit"])
@@ -67,8 +68,27 @@ def get_events(
 
 @router.get("/integrity", response_model=Integrity,
             dependencies=[Depends(requires("auditor"))])
-def get_integrity(*, ledger: LedgerDep) -> dict[str, Any]:
-    report = ledger.verify_chain()
-    return {"position": report.head_position, "head_hash": report.head_hash,
-            "verified": report.verified, "checked": report.checked,
-            "broken_at": report.broken_at, "problem": report.problem}
+def get_integrity(
+    *, ledger: LedgerDep,
+    digest: Annotated[str | None, Query(
+        pattern=DIGEST_PATTERN, description="POS:HASH from `ledger head`, checked too")] = None,
+) -> dict[str, Any]:
+    """From the verified checkpoint, extended by at most a few thousand links per call."""
+    expected = None
+    if digest is not None:
+        position, _, head = digest.partition(":")
+        expected = (int(position), head.lower())
+    answer = ledger.integrity(expected)
+    checkpoint = answer.checkpoint
+    return {
+        "position": answer.head_position, "head_position": answer.head_position,
+        "head_hash": answer.head_hash, "verified": answer.verified,
+        "verified_position": checkpoint.position, "verified_hash": checkpoint.hash.hex(),
+        "verified_at": format_recorded_at(checkpoint.verified_at)
+        if checkpoint.verified_at else None,
+        "checked": checkpoint.links, "broken_at": checkpoint.broken_at,
+        "problem": checkpoint.problem,
+        "digest": None if expected is None else {
+            "position": expected[0], "hash": expected[1],
+            "verified": answer.digest_problem is None, "problem": answer.digest_problem},
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -83,6 +83,36 @@ class ChainedEvent:
     hash: bytes
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far the chain is verified: every link up to `position` re-hashed from genesis
+    (`links` of them), last confirmed at `verified_at`; a finding stops it at `broken_at`."""
+
+    position: int = 0
+    hash: bytes = GENESIS
+    links: int = 0
+    verified_at: datetime | None = None
+    broken_at: int | None = None
+    problem: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.broken_at is None
+
+
+class ChainReader(Protocol):
+    """Reads of both sides of the chain inside the checkpoint's locked transaction."""
+
+    def links_after(self, after: int, limit: int) -> Sequence[ChainLink]: ...
+
+    def events_after(self, after: int, limit: int) -> Sequence[Notification]: ...
+
+    def link_at(self, position: int) -> bytes | None: ...
+
+
+CheckpointStep = Callable[[Checkpoint, ChainReader], Checkpoint]
+
+
 class ChainedRecorder(Protocol):
     """What the ledger needs of a recorder besides eventsourcing's interface."""
 
@@ -107,6 +137,17 @@ class ChainedRecorder(Protocol):
         ...
 
     def chain_head(self) -> tuple[int, bytes]: ...
+
+    def link_at(self, position: int) -> bytes | None:
+        """The stored hash of the link at `position`, if there is one."""
+        ...
+
+    def read_checkpoint(self) -> Checkpoint: ...
+
+    def update_checkpoint(self, step: CheckpointStep, *, wait: bool) -> Checkpoint | None:
+        """Runs `step` on the stored checkpoint under the checkpoint lock and stores what it
+        returns; None when another process holds the lock and `wait` is false."""
+        ...
 
     def position_at(self, moment: datetime) -> int: ...
 
@@ -143,35 +184,58 @@ def build_links(
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The result of verifying the chain: `broken_at` is the first bad position."""
+    """The result of verifying the chain: `broken_at` is the first bad position;
+    `digest` names the digest that failed, when one did."""
 
     checked: int
     head_position: int
     head_hash: str
     broken_at: int | None
     problem: str | None
+    digest: tuple[int, str] | None = None
 
     @property
     def verified(self) -> bool:
         return self.broken_at is None
 
 
+Row = ChainedEvent | tuple[int, str]
+Digest = tuple[int, str]
+
+
 def verify_chain(
-    events: Iterable[ChainedEvent | tuple[int, str]],
+    events: Iterable[Row],
     *,
-    digest: tuple[int, str] | None = None,
+    digest: Digest | None = None,
+    digests: Sequence[Digest] = (),
+    start: tuple[int, bytes] = (0, GENESIS),
+    progress: Callable[[int], None] | None = None,
 ) -> ChainReport:
     """Recompute the chain from the stored rows and compare with the stored hashes.
 
-    `events` yields rows joined on position; a `(position, problem)` tuple marks
-    an event without its link or a link without its event.
+    `events` yields rows joined on position, after `start` (a verified position and
+    its hash); a `(position, problem)` tuple marks an event without its link or a
+    link without its event. Each digest (position, hex hash) must meet its exact
+    link: positions have gaps on PostgreSQL, so passing a digest's position without
+    a row there (a deleted row, the later hashes re-forged) or ending before it fails.
     """
-    previous = GENESIS
+    head, previous = start
     checked = 0
-    head = 0
+    pending = sorted({*digests, *([digest] if digest else [])}, reverse=True)
+
+    def broken(at: int, problem: str, failed: Digest | None = None) -> ChainReport:
+        return ChainReport(checked, head, previous.hex(), at, problem, failed)
+
+    while pending and pending[-1][0] <= head:  # e.g. `0:000…`, the empty log's digest
+        due = pending.pop()
+        if due != (head, previous.hex()):
+            return broken(due[0], f"the digest {due[0]}:{due[1]} does not match the chain", due)
     for row in events:
         if isinstance(row, tuple):
-            return ChainReport(checked, head, previous.hex(), row[0], row[1])
+            return broken(row[0], row[1])
+        if pending and row.position > pending[-1][0]:
+            due = pending[-1]
+            return broken(due[0], f"no link at the digest's position {due[0]}", due)
         expected = link(
             previous,
             position=row.position,
@@ -182,65 +246,16 @@ def verify_chain(
             state=row.state,
         )
         if expected != row.hash:
-            return ChainReport(
-                checked,
-                head,
-                previous.hex(),
-                row.position,
-                f"event at position {row.position} does not match its stored hash",
-            )
-        if digest is not None and row.position == digest[0] and row.hash.hex() != digest[1]:
-            return ChainReport(
-                checked,
-                head,
-                previous.hex(),
-                row.position,
-                f"head hash at position {row.position} differs from the digest",
-            )
+            return broken(row.position,
+                          f"event at position {row.position} does not match its stored hash")
+        while pending and row.position == pending[-1][0]:
+            due = pending.pop()
+            if row.hash.hex() != due[1]:
+                return broken(row.position,
+                              f"head hash at position {row.position} differs from the digest", due)
         previous, head, checked = expected, row.position, checked + 1
-    if digest is not None and digest[0] > head:
-        return ChainReport(
-            checked, head, previous.hex(), digest[0], "digest position is beyond the log"
-        )
+        if progress is not None and checked % 5000 == 0:
+            progress(head)
+    if pending:
+        return broken(pending[-1][0], "digest position is beyond the log", pending[-1])
     return ChainReport(checked, head, previous.hex(), None, None)
-
-
-def merged_rows(
-    recorder: ChainedRecorder,
-    *,
-    batch: int = 5000,
-) -> Iterator[ChainedEvent | tuple[int, str]]:
-    """Stored events beside their links, so a row missing on either side shows.
-
-    Event content comes from the events table itself (eventsourcing's
-    `select_notifications`), the hashes from the chain table.
-    """
-    after = 0
-    while True:
-        links = recorder.select_chain(after=after, limit=batch)
-        stop = links[-1].position if len(links) == batch else None
-        notifications = recorder.select_notifications(
-            start=after + 1, limit=batch + 1000, stop=stop
-        )
-        by_position = {n.id: n for n in notifications}
-        for chain_link in links:
-            n = by_position.pop(chain_link.position, None)
-            if n is None:
-                yield (chain_link.position, f"event at position {chain_link.position} is missing")
-                return
-            yield ChainedEvent(
-                position=n.id,
-                originator_id=UUID(str(n.originator_id)),
-                originator_version=n.originator_version,
-                topic=n.topic,
-                state=n.state,
-                recorded_at=chain_link.recorded_at,
-                hash=chain_link.hash,
-            )
-        if by_position:
-            first = min(by_position)
-            yield (first, f"event at position {first} has no link in the chain")
-            return
-        if len(links) < batch:
-            return
-        after = links[-1].position

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from ledger.persistence.chain import ChainedEvent, ChainLink, build_links, format_recorded_at
+from ledger.persistence.chain import (
+    ChainedEvent,
+    ChainLink,
+    Checkpoint,
+    CheckpointStep,
+    build_links,
+    format_recorded_at,
+)
 from ledger.persistence.log import LogRecord
 
 
@@ -19,6 +32,8 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self._links: list[ChainLink] = []
+        self._checkpoint = Checkpoint()
+        self._checkpoint_lock = threading.Lock()
 
     def _insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -87,6 +102,25 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
                 return 0, bytes(32)
             return self._links[-1].position, self._links[-1].hash
 
+    def link_at(self, position: int) -> bytes | None:
+        with self._database_lock:
+            # Positions are dense here: the link at p is the p-th.
+            if 0 < position <= len(self._links):
+                return self._links[position - 1].hash
+            return None
+
+    def read_checkpoint(self) -> Checkpoint:
+        return self._checkpoint
+
+    def update_checkpoint(self, step: CheckpointStep, *, wait: bool) -> Checkpoint | None:
+        if not self._checkpoint_lock.acquire(blocking=wait):
+            return None
+        try:
+            self._checkpoint = step(self._checkpoint, _POPOChainReader(self))
+            return self._checkpoint
+        finally:
+            self._checkpoint_lock.release()
+
     def position_at(self, moment: datetime) -> int:
         with self._database_lock:
             times = [chain_link.recorded_at for chain_link in self._links]
@@ -110,6 +144,20 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
                 if chain_link.originator_id == originator_id
             ]
             return max(versions) if versions else None
+
+
+class _POPOChainReader:
+    def __init__(self, recorder: ChainedPOPORecorder) -> None:
+        self._recorder = recorder
+
+    def links_after(self, after: int, limit: int) -> Sequence[ChainLink]:
+        return self._recorder.select_chain(after=after, limit=limit)
+
+    def events_after(self, after: int, limit: int) -> Sequence[Notification]:
+        return self._recorder.select_notifications(start=after + 1, limit=limit)
+
+    def link_at(self, position: int) -> bytes | None:
+        return self._recorder.link_at(position)
 
 
 class ChainedPOPOFactory(POPOFactory):

@@ -18,8 +18,15 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.persistence.chain import ChainedEvent, ChainLink, build_links
+from ledger.persistence.chain import (
+    ChainedEvent,
+    ChainLink,
+    Checkpoint,
+    CheckpointStep,
+    build_links,
+)
 from ledger.persistence.log import LogRecord
+from ledger.persistence.pg_checkpoint import CHECKPOINT_TABLE, PostgresCheckpoint
 
 CHAIN_TABLE = "ledger_chain"
 
@@ -43,6 +50,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "events": Identifier(self.events_table_name),
             "index": Identifier(f"{CHAIN_TABLE}_aggregate_idx"),
             "time_index": Identifier(f"{CHAIN_TABLE}_recorded_at_idx"),
+            "checkpoint": Identifier(CHECKPOINT_TABLE),
         }
         self.sql_create_statements.append(
             SQL(
@@ -65,6 +73,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 "CREATE INDEX IF NOT EXISTS {time_index} ON {schema}.{chain} (recorded_at)"
             ).format(**names)
         )
+        self._checkpoint = PostgresCheckpoint(self.datastore, names)
+        self.sql_create_statements.append(self._checkpoint.sql_create)
         self._sql_head = SQL(
             "SELECT position, hash, recorded_at FROM {schema}.{chain} "
             "ORDER BY position DESC LIMIT 1"
@@ -197,6 +207,15 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self._sql_head, prepare=True)
             row = curs.fetchone()
             return (row["position"], bytes(row["hash"])) if row else (0, bytes(32))
+
+    def link_at(self, position: int) -> bytes | None:
+        return self._checkpoint.link_at(position)
+
+    def read_checkpoint(self) -> Checkpoint:
+        return self._checkpoint.read()
+
+    def update_checkpoint(self, step: CheckpointStep, *, wait: bool) -> Checkpoint | None:
+        return self._checkpoint.update(step, wait=wait)
 
     def position_at(self, moment: datetime) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.persistence.chain import (
     ChainedEvent,
     ChainLink,
+    Checkpoint,
+    CheckpointStep,
     build_links,
     format_recorded_at,
     parse_recorded_at,
@@ -24,6 +26,7 @@ from ledger.persistence.chain import (
 from ledger.persistence.log import LogRecord
 
 CHAIN_TABLE = "ledger_chain"
+CHECKPOINT_TABLE = "ledger_integrity_checkpoint"
 
 _HEAD = f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
 _INSERT_LINK = (
@@ -33,6 +36,20 @@ _INSERT_LINK = (
 _SELECT_CHAIN = (
     "SELECT position, originator_id, originator_version, recorded_at, hash "
     f"FROM {CHAIN_TABLE} WHERE position > ? ORDER BY position LIMIT ?"
+)
+_LINK_AT = f"SELECT hash FROM {CHAIN_TABLE} WHERE position = ?"
+# The first statement of the checkpoint's transaction writes, so it takes SQLite's
+# write lock at once (a read first would pin a snapshot that a later write may not use).
+_CLAIM_CHECKPOINT = (
+    f"INSERT INTO {CHECKPOINT_TABLE} (id, position, hash, links) VALUES (1, 0, ?, 0) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_SELECT_CHECKPOINT = (
+    f"SELECT position, hash, links, verified_at, broken_at, problem FROM {CHECKPOINT_TABLE}"
+)
+_UPDATE_CHECKPOINT = (
+    f"UPDATE {CHECKPOINT_TABLE} SET position = ?, hash = ?, links = ?, verified_at = ?, "
+    "broken_at = ?, problem = ? WHERE id = 1"
 )
 _POSITION_AT = f"SELECT COALESCE(MAX(position), 0) FROM {CHAIN_TABLE} WHERE recorded_at <= ?"
 _VERSION_AT = (
@@ -55,6 +72,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             f"ON {CHAIN_TABLE} (originator_id, originator_version)",
             f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_recorded_at_idx "
             f"ON {CHAIN_TABLE} (recorded_at)",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, "
+            "hash BLOB NOT NULL, links INTEGER NOT NULL, verified_at TEXT, "
+            "broken_at INTEGER, problem TEXT)",
         ]
 
     def _insert_events(
@@ -153,6 +174,30 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return (row[0], bytes(row[1])) if row else (0, bytes(32))
 
+    def link_at(self, position: int) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            return _SQLiteChainReader(c, self.events_table_name).link_at(position)
+
+    def read_checkpoint(self) -> Checkpoint:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_CHECKPOINT)
+            return _checkpoint(c.fetchone())
+
+    def update_checkpoint(self, step: CheckpointStep, *, wait: bool) -> Checkpoint | None:
+        """Under SQLite's write lock, which also serialises the log's writers, so `step` is
+        bounded. `wait` changes nothing: another extender holds the lock for a few ms only."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(_CLAIM_CHECKPOINT, (bytes(32),))
+            c.execute(_SELECT_CHECKPOINT)
+            current = _checkpoint(c.fetchone())
+            new = step(current, _SQLiteChainReader(c, self.events_table_name))
+            if new != current:
+                c.execute(_UPDATE_CHECKPOINT, (
+                    new.position, new.hash, new.links,
+                    format_recorded_at(new.verified_at) if new.verified_at else None,
+                    new.broken_at, new.problem))
+            return new
+
     def position_at(self, moment: datetime) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(_POSITION_AT, (format_recorded_at(moment),))
@@ -170,6 +215,39 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(_VERSION_AT, (_hex(originator_id), position))
             row = c.fetchone()
             return int(row[0]) if row and row[0] is not None else None
+
+
+class _SQLiteChainReader:
+    """Both sides of the chain, read inside one transaction."""
+
+    def __init__(self, c: SQLiteCursor, events_table: str) -> None:
+        self._c = c
+        self._events = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {events_table} "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+
+    def links_after(self, after: int, limit: int) -> Sequence[ChainLink]:
+        self._c.execute(_SELECT_CHAIN, (after, limit))
+        return [ChainLink(row[0], UUID(row[1]), row[2], parse_recorded_at(row[3]), bytes(row[4]))
+                for row in self._c.fetchall()]
+
+    def events_after(self, after: int, limit: int) -> Sequence[Notification]:
+        self._c.execute(self._events, (after, limit))
+        return [Notification(id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
+                             topic=row[3], state=bytes(row[4])) for row in self._c.fetchall()]
+
+    def link_at(self, position: int) -> bytes | None:
+        self._c.execute(_LINK_AT, (position,))
+        row = self._c.fetchone()
+        return bytes(row[0]) if row else None
+
+
+def _checkpoint(row: Any) -> Checkpoint:
+    if row is None:
+        return Checkpoint()
+    at = parse_recorded_at(row[3]) if row[3] else None
+    return Checkpoint(row[0], bytes(row[1]), row[2], at, row[4], row[5])
 
 
 def _hex(originator_id: UUID | str) -> str:
