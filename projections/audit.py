@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import ValidationFailed
 from ledger.persistence.chain import format_recorded_at
 from projections.base import Table, check_limit, decode_cursor, encode_cursor
-from projections.db import Tx
+from projections.db import Tx, any_of, chunks
 from projections.events import LoggedEvent
 
 AUDIT = Table(
@@ -28,7 +27,6 @@ AUDIT = Table(
         ("reason", "TEXT"),
         ("correlation_id", "TEXT NOT NULL"),
         ("idempotency_key", "TEXT"),
-        ("data", "TEXT NOT NULL"),
         ("hash", "TEXT NOT NULL"),
     ),
     key=("position",),
@@ -52,8 +50,11 @@ ENTITY_TYPES = {
 }
 ITEM_COLUMNS = (
     "position", "recorded_at", "effective_date", "entity_type", "entity_id", "event_type",
-    "actor", "role", "reason", "correlation_id", "idempotency_key", "data", "hash",
+    "actor", "role", "reason", "correlation_id", "idempotency_key", "hash",
 )
+# The event's own fields by position, read from the log for a page of rows (the audit
+# table does not copy the log's content: a rebuild writes a third as much).
+DataAt = Callable[[Sequence[int]], dict[int, dict[str, Any]]]
 
 
 class AuditProjection:
@@ -74,8 +75,7 @@ class AuditProjection:
                 e.position, e.recorded_at, e.effective_date, entity_type,
                 known[e.originator_id], f"{e.aggregate}.{e.event_type}", e.event_type,
                 e.field("actor"), e.field("role"), e.field("reason"), e.field("correlation_id"),
-                e.field("idempotency_key"),
-                json.dumps(e.data(), separators=(",", ":")), e.hash,
+                e.field("idempotency_key"), e.hash,
             ))
         tx.insert_rows(ENTITIES.name(tag), ENTITIES.column_names, new_entities)
         tx.insert_rows(AUDIT.name(tag), AUDIT.column_names, rows)
@@ -83,14 +83,11 @@ class AuditProjection:
     @staticmethod
     def _known_entities(tx: Tx, tag: str, ids: set[str]) -> dict[str, str]:
         known: dict[str, str] = {}
-        pending = sorted(ids)
-        for start in range(0, len(pending), 500):
-            chunk = pending[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk in chunks(tx, ids):
+            condition, params = any_of(tx, "originator_id", chunk)
             for originator_id, entity_id in tx.execute(
-                f"SELECT originator_id, entity_id FROM {ENTITIES.name(tag)} "
-                f"WHERE originator_id IN ({marks})",
-                chunk,
+                f"SELECT originator_id, entity_id FROM {ENTITIES.name(tag)} WHERE {condition}",
+                params,
             ):
                 known[str(originator_id)] = str(entity_id)
         return known
@@ -101,6 +98,7 @@ def query_audit(
     tag: str,
     *,
     at: int,
+    data_at: DataAt,
     entity_id: str | None = None,
     entity_type: str | None = None,
     actor: str | None = None,
@@ -135,6 +133,9 @@ def query_audit(
         params,
     )
     items = [_item(row) for row in rows[:limit]]
+    data = data_at([item["position"] for item in items])
+    for item in items:
+        item["data"] = data.get(item["position"], {})
     next_cursor = encode_cursor(str(items[-1]["position"])) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor, "position": at}
 
@@ -142,7 +143,6 @@ def query_audit(
 def _item(row: tuple[Any, ...]) -> dict[str, Any]:
     item = dict(zip(ITEM_COLUMNS, row, strict=True))
     item["position"] = int(item["position"])
-    item["data"] = json.loads(item["data"])
     return item
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger import Ledger
-from ledger.persistence.log import LogRecord, plain_decoder
+from ledger.persistence.log import LogRecord, fields_decoder, unwrap
 
 METADATA = ("effective_date", "actor", "role", "reason", "correlation_id", "idempotency_key")
 _INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")
@@ -35,32 +35,39 @@ class LoggedEvent:
         qualname = topic.rsplit(":", 1)[-1]
         aggregate, _, self.event_type = qualname.rpartition(".")
         self.aggregate = aggregate.split(".")[0]  # "Application", "Programme", ...
-        self.fields = fields
+        self.fields = fields  # values may still be in the transcoder's envelopes
 
     @property
     def effective_date(self) -> str:
-        return str(self.fields["effective_date"])
+        return str(unwrap(self.fields["effective_date"]))
 
     def field(self, name: str, default: Any = None) -> Any:
-        return self.fields.get(name, default)
+        value = self.fields.get(name)
+        return default if value is None else unwrap(value)
 
     def postings(self) -> list[dict[str, str]]:
-        return list(self.fields.get("postings", []))
+        return list(unwrap(self.fields.get("postings", [])))
 
     def data(self) -> dict[str, Any]:
-        """The event's own fields (not the metadata)."""
-        return {k: v for k, v in self.fields.items() if k not in METADATA and k not in _INTERNAL}
+        """The event's own fields (not the metadata), as plain values."""
+        return data_of(self.fields)
+
+
+def data_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event's own fields (not its metadata) as plain values."""
+    return {k: unwrap(v) for k, v in fields.items() if k not in METADATA and k not in _INTERNAL}
 
 
 def decode(ledger: Ledger, records: Sequence[LogRecord]) -> list[LoggedEvent]:
     """Events as the projections see them, from records of the log (ledger.persistence.log)."""
-    fields_of = plain_decoder(ledger)
-    return [
-        LoggedEvent(r.position, r.recorded_at, r.hash, r.originator_id,
-                    originator_version=r.originator_version, topic=r.topic,
-                    fields=fields_of(r))
-        for r in records
-    ]
+    fields_of = fields_decoder(ledger)
+    events = []
+    for r in records:
+        fields, _ = fields_of(r)
+        events.append(LoggedEvent(r.position, r.recorded_at, r.hash, r.originator_id,
+                                  originator_version=r.originator_version, topic=r.topic,
+                                  fields=fields))
+    return events
 
 
 def cents(amount: str) -> int:

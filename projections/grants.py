@@ -19,13 +19,14 @@ log's size (projections/totals.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from projections import figures as fig
 from projections.base import Table
-from projections.db import Tx
+from projections.db import Tx, any_of, chunks
 from projections.entities import HANDLERS, Entity
 from projections.events import LoggedEvent, cents
 
@@ -114,7 +115,7 @@ ACCOUNT_MARKS = Table(
 
 
 def state_json(state: dict[str, Any]) -> str:
-    return json.dumps(state, sort_keys=True, separators=(",", ":"))
+    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def entity_columns(entity: Entity) -> tuple[Any, ...]:
@@ -216,7 +217,7 @@ def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:
     if scope is None:
         rows = tx.execute(f"SELECT position, pending, figures FROM {SCOPES.name(tag)} "
                           "WHERE scope = ?", (key,))
-        scope = (Scope(key, int(rows[0][0]), int(rows[0][1]), json.loads(rows[0][2]))
+        scope = (Scope(key, int(rows[0][0]), int(rows[0][1]), orjson.loads(rows[0][2]))
                  if rows else Scope(key))
         scopes[key] = scope
     return scope
@@ -252,21 +253,15 @@ def _apply_accounts(tx: Tx, tag: str, legs: Sequence[fig.Leg]) -> None:
                     for (p, a), acc in accounts.items()])
 
 
-def _chunks(items: set[Any], size: int = 500) -> list[list[Any]]:
-    ordered = sorted(items)
-    return [ordered[n : n + size] for n in range(0, len(ordered), size)]
-
-
 def _load_entities(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
     found: dict[str, Entity] = {}
-    for chunk in _chunks(ids):
-        marks = ", ".join("?" for _ in chunk)
+    for chunk in chunks(tx, ids):
+        condition, params = any_of(tx, "originator_id", chunk)
         for oid, kind, entity_id, position, state in tx.execute(
             f"SELECT originator_id, kind, entity_id, position, state FROM {ENTITIES.name(tag)} "
-            f"WHERE originator_id IN ({marks})",
-            chunk,
+            f"WHERE {condition}", params,
         ):
-            found[str(oid)] = Entity(str(kind), str(entity_id), json.loads(state), int(position))
+            found[str(oid)] = Entity(str(kind), str(entity_id), orjson.loads(state), int(position))
     return found
 
 
@@ -274,12 +269,12 @@ def _load_accounts(tx: Tx, tag: str, keys: set[tuple[str, str]]
                    ) -> dict[tuple[str, str], Account]:
     found: dict[tuple[str, str], Account] = {}
     for programme_id in {p for p, _ in keys}:
-        for chunk in _chunks({a for p, a in keys if p == programme_id}):
-            marks = ", ".join("?" for _ in chunk)
+        for chunk in chunks(tx, {a for p, a in keys if p == programme_id}):
+            condition, params = any_of(tx, "account", chunk)
             for account, kind, first, position, pending, balance in tx.execute(
                 "SELECT account, account_kind, first_position, position, pending, balance "
-                f"FROM {ACCOUNTS.name(tag)} WHERE programme_id = ? AND account IN ({marks})",
-                [programme_id, *chunk],
+                f"FROM {ACCOUNTS.name(tag)} WHERE programme_id = ? AND {condition}",
+                [programme_id, *params],
             ):
                 found[(programme_id, str(account))] = Account(
                     str(kind), int(first), int(position), int(pending), int(balance))

@@ -3,16 +3,18 @@ its factory and the replay entry point used by scripts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
+from ledger.persistence.log import fields_decoder
 from projections import state, totals
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
+from projections.events import data_of
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, tracking, wait_until
 from projections.state import StateQuery
@@ -153,6 +155,12 @@ class ReadModelsImpl:
 
     # -- audit ----------------------------------------------------------------------
 
+    def _event_data(self, positions: Sequence[int]) -> dict[int, Json]:
+        ledger = self.runner.ledger
+        fields_of = fields_decoder(ledger)
+        return {r.position: data_of(fields_of(r)[0])
+                for r in ledger.chained_recorder.read_log_at(positions)} if positions else {}
+
     def audit(
         self,
         *,
@@ -166,7 +174,8 @@ class ReadModelsImpl:
         at: int | None = None,
     ) -> Json:
         with self._read("audit", at) as (tx, tag, position, _):
-            return query_audit(tx, tag, at=position, entity_id=entity_id, actor=actor,
+            return query_audit(tx, tag, at=position, data_at=self._event_data,
+                               entity_id=entity_id, actor=actor,
                                event_type=event_type, recorded_from=recorded_from,
                                recorded_to=recorded_to, cursor=cursor, limit=limit)
 
@@ -175,7 +184,8 @@ class ReadModelsImpl:
         at: int | None = None,
     ) -> Json:
         with self._read("audit", at) as (tx, tag, position, _):
-            return query_audit(tx, tag, at=position, entity_type="application",
+            return query_audit(tx, tag, at=position, data_at=self._event_data,
+                               entity_type="application",
                                entity_id=application_id, cursor=cursor, limit=limit)
 
 

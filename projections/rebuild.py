@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from projections.base import Key, Table
 from projections.db import Tx
-from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
+from projections.runner import Progress, ReadAhead, Runner, create_tables, drop_tables, tracking
 
 MAX_SHOWN = 20
 CHUNK = 5000  # rows of each version in memory at once, whatever the table's size
@@ -41,19 +41,23 @@ def rebuild(
     head = runner.ledger.chained_recorder.chain_head()[0]
     started, total = time.perf_counter(), 0
     indexed = False
-    while True:
-        count = runner.run_batch(new, switch=indexed)
-        total += count
-        if progress is not None:
-            progress(total, head)
-        if count < runner.batch_size and not indexed:  # near the head: index, then switch
-            with runner.db.write() as tx:
-                for name, tag in new.items():
-                    for table in runner.projections[name].tables:
-                        table.create_indexes(tx, tag)
-            indexed = True
-        elif count == 0 and indexed:
-            break
+    ahead = ReadAhead(runner, after=0)  # the new versions start at the beginning
+    try:
+        while True:
+            count = runner.run_batch(new, switch=indexed, ahead=ahead)
+            total += count
+            if progress is not None:
+                progress(total, head)
+            if count < runner.batch_size and not indexed:  # near the head: index, switch
+                with runner.db.write() as tx:
+                    for name, tag in new.items():
+                        for table in runner.projections[name].tables:
+                            table.create_indexes(tx, tag)
+                indexed = True
+            elif count == 0 and indexed:
+                break
+    finally:
+        ahead.close()
     seconds = time.perf_counter() - started
     with runner.db.write() as tx:
         for name in names:

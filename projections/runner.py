@@ -10,6 +10,8 @@ inserts), so progress is "no more events after my position", never "position + 1
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -79,6 +81,7 @@ class Runner:
         *,
         upto: int | None = None,
         switch: bool = False,
+        ahead: ReadAhead | None = None,
     ) -> int:
         """Project one batch; returns the number of events read (0: caught up).
 
@@ -98,7 +101,9 @@ class Runner:
                 rows = tx.execute(base.SELECT_TRACKING + lock, (name, tag))
                 positions[name] = int(rows[0][0])
             start = min(positions.values())
-            events = self.read_events(tx, after=start, upto=upto)
+            events = ahead.take(start) if ahead is not None else None
+            if events is None:
+                events = self.read_events(tx, after=start, upto=upto)
             if events:
                 last = events[-1].position
                 for name, tag in targets.items():
@@ -170,6 +175,51 @@ class Runner:
             if count < self.batch_size:
                 self._wake.wait(self.interval)
                 self._wake.clear()
+
+
+class ReadAhead:
+    """Reads and decodes the next batches of the log in a thread while the current one is
+    written (a rebuild's reads and writes then overlap). It stops at the first short batch
+    (the head); `take` answers None for anything it has not read, and the runner reads."""
+
+    def __init__(self, runner: Runner, *, after: int, depth: int = 2) -> None:
+        self._runner = runner
+        self._queue: queue.Queue[tuple[int, list[LoggedEvent]] | None] = queue.Queue(depth)
+        self._done = False
+        self._thread = threading.Thread(target=self._read, args=(after,), daemon=True,
+                                        name="projections-read-ahead")
+        self._thread.start()
+
+    def _read(self, after: int) -> None:
+        runner = self._runner
+        try:
+            while True:
+                records = runner.ledger.chained_recorder.read_log(after=after,
+                                                                  limit=runner.batch_size)
+                self._queue.put((after, decode(runner.ledger, records)))
+                if len(records) < runner.batch_size:
+                    return
+                after = records[-1].position
+        except Exception as exc:  # the runner reads for itself from here on
+            log.warning("read_ahead_failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._queue.put(None)
+
+    def take(self, after: int) -> list[LoggedEvent] | None:
+        while not self._done:
+            item = self._queue.get()
+            if item is None:
+                self._done = True
+            elif item[0] == after:
+                return item[1]
+        return None
+
+    def close(self) -> None:
+        self._done = True
+        while self._thread.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.1)
+        self._thread.join()
 
 
 def create_tables(tx: Tx, projection: Projection, tag: str, *, indexes: bool = True) -> None:

@@ -7,8 +7,9 @@ an as-of answer is, by construction, what the live table said then.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from ledger.errors import NotFound, ValidationFailed
 from projections.base import check_limit, decode_cursor, encode_cursor
@@ -39,7 +40,7 @@ class StateQuery:
                 "AND position <= ? ORDER BY position DESC LIMIT 1",
                 (kind, entity_id, self.at),
             )
-        return json.loads(rows[0][0]) if rows else None
+        return orjson.loads(rows[0][0]) if rows else None
 
     def many(
         self, kind: str, *, after: str | None = None, limit: int | None = None,
@@ -71,7 +72,7 @@ class StateQuery:
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = limit
-        return [json.loads(state) for (state,) in self.tx.execute(sql, params)]
+        return [orjson.loads(state) for (state,) in self.tx.execute(sql, params)]
 
     def require(self, kind: str, entity_id: str) -> Json:
         state = self.one(kind, entity_id)

@@ -9,8 +9,9 @@ a page at a time; signed like the figure, they sum to it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from ledger.errors import NotFound, ValidationFailed
 from projections import figures as fig
@@ -39,12 +40,12 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     if not current:
         return {}
     if int(current[0][0]) <= q.at:
-        figures: fig.Figures = json.loads(current[0][1])
+        figures: fig.Figures = orjson.loads(current[0][1])
         return figures
     checkpoint = q.tx.execute(
         f"SELECT position, figures FROM {CHECKPOINTS.name(q.tag)} WHERE scope = ? "
         "AND position <= ? ORDER BY position DESC LIMIT 1", (key, q.at))
-    start, figures = (int(checkpoint[0][0]), json.loads(checkpoint[0][1])) if checkpoint else (
+    start, figures = (int(checkpoint[0][0]), orjson.loads(checkpoint[0][1])) if checkpoint else (
         0, {})
     for row in q.tx.execute(
         f"SELECT {', '.join(ENTRIES.column_names)} FROM {ENTRIES.name(q.tag)} "
@@ -58,7 +59,7 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     if changes:
         states = _states_at(q, {str(entity_id) for entity_id, _ in changes}, start)
         for entity_id, text in changes:
-            now = json.loads(text)
+            now = orjson.loads(text)
             fig.add_change(figures, on_state(states.get(entity_id)), on_state(now))
             states[entity_id] = now
     return figures
@@ -73,7 +74,7 @@ def _states_at(q: StateQuery, ids: set[str], at: int) -> dict[str, Any]:
         f"AND h.entity_id IN ({marks}) AND h.position = (SELECT MAX(p.position) FROM {table} p "
         "WHERE p.kind = 'application' AND p.entity_id = h.entity_id AND p.position <= ?)",
         [*ordered, at])
-    return {str(entity_id): json.loads(state) for entity_id, state in rows}
+    return {str(entity_id): orjson.loads(state) for entity_id, state in rows}
 
 
 def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, cursor: str | None,

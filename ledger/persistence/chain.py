@@ -136,6 +136,10 @@ class ChainedRecorder(Protocol):
         """Records (ledger.persistence.log.LogRecord) after `after`, in position order."""
         ...
 
+    def read_log_at(self, positions: Sequence[int]) -> Sequence[Any]:
+        """The records at `positions` (those that exist), in position order."""
+        ...
+
     def chain_head(self) -> tuple[int, bytes]: ...
 
     def link_at(self, position: int) -> bytes | None:

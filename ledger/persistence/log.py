@@ -11,19 +11,20 @@ through eventsourcing's mapper instead.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from ledger.money import Money, Posting
 from ledger.persistence.chain import format_recorded_at
 
-_PLAIN_TYPES = frozenset(("money", "date", "datetime_iso", "posting"))
+_PLAIN_TYPES = frozenset((b"money", b"date", b"datetime_iso", b"posting"))
 
 
 class LogRecord(NamedTuple):
@@ -43,38 +44,48 @@ class LogRecord(NamedTuple):
         return self.topic.rsplit(":", 1)[-1]
 
 
-class _Unfamiliar(Exception):
-    pass
+_TYPE_NAMES = re.compile(rb'"_type_":\s*"([^"]*)"')
 
 
-def _hook(d: dict[str, Any]) -> Any:
-    kind = d.get("_type_")
-    if kind is None:
-        return d
-    if kind not in _PLAIN_TYPES or "_data_" not in d:
-        raise _Unfamiliar(kind)
-    return d["_data_"]
+def unwrap(value: Any) -> Any:
+    """A value of the stored JSON with its `{"_type_", "_data_"}` envelopes removed."""
+    if type(value) is dict:
+        if "_type_" in value:
+            return unwrap(value["_data_"])
+        return {k: unwrap(v) for k, v in value.items()}
+    if type(value) is list:
+        return [unwrap(v) for v in value]
+    return value
 
 
-def plain_decoder(app: Application[Any]) -> Callable[[LogRecord], dict[str, Any]]:
-    """A function from a record to its event's fields as plain JSON values."""
+def fields_decoder(app: Application[Any]) -> Callable[[LogRecord], tuple[dict[str, Any], bool]]:
+    """A function from a record to its event's fields and whether they are the stored JSON
+    as parsed (typed values still in envelopes: `unwrap` them) or already plain values
+    (an unfamiliar encoding went through eventsourcing's mapper)."""
     mapper = app.mapper
     fast = mapper.cipher is None and mapper.compressor is None
 
-    def decode(record: LogRecord) -> dict[str, Any]:
-        if fast:
-            try:
-                fields: dict[str, Any] = json.loads(record.state, object_hook=_hook)
-                return fields
-            except _Unfamiliar:
-                pass
+    def decode(record: LogRecord) -> tuple[dict[str, Any], bool]:
+        if fast and set(_TYPE_NAMES.findall(record.state)) <= _PLAIN_TYPES:
+            return orjson.loads(record.state), True
         event = mapper.to_domain_event(StoredEvent(
             originator_id=UUID(record.originator_id),
             originator_version=record.originator_version, topic=record.topic,
             state=bytes(record.state)))
-        return {k: plain(v) for k, v in event.__dict__.items()}
+        return {k: plain(v) for k, v in event.__dict__.items()}, False
 
     return decode
+
+
+def plain_decoder(app: Application[Any]) -> Callable[[LogRecord], dict[str, Any]]:
+    """A function from a record to its event's fields as plain JSON values."""
+    decode = fields_decoder(app)
+
+    def plain_fields(record: LogRecord) -> dict[str, Any]:
+        fields, _ = decode(record)
+        return {k: unwrap(v) for k, v in fields.items()}
+
+    return plain_fields
 
 
 def plain(value: Any) -> Any:

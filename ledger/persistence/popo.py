@@ -96,6 +96,13 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
             for e in self.select_chained_events(after=after, limit=limit, upto=upto)
         ]
 
+    def read_log_at(self, positions: Sequence[int]) -> list[LogRecord]:
+        """The records at `positions` (those that exist), in position order."""
+        with self._database_lock:
+            count = len(self._links)
+        return [record for p in sorted(set(positions)) if 0 < p <= count
+                for record in self.read_log(after=p - 1, limit=1)]
+
     def chain_head(self) -> tuple[int, bytes]:
         with self._database_lock:
             if not self._links:

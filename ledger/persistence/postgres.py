@@ -113,6 +113,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ON e.notification_id = c.position WHERE c.position > %s"
         ).format(**names)
         self._sql_read_log = columns + SQL(" ORDER BY c.position LIMIT %s")
+        self._sql_read_log_at = SQL(
+            "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
+            "to_char(c.recorded_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), encode(c.hash, 'hex') "
+            "FROM {schema}.{chain} c JOIN {schema}.{events} e "
+            "ON e.notification_id = c.position WHERE c.position = ANY(%s) ORDER BY c.position"
+        ).format(**names)
         self._sql_read_log_upto = columns + SQL(
             " AND c.position <= %s ORDER BY c.position LIMIT %s")
         self._sql_position_at = SQL(
@@ -200,6 +207,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 curs.execute(self._sql_read_log, (after, limit), prepare=True)
             else:
                 curs.execute(self._sql_read_log_upto, (after, upto, limit), prepare=True)
+            return [LogRecord(*row) for row in curs.fetchall()]
+
+    def read_log_at(self, positions: Sequence[int]) -> list[LogRecord]:
+        """The records at `positions` (those that exist), in position order."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self._sql_read_log_at, (list(positions),), prepare=True)
             return [LogRecord(*row) for row in curs.fetchall()]
 
     def chain_head(self) -> tuple[int, bytes]:

@@ -154,14 +154,27 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def read_log(self, *, after: int, limit: int, upto: int | None = None) -> list[LogRecord]:
         """The next `limit` records after `after` (up to `upto`), in position order."""
+        return self._log("c.position > ? AND c.position <= ? ORDER BY c.position LIMIT ?",
+                         (after, upto if upto is not None else 2**62, limit))
+
+    def read_log_at(self, positions: Sequence[int]) -> list[LogRecord]:
+        """The records at `positions` (those that exist), in position order."""
+        found: list[LogRecord] = []
+        wanted = sorted(set(positions))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found += self._log(f"c.position IN ({', '.join('?' for _ in chunk)}) "
+                               "ORDER BY c.position", chunk)
+        return found
+
+    def _log(self, condition: str, params: Sequence[Any]) -> list[LogRecord]:
         statement = (
             "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state, "
             f"c.recorded_at, hex(c.hash) FROM {CHAIN_TABLE} c JOIN {self.events_table_name} e "
-            "ON e.rowid = c.position WHERE c.position > ? AND c.position <= ? "
-            "ORDER BY c.position LIMIT ?"
+            f"ON e.rowid = c.position WHERE {condition}"
         )
         with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, (after, upto if upto is not None else 2**62, limit))
+            c.execute(statement, params)
             return [
                 LogRecord(row[0], str(UUID(row[1])), row[2], row[3], bytes(row[4]), row[5],
                           row[6].lower())
