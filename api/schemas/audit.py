@@ -1,4 +1,4 @@
-"""Integrity and health answers."""
+"""Integrity, health and who-am-I answers."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ class Health(Public):
     database: str
     head: int
     projections: list[ProjectionHealth]
+
+
+class WhoAmI(Public):
+    user: str
+    roles: list[str]
