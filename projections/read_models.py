@@ -13,9 +13,11 @@ from projections import state, totals
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
+from projections.leader import leadership_for
 from projections.rebuild import VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, tracking, wait_until
 from projections.state import StateQuery
+from projections.status import ensure_status_table, failures
 
 Json = dict[str, Any]
 
@@ -62,6 +64,23 @@ class ReadModelsImpl:
 
     def positions(self) -> dict[str, int]:
         return self.runner.positions()
+
+    def projection_status(self) -> dict[str, Json]:
+        """Each live projection's position, and its error while it fails, in one snapshot."""
+        with self.db.read() as tx:
+            failing = failures(tx)
+            return {
+                name: {"position": tracking(tx, name, tag),
+                       "error": failing.get(name, (None, None))[0],
+                       "failing_since": failing.get(name, (None, None))[1]}
+                for name, tag in self.runner.live_tags(tx).items()
+            }
+
+    def runner_role(self) -> str:
+        """`leader` (this process runs the projections), `follower`, or `off`."""
+        if not self.runner.running:
+            return "off"
+        return "leader" if self.runner.leading else "follower"
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         if not self.runner.running:
@@ -186,7 +205,9 @@ def build_read_models(
     db = Database(settings.database_url)
     runner = Runner(db, ledger, all_projections(), interval=interval,
                     **({"batch_size": batch_size} if batch_size else {}))
+    runner.leadership = leadership_for(settings.database_url)
     runner.ensure_schema()
+    ensure_status_table(db)
     return ReadModelsImpl(db, runner)
 
 

@@ -1,0 +1,86 @@
+"""Failing projections, recorded where every worker reads them: the `proj_status` table.
+
+The leader writes a row when a projection starts failing (or fails differently)
+and deletes it when the projection recovers; it logs each change once, never
+once per retry. Every worker's GET /health reads the rows beside the tracking
+positions, so all workers report the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from projections.db import Database, Tx
+
+log = structlog.get_logger("projections")
+
+CREATE_STATUS = (
+    "CREATE TABLE IF NOT EXISTS proj_status (projection TEXT PRIMARY KEY, "
+    "error TEXT NOT NULL, since TEXT NOT NULL)"
+)
+SELECT_STATUS = "SELECT projection, error, since FROM proj_status"
+UPSERT_STATUS = (
+    "INSERT INTO proj_status (projection, error, since) VALUES (?, ?, ?) "
+    "ON CONFLICT (projection) DO UPDATE SET error = excluded.error"
+)
+DELETE_STATUS = "DELETE FROM proj_status WHERE projection = ?"
+MAX_ERROR = 500
+
+
+def ensure_status_table(db: Database) -> None:
+    with db.write() as tx:
+        tx.execute(CREATE_STATUS)
+
+
+def failures(tx: Tx) -> dict[str, tuple[str, str]]:
+    """Each failing projection's (error, failing since as ISO time)."""
+    return {str(name): (str(error), str(since)) for name, error, since in tx.execute(SELECT_STATUS)}
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+
+
+class FailureRecord:
+    """The leader's view of which projections fail, kept in step with `proj_status`."""
+
+    def __init__(self, db: Database, positions: Callable[[], dict[str, int]]) -> None:
+        self.db = db
+        self.positions = positions
+        self.log: Any = log  # tests swap in a recorder to count the lines
+        self._known: dict[str, str] | None = None  # None: not yet read from the table
+
+    def update(self, failing: dict[str, Exception]) -> None:
+        """Records `failing` ({projection: its error}; empty when all are well).
+
+        Touches the database only on a change (and once at first, to pick up what
+        a previous leader recorded); logs each new failure once, with its traceback.
+        Raises the database's error if it cannot write.
+        """
+        if self._known is None:
+            with self.db.read() as tx:
+                self._known = {name: error for name, (error, _) in failures(tx).items()}
+        errors = {name: describe(exc) for name, exc in failing.items()}
+        if errors == self._known:
+            return
+        known = self._known
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.write() as tx:
+            for name, error in errors.items():
+                if known.get(name) != error:
+                    tx.execute(UPSERT_STATUS, (name, error, now))
+            for name in set(known) - set(errors):
+                tx.execute(DELETE_STATUS, (name,))
+        positions = self.positions()
+        for name, error in sorted(errors.items()):
+            if known.get(name) != error:
+                self.log.error("projection_failed", projection=name,
+                               position=positions.get(name), error=error,
+                               exc_info=failing[name])
+        for name in sorted(set(known) - set(errors)):
+            self.log.info("projection_recovered", projection=name, position=positions.get(name))
+        self._known = errors
