@@ -204,6 +204,7 @@ class Runner:
         if leading != self.leading:
             log.info("projections_leading" if leading else "projections_following")
             self.leading = leading
+            self.failures.forget()
         return leading
 
     def _step(self) -> int:
@@ -213,10 +214,7 @@ class Runner:
         except Exception as exc:  # resume from the tracking positions after a pause
             log.debug("projection_batch_failed", error=describe(exc))
             count, failing = -1, self._diagnose(exc)
-        try:
-            self.failures.update(failing)
-        except Exception as exc:  # the database is away; the next retry records it
-            log.warning("projection_status_unrecorded", error=describe(exc))
+        self.failures.update(failing)
         self.last_error = "; ".join(f"{n}: {describe(e)}" for n, e in failing.items()) or None
         if count < 0:
             self._stop.wait(self.retry_interval)

@@ -52,22 +52,39 @@ class FailureRecord:
         self.db = db
         self.positions = positions
         self.log: Any = log  # tests swap in a recorder to count the lines
-        self._known: dict[str, str] | None = None  # None: not yet read from the table
+        self._known: dict[str, str] | None = None  # None: read the table first
+        self._unrecorded = False
+
+    def forget(self) -> None:
+        """Re-read the table before the next change (another leader may have written it)."""
+        self._known = None
 
     def update(self, failing: dict[str, Exception]) -> None:
         """Records `failing` ({projection: its error}; empty when all are well).
 
         Touches the database only on a change (and once at first, to pick up what
         a previous leader recorded); logs each new failure once, with its traceback.
-        Raises the database's error if it cannot write.
+        When the database itself is away, says so once and tries again next time.
         """
+        try:
+            self._update(failing)
+        except Exception as exc:  # the store is away: /health says so from its side
+            self._known = None
+            if not self._unrecorded:
+                self.log.error("projection_status_unrecorded", error=describe(exc))
+            self._unrecorded = True
+        else:
+            self._unrecorded = False
+
+    def _update(self, failing: dict[str, Exception]) -> None:
         if self._known is None:
+            ensure_status_table(self.db)
             with self.db.read() as tx:
                 self._known = {name: error for name, (error, _) in failures(tx).items()}
         errors = {name: describe(exc) for name, exc in failing.items()}
-        if errors == self._known:
-            return
         known = self._known
+        if errors == known:
+            return
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.db.write() as tx:
             for name, error in errors.items():
