@@ -121,3 +121,12 @@ def test_a_projection_lagging_beyond_the_threshold_makes_health_503(
     assert {p["status"] for p in lagging.json()["projections"]} == {"lagging"}
     assert all(p["lag"] == 2 and p["error"] is None for p in lagging.json()["projections"])
     assert caught_up.status_code == 200 and caught_up.json()["status"] == "ok"
+
+
+def test_the_openapi_document_describes_a_degraded_health_answer(memory_client: TestClient
+                                                                 ) -> None:
+    responses = memory_client.get("/openapi.json").json()["paths"]["/health"]["get"][
+        "responses"]
+
+    assert responses["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"}
