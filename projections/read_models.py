@@ -17,7 +17,7 @@ from projections.leader import leadership_for
 from projections.rebuild import VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, tracking, wait_until
 from projections.state import StateQuery
-from projections.status import ensure_status_table, failures
+from projections.status import ensure_status_table, live_status
 
 Json = dict[str, Any]
 
@@ -66,15 +66,10 @@ class ReadModelsImpl:
         return self.runner.positions()
 
     def projection_status(self) -> dict[str, Json]:
-        """Each live projection's position, and its error while it fails, in one snapshot."""
+        """Each live projection's position, and its error while it fails (one query)."""
         with self.db.read() as tx:
-            failing = failures(tx)
-            return {
-                name: {"position": tracking(tx, name, tag),
-                       "error": failing.get(name, (None, None))[0],
-                       "failing_since": failing.get(name, (None, None))[1]}
-                for name, tag in self.runner.live_tags(tx).items()
-            }
+            status = live_status(tx)
+        return {name: status[name] for name in self.runner.projections if name in status}
 
     def runner_role(self) -> str:
         """`leader` (this process runs the projections), `follower`, or `off`."""

@@ -28,6 +28,12 @@ UPSERT_STATUS = (
     "ON CONFLICT (projection) DO UPDATE SET error = excluded.error"
 )
 DELETE_STATUS = "DELETE FROM proj_status WHERE projection = ?"
+# Every live projection's position and failure in one statement (GET /health's query).
+SELECT_LIVE_STATUS = (
+    "SELECT v.projection, t.position, s.error, s.since FROM proj_versions v "
+    "JOIN proj_tracking t ON t.projection = v.projection AND t.tag = v.tag "
+    "LEFT JOIN proj_status s ON s.projection = v.projection"
+)
 MAX_ERROR = 500
 
 
@@ -39,6 +45,12 @@ def ensure_status_table(db: Database) -> None:
 def failures(tx: Tx) -> dict[str, tuple[str, str]]:
     """Each failing projection's (error, failing since as ISO time)."""
     return {str(name): (str(error), str(since)) for name, error, since in tx.execute(SELECT_STATUS)}
+
+
+def live_status(tx: Tx) -> dict[str, dict[str, Any]]:
+    """By projection: position, error and failing_since (None while it is well)."""
+    return {str(name): {"position": int(position), "error": error, "failing_since": since}
+            for name, position, error, since in tx.execute(SELECT_LIVE_STATUS)}
 
 
 def describe(exc: BaseException) -> str:
