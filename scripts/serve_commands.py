@@ -65,8 +65,21 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
+    _prepare_store(settings)
     os.environ.update(settings.environment())  # the workers' create_app reads them back
     uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+
+
+def _prepare_store(settings: Settings) -> None:
+    """Creates every table once, before the workers start: workers starting together on
+    PostgreSQL would race on CREATE TABLE and fail ("tuple concurrently updated")."""
+    from projections import build_read_models
+
+    ledger = build_ledger(settings)
+    try:
+        build_read_models(settings, ledger).close()
+    finally:
+        ledger.close()
 
 
 def demo(

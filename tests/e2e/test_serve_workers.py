@@ -122,9 +122,12 @@ def test_two_workers_serve_and_elect_one_runner(serve: Serve) -> None:
 
     eventually(both_workers_answered, timeout=60)
     status = write_and_read_back(server, "p-workers")
+    log = server.stop()
 
     assert sorted(seen.values()) == ["follower", "leader"]
     assert status == 200
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert sum(line["event"] == "api_started" for line in lines) == 2  # one line each
 
 
 def test_a_memory_ledger_refuses_several_workers(tmp_path: Path) -> None:
