@@ -6,13 +6,14 @@ Route handlers declare what they need (`ledger: LedgerDep`, `actor: ClerkActor`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import ApiKeys, Principal
 from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
@@ -24,12 +25,17 @@ MAX_POSITION = 2**62
 WAIT_SECONDS = 5.0
 
 
-def get_ledger(request: Request) -> Ledger:
+# Dependencies that do no blocking I/O are `async def`: FastAPI runs a plain `def`
+# dependency in its threadpool, and that hop (twice or thrice per request) cost more
+# than the work itself.
+
+
+async def get_ledger(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger
 
 
-def get_read_models(request: Request) -> ReadModels:
+async def get_read_models(request: Request) -> ReadModels:
     read_models: ReadModels | None = request.app.state.read_models
     if read_models is None:
         raise ProjectionsUnavailable("no read models are configured for this server")
@@ -61,10 +67,10 @@ async def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def requires(*roles: str) -> Callable[..., Principal]:
+def requires(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets through callers holding one of `roles` (else 403)."""
 
-    def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentUser) -> Principal:
         if not user.roles.intersection(roles):
             raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
         return user
@@ -83,10 +89,10 @@ IdempotencyKey = Annotated[
 ]
 
 
-def acting_as(*roles: str) -> Callable[..., Actor]:
+def acting_as(*roles: str) -> Callable[..., Awaitable[Actor]]:
     """The caller as the ledger's Actor, acting in the first of `roles` they hold."""
 
-    def actor(
+    async def actor(
         request: Request,
         user: CurrentUser,
         idempotency_key: IdempotencyKey = None,
@@ -110,7 +116,7 @@ CancelActor = Annotated[Actor, Depends(acting_as("clerk", "finance"))]
 AnyRole = Depends(requires("admin", "clerk", "approver", "finance", "auditor"))
 
 
-def read_position(
+async def read_position(
     ledger: LedgerDep,
     read_models: ReadModelsDep,
     as_of: Annotated[datetime | None, Query(
@@ -122,7 +128,19 @@ def read_position(
         ge=0, le=MAX_POSITION, description="Wait (up to 5 s) until the read models reached "
         "this position; 503 projection_lagging if they do not")] = None,
 ) -> int | None:
-    """The position to answer at (None: the projections' current position)."""
+    """The position to answer at (None: the projections' current position).
+
+    Async so a plain query (no as_of, no min_position) needs no threadpool hop; the
+    database look-ups and the wait run in the threadpool when they are needed.
+    """
+    if as_of is None and as_of_position is None and not min_position:
+        return None
+    return await run_in_threadpool(_position, ledger, read_models, as_of, as_of_position,
+                                   min_position)
+
+
+def _position(ledger: Ledger, read_models: ReadModels, as_of: datetime | None,
+              as_of_position: int | None, min_position: int | None) -> int | None:
     if as_of is not None and as_of_position is not None:
         raise ValidationFailed("as_of and as_of_position: give one, not both")
     at = as_of_position

@@ -16,7 +16,7 @@ import structlog
 from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import LedgerError
@@ -91,18 +91,19 @@ def problem_body(*, status: int, code: str, title: str, detail: str, **extra: An
         "code": code,
         **extra,
     }
-    return json.dumps(document, default=str).encode()
+    # The bytes JSONResponse would send (compact, UTF-8), encoded once.
+    return json.dumps(document, default=str, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def problem(
     *, status: int, code: str, title: str, detail: str,
     headers: dict[str, str] | None = None, **extra: Any,
-) -> JSONResponse:
-    body = json.loads(problem_body(status=status, code=code, title=title, detail=detail, **extra))
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+) -> Response:
+    body = problem_body(status=status, code=code, title=title, detail=detail, **extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+async def _ledger_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LedgerError)
     log.info("request_refused", code=exc.code, detail=exc.detail)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -110,7 +111,7 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
                    headers=headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
@@ -121,7 +122,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
                    detail=detail or "invalid request", errors=errors)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
@@ -129,7 +130,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                    headers=dict(exc.headers) if exc.headers else None)
 
 
-async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
     # The database is down or unreachable: nothing was written (the transaction did not
     # commit); the client may retry later.
     log.error("storage_unavailable", error=type(exc).__name__, message=str(exc)[:200])
@@ -138,7 +139,7 @@ async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse
                    headers={"Retry-After": "5"})
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug, not a refusal: log it with the request's context and answer a problem.
     log.exception("request_failed", error=type(exc).__name__)
     return problem(status=500, code="internal_error", title="Internal error",

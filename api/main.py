@@ -16,7 +16,16 @@ from api.auth import ApiKeys
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
-from api.routers import applications, audit, grants, health, phases, programmes, recipients
+from api.routers import (
+    applications,
+    audit,
+    grants,
+    health,
+    phases,
+    programmes,
+    recipients,
+    whoami,
+)
 from ledger import Ledger, Settings, build_ledger
 from projections.interface import ReadModels
 
@@ -86,7 +95,8 @@ def create_app(
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    for router in (programmes.router, phases.router, recipients.router,
-                   applications.router, grants.router, audit.router, health.router):
+    # Probes first: routes are matched in order, and /health is what load balancers poll.
+    for router in (health.router, whoami.router, programmes.router, phases.router,
+                   recipients.router, applications.router, grants.router, audit.router):
         app.include_router(router)
     return app

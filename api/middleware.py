@@ -7,9 +7,9 @@ or JSON parser sees it.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -29,7 +29,8 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
             text = value.decode("latin-1").strip()
             if _REQUEST_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    # 128 random bits as hex, like uuid4().hex, for a fifth of its cost.
+    return os.urandom(16).hex()
 
 
 class RequestContextMiddleware:

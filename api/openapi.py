@@ -47,8 +47,10 @@ def install_openapi(app: FastAPI) -> None:
             schemas.pop(name, None)
         for path, operations in document["paths"].items():
             for method, operation in operations.items():
+                if path == "/health":
+                    continue  # its 503 is the Health document itself, not a problem
                 responses = operation.setdefault("responses", {})
-                codes = () if path == "/health" else _BY_METHOD.get(method, ())
+                codes = _BY_METHOD.get(method, ())
                 for code in {*codes, *(c for c in responses if c >= "400")}:
                     responses[code] = {"description": _REFUSALS.get(code, "Refused"),
                                        "content": _PROBLEM}

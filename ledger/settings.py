@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEMORY_URL = "memory://"
@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./ledger.db"
     api_keys_file: Path | None = None
     log_format: Literal["console", "json"] | None = None
+    # GET /health answers 503 when a projection is this many events behind the log's head.
+    projection_max_lag: int = Field(default=10_000, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
 
     def eventsourcing_env(self) -> dict[str, str]:
         return persistence_env(self.database_url)
+
+    def environment(self) -> dict[str, str]:
+        """These settings as LEDGER_* variables, for processes that read them back."""
+        return {f"LEDGER_{name.upper()}": str(value)
+                for name, value in self.model_dump(exclude_none=True).items()}
 
 
 def persistence_env(url: str) -> dict[str, str]:

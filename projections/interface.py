@@ -36,6 +36,16 @@ class ReadModels(Protocol):
         """Block until every projection reached `position`; False on timeout."""
         ...
 
+    def projection_status(self) -> dict[str, Json]:
+        """By projection name: position, error (None unless it is failing) and
+        failing_since (ISO time or None), read in one snapshot."""
+        ...
+
+    def runner_role(self) -> str:
+        """`leader` when this process runs the projections, `follower` while another
+        does, `off` when no runner runs here."""
+        ...
+
     # -- current state -----------------------------------------------------------
     def application(self, application_id: str, *, at: int | None = None) -> Json:
         """application_id, phase_id, programme_id, recipient_id, status, requested,

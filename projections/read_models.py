@@ -15,9 +15,11 @@ from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import data_of
+from projections.leader import leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, tracking, wait_until
 from projections.state import StateQuery
+from projections.status import ensure_status_table, live_status
 
 Json = dict[str, Any]
 
@@ -64,6 +66,18 @@ class ReadModelsImpl:
 
     def positions(self) -> dict[str, int]:
         return self.runner.positions()
+
+    def projection_status(self) -> dict[str, Json]:
+        """Each live projection's position, and its error while it fails (one query)."""
+        with self.db.read() as tx:
+            status = live_status(tx)
+        return {name: status[name] for name in self.runner.projections if name in status}
+
+    def runner_role(self) -> str:
+        """`leader` (this process runs the projections), `follower`, or `off`."""
+        if not self.runner.running:
+            return "off"
+        return "leader" if self.runner.leading else "follower"
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         if not self.runner.running:
@@ -197,7 +211,9 @@ def build_read_models(
     db = Database(settings.database_url)
     runner = Runner(db, ledger, all_projections(), interval=interval,
                     **({"batch_size": batch_size} if batch_size else {}))
+    runner.leadership = leadership_for(settings.database_url)
     runner.ensure_schema()
+    ensure_status_table(db)
     return ReadModelsImpl(db, runner)
 
 

@@ -23,6 +23,8 @@ from projections import base
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import LoggedEvent, decode
+from projections.leader import Leadership, Sole
+from projections.status import FailureRecord, describe
 
 log = structlog.get_logger("projections")
 
@@ -48,6 +50,12 @@ class Runner:
         self.batch_size = batch_size
         self.interval = interval
         self.last_error: str | None = None
+        # Only the leader's thread runs batches; build_read_models elects one per database.
+        self.leadership: Leadership = Sole()
+        self.leading: bool | None = None  # None: not decided yet (or not running)
+        self.follow_interval = 1.0
+        self.retry_interval = 1.0
+        self.failures = FailureRecord(db, self.positions)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,6 +152,7 @@ class Runner:
         if self._thread is not None:
             return
         self._stop.clear()
+        self._lead()  # decided before the first request: leader or follower
         self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
         self._thread.start()
 
@@ -163,18 +172,55 @@ class Runner:
         self._wake.set()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        try:
+            while not self._stop.is_set():
+                if not self._lead():
+                    self._stop.wait(self.follow_interval)
+                    continue
+                count = self._step()
+                if count < self.batch_size:
+                    self._wake.wait(self.interval)
+                    self._wake.clear()
+        finally:
+            self.leadership.release()
+            self.leading = None
+
+    def _lead(self) -> bool:
+        leading = self.leadership.hold()
+        if leading != self.leading:
+            log.info("projections_leading" if leading else "projections_following")
+            self.leading = leading
+            self.failures.forget()
+        return leading
+
+    def _step(self) -> int:
+        """One batch; when it fails, finds and records which projections fail, pauses."""
+        try:
+            count, failing = self.run_batch(), {}
+        except Exception as exc:  # resume from the tracking positions after a pause
+            log.debug("projection_batch_failed", error=describe(exc))
+            count, failing = -1, self._diagnose(exc)
+        self.failures.update(failing)
+        self.last_error = "; ".join(f"{n}: {describe(e)}" for n, e in failing.items()) or None
+        if count < 0:
+            self._stop.wait(self.retry_interval)
+        return max(count, 0)
+
+    def _diagnose(self, exc: Exception) -> dict[str, Exception]:
+        """Runs each projection's batch alone: the failing ones are named, the
+        healthy ones keep up meanwhile."""
+        try:
+            with self.db.read() as tx:
+                tags = self.live_tags(tx)
+        except Exception:  # the store itself fails: every projection does
+            return dict.fromkeys(self.projections, exc)
+        failing = {}
+        for name, tag in sorted(tags.items()):
             try:
-                count = self.run_batch()
-                self.last_error = None
-            except Exception as exc:  # resume from the tracking position after a pause
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("projection_batch_failed", error=self.last_error)
-                self._stop.wait(1.0)
-                continue
-            if count < self.batch_size:
-                self._wake.wait(self.interval)
-                self._wake.clear()
+                self.run_batch({name: tag})
+            except Exception as own:  # this projection's own failure
+                failing[name] = own
+        return failing
 
 
 class ReadAhead:

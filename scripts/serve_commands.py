@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import secrets
 from collections import Counter
 from datetime import date
@@ -14,6 +15,7 @@ import typer
 
 from ledger import Actor, Ledger, Money, NewApplication, Settings, build_ledger
 from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
+from ledger.settings import database_kind
 
 # Who gets a key in the demo: one per role, and a second clerk, approver and
 # finance user so four eyes can be tried by hand.
@@ -34,23 +36,50 @@ OPTIONAL_COLUMNS = ("reference", "measures")
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="worker processes (one per core); one of them runs the projections")] = 1,
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
     settings = Settings()
     if settings.api_keys_file is None:
         typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
                    "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
-    _serve(settings, host=host, port=port)
+    _serve(settings, host=host, port=port, workers=workers)
 
 
-def _serve(settings: Settings, *, host: str, port: int) -> None:
+def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    """One process, or `workers` processes that build the app from the environment.
+
+    Every worker's lifespan builds the ledger and starts the projection runner
+    thread; the runners elect one leader per database (projections/leader.py).
+    """
     import uvicorn
 
     from api.main import create_app
 
-    # The app's lifespan builds the ledger and starts the projection runner thread.
-    uvicorn.run(create_app(settings, keep_current=True), host=host, port=port,
-                log_config=None, access_log=False)
+    if workers > 1 and database_kind(settings.database_url) == "memory":
+        raise typer.BadParameter("a memory:// ledger lives in one process; use --workers 1 "
+                                 "or a SQLite or PostgreSQL database", param_hint="--workers")
+    options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop",
+                               "http": "httptools", "log_config": None, "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    _prepare_store(settings)
+    os.environ.update(settings.environment())  # the workers' create_app reads them back
+    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+
+
+def _prepare_store(settings: Settings) -> None:
+    """Creates every table once, before the workers start: workers starting together on
+    PostgreSQL would race on CREATE TABLE and fail ("tuple concurrently updated")."""
+    from projections import build_read_models
+
+    ledger = build_ledger(settings)
+    try:
+        build_read_models(settings, ledger).close()
+    finally:
+        ledger.close()
 
 
 def demo(

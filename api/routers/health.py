@@ -1,7 +1,8 @@
-"""Liveness for operators: the database and how far each projection lags."""
+"""Health for operators: the database, and each projection's position, lag and failure."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import structlog
@@ -17,22 +18,40 @@ log = structlog.get_logger("api")
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def get_health(*, ledger: LedgerDep, request: Request) -> Any:
-    """No key needed: `status` is ok, or degraded when the database is unreachable."""
+    """No key needed. `status` is `degraded` (503) when the database is unreachable, or a
+    projection fails or lags more than LEDGER_PROJECTION_MAX_LAG events behind the log.
+
+    Every worker answers the same: failures are read from the database, where the
+    worker that runs the projections records them.
+    """
+    read_models = request.app.state.read_models
+    max_lag: int = request.app.state.settings.projection_max_lag
     try:
         head = ledger.head()[0]
+        status = read_models.projection_status() if read_models is not None else {}
         database = "ok"
     except Exception as exc:  # any failure to reach the store is "unreachable"
         log.warning("database_unreachable", error=repr(exc))
-        head, database = 0, "unreachable"
-    read_models = request.app.state.read_models
-    positions: dict[str, int] = read_models.positions() if read_models is not None else {}
+        head, status, database = 0, {}, "unreachable"
+    projections = [
+        _projection(name, state, head=head, max_lag=max_lag)
+        for name, state in sorted(status.items())
+    ]
+    healthy = database == "ok" and all(p["status"] == "ok" for p in projections)
     document = {
-        "status": "ok" if database == "ok" else "degraded",
+        "status": "ok" if healthy else "degraded",
         "database": database,
         "head": head,
-        "projections": [
-            {"name": name, "position": position, "lag": max(head - position, 0)}
-            for name, position in sorted(positions.items())
-        ],
+        "max_lag": max_lag,
+        "runner": read_models.runner_role() if read_models is not None else "off",
+        "pid": os.getpid(),
+        "projections": projections,
     }
-    return document if database == "ok" else JSONResponse(document, status_code=503)
+    return document if healthy else JSONResponse(document, status_code=503)
+
+
+def _projection(name: str, state: dict[str, Any], *, head: int, max_lag: int) -> dict[str, Any]:
+    lag = max(head - int(state["position"]), 0)
+    status = "failing" if state["error"] else "lagging" if lag > max_lag else "ok"
+    return {"name": name, "position": state["position"], "lag": lag, "status": status,
+            "error": state["error"], "failing_since": state["failing_since"]}

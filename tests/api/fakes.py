@@ -30,6 +30,12 @@ class FakeReadModels:
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         return self.position() >= position
 
+    def projection_status(self) -> dict[str, Json]:
+        return {"fake": {"position": self.position(), "error": None, "failing_since": None}}
+
+    def runner_role(self) -> str:
+        return "off"
+
     # -- state -----------------------------------------------------------------
     def application(self, application_id: str, *, at: int | None = None) -> Json:
         self.calls.append(("application", at))

@@ -48,6 +48,7 @@ ENDPOINTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/audit", ("auditor", "finance")),
     ("GET", "/events", ("auditor",)),
     ("GET", "/integrity", ("auditor",)),
+    ("GET", "/whoami", ANY),
 ]
 
 
@@ -79,6 +80,17 @@ def test_health_needs_no_key(client: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+def test_whoami_answers_the_callers_user_and_roles(client: TestClient) -> None:
+    auditor = client.get("/whoami", headers=auth("ida"))
+    root = client.get("/whoami", headers=auth("root"))
+    anonymous = client.get("/whoami")
+
+    assert auditor.status_code == 200 and auditor.json() == {"user": "ida", "roles": ["auditor"]}
+    assert root.json()["roles"] == ["admin", "approver", "auditor", "clerk", "finance"]
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
 
 
 def test_openapi_and_docs_are_public(memory_client: TestClient) -> None:

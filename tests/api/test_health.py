@@ -1,0 +1,132 @@
+"""GET /health is loud about projections: failing or lagging → 503 with the details,
+on SQLite and PostgreSQL, and every worker on one database says the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from ledger import Settings
+from tests.api.conftest import ClientFactory, auth, suffix
+from tests.support.faults import Breakable, LogRecorder, breaking, eventually
+
+
+def _create_programme(client: TestClient) -> int:
+    response = client.post("/programmes", headers=auth("ada"), json={
+        "programme_id": f"p-{suffix()}", "name": "Starke Heimat", "funder": "Hessen"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["position"])
+
+
+def _projection(health: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in health["projections"] if p["name"] == name)
+
+
+def _degraded(client: TestClient) -> dict[str, Any] | None:
+    response = client.get("/health")
+    return response.json() if response.status_code == 503 else None
+
+
+def _healthy(client: TestClient) -> dict[str, Any] | None:
+    response = client.get("/health")
+    return response.json() if response.status_code == 200 else None
+
+
+def _caught_up(health: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    if health is None or _projection(health, name)["lag"]:
+        return None
+    return _projection(health, name)
+
+
+def _roles(*clients: TestClient) -> list[str] | None:
+    """The runners' roles once every one has decided (leader or follower)."""
+    roles = sorted(c.get("/health").json()["runner"] for c in clients)
+    return roles if set(roles) <= {"leader", "follower"} else None
+
+
+def test_a_failing_projection_makes_health_503_until_it_recovers(
+    sql_database_url: str, make_client: ClientFactory
+) -> None:
+    made: list[Breakable] = []
+    logs = LogRecorder()
+    client = make_client(sql_database_url, read_models=breaking("grants", made, logs=logs))
+    grants = made[0]
+
+    position = _create_programme(client)
+    health = eventually(lambda: _degraded(client))
+    eventually(lambda: grants.failures >= 3)  # retried, and still one failure
+
+    failing = _projection(health, "grants")
+    assert health["status"] == "degraded" and health["database"] == "ok"
+    assert failing["status"] == "failing" and failing["position"] < position
+    assert failing["lag"] == health["head"] - failing["position"] >= 1
+    assert "corrupt row" in failing["error"] and failing["failing_since"]
+    audit = eventually(lambda: _caught_up(_degraded(client), "audit"))
+    assert audit["status"] == "ok" and audit["error"] is None  # the healthy one keeps up
+    assert [e["projection"] for e in logs.events("projection_failed")] == ["grants"]
+
+    grants.broken = False
+    recovered = eventually(lambda: _healthy(client))
+
+    assert recovered["status"] == "ok"
+    assert _projection(recovered, "grants") == {
+        "name": "grants", "position": recovered["head"], "lag": 0, "status": "ok",
+        "error": None, "failing_since": None}
+    assert len(logs.events("projection_failed")) == 1
+    assert [e["projection"] for e in logs.events("projection_recovered")] == ["grants"]
+
+
+def test_every_worker_reports_the_leaders_failure(
+    sql_database_url: str, make_client: ClientFactory
+) -> None:
+    made: list[Breakable] = []
+    first = make_client(sql_database_url, read_models=breaking("grants", made))
+    second = make_client(sql_database_url, read_models=breaking("grants", made))
+    for wrapped in made:
+        wrapped.broken = True
+
+    roles = eventually(lambda: _roles(first, second))
+    _create_programme(second)
+    answers = [eventually(lambda c=c: _degraded(c)) for c in (first, second)]
+
+    assert roles == ["follower", "leader"]
+    grants = [_projection(a, "grants") for a in answers]
+    assert grants[0]["status"] == grants[1]["status"] == "failing"
+    assert grants[0]["error"] == grants[1]["error"] and "corrupt row" in grants[0]["error"]
+    assert grants[0]["failing_since"] == grants[1]["failing_since"]
+
+    for wrapped in made:
+        wrapped.broken = False
+    assert all(eventually(lambda c=c: _healthy(c)) for c in (first, second))
+
+
+def test_a_projection_lagging_beyond_the_threshold_makes_health_503(
+    sql_database_url: str, keys_file: Path
+) -> None:
+    settings = Settings(database_url=sql_database_url, api_keys_file=keys_file,
+                        projection_max_lag=1)
+    with TestClient(create_app(settings, keep_current=False)) as client:
+        _create_programme(client)
+        _create_programme(client)
+
+        lagging = client.get("/health")
+        client.app.state.read_models.catch_up()  # type: ignore[attr-defined]
+        caught_up = client.get("/health")
+
+    assert lagging.status_code == 503
+    assert lagging.json()["max_lag"] == 1 and lagging.json()["runner"] == "off"
+    assert {p["status"] for p in lagging.json()["projections"]} == {"lagging"}
+    assert all(p["lag"] == 2 and p["error"] is None for p in lagging.json()["projections"])
+    assert caught_up.status_code == 200 and caught_up.json()["status"] == "ok"
+
+
+def test_the_openapi_document_describes_a_degraded_health_answer(memory_client: TestClient
+                                                                 ) -> None:
+    responses = memory_client.get("/openapi.json").json()["paths"]["/health"]["get"][
+        "responses"]
+
+    assert responses["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"}

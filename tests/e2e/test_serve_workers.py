@@ -1,0 +1,139 @@
+"""Real `ledger serve` processes on one database: exactly one runs the projections, a
+follower takes over when the leader is killed, and `--workers 2` serves from both."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.faults import eventually
+
+ADMIN_KEY = "e2e-admin-key-0123456789"
+LEDGER = str(Path(sys.executable).parent / "ledger")  # the installed console script
+Serve = Callable[..., "Server"]
+
+
+class Server:
+    """One `ledger serve` process (a session of its own, so its workers go with it)."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        command = [LEDGER, "serve", "--port", str(self.port), *args]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        eventually(self.health)
+
+    def health(self) -> dict[str, Any] | None:
+        """/health on a fresh connection (so `--workers` spreads them), None while down."""
+        try:
+            response = httpx.get(f"{self.base}/health", timeout=5,
+                                 headers={"Connection": "close"})
+        except httpx.TransportError:
+            return None
+        return dict(response.json()) if response.status_code in (200, 503) else None
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> str:
+        """Stops the server (gracefully, else by force) and answers what it logged."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.stderr.read() if self.process.stderr else ""
+
+
+@pytest.fixture
+def serve(sql_database_url: str, tmp_path: Path) -> Iterator[Serve]:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [{"key": ADMIN_KEY, "user": "ada",
+                                          "roles": ["admin"]}]}))
+    env = {**os.environ, "LEDGER_DATABASE_URL": sql_database_url,
+           "LEDGER_API_KEYS_FILE": str(keys), "LEDGER_LOG_FORMAT": "json"}
+    servers: list[Server] = []
+
+    def start(*args: str) -> Server:
+        servers.append(Server(env, *args))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def write_and_read_back(server: Server, programme_id: str) -> int:
+    """A command, then a query that waits for the projections to reach it."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    created = httpx.post(f"{server.base}/programmes", headers=headers, timeout=30, json={
+        "programme_id": programme_id, "name": "Starke Heimat", "funder": "Hessen"})
+    assert created.status_code == 201, created.text
+    position = int(created.json()["position"])
+    read = httpx.get(f"{server.base}/programmes/{programme_id}", headers=headers, timeout=30,
+                     params={"min_position": position})
+    return read.status_code
+
+
+def test_one_of_two_servers_runs_the_projections_and_the_other_takes_over(serve: Serve) -> None:
+    servers = [serve(), serve()]
+    roles = [eventually(s.health)["runner"] for s in servers]
+    leader, follower = (servers if roles[0] == "leader" else servers[::-1])
+
+    read_on_follower = write_and_read_back(follower, "p-before")
+    leader.kill()
+    eventually(lambda: (follower.health() or {}).get("runner") == "leader")
+    read_after_takeover = write_and_read_back(follower, "p-after")
+    log = follower.stop()
+
+    assert sorted(roles) == ["follower", "leader"]
+    assert read_on_follower == 200 and read_after_takeover == 200
+    events = [json.loads(line)["event"] for line in log.splitlines() if line.startswith("{")]
+    assert events.count("projections_following") == 1
+    assert events.count("projections_leading") == 1
+
+
+def test_two_workers_serve_and_elect_one_runner(serve: Serve) -> None:
+    server = serve("--workers", "2")
+
+    seen: dict[int, str] = {}
+
+    def both_workers_answered() -> bool:
+        health = server.health()
+        if health is not None:
+            seen[health["pid"]] = health["runner"]
+        return len(seen) == 2
+
+    eventually(both_workers_answered, timeout=60)
+    status = write_and_read_back(server, "p-workers")
+    log = server.stop()
+
+    assert sorted(seen.values()) == ["follower", "leader"]
+    assert status == 200
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert sum(line["event"] == "api_started" for line in lines) == 2  # one line each
+
+
+def test_a_memory_ledger_refuses_several_workers(tmp_path: Path) -> None:
+    env = {**os.environ, "LEDGER_DATABASE_URL": "memory://"}
+
+    result = subprocess.run([LEDGER, "serve", "--workers", "2"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 2 and "--workers 1" in result.stderr
