@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import sys
 import time
@@ -103,7 +104,7 @@ def percentile(ordered: list[float], pct: float) -> float | None:
     """Nearest-rank percentile of sorted seconds, in milliseconds (None without samples)."""
     if not ordered:
         return None
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
     return ordered[rank] * 1000
 
 
