@@ -41,7 +41,7 @@ class HttpFigure:
     """One endpoint under load: answered requests, latency, and every status seen."""
 
     stage: str  # "queries" or "writes"
-    events: int  # log size (head position) when measured
+    events: int  # log size when measured: stored events (positions have gaps)
     name: str
     clients: int
     requests: int
@@ -72,7 +72,8 @@ class QueryIds:
     phase_ids: list[str]
     years: list[int]
     application_ids: list[str]
-    head: int
+    head: int  # the position every projection must reach first
+    events: int  # stored events up to it
     since: int  # the first position at which every phase exists (for as_of_position)
 
 
@@ -356,7 +357,7 @@ def query_stage(server: Server, ids: QueryIds, stage: QueryStage) -> list[HttpFi
                                   timeout=stage.timeout)
             else:
                 answer = asyncio_load(job, limit=seconds + 4 * stage.timeout + 30)
-            figure = HttpFigure("queries", ids.head, name, clients, answer["requests"],
+            figure = HttpFigure("queries", ids.events, name, clients, answer["requests"],
                                 answer["seconds"], answer["p50_ms"], answer["p99_ms"],
                                 answer["statuses"], None if name == base_name else base_name)
             print_progress(figure)
@@ -370,28 +371,27 @@ def query_stage(server: Server, ids: QueryIds, stage: QueryStage) -> list[HttpFi
     return figures
 
 
-def write_stage(server: Server, *, clients: int, seconds: int, timeout: int,
+def write_stage(server: Server, *, clients: int, seconds: int, timeout: int, events: int,
                 baseline: str) -> list[HttpFigure]:
     """`clients` asyncio clients, each running submit → approve → drawdown → pay."""
     recipients = [[f"http-r{c:03d}-{n}" for n in range(RECIPIENTS_PER_CLIENT)]
                   for c in range(clients)]
     prepare_writes(server, [r for group in recipients for r in group])
-    head = head_of(server)
     job = {"mode": "write", "base_url": server.base_url, "keys": server.keys,
            "phase_id": WRITE_PHASE, "recipients": recipients, "day": WRITE_DAY,
            "clients": clients, "seconds": seconds, "timeout": timeout}
     answer = asyncio_load(job, limit=seconds + 4 * timeout + 30)
-    figures = [HttpFigure("writes", head, f"POST {step}", clients, result["requests"],
+    figures = [HttpFigure("writes", events, f"POST {step}", clients, result["requests"],
                           result["seconds"], result["p50_ms"], result["p99_ms"],
                           result["statuses"], baseline)
                for step, result in answer.items()]
-    figures.insert(0, mix(figures, head=head, clients=clients, baseline=baseline))
+    figures.insert(0, mix(figures, events=events, clients=clients, baseline=baseline))
     for figure in figures:
         print_progress(figure)
     return figures
 
 
-def mix(figures: list[HttpFigure], *, head: int, clients: int, baseline: str) -> HttpFigure:
+def mix(figures: list[HttpFigure], *, events: int, clients: int, baseline: str) -> HttpFigure:
     """All commands of the write stage together (latency percentiles of the slowest kind)."""
     statuses: dict[str, int] = {}
     for f in figures:
@@ -399,7 +399,7 @@ def mix(figures: list[HttpFigure], *, head: int, clients: int, baseline: str) ->
             statuses[status] = statuses.get(status, 0) + n
     p50s = [f.p50_ms for f in figures if f.p50_ms is not None]
     p99s = [f.p99_ms for f in figures if f.p99_ms is not None]
-    return HttpFigure("writes", head, "POST command mix (all four)", clients,
+    return HttpFigure("writes", events, "POST command mix (all four)", clients,
                       sum(f.requests for f in figures), max(f.seconds for f in figures),
                       max(p50s, default=None), max(p99s, default=None), statuses, baseline)
 
@@ -430,11 +430,6 @@ def prepare_writes(server: Server, recipient_ids: list[str]) -> None:
             raise RuntimeError(f"POST {path}: {status} {content[:500]!r}")
 
 
-def head_of(server: Server) -> int:
-    _, _, content = server.request("GET", "/health")
-    return int(json.loads(content).get("head", 0))
-
-
 # -- output ------------------------------------------------------------------------------------
 
 
@@ -455,7 +450,7 @@ def print_tables(figures: list[HttpFigure], rates: dict[str, float]) -> None:
     for events in sizes:
         rows = [f for f in figures if f.stage == "queries" and f.events == events
                 and f.clients > 1]
-        print(f"\nHTTP queries at position {events:,} ({rows[0].clients if rows else '?'} "
+        print(f"\nHTTP queries at {events:,} events ({rows[0].clients if rows else '?'} "
               "clients; one client beside)")
         print("| query                                          |  req/s | p50 ms | p99 ms | "
               "non-2xx          | 1 cl p50 | 1 cl p99 | trivial req/s | ratio |")
@@ -473,7 +468,7 @@ def print_tables(figures: list[HttpFigure], rates: dict[str, float]) -> None:
         print_flatness(figures, sizes)
     writes = [f for f in figures if f.stage == "writes"]
     if writes:
-        print(f"\nHTTP writes at position {writes[0].events:,} ({writes[0].clients} clients, "
+        print(f"\nHTTP writes at {writes[0].events:,} events ({writes[0].clients} clients, "
               "409 = refused by a business rule)")
         print("| command                                        |  count |  cmd/s | p50 ms | "
               "p99 ms | non-2xx          | raw INSERT+COMMIT /s | ratio |")
@@ -489,7 +484,7 @@ def print_tables(figures: list[HttpFigure], rates: dict[str, float]) -> None:
 
 def print_flatness(figures: list[HttpFigure], sizes: list[int]) -> None:
     small, large = sizes
-    print(f"\nFlatness: p50 at position {large:,} against {small:,} (target ≤ 1.2)")
+    print(f"\nFlatness: p50 at {large:,} events against {small:,} (target ≤ 1.2)")
     many = next((f.clients for f in figures if f.clients > 1), "n")
     print(f"| {'query':<46} | 1 cl p50 | 1 cl p50 |  ratio | {f'{many} cl p50':>9} | "
           f"{f'{many} cl p50':>9} |  ratio |")

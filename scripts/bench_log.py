@@ -125,7 +125,8 @@ class NationalLog:
 
     def finish(self) -> tuple[int, int]:
         """Adds the figures of the whole generation; returns (events written, transactions)."""
-        total = self.ledger.head()[0] - self.before
+        # Not head − before: other writers (the command figures) may run between the steps.
+        total = self.setup_position - self.before + self.written
         self.report.add(Figure("generate: applications (domain, batched)", self.written,
                                self.seconds, "events", baseline="raw batched INSERT",
                                note=f"{self.shape.applications} applications, {self.batch} "
