@@ -453,15 +453,15 @@ def print_tables(figures: list[HttpFigure], rates: dict[str, float]) -> None:
         print(f"\nHTTP queries at {events:,} events ({rows[0].clients if rows else '?'} "
               "clients; one client beside)")
         print("| query                                          |  req/s | p50 ms | p99 ms | "
-              "non-2xx          | 1 cl p50 | 1 cl p99 | trivial req/s | ratio |")
-        print(f"|{'-' * 48}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 18}|{'-' * 10}|{'-' * 10}|"
+              "non-2xx           | 1 cl p50 | 1 cl p99 | trivial req/s | ratio |")
+        print(f"|{'-' * 48}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 19}|{'-' * 10}|{'-' * 10}|"
               f"{'-' * 15}|{'-' * 7}|")
         for f in rows:
             one = by_key.get(("queries", events, f.name, 1))
             base = by_key.get(("queries", events, f.baseline or "", f.clients))
             ratio = f"{f.rate / base.rate:.2f}" if base and base.rate else ""
             print(f"| {f.name:<46} | {f.rate:>6.0f} | {ms(f.p50_ms):>6} | {ms(f.p99_ms):>6} | "
-                  f"{failure_text(f):<16} | {ms(one.p50_ms if one else None):>8} | "
+                  f"{failure_text(f):<17} | {ms(one.p50_ms if one else None):>8} | "
                   f"{ms(one.p99_ms if one else None):>8} | "
                   f"{f'{base.rate:.0f}' if base else '':>13} | {ratio:>5} |")
     if len(sizes) == 2:
