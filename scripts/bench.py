@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/bench.py [--events N] [--commands N] [--threads 2,4]
                                       [--database-url URL] [--json FILE] [--keep]
+                                      [--query-seconds S] [--write-seconds S] [--no-http]
 
-It creates a fresh database (`ledger_bench` on the server of --database-url), drops it at
-the end (unless --keep), and measures in one run:
+(or `ledger bench …`). It creates a fresh database (`ledger_bench` on the server of
+--database-url), drops it at the end (unless --keep), and measures in one run:
 
 a) commands/s of submit, approve, request drawdown and pay through the Ledger Python API,
    sequentially (one client) and with T threads;
@@ -14,11 +15,18 @@ c) the time to generate --events more events (national scale: --events 1000000):
    recipients registered in bulk, then applications generated through the domain
    aggregates — the same checks, events, recorder and hash chain as the commands — saved
    in batches of --batch applications per transaction, in the order the commands would
-   write them; beside it, raw batched INSERTs of as many rows of the same size;
+   write them; a tenth before (a), the rest after it; beside it, raw batched INSERTs of as many rows
+   of the same size (scripts/bench_log.py);
+e) after the tenth and again after the whole log: `ledger serve` in a subprocess, the time
+   its projections take to catch up, and each query under 16 concurrent clients (wrk) and
+   under one client: req/s, p50, p99 and every non-2xx answer, beside the trivial endpoint
+   measured the same way; then how p50 grew with the log (scripts/bench_http.py);
+f) HTTP commands from 16 clients (submit, approve, request and pay a drawdown, four eyes),
+   beside raw INSERT + COMMIT/s from as many connections;
 d) `projections.replay_all(settings, ledger)` events/s if it exists, beside the raw read
    of the same rows (server-side cursor) and the read + decode into domain events, and the
    hash-chain verification rate;
-e) peak RSS after each stage.
+and peak RSS after each stage.
 
 It is a script, not a test: figures depend on the machine, see docs/benchmarks.md.
 """
@@ -29,19 +37,15 @@ import argparse
 import importlib
 import json
 import logging
-import math
 import os
 import platform
-import resource
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -49,57 +53,29 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from ledger import Actor, Ledger, Money, NewRecipient, Settings, build_ledger
-from ledger.domain.application import Application
+from ledger import Ledger, NewRecipient, Settings, build_ledger
 from ledger.logging import configure_logging
+from scripts import bench_http
+from scripts.bench_log import (
+    ADMIN,
+    APPROVER,
+    CLERK,
+    EVENTS_PER_APPLICATION,
+    FINANCE,
+    KINDS,
+    PAYMASTER,
+    START_YEAR,
+    YEARS,
+    NationalLog,
+    generate_log,
+    money,
+    shape_for,
+)
+from scripts.bench_report import Figure, Report, as_json, print_table
 
-ADMIN = Actor(user="bench-admin", role="admin", correlation_id="bench")
-FINANCE = Actor(user="bench-finance", role="finance", correlation_id="bench")
-CLERK = Actor(user="bench-clerk", role="clerk", correlation_id="bench")
-APPROVER = Actor(user="bench-approver", role="approver", correlation_id="bench")
-PAYMASTER = Actor(user="bench-paymaster", role="finance", correlation_id="bench")
-KINDS = ["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
-EVENTS_PER_APPLICATION = 8  # submitted, received, approved, committed, 2 × (requested, paid)
-YEARS = 10
-START_YEAR = 2020
-
-
-@dataclass
-class Figure:
-    name: str
-    count: int
-    seconds: float
-    unit: str = "ops"
-    baseline: str | None = None  # the name of the raw figure to compare with
-    note: str = ""
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else math.inf
-
-
-@dataclass
-class Report:
-    machine: dict[str, Any]
-    figures: list[Figure] = field(default_factory=list)
-    rss_mb: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, figure: Figure) -> Figure:
-        self.figures.append(figure)
-        print(f"  {figure.name:<44} {figure.count:>9} {figure.unit:<7} "
-              f"{figure.seconds:>8.2f} s {figure.rate:>10.0f}/s", flush=True)
-        return figure
-
-    def stage_done(self, stage: str) -> None:
-        self.rss_mb[stage] = peak_rss_mb()
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
+# tests/e2e/test_scale.py reaches the log generator through this module.
+__all__ = ["START_YEAR", "YEARS", "Figure", "NationalLog", "Report", "generate_log", "main",
+           "shape_for"]
 
 def timed(action: Callable[[], Any]) -> float:
     start = time.perf_counter()
@@ -138,10 +114,6 @@ def in_threads(threads: int, items: Sequence[Any], work: Callable[[Any], None],
     if errors:
         raise errors[0]
     return elapsed
-
-
-def money(text: str) -> Money:
-    return Money(Decimal(text))
 
 
 # -- the database --------------------------------------------------------------------
@@ -319,105 +291,6 @@ def bench_commands(ledger: Ledger, report: Report, *, count: int, threads: int,
                                   if "D1" in ledger.application(aid).drawdowns]
 
 
-# -- (c) the large log -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shape:
-    recipients: int
-    applications: int
-    per_phase: int
-    max_open: int
-
-
-def shape_for(events: int) -> Shape:
-    """~11,000 recipients at a million events (ten years, ~90 events each), fewer below."""
-    recipients = min(11_000, max(100, events // 90))
-    applications = max(YEARS, (events - recipients) // EVENTS_PER_APPLICATION)
-    per_phase = math.ceil(applications / YEARS)
-    return Shape(recipients, applications, per_phase, math.ceil(per_phase / recipients))
-
-
-def generate_log(ledger: Ledger, report: Report, *, events: int, batch: int) -> tuple[int, int]:
-    """Writes about `events` more events; returns (events written, transactions)."""
-    shape = shape_for(events)
-    before = ledger.head()[0]
-    programme_id = "bench-national"
-    transactions = 0
-    start = time.perf_counter()
-    award = money("20000.00")
-    envelope = Money(award.amount * shape.per_phase)
-    ledger.create_programme(ADMIN, programme_id=programme_id, name="Bench national",
-                            funder="Bench")
-    for year in range(START_YEAR, START_YEAR + YEARS):
-        ledger.appropriate_budget(FINANCE, programme_id=programme_id, fiscal_year=year,
-                                  amount=envelope, effective_date=date(year, 1, 1))
-        ledger.open_phase(ADMIN, programme_id=programme_id, phase_id=f"nat-{year}",
-                          name=f"National {year}", fiscal_year=year, envelope=envelope,
-                          opens_on=date(year, 1, 1), closes_on=date(year, 12, 31),
-                          eligible_kinds=KINDS, max_open_per_recipient=shape.max_open)
-    transactions += 1 + 2 * YEARS
-    recipient_ids = [f"de-{n:06d}" for n in range(shape.recipients)]
-    for offset in range(0, len(recipient_ids), 1000):
-        ledger.register_recipients(ADMIN, recipients=[
-            NewRecipient(rid, f"Gemeinde {rid}", KINDS[n % 3], 1000 + n)
-            for n, rid in enumerate(recipient_ids[offset:offset + 1000], start=offset)])
-        transactions += 1
-    registered = time.perf_counter() - start
-    report.add(Figure("generate: recipients (bulk command, 1000/txn)", shape.recipients,
-                      registered, "recips"))
-    written = 0
-    for year in range(START_YEAR, START_YEAR + YEARS):
-        phase = ledger.phase(f"nat-{year}")
-        for offset in range(0, shape.per_phase, batch):
-            pending: list[Any] = []
-            for n in range(offset, min(offset + batch, shape.per_phase)):
-                pending += lifecycle(phase, programme_id=programme_id, year=year, n=n,
-                                     recipient_id=recipient_ids[n % shape.recipients],
-                                     award=award)
-            ledger.save(*pending)
-            written += len(pending)
-            transactions += 1
-        ledger.take_snapshot(phase.id)
-    seconds = time.perf_counter() - start
-    total = ledger.head()[0] - before
-    report.add(Figure("generate: applications (domain, batched)", written,
-                      seconds - registered, "events", baseline="raw batched INSERT",
-                      note=f"{shape.applications} applications, {batch} per transaction"))
-    report.add(Figure("generate: whole log", total, seconds, "events",
-                      note=f"{shape.recipients} recipients, {shape.applications} "
-                           f"applications, {YEARS} phases, {transactions} transactions"))
-    return total, transactions
-
-
-def lifecycle(phase: Any, *, programme_id: str, year: int, n: int, recipient_id: str,
-              award: Money) -> list[Any]:
-    """The events of submit, approve, 2 × (request, pay), in the order the commands write."""
-    submitted = date(year, 3, 1) + timedelta(days=n % 90)
-    decided = submitted + timedelta(days=60)
-    paid_on = decided + timedelta(days=30)
-    application_id = str(uuid.uuid4())
-    app = Application.start(
-        Application.Submitted, CLERK, id=uuid.UUID(application_id), effective_date=submitted,
-        application_id=application_id, programme_id=programme_id, phase_id=phase.phase_id,
-        fiscal_year=year, recipient_id=recipient_id, recipient_kind="gemeinde",
-        requested_amount=award, measures=[], reference=None)
-    phase.check_accepts(recipient_id=recipient_id, kind="gemeinde", submitted_on=submitted)
-    phase.receive(CLERK, application_id=application_id, recipient_id=recipient_id,
-                  submitted_on=submitted)
-    events: list[Any] = [*app.collect_events(), *phase.collect_events()]
-    app.approve(APPROVER, approved_amount=award, decided_on=decided, decision_reference=None)
-    phase.commit(APPROVER, application_id=application_id, change=award, decided_on=decided)
-    events += [*app.collect_events(), *phase.collect_events()]
-    first = Money(award.amount * Decimal("0.6"))
-    for drawdown_id, amount in (("D1", first), ("D2", award - first)):
-        app.request_drawdown(CLERK, drawdown_id=drawdown_id, amount=amount,
-                             requested_on=paid_on)
-        app.pay_drawdown(PAYMASTER, drawdown_id=drawdown_id, paid_on=paid_on)
-        events += app.collect_events()
-    return events
-
-
 # -- (d) reading the log -----------------------------------------------------------------
 
 
@@ -486,6 +359,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-name", default="ledger_bench")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    http = parser.add_argument_group("HTTP stages (`ledger serve` in a subprocess)")
+    http.add_argument("--query-seconds", type=int, default=5,
+                      help="seconds each query runs, per client setting and log size")
+    http.add_argument("--query-timeout", type=int, default=30,
+                      help="seconds before a request counts as a timeout")
+    http.add_argument("--write-seconds", type=int, default=10,
+                      help="seconds of HTTP commands")
+    http.add_argument("--http-clients", type=int, default=16,
+                      help="concurrent clients of the query and write stages")
+    http.add_argument("--load-generator", choices=["auto", "wrk", "asyncio"], default="auto",
+                      help="for the queries: wrk (auto: if on PATH) or the asyncio client")
+    http.add_argument("--no-http", action="store_true", help="skip the HTTP stages")
     return parser.parse_args(argv)
 
 
@@ -496,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = database_url(args.database_url, args.database_name)
     recreate_database(args.database_url, args.database_name)
     report = Report(machine=machine(url))
+    if not args.no_http:
+        report.load_generator = bench_http.choose_generator(args.load_generator)
     print(json.dumps(report.machine, indent=2))
     print(f"\nbench database {args.database_name}; {args.commands} commands per figure\n")
     ledger: Ledger | None = None
@@ -525,6 +412,15 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
                             funder="Bench")
     ledger.appropriate_budget(FINANCE, programme_id="bench-commands", fiscal_year=START_YEAR,
                               amount=money("1000000000.00"), effective_date=date(2020, 1, 1))
+    # The tenth of the large log comes first, so that the queries at N/10 see a tenth of the
+    # events at N (the command figures add ~6 × 3 × --commands events and, with many
+    # threads, far more positions: lost races leave gaps).
+    print(f"(c) generating {args.events} events: a tenth now, the rest after the commands")
+    log = NationalLog(ledger, report, events=args.events, batch=args.batch)
+    log.setup()
+    log.grow(0.1)
+    projected = 0 if args.no_http else http_stages(ledger, log, report, args, url,
+                                                    since=0, writes=False)
     rows = max(args.commands, RAW_MIN_ROWS)
     for t in [1, *threads]:
         label = "1 client" if t == 1 else f"{t} threads"
@@ -535,8 +431,9 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
         bench_commands(ledger, report, count=args.commands, threads=t,
                        phase_id=f"cmd-{t}", programme_id="bench-commands")
     report.stage_done("commands")
-    print(f"(c) generating {args.events} events on top of the log")
-    written, transactions = generate_log(ledger, report, events=args.events, batch=args.batch)
+    print("(c) generating the rest of the large log")
+    log.grow(1.0)
+    written, transactions = log.finish()
     report.stage_done("generate")
     state = _average_state_size(url, str(ledger.recorder.events_table_name))  # type: ignore[attr-defined]  # a PostgresApplicationRecorder
     per_transaction = max(1, written // max(1, transactions))
@@ -545,9 +442,59 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
     report.add(Figure("raw batched INSERT", written, seconds, "rows",
                       note=f"{args.batch * EVENTS_PER_APPLICATION} rows of {state} bytes "
                            f"per transaction (the log: ~{per_transaction} events/txn)"))
+    if not args.no_http:
+        http_stages(ledger, log, report, args, url, since=projected, writes=True)
+        report.stage_done("http")
     print(f"(d) reading the log (head position {ledger.head()[0]})")
     bench_reads(ledger, settings, url, report)
     report.stage_done("end")
+
+
+def http_stages(ledger: Ledger, log: NationalLog, report: Report, args: argparse.Namespace,
+                url: str, *, since: int, writes: bool) -> int:
+    """(e) the queries through `ledger serve` and, with `writes`, (f) its commands.
+
+    Returns the number of events the server's projections caught up with.
+    """
+    head = ledger.head()[0]
+    table = str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]  # a PostgresApplicationRecorder
+    events = _count_events(url, table)
+    stage = bench_http.QueryStage(clients=args.http_clients, seconds=args.query_seconds,
+                                  timeout=args.query_timeout, generator=report.load_generator)
+    print(f"(e) HTTP queries through `ledger serve` at {events} events ({stage.generator}, "
+          f"{stage.clients} clients and 1, {stage.seconds} s each)")
+    with bench_http.Server(url, timeout=args.query_timeout) as server:
+        seconds = server.wait_caught_up(head=head, limit=120 + head / 1000)
+        report.add(Figure(f"serve: start, projections catch up ({events} ev)",
+                          events - since, seconds, "events",
+                          baseline="raw read (server-side cursor)"))
+        ids = bench_http.QueryIds(
+            programme_id=log.programme_id,
+            phase_ids=[f"nat-{y}" for y in range(START_YEAR, START_YEAR + YEARS)],
+            years=list(range(START_YEAR, START_YEAR + YEARS)),
+            application_ids=log.sample, head=head, events=events, since=log.setup_position)
+        report.http += bench_http.query_stage(server, ids, stage)
+        if writes:
+            rows = max(args.commands, RAW_MIN_ROWS)
+            name = f"raw INSERT+COMMIT ({args.http_clients} threads, HTTP writes)"
+            print(f"(b) raw PostgreSQL, one INSERT + COMMIT per row, {args.http_clients} threads")
+            seconds = raw_single_inserts(url, rows, threads=args.http_clients, size=600)
+            report.add(Figure(name, rows, seconds, "rows"))
+            print(f"(f) HTTP commands through `ledger serve`, {args.http_clients} clients, "
+                  f"{args.write_seconds} s")
+            report.http += bench_http.write_stage(server, clients=args.http_clients,
+                                                  seconds=args.write_seconds,
+                                                  timeout=args.query_timeout,
+                                                  events=_count_events(url, table),
+                                                  baseline=name)
+    return events
+
+
+def _count_events(url: str, table: str) -> int:
+    with psycopg.connect(conninfo(url)) as conn:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+            sql.Identifier(table))).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _average_state_size(url: str, table: str) -> int:
@@ -555,44 +502,6 @@ def _average_state_size(url: str, table: str) -> int:
         row = conn.execute(sql.SQL("SELECT COALESCE(AVG(length(state)), 600) FROM {}").format(
             sql.Identifier(table))).fetchone()
     return int(row[0]) if row else 600
-
-
-def print_table(report: Report, args: argparse.Namespace) -> None:
-    m = report.machine
-    print(f"\nProgram Ledger bench — {m['date']}")
-    print(f"machine: {m['cores']} cores ({m['cpu']}), {m['platform']}")
-    print(f"python {m['python']}, PostgreSQL {m['postgresql']} {m['postgresql_settings']}")
-    print(f"command: scripts/bench.py --events {args.events} --commands {args.commands} "
-          f"--threads {args.threads} --batch {args.batch}\n")
-    rates = {f.name: f.rate for f in report.figures}
-    print(f"| {'figure':<46} | {'count':>9} | {'seconds':>8} | {'rate/s':>9} | "
-          f"{'raw PostgreSQL /s':>17} | {'ratio':>6} |")
-    print(f"|{'-' * 48}|{'-' * 11}|{'-' * 10}|{'-' * 11}|{'-' * 19}|{'-' * 8}|")
-    for f in report.figures:
-        raw = rates.get(f.baseline or "")
-        ratio = f"{f.rate / raw:.2f}" if raw else ""
-        raw_text = f"{raw:.0f}" if raw else ""
-        print(f"| {f.name:<46} | {f.count:>9} | {f.seconds:>8.2f} | {f.rate:>9.0f} | "
-              f"{raw_text:>17} | {ratio:>6} |")
-    print("\n" + "\n".join(f"- {f.name}: {f.note}" for f in report.figures if f.note))
-    print("peak RSS (MiB) after each stage: "
-          + ", ".join(f"{stage} {mb:.0f}" for stage, mb in report.rss_mb.items()))
-    for note in report.notes:
-        print(f"note: {note}")
-
-
-def as_json(report: Report, args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "machine": report.machine,
-        "arguments": {k: str(v) for k, v in vars(args).items()},
-        "figures": [
-            {"name": f.name, "count": f.count, "unit": f.unit, "seconds": round(f.seconds, 3),
-             "rate_per_s": round(f.rate, 1), "baseline": f.baseline, "note": f.note}
-            for f in report.figures
-        ],
-        "peak_rss_mib": {k: round(v, 1) for k, v in report.rss_mb.items()},
-        "notes": report.notes,
-    }
 
 
 if __name__ == "__main__":

@@ -23,6 +23,15 @@ def head() -> None:
     typer.echo(f"{position}:{digest}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """The benchmark of SPEC §9 (`ledger bench --help` lists its options)."""
+    from scripts.bench import main
+
+    raise typer.Exit(main(ctx.args))
+
+
 # -- registered by area (keep each area's commands in its own module) ----------
 # api/CLI: serve, demo, import       -> scripts/serve_commands.py
 # projections: replay, verify, report -> scripts/projection_commands.py
@@ -38,3 +47,7 @@ serve_commands.register(app)
 from scripts import export_commands  # noqa: E402  # registered after the app exists
 
 export_commands.register(app)
+
+
+if __name__ == "__main__":  # `python -m scripts.cli`, as the bench starts `ledger serve`
+    app(prog_name="ledger")
