@@ -27,6 +27,7 @@ from api.routers import (
     whoami,
 )
 from ledger import Ledger, Settings, build_ledger
+from ledger.keeper import IntegrityKeeper
 from projections.interface import ReadModels
 
 log = structlog.get_logger("api")
@@ -55,11 +56,14 @@ def create_app(
     *,
     read_models_factory: ReadModelsFactory | None = None,
     keep_current: bool = True,
+    keep_integrity: bool | None = None,
 ) -> FastAPI:
     """Builds the API; the Ledger is created when the app starts, never at import.
 
     `keep_current` runs the projection runner thread while the app is up (what
     `ledger serve` wants); without it, queries catch up only for `min_position`.
+    `keep_integrity` (default: as `keep_current`) keeps the verified integrity
+    checkpoint near the head in a thread of its own (ledger/keeper.py).
     """
     factory = read_models_factory or default_read_models
 
@@ -75,10 +79,14 @@ def create_app(
         starter = getattr(read_models, "start", None)
         if keep_current and callable(starter):
             starter()
+        keeper = IntegrityKeeper(ledger)
+        if keep_current if keep_integrity is None else keep_integrity:
+            keeper.start()
         log.info("api_started", keys=len(app.state.api_keys))
         try:
             yield
         finally:
+            keeper.stop()
             closer = getattr(app.state.read_models, "close", None)
             if callable(closer):
                 closer()

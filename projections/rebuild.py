@@ -9,14 +9,22 @@ inside it); older ones are dropped.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
 from projections.base import Key, Table
 from projections.db import Tx
-from projections.runner import Progress, ReadAhead, Runner, create_tables, drop_tables, tracking
+from projections.events import LoggedEvent, decode
+from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
+
+log = structlog.get_logger("projections")
 
 MAX_SHOWN = 20
 CHUNK = 5000  # rows of each version in memory at once, whatever the table's size
@@ -53,6 +61,8 @@ def rebuild(
                     for name, tag in new.items():
                         for table in runner.projections[name].tables:
                             table.create_indexes(tx, tag)
+                            if tx.dialect == "postgresql":  # plans need statistics at once
+                                tx.execute(f"ANALYZE {table.name(tag)}")
                 indexed = True
             elif count == 0 and indexed:
                 break
@@ -175,3 +185,48 @@ def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str, chunk: int,
 
 def _key(row: tuple[object, ...], at: list[int]) -> Key:
     return tuple(row[i] for i in at)
+
+
+class ReadAhead:
+    """Reads and decodes the next batches of the log in a thread while the current one is
+    written (a rebuild's reads and writes then overlap). It stops at the first short batch
+    (the head); `take` answers None for anything it has not read, and the runner reads."""
+
+    def __init__(self, runner: Runner, *, after: int, depth: int = 2) -> None:
+        self._runner = runner
+        self._queue: queue.Queue[tuple[int, list[LoggedEvent]] | None] = queue.Queue(depth)
+        self._done = False
+        self._thread = threading.Thread(target=self._read, args=(after,), daemon=True,
+                                        name="projections-read-ahead")
+        self._thread.start()
+
+    def _read(self, after: int) -> None:
+        runner = self._runner
+        try:
+            while True:
+                records = runner.ledger.chained_recorder.read_log(after=after,
+                                                                  limit=runner.batch_size)
+                self._queue.put((after, decode(runner.ledger, records)))
+                if len(records) < runner.batch_size:
+                    return
+                after = records[-1].position
+        except Exception as exc:  # the runner reads for itself from here on
+            log.warning("read_ahead_failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._queue.put(None)
+
+    def take(self, after: int) -> list[LoggedEvent] | None:
+        while not self._done:
+            item = self._queue.get()
+            if item is None:
+                self._done = True
+            elif item[0] == after:
+                return item[1]
+        return None
+
+    def close(self) -> None:
+        self._done = True
+        while self._thread.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.1)
+        self._thread.join()

@@ -10,11 +10,10 @@ inserts), so progress is "no more events after my position", never "position + 1
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -25,6 +24,9 @@ from projections.db import Database, Tx
 from projections.events import LoggedEvent, decode
 from projections.leader import Leadership, Sole
 from projections.status import FailureRecord, describe
+
+if TYPE_CHECKING:
+    from projections.rebuild import ReadAhead
 
 log = structlog.get_logger("projections")
 
@@ -89,7 +91,7 @@ class Runner:
         *,
         upto: int | None = None,
         switch: bool = False,
-        ahead: ReadAhead | None = None,
+        ahead: ReadAhead | None = None,  # projections.rebuild
     ) -> int:
         """Project one batch; returns the number of events read (0: caught up).
 
@@ -221,51 +223,6 @@ class Runner:
             except Exception as own:  # this projection's own failure
                 failing[name] = own
         return failing
-
-
-class ReadAhead:
-    """Reads and decodes the next batches of the log in a thread while the current one is
-    written (a rebuild's reads and writes then overlap). It stops at the first short batch
-    (the head); `take` answers None for anything it has not read, and the runner reads."""
-
-    def __init__(self, runner: Runner, *, after: int, depth: int = 2) -> None:
-        self._runner = runner
-        self._queue: queue.Queue[tuple[int, list[LoggedEvent]] | None] = queue.Queue(depth)
-        self._done = False
-        self._thread = threading.Thread(target=self._read, args=(after,), daemon=True,
-                                        name="projections-read-ahead")
-        self._thread.start()
-
-    def _read(self, after: int) -> None:
-        runner = self._runner
-        try:
-            while True:
-                records = runner.ledger.chained_recorder.read_log(after=after,
-                                                                  limit=runner.batch_size)
-                self._queue.put((after, decode(runner.ledger, records)))
-                if len(records) < runner.batch_size:
-                    return
-                after = records[-1].position
-        except Exception as exc:  # the runner reads for itself from here on
-            log.warning("read_ahead_failed", error=f"{type(exc).__name__}: {exc}")
-        finally:
-            self._queue.put(None)
-
-    def take(self, after: int) -> list[LoggedEvent] | None:
-        while not self._done:
-            item = self._queue.get()
-            if item is None:
-                self._done = True
-            elif item[0] == after:
-                return item[1]
-        return None
-
-    def close(self) -> None:
-        self._done = True
-        while self._thread.is_alive():  # unblock a reader waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.1)
-        self._thread.join()
 
 
 def create_tables(tx: Tx, projection: Projection, tag: str, *, indexes: bool = True) -> None:

@@ -55,7 +55,10 @@ def make_client(keys_file: Path) -> Iterator[ClientFactory]:
     def make(database_url: str, *, read_models: Callable[..., Any] | None = None) -> TestClient:
         """A client on the real read side, unless `read_models` builds another."""
         settings = Settings(database_url=database_url, api_keys_file=keys_file)
-        client = TestClient(create_app(settings, read_models_factory=read_models),
+        # The integrity keeper stays off: tests that tamper with rows decide when the
+        # checkpoint moves (tests/unit/test_integrity_keeper.py tests the keeper).
+        client = TestClient(create_app(settings, read_models_factory=read_models,
+                                       keep_integrity=False),
                             raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

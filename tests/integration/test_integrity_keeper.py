@@ -1,0 +1,39 @@
+"""The integrity keeper moves the verified checkpoint to the head, and follows it."""
+
+from __future__ import annotations
+
+import time
+
+from ledger import Ledger
+from ledger.keeper import IntegrityKeeper
+from tests.support.scenario import funded_phase, recipients
+
+
+def test_a_step_extends_the_checkpoint_until_it_reaches_the_head(ledger: Ledger) -> None:
+    funded_phase(ledger)
+    recipients(ledger, 3)
+    head = ledger.head()[0]
+    keeper = IntegrityKeeper(ledger)
+    assert ledger.chained_recorder.read_checkpoint().position == 0
+
+    while keeper.step():
+        pass
+
+    checkpoint = ledger.chained_recorder.read_checkpoint()
+    assert checkpoint.position == head and checkpoint.verified
+
+
+def test_the_keeper_thread_follows_new_events(ledger: Ledger) -> None:
+    keeper = IntegrityKeeper(ledger, interval=0.05)
+    keeper.start()
+    try:
+        funded_phase(ledger)
+        head = ledger.head()[0]
+        deadline = time.monotonic() + 10
+        while (ledger.chained_recorder.read_checkpoint().position < head
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+    finally:
+        keeper.stop()
+
+    assert ledger.chained_recorder.read_checkpoint().position == head
