@@ -24,6 +24,11 @@ CREATE_TRACKING = (
     "position BIGINT NOT NULL, PRIMARY KEY (projection, tag))"
 )
 SELECT_LIVE = "SELECT projection, tag FROM proj_versions"
+# A query's one round trip before its own: the live tag and how far it has read.
+SELECT_LIVE_POSITION = (
+    "SELECT v.tag, t.position FROM proj_versions v JOIN proj_tracking t "
+    "ON t.projection = v.projection AND t.tag = v.tag WHERE v.projection = ?"
+)
 SELECT_TRACKING = "SELECT position FROM proj_tracking WHERE projection = ? AND tag = ?"
 INSERT_TRACKING = (
     "INSERT INTO proj_tracking (projection, tag, position) VALUES (?, ?, 0) "

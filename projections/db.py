@@ -12,6 +12,7 @@ Write transactions are exclusive per projection (a row lock on PostgreSQL,
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -221,9 +222,15 @@ class Database:
     def read(self) -> Iterator[Tx]:
         """A read-only snapshot: every statement inside sees the same state."""
         if self._pool is not None:
-            with self._pool.connection() as pg, pg.transaction():
-                pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield _PgTx(pg)
+            with self._pool.connection() as pg:
+                # BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY in one round trip.
+                pg.isolation_level, pg.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+                try:
+                    with pg.transaction():
+                        yield _PgTx(pg)
+                finally:
+                    with contextlib.suppress(psycopg.Error):  # a broken one is discarded
+                        pg.isolation_level, pg.read_only = None, None
             return
         if self._memory is not None:
             with self._lock:

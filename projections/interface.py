@@ -105,7 +105,7 @@ class ReadModels(Protocol):
         requested, awarded, paid, repaid, balance}], totals, position."""
         ...
 
-    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 1000,
+    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None) -> Json:
         """A page of accounts in name order: {"accounts": [{"account", "balance"}],
         "by_kind": {kind: balance}, "total": "0.00" (both over all accounts),

@@ -117,11 +117,15 @@ class AdvisoryLock:
             return False
 
     def release(self) -> None:
-        conn, self._conn, self._held = self._conn, None, False
+        conn, held, self._conn, self._held = self._conn, self._held, None, False
         if conn is not None:
-            # Closing ends the session, and with it the lock; a broken connection
-            # has lost both already.
+            # Unlock first: the server ends a closed session (and its locks) only after
+            # close() returns, so a follower asking at once could still find it held.
+            # Closing ends the session and the lock anyway; a broken connection has
+            # lost both already.
             with contextlib.suppress(psycopg.Error):
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
                 conn.close()
 
     def _connection(self) -> psycopg.Connection[Any]:

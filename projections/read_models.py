@@ -10,14 +10,14 @@ from typing import Any
 from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
 from ledger.persistence.log import fields_decoder
-from projections import state, totals
+from projections import base, state, totals
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import data_of
 from projections.leader import leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
-from projections.runner import Progress, Runner, tracking, wait_until
+from projections.runner import Progress, Runner, wait_until
 from projections.state import StateQuery
 from projections.status import ensure_status_table, live_status
 
@@ -91,8 +91,10 @@ class ReadModelsImpl:
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
         with self.db.read() as tx:
-            tag = self.runner.live_tags(tx)[projection]
-            live = tracking(tx, projection, tag)
+            rows = tx.execute(base.SELECT_LIVE_POSITION, (projection,))
+            if not rows:
+                raise LookupError(f"projection {projection} has no live version")
+            tag, live = str(rows[0][0]), int(rows[0][1])
             yield tx, tag, live if at is None else min(at, live), live
 
     @contextmanager
@@ -162,7 +164,7 @@ class ReadModelsImpl:
             return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
                                                  cursor=cursor, limit=limit)
 
-    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 1000,
+    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None) -> Json:
         with self._state(at) as q:
             return totals.accounts(q, programme_id, cursor=cursor, limit=limit)

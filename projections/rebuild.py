@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from projections import parallel
 from projections.base import Key, Table
 from projections.db import Tx
 from projections.events import LoggedEvent, decode
@@ -49,7 +50,10 @@ def rebuild(
     head = runner.ledger.chained_recorder.chain_head()[0]
     started, total = time.perf_counter(), 0
     indexed = False
-    ahead = ReadAhead(runner, after=0)  # the new versions start at the beginning
+    bulk = parallel.bulk_in_processes(runner, new, head=head, progress=progress)
+    # The new versions start at the beginning, or where the processes left them.
+    ahead = ReadAhead(runner, after=0) if bulk is None else None
+    total = bulk or 0
     try:
         while True:
             count = runner.run_batch(new, switch=indexed, ahead=ahead)
@@ -67,7 +71,8 @@ def rebuild(
             elif count == 0 and indexed:
                 break
     finally:
-        ahead.close()
+        if ahead is not None:
+            ahead.close()
     seconds = time.perf_counter() - started
     with runner.db.write() as tx:
         for name in names:

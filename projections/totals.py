@@ -230,7 +230,7 @@ def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: 
 
 
 def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
-             limit: int = 1000) -> Json:
+             limit: int = 100) -> Json:
     """A page of account balances, with the totals by account kind and the trial balance
     over all of the programme's accounts."""
     limit = check_limit(limit)

@@ -147,7 +147,7 @@ def get_reconciliation_entries(
             responses=tabular.CSV_RESPONSE)
 def get_accounts(
     *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
-    cursor: Cursor = None, limit: Limit = 1000,
+    cursor: Cursor = None, limit: Limit = 100,
 ) -> Any:
     """A page of account balances in name order (`next_cursor` for the next), with the
     totals by account kind and the trial balance over all of the programme's accounts."""

@@ -108,7 +108,7 @@ class FakeReadModels:
         self.ledger.recipient(recipient_id)
         return {"recipient_id": recipient_id, "applications": [], "position": self.position()}
 
-    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 1000,
+    def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None) -> Json:
         self.ledger.programme(programme_id)
         return {"accounts": [{"account": "phase:x", "balance": "1.00"},

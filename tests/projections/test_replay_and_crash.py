@@ -147,3 +147,29 @@ def test_a_failing_batch_writes_nothing(sql_database_url: str, crash_after: int)
         assert read_models.verify().ok
     finally:
         read_models.close()
+
+
+def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    from projections import parallel
+
+    settings = Settings(database_url=postgres_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger, batch_size=10)
+    try:
+        story = run_story(ledger)
+        read_models.catch_up()
+        before = _tables(read_models)
+        totals_before = read_models.phase_totals(story.phase_id)
+        monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+
+        events, _ = read_models.replay()
+
+        assert events == ledger.head()[0]
+        after = _tables(read_models)
+        for name, rows in before.items():
+            assert after[name] == rows, name
+        assert read_models.phase_totals(story.phase_id) == totals_before
+        assert read_models.verify().ok
+    finally:
+        read_models.close()

@@ -1,0 +1,71 @@
+"""A rebuild's bulk on several cores: each projection replays the log in a process of its own.
+
+The projections of a rebuild are independent until the switch, so on PostgreSQL each
+replays the log into its new tables in a child process (its own connection, read-ahead
+and decoding); the parent then indexes, catches up the last events of all of them
+together and switches in one transaction as before (projections/rebuild.py). SQLite has
+one writer at a time, and memory:// one process, so they replay in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+from projections.runner import Progress, Runner, tracking
+
+PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it gains
+
+
+def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
+                      progress: Progress | None = None) -> int | None:
+    """Replays each of `new` (projection → tag) up to about the head in its own process;
+    returns the events read (the most of any), or None where it does not apply."""
+    if runner.db.dialect != "postgresql" or len(new) < 2 or head < PARALLEL_FROM:
+        return None
+    context = multiprocessing.get_context("spawn")  # no threads or pools inherited
+    with ProcessPoolExecutor(max_workers=len(new), mp_context=context) as pool:
+        futures = [pool.submit(replay_one, runner.db.url, name, tag, runner.batch_size)
+                   for name, tag in new.items()]
+        while True:
+            done, pending = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+            if progress is not None:
+                progress(_slowest(runner, new), head)
+            if not pending or any(f.exception() for f in done):
+                break
+        return max(f.result() for f in futures)  # raises a child's error here
+
+
+def _slowest(runner: Runner, new: dict[str, str]) -> int:
+    with runner.db.read() as tx:
+        return min(tracking(tx, name, tag) for name, tag in new.items())
+
+
+def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
+    """In a child process: replay projection `name` into `tag` until near the head."""
+    from ledger import Settings, build_ledger
+    from projections.db import Database
+    from projections.read_models import all_projections
+    from projections.rebuild import ReadAhead
+
+    ledger = build_ledger(Settings(database_url=url))
+    db = Database(url)
+    try:
+        projection = next(p for p in all_projections() if p.name == name)
+        runner = Runner(db, ledger, [projection], batch_size=batch_size)
+        ahead = ReadAhead(runner, after=0)
+        total = 0
+        try:
+            while True:
+                count = runner.run_batch({name: tag}, ahead=ahead)
+                total += count
+                if count < batch_size:
+                    return total
+        finally:
+            ahead.close()
+    finally:
+        db.close()
+        ledger.close()
+
+
+__all__ = ["PARALLEL_FROM", "bulk_in_processes", "replay_one"]
