@@ -29,6 +29,10 @@ SELECT_LIVE_POSITION = (
     "SELECT v.tag, t.position FROM proj_versions v JOIN proj_tracking t "
     "ON t.projection = v.projection AND t.tag = v.tag WHERE v.projection = ?"
 )
+SELECT_LIVE_POSITIONS = (
+    "SELECT v.projection, v.tag, t.position FROM proj_versions v JOIN proj_tracking t "
+    "ON t.projection = v.projection AND t.tag = v.tag"
+)
 SELECT_TRACKING = "SELECT position FROM proj_tracking WHERE projection = ? AND tag = ?"
 INSERT_TRACKING = (
     "INSERT INTO proj_tracking (projection, tag, position) VALUES (?, ?, 0) "

@@ -11,6 +11,7 @@ from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
 from ledger.persistence.log import fields_decoder
 from projections import base, state, totals
+from projections.answers import Answers, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
@@ -33,9 +34,11 @@ def all_projections() -> tuple[Projection, ...]:
 class ReadModelsImpl:
     """Answers every query from the live version of the tables, as of a position."""
 
-    def __init__(self, db: Database, runner: Runner) -> None:
+    def __init__(self, db: Database, runner: Runner, *, keep_answers: bool = False) -> None:
         self.db = db
         self.runner = runner
+        # Current answers kept until the projections move on (projections/answers.py).
+        self.answers = Answers(db) if keep_answers else None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -84,7 +87,10 @@ class ReadModelsImpl:
             self.runner.catch_up()
         else:
             self.runner.poke()
-        return wait_until(lambda: self.position() >= position, timeout)
+        reached = wait_until(lambda: self.position() >= position, timeout)
+        if reached and self.answers is not None:
+            self.answers.refresh()  # no answer older than `position` from here on
+        return reached
 
     @contextmanager
     def _read(self, projection: str, at: int | None) -> Iterator[tuple[Tx, str, int, int]]:
@@ -104,10 +110,12 @@ class ReadModelsImpl:
 
     # -- current state --------------------------------------------------------------
 
+    @kept("grants")
     def application(self, application_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.application_json(q.require("application", application_id), q.at)
 
+    @kept("grants")
     def applications(
         self,
         *,
@@ -122,28 +130,34 @@ class ReadModelsImpl:
             return state.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
                                            status=status, cursor=cursor, limit=limit)
 
+    @kept("grants")
     def programme(self, programme_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.programme_json(q, programme_id)
 
+    @kept("grants")
     def phase(self, phase_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.phase_json(q, phase_id)
 
+    @kept("grants")
     def recipient(self, recipient_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.recipient_json(q, recipient_id)
 
+    @kept("grants")
     def recipient_statement(self, recipient_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.recipient_statement(q, recipient_id)
 
     # -- money ----------------------------------------------------------------------
 
+    @kept("grants")
     def phase_totals(self, phase_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return totals.phase_totals(q, phase_id)
 
+    @kept("grants")
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
         limit: int = 100, at: int | None = None,
@@ -151,11 +165,13 @@ class ReadModelsImpl:
         with self._state(at) as q:
             return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit)
 
+    @kept("grants")
     def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None
                        ) -> Json:
         with self._state(at) as q:
             return totals.reconciliation(q, programme_id, fiscal_year)
 
+    @kept("grants")
     def reconciliation_entries(
         self, programme_id: str, fiscal_year: int, figure: str, *,
         cursor: str | None = None, limit: int = 100, at: int | None = None,
@@ -164,6 +180,7 @@ class ReadModelsImpl:
             return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
                                                  cursor=cursor, limit=limit)
 
+    @kept("grants")
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None) -> Json:
         with self._state(at) as q:
@@ -177,6 +194,7 @@ class ReadModelsImpl:
         return {r.position: data_of(fields_of(r)[0])
                 for r in ledger.chained_recorder.read_log_at(positions)} if positions else {}
 
+    @kept("audit")
     def audit(
         self,
         *,
@@ -195,6 +213,7 @@ class ReadModelsImpl:
                                event_type=event_type, recorded_from=recorded_from,
                                recorded_to=recorded_to, cursor=cursor, limit=limit)
 
+    @kept("audit")
     def application_history(
         self, application_id: str, *, cursor: str | None = None, limit: int = 100,
         at: int | None = None,
@@ -207,16 +226,17 @@ class ReadModelsImpl:
 
 def build_read_models(
     settings: Settings, ledger: Ledger, *, batch_size: int | None = None,
-    interval: float = 0.1,
+    interval: float = 0.1, keep_answers: bool = False,
 ) -> ReadModelsImpl:
-    """The read side on the store of `settings` (memory:// → an in-memory SQLite)."""
+    """The read side on the store of `settings` (memory:// → an in-memory SQLite);
+    `keep_answers` keeps current answers until the projections move on (a server)."""
     db = Database(settings.database_url)
     runner = Runner(db, ledger, all_projections(), interval=interval,
                     **({"batch_size": batch_size} if batch_size else {}))
     runner.leadership = leadership_for(settings.database_url)
     runner.ensure_schema()
     ensure_status_table(db)
-    return ReadModelsImpl(db, runner)
+    return ReadModelsImpl(db, runner, keep_answers=keep_answers)
 
 
 def replay_all(settings: Settings, ledger: Ledger, progress: Progress | None = None
