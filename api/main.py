@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from api.auth import ApiKeys
 from api.errors import install_error_handlers
@@ -27,6 +29,7 @@ from api.routers import (
     whoami,
 )
 from ledger import Ledger, Settings, build_ledger
+from ledger.version import VERSION
 from projections.interface import ReadModels
 
 log = structlog.get_logger("api")
@@ -48,6 +51,10 @@ def default_read_models(settings: Settings, ledger: Ledger) -> ReadModels:
     from projections import build_read_models
 
     return build_read_models(settings, ledger)
+
+
+async def _to_docs(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/docs")
 
 
 def create_app(
@@ -85,14 +92,18 @@ def create_app(
             ledger.close()
             log.info("api_stopped")
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets shipped in fastapi-offline, never from a CDN: the
+    # docs work in a network without internet access.
+    app = FastAPIOffline(
         title="Program Ledger",
-        version="0.1.0",
+        version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # else it calls an online validator
     )
     install_error_handlers(app)
     install_openapi(app)
+    app.add_api_route("/", _to_docs, include_in_schema=False)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Probes first: routes are matched in order, and /health is what load balancers poll.
