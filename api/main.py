@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
@@ -18,6 +18,7 @@ from api.auth import ApiKeys
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
+from api.query import refuse_unknown_query
 from api.routers import (
     applications,
     audit,
@@ -99,6 +100,7 @@ def create_app(
         version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query)],
         swagger_ui_parameters={"validatorUrl": None},  # else it calls an online validator
     )
     install_error_handlers(app)
