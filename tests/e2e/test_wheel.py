@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -76,6 +80,43 @@ def test_installed_wheel_runs_demo_report_and_export_from_an_empty_directory(
     assert "16000000.00" in table
     assert len(package["grants"]) == 443
     assert package["grants"][0]["currency"] == "EUR"
+
+
+def test_installed_wheel_serves_its_docs_without_the_internet(
+    installed: Path, empty_dir: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {**_clean_env(), "LEDGER_DATABASE_URL": "memory://"}
+    server = subprocess.Popen([str(installed / "ledger"), "serve", "--port", str(port)],
+                              cwd=empty_dir, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        page = _fetch_when_up(f"{base}/")  # redirected to /docs
+        script = re.search(r'<script src="([^"]+)"', page)
+        assert script is not None
+        bundle = _fetch_when_up(base + script.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert "swagger-ui" in page
+    assert not re.search(r"https?://", page)
+    assert "SwaggerUIBundle" in bundle
+
+
+def _fetch_when_up(url: str, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:  # a local URL we built
+                return str(answer.read().decode("utf-8"))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_installed_wheel_leaves_no_database_behind_when_a_command_fails(
