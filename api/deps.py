@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Header, Query, Request
@@ -67,6 +67,15 @@ async def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
+async def authenticate(request: Request) -> Principal:
+    """`current_user` outside FastAPI's dependency tree (raises Unauthorized)."""
+    return await current_user(request, await _bearer(request))
+
+
+#: The roles each check below lets through, for the OpenAPI document (api/routes.py).
+ROLES_OF: dict[Callable[..., Any], tuple[str, ...]] = {}
+
+
 def requires(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets through callers holding one of `roles` (else 403)."""
 
@@ -75,6 +84,7 @@ def requires(*roles: str) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
         return user
 
+    ROLES_OF[check] = roles
     return check
 
 
@@ -103,6 +113,7 @@ def acting_as(*roles: str) -> Callable[..., Awaitable[Actor]]:
         return Actor(user=user.user, role=role, correlation_id=request.state.request_id,
                      idempotency_key=idempotency_key)
 
+    ROLES_OF[actor] = roles
     return actor
 
 

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from api.auth import ApiKeys
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
+from api.query import refuse_unknown_query
 from api.routers import (
     applications,
     audit,
@@ -28,6 +31,7 @@ from api.routers import (
 )
 from ledger import Ledger, Settings, build_ledger
 from ledger.keeper import IntegrityKeeper
+from ledger.version import VERSION
 from projections.interface import ReadModels
 
 log = structlog.get_logger("api")
@@ -49,6 +53,10 @@ def default_read_models(settings: Settings, ledger: Ledger) -> ReadModels:
     from projections import build_read_models
 
     return build_read_models(settings, ledger, keep_answers=True)
+
+
+async def _to_docs(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/docs")
 
 
 def create_app(
@@ -93,14 +101,19 @@ def create_app(
             ledger.close()
             log.info("api_stopped")
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets shipped in fastapi-offline, never from a CDN: the
+    # docs work in a network without internet access.
+    app = FastAPIOffline(
         title="Program Ledger",
-        version="0.1.0",
+        version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query)],
+        swagger_ui_parameters={"validatorUrl": None},  # else it calls an online validator
     )
     install_error_handlers(app)
     install_openapi(app)
+    app.add_api_route("/", _to_docs, include_in_schema=False)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Probes first: routes are matched in order, and /health is what load balancers poll.

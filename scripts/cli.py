@@ -3,7 +3,11 @@ ledger/, projections/ and api/; the commands are registered below by area."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from ledger.version import VERSION
 
 app = typer.Typer(
     name="ledger",
@@ -11,6 +15,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ledger (program-ledger) {VERSION}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the installed version and exit.")] = False,
+) -> None:
+    """Program Ledger: an event-sourced ledger for public grant programmes."""
 
 
 @app.command()

@@ -7,7 +7,8 @@ What it writes:
   year 2020–2024;
 - phase `2020-1` (fiscal year 2020, envelope 16,000,000.00 EUR, open 2020-01-01 to
   2020-12-31, all four recipient kinds eligible);
-- the 443 authorities of `data/hessen_kommunen_2019.csv`, registered in one bulk call;
+- the 443 authorities of `scripts/data/hessen_kommunen_2019.csv` (package data), registered
+  in one bulk call;
 - one application per authority, recorded by a clerk and approved by a different
   approver (four eyes), for exactly the amount of the distribution key below;
 - the money "almost all drawn": one drawdown per grant, requested by the clerk and paid
@@ -41,14 +42,17 @@ fresh store). See docs/demo-data.md.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from ledger import Actor, Ledger, Money, NewRecipient
 from ledger.errors import AlreadyExists, NotFound
+from scripts.data import authorities_csv
 
 PROGRAMME_ID = "shh-digital"
 PROGRAMME_NAME = "Starke Heimat Hessen – Digitalisierung"
@@ -76,8 +80,6 @@ PARTIAL_SHARE = Decimal("0.60")
 #: Grants that pay part of the money back in December (index in sorted order, cents).
 REPAYMENTS: dict[int, int] = {12: 123_456, 140: 250_000, 301: 98_765}
 
-DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "hessen_kommunen_2019.csv"
-
 ADMIN = Actor(user="hmdis-admin", role="admin", correlation_id="demo-2020")
 BUDGET_OFFICER = Actor(user="hmdis-haushalt", role="finance", correlation_id="demo-2020")
 CLERK = Actor(user="sb-mueller", role="clerk", correlation_id="demo-2020")
@@ -94,10 +96,10 @@ class Authority:
     district_id: str | None
 
 
-def read_authorities(data_file: Path = DATA_FILE) -> list[Authority]:
-    """The authorities of the data file, sorted by recipient_id."""
-    with data_file.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def read_authorities(data_file: Path | Traversable | None = None) -> list[Authority]:
+    """The authorities of the data file (default: the one shipped), sorted by recipient_id."""
+    text = (data_file or authorities_csv()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     authorities = [
         Authority(
             recipient_id=row["recipient_id"],
@@ -140,13 +142,15 @@ def distribution_key(authorities: list[Authority]) -> dict[str, Money]:
     return awards
 
 
-def load_2020_scenario(ledger: Ledger, *, data_file: Path | None = None) -> dict[str, Any]:
+def load_2020_scenario(
+    ledger: Ledger, *, data_file: Path | Traversable | None = None
+) -> dict[str, Any]:
     """Load the scenario; returns its figures (money as "0.00" strings).
 
     Raises AlreadyExists, before writing anything, if the programme, the phase or any
     of the authorities is already in the store.
     """
-    authorities = read_authorities(data_file or DATA_FILE)
+    authorities = read_authorities(data_file)
     awards = distribution_key(authorities)
     _refuse_if_loaded(ledger, authorities)
     start = ledger.head()[0]

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
 from projections import ReadModelsImpl, build_read_models
+from scripts.store import removed_on_failure
 
 report_app = typer.Typer(help="Reports from the read models, optionally as of a past moment.",
                          no_args_is_help=True)
@@ -44,12 +45,14 @@ class Format(StrEnum):
 @contextmanager
 def _read_side() -> Iterator[tuple[Ledger, ReadModelsImpl]]:
     settings = Settings()
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger)
-    try:
-        yield ledger, read_models
-    finally:
-        read_models.close()
+    with removed_on_failure(settings):
+        ledger = build_ledger(settings)
+        read_models = build_read_models(settings, ledger)
+        try:
+            yield ledger, read_models
+        finally:
+            read_models.close()
+            ledger.close()
 
 
 def replay(

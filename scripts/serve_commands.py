@@ -16,6 +16,7 @@ import typer
 from ledger import Actor, Ledger, Money, NewApplication, Settings, build_ledger
 from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
 from ledger.settings import database_kind
+from scripts.store import removed_on_failure
 
 # Who gets a key in the demo: one per role, and a second clerk, approver and
 # finance user so four eyes can be tried by hand.
@@ -93,16 +94,17 @@ def demo(
     from scripts.demo_data import load_2020_scenario  # written alongside; heavy data file
 
     settings = Settings()
-    ledger = build_ledger(settings)
-    try:
-        summary = load_2020_scenario(ledger)
-        typer.echo(f"loaded {summary['applications']} applications, "
-                   f"awarded {summary['awarded_total']} EUR, paid {summary['paid_total']} EUR "
-                   f"({summary['events_written']} events)")
-    except AlreadyExists as exc:
-        typer.echo(f"scenario already loaded ({exc.detail}); using the store as it is")
-    finally:
-        ledger.close()
+    with removed_on_failure(settings):
+        ledger = build_ledger(settings)
+        try:
+            summary = load_2020_scenario(ledger)
+            typer.echo(f"loaded {summary['applications']} applications, awarded "
+                       f"{summary['awarded_total']} EUR, paid {summary['paid_total']} EUR "
+                       f"({summary['events_written']} events)")
+        except AlreadyExists as exc:
+            typer.echo(f"scenario already loaded ({exc.detail}); using the store as it is")
+        finally:
+            ledger.close()
     keys = write_demo_keys(keys_file)
     typer.echo(f"keys written to {keys_file} (LEDGER_API_KEYS_FILE)")
     for entry in keys:

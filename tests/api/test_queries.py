@@ -132,7 +132,11 @@ def test_every_query_answers_its_position(client: TestClient) -> None:
              f"/programmes/{setup.programme_id}/accounts",
              f"/recipients/{setup.recipients[0]}/statement", "/audit", "/events", "/integrity"]
 
-    answers = {p: client.get(p, headers=auth("root"), params=at) for p in paths}
+    # /events and /integrity read the log itself, not a projection: they take no
+    # min_position (and refuse it as an unknown query parameter).
+    answers = {p: client.get(p, headers=auth("root"),
+                             params=None if p in ("/events", "/integrity") else at)
+               for p in paths}
 
     for path, response in answers.items():
         assert response.status_code == 200, (path, response.text)

@@ -1,7 +1,8 @@
 """`ledger export` and the document formats of `ledger report`, on the 2020 scenario.
 
-The exports must validate against the vendored standards (data/standards, or
-$LEDGER_STANDARDS_DIR) and add up to the read models' figures, to the cent.
+The exports must validate against the vendored standards (package data in
+scripts/data/standards, or $LEDGER_STANDARDS_DIR) and add up to the read models'
+figures, to the cent.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from typer.testing import CliRunner
 from ledger import Settings, build_ledger
 from projections import build_read_models
 from scripts.cli import app
+from scripts.data import standards
 from scripts.demo_data import load_2020_scenario
 from scripts.exports import collect_grants, iati, threesixtygiving
 from tests.projections.helpers import run_story
 
-STANDARDS = Path(os.environ.get("LEDGER_STANDARDS_DIR",
-                              Path(__file__).resolve().parents[2] / "data" / "standards"))
+# The package's own copy (a folder in a source checkout, which is what tests run on).
+STANDARDS = Path(os.environ.get("LEDGER_STANDARDS_DIR", str(standards())))
 
 
 @pytest.fixture(scope="module")

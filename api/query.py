@@ -1,0 +1,37 @@
+"""Unknown query parameters are refused (SPEC §4: a misspelt field never passes silently).
+
+One dependency on the whole app compares the request's query keys with the parameters
+its operation declares; FastAPI itself ignores keys it was not asked for.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api.deps import authenticate
+from api.routes import by_served_route
+from ledger.errors import ValidationFailed
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """Raises ValidationFailed (422) naming the unknown keys and the accepted ones.
+
+    An operation that needs a key authenticates first, so a caller without one still
+    gets 401 before learning anything about the parameters.
+    """
+    if not request.query_params:
+        return
+    state = request.app.state
+    if getattr(state, "route_facts", None) is None:  # built once, on first use
+        state.route_facts = by_served_route(request.app.routes)
+    facts = state.route_facts.get(id(request.scope.get("route")))
+    if facts is None:  # not a documented operation (/docs, /redoc, /)
+        return
+    unknown = sorted(set(request.query_params.keys()) - facts.query)
+    if not unknown:
+        return
+    if facts.needs_key:
+        await authenticate(request)
+    accepted = ", ".join(sorted(facts.query)) or "none"
+    raise ValidationFailed(f"unknown query parameter(s): {', '.join(unknown)} "
+                           f"(this endpoint accepts: {accepted})")

@@ -1,0 +1,85 @@
+"""The API documents itself without the internet: /docs from local assets, and an OpenAPI
+document where every operation names its roles and its problem+json answers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+ERROR_STATUSES = {"401", "403", "404", "409", "413", "422", "503"}
+
+
+@pytest.fixture
+def operations(memory_client: TestClient) -> list[tuple[str, str, dict]]:
+    document = memory_client.get("/openapi.json").json()
+    return [(method.upper(), path, operation)
+            for path, item in document["paths"].items() for method, operation in item.items()]
+
+
+def test_root_redirects_to_the_docs(memory_client: TestClient) -> None:
+    answer = memory_client.get("/", follow_redirects=False)
+
+    assert answer.status_code in (302, 307)
+    assert answer.headers["location"] == "/docs"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_load_every_asset_from_the_server_itself(
+    memory_client: TestClient, page: str
+) -> None:
+    html = memory_client.get(page)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    fetched = {url: memory_client.get(url).status_code for url in assets}
+
+    assert html.status_code == 200
+    assert not re.search(r"https?://", html.text), "the page names an external URL"
+    assert any(url.endswith(".js") for url in assets)
+    assert fetched == dict.fromkeys(assets, 200)
+
+
+def test_every_operation_has_a_summary_and_a_description_naming_its_roles(
+    operations: list[tuple[str, str, dict]],
+) -> None:
+    missing = [f"{method} {path}" for method, path, operation in operations
+               if not operation.get("summary") or "**Roles:**" not in
+               operation.get("description", "")]
+
+    assert operations
+    assert missing == []
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), [
+    ("POST", "/applications/{application_id}/approve", "**Roles:** approver"),
+    ("POST", "/applications/{application_id}/drawdowns/{did}/cancel", "**Roles:** clerk, finance"),
+    ("GET", "/programmes/{pid}/accounts", "**Roles:** finance, auditor"),
+    ("GET", "/phases/{phase_id}/totals", "**Roles:** any role"),
+    ("GET", "/health", "**Roles:** none"),
+])
+def test_roles_come_from_the_operations_own_dependency(
+    operations: list[tuple[str, str, dict]], method: str, path: str, roles: str
+) -> None:
+    (operation,) = [o for m, p, o in operations if (m, p) == (method, path)]
+
+    assert roles in operation["description"]
+
+
+def test_every_operation_documents_its_problem_answers(
+    operations: list[tuple[str, str, dict]],
+) -> None:
+    for method, path, operation in operations:
+        responses = operation["responses"]
+        expected = {"422"}
+        if path != "/health":
+            expected.add("401")
+        if "{" in path:
+            expected.add("404")
+        if method == "POST":
+            expected |= {"403", "409", "413"}
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for status in ERROR_STATUSES & set(responses) - ({"503"} if path == "/health" else set()):
+            content = responses[status]["content"]["application/problem+json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert content["example"]["status"] == int(status)
+            assert content["example"]["code"]
