@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ApiKeys, Principal
 from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
+from api.schemas.common import NO_CONTROL_PATTERN
 from ledger import Actor, Ledger
 from ledger.errors import ValidationFailed
 from projections.interface import ReadModels
@@ -170,8 +171,11 @@ def _utc(moment: datetime) -> datetime:
 
 AtPosition = Annotated[int | None, Depends(read_position)]
 
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the "
-                                     "previous page")]
+Cursor = Annotated[str | None, Query(
+    max_length=500, pattern=r"^[A-Za-z0-9_-]*={0,2}$",
+    description="`next_cursor` of the previous page")]
+# A filter on free text (actor, entity id, event type): bounded, no control characters.
+FilterText = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -18,6 +18,9 @@ from ledger import Money
 
 MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Free text in a path or query (filters): no C0 control character and no DEL.
+# PostgreSQL refuses NUL in text, and none of them belongs in an id or a name.
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
 def _clean_text(value: str) -> str:
@@ -26,7 +29,7 @@ def _clean_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+    if any((ord(c) < 32 and c not in "\n\r\t") or c == "\x7f" for c in value):
         raise ValueError("text must not contain control characters")
     return value
 
