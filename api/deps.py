@@ -15,7 +15,8 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ApiKeys, Principal
+from api.auth import Principal
+from api.authentication import NO_KEY
 from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
 from api.schemas.common import NO_CONTROL_PATTERN
 from ledger import Actor, Ledger
@@ -46,6 +47,8 @@ async def get_read_models(request: Request) -> ReadModels:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 
+# Declared for the OpenAPI document (the security scheme); the key itself is checked
+# by api.authentication before the body is read.
 _bearer = HTTPBearer(auto_error=False, description="An API key from LEDGER_API_KEYS_FILE")
 
 
@@ -53,14 +56,11 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller of an API key; async so the bound user reaches every log line."""
-    if credentials is None:
-        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
-    keys: ApiKeys = request.app.state.api_keys
-    principal = keys.authenticate(credentials.credentials)
+    """The caller AuthenticationMiddleware found; async so the bound user reaches every
+    log line."""
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        raise Unauthorized("unknown API key")
-    request.state.user = principal.user
+        raise Unauthorized(getattr(request.state, "unauthenticated", None) or NO_KEY)
     structlog.contextvars.bind_contextvars(user=principal.user)
     return principal
 

@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI
 
 from api.auth import ApiKeys
+from api.authentication import AuthenticationMiddleware
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
@@ -93,7 +94,10 @@ def create_app(
     )
     install_error_handlers(app)
     install_openapi(app)
+    # The last added runs first: request context, then authentication, then the body
+    # limit, so an anonymous caller is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Probes first: routes are matched in order, and /health is what load balancers poll.
     for router in (health.router, whoami.router, programmes.router, phases.router,
