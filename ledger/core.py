@@ -135,7 +135,7 @@ class LedgerCore(Application[UUID]):
         fingerprint = _fingerprint(command, actor.user, request)
         for attempt in range(MAX_ATTEMPTS):
             if actor.idempotency_key is not None:
-                replay = self._replay(actor.idempotency_key, fingerprint)
+                replay = self._replay(actor.user, actor.idempotency_key, fingerprint)
                 if replay is not None:
                     return replay
             token = _reads.set({})
@@ -150,7 +150,7 @@ class LedgerCore(Application[UUID]):
                     IdempotencyRecord.start(
                         IdempotencyRecord.Recorded,
                         actor,
-                        id=IdempotencyRecord.id_for(actor.idempotency_key),
+                        id=IdempotencyRecord.id_for(actor.user, actor.idempotency_key),
                         effective_date=today(),
                         key=actor.idempotency_key,
                         command=command,
@@ -176,14 +176,15 @@ class LedgerCore(Application[UUID]):
             return CommandResult(ids=decision.ids, position=position)
         raise ConcurrencyConflict(f"{command} lost {MAX_ATTEMPTS} concurrent races; retry")
 
-    def _replay(self, key: str, fingerprint: str) -> CommandResult | None:
+    def _replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
         try:
-            record: Any = self.repository.get(IdempotencyRecord.id_for(key))
+            record: Any = self.repository.get(IdempotencyRecord.id_for(user, key))
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != fingerprint:
             raise IdempotencyMismatch(
+                # The record is the caller's own (keys are scoped to their user).
                 f"idempotency key {key!r} was used for a different request ({record.command})"
             )
         position = self.chained_recorder.position_of(record.id, 1) or 0
