@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Role = Literal["admin", "clerk", "approver", "finance", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "clerk", "approver", "finance", "auditor")
@@ -26,6 +26,18 @@ class KeysFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keys: list[KeyEntry]
+
+    @model_validator(mode="after")
+    def _keys_are_unique(self) -> KeysFile:
+        # Merging them silently would let the last entry decide who the key is.
+        seen: dict[str, int] = {}
+        for n, entry in enumerate(self.keys):
+            first = seen.setdefault(entry.key, n)
+            if first != n:
+                raise ValueError(
+                    f"keys {first} ({self.keys[first].user}) and {n} ({entry.user}) hold "
+                    "the same key string; give every entry its own key")
+        return self
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,8 @@ class ApiKeys:
     def load(cls, path: Path | None) -> ApiKeys:
         """Reads the keys file; no file means no key is valid (every request gets 401).
 
-        Raises ValueError when the file exists but is not a valid keys file.
+        Raises ValueError when the file exists but is not a valid keys file, or two
+        entries hold the same key string.
         """
         if path is None:
             return cls([])

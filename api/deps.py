@@ -15,8 +15,10 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ApiKeys, Principal
+from api.auth import Principal
+from api.authentication import NO_KEY
 from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
+from api.schemas.common import NO_CONTROL_PATTERN
 from ledger import Actor, Ledger
 from ledger.errors import ValidationFailed
 from projections.interface import ReadModels
@@ -45,6 +47,8 @@ async def get_read_models(request: Request) -> ReadModels:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 
+# Declared for the OpenAPI document (the security scheme); the key itself is checked
+# by api.authentication before the body is read.
 _bearer = HTTPBearer(auto_error=False, description="An API key from LEDGER_API_KEYS_FILE")
 
 
@@ -52,14 +56,11 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller of an API key; async so the bound user reaches every log line."""
-    if credentials is None:
-        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
-    keys: ApiKeys = request.app.state.api_keys
-    principal = keys.authenticate(credentials.credentials)
+    """The caller AuthenticationMiddleware found; async so the bound user reaches every
+    log line."""
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        raise Unauthorized("unknown API key")
-    request.state.user = principal.user
+        raise Unauthorized(getattr(request.state, "unauthenticated", None) or NO_KEY)
     structlog.contextvars.bind_contextvars(user=principal.user)
     return principal
 
@@ -181,8 +182,11 @@ def _utc(moment: datetime) -> datetime:
 
 AtPosition = Annotated[int | None, Depends(read_position)]
 
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the "
-                                     "previous page")]
+Cursor = Annotated[str | None, Query(
+    max_length=500, pattern=r"^[A-Za-z0-9_-]*={0,2}$",
+    description="`next_cursor` of the previous page")]
+# A filter on free text (actor, entity id, event type): bounded, no control characters.
+FilterText = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -68,6 +68,16 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.OperationalError,
 )
 
+# Values the store refuses (PostgreSQL: NUL in text, a number out of range; SQLite:
+# a string or blob too big). Input reaches the store only after validation, so these
+# are input the edge let through: a 422, and nothing was written (the transaction
+# rolled back).
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    es_persistence.DataError,
+    psycopg.DataError,
+    sqlite3.DataError,
+)
+
 _HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),
@@ -139,6 +149,13 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
                    headers={"Retry-After": "5"})
 
 
+async def _storage_refused(request: Request, exc: Exception) -> Response:
+    log.warning("storage_refused_input", error=type(exc).__name__, message=str(exc)[:200])
+    return problem(status=422, code="validation", title="Invalid input",
+                   detail="the store refused a value of this request (e.g. a NUL character "
+                   "or a number out of range); nothing was written")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug, not a refusal: log it with the request's context and answer a problem.
     log.exception("request_failed", error=type(exc).__name__)
@@ -152,4 +169,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for storage_error in STORAGE_ERRORS:
         app.add_exception_handler(storage_error, _storage_unavailable)
+    for data_error in DATA_ERRORS:
+        app.add_exception_handler(data_error, _storage_refused)
     app.add_exception_handler(Exception, _unexpected)

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from api.auth import ApiKeys
+from api.authentication import AuthenticationMiddleware
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
@@ -114,7 +115,10 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_api_route("/", _to_docs, include_in_schema=False)
+    # The last added runs first: request context, then authentication, then the body
+    # limit, so an anonymous caller is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Probes first: routes are matched in order, and /health is what load balancers poll.
     for router in (health.router, whoami.router, programmes.router, phases.router,

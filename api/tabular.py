@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from projections.cells import safe_cell, safe_text
+
 CSV = "text/csv; charset=utf-8"
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}},
@@ -33,7 +35,7 @@ def rows_csv(rows: list[dict[str, Any]], position: int) -> Response:
         columns.extend(key for key in row if key not in columns)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    writer.writerow({column: safe_text(column) for column in columns})
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
     return Response(buffer.getvalue(), media_type=CSV,
@@ -70,8 +72,9 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _cell(value: Any) -> Any:
+    """Nested values as JSON, None as empty, text safe to open in a spreadsheet."""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, default=str)
+        return safe_text(json.dumps(value, sort_keys=True, default=str))
     if value is None:
         return ""
-    return value
+    return safe_cell(value)

@@ -27,6 +27,12 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.domain.application import Application as GrantApplication
 from ledger.domain.base import Actor, LedgerAggregate
+from ledger.domain.dates import (
+    business_dates_in,
+    check_events_in_window,
+    check_in_window,
+    years_after,
+)
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
@@ -133,9 +139,12 @@ class LedgerCore(Application[UUID]):
         decide: Callable[[], Decision],
     ) -> CommandResult:
         fingerprint = _fingerprint(command, actor.user, request)
+        window = self._business_dates()
+        for field_name, business_date in business_dates_in(request):
+            check_in_window(business_date, *window, what=field_name)
         for attempt in range(MAX_ATTEMPTS):
             if actor.idempotency_key is not None:
-                replay = self._replay(actor.idempotency_key, fingerprint)
+                replay = self._replay(actor.user, actor.idempotency_key, fingerprint)
                 if replay is not None:
                     return replay
             token = _reads.set({})
@@ -144,13 +153,14 @@ class LedgerCore(Application[UUID]):
                 reads = _reads.get() or {}
             finally:
                 _reads.reset(token)
+            check_events_in_window(decision.aggregates, *window)  # dates it chose itself
             aggregates: list[Aggregate] = list(decision.aggregates)
             if actor.idempotency_key is not None:
                 aggregates.append(
                     IdempotencyRecord.start(
                         IdempotencyRecord.Recorded,
                         actor,
-                        id=IdempotencyRecord.id_for(actor.idempotency_key),
+                        id=IdempotencyRecord.id_for(actor.user, actor.idempotency_key),
                         effective_date=today(),
                         key=actor.idempotency_key,
                         command=command,
@@ -176,14 +186,22 @@ class LedgerCore(Application[UUID]):
             return CommandResult(ids=decision.ids, position=position)
         raise ConcurrencyConflict(f"{command} lost {MAX_ATTEMPTS} concurrent races; retry")
 
-    def _replay(self, key: str, fingerprint: str) -> CommandResult | None:
+    def _business_dates(self) -> tuple[date, date]:
+        """I13's window (Settings.earliest_business_date, business_years_ahead)."""
+        earliest = date.fromisoformat(
+            self.env.get("LEDGER_EARLIEST_BUSINESS_DATE") or "1990-01-01")
+        return earliest, years_after(
+            today(), int(self.env.get("LEDGER_BUSINESS_YEARS_AHEAD") or 2))
+
+    def _replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
         try:
-            record: Any = self.repository.get(IdempotencyRecord.id_for(key))
+            record: Any = self.repository.get(IdempotencyRecord.id_for(user, key))
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != fingerprint:
             raise IdempotencyMismatch(
+                # The record is the caller's own (keys are scoped to their user).
                 f"idempotency key {key!r} was used for a different request ({record.command})"
             )
         position = self.chained_recorder.position_of(record.id, 1) or 0

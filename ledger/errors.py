@@ -109,6 +109,14 @@ class IdempotencyMismatch(LedgerError):
     title = "Idempotency key reused"
 
 
+class DateOrder(LedgerError):
+    """I14: a business date before the date it follows (a decision before the
+    submission, a payment before its request …)."""
+
+    code = "date_order"
+    title = "Dates out of order"
+
+
 class AlreadyExists(LedgerError):
     """A programme, phase or recipient id that is already taken."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None
     # GET /health answers 503 when a projection is this many events behind the log's head.
     projection_max_lag: int = Field(default=10_000, ge=1)
+    # I13: business dates (payment, decision, receipt …) lie between this date and
+    # today + this many years; later dates are typing errors, earlier ones fall out
+    # of every yearly reconciliation.
+    earliest_business_date: date = date(1990, 1, 1)
+    business_years_ahead: int = Field(default=2, ge=0, le=100)
 
     @field_validator("database_url")
     @classmethod
@@ -30,7 +36,12 @@ class Settings(BaseSettings):
         return value
 
     def eventsourcing_env(self) -> dict[str, str]:
-        return persistence_env(self.database_url)
+        """The Ledger application's environment: persistence and the date window."""
+        return {
+            **persistence_env(self.database_url),
+            "LEDGER_EARLIEST_BUSINESS_DATE": self.earliest_business_date.isoformat(),
+            "LEDGER_BUSINESS_YEARS_AHEAD": str(self.business_years_ahead),
+        }
 
     def environment(self) -> dict[str, str]:
         """These settings as LEDGER_* variables, for processes that read them back."""

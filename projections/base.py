@@ -132,7 +132,9 @@ def decode_cursor(cursor: str | None) -> str | None:
         text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("cursor: not a cursor from next_cursor") from None
-    if not text:
+    # A cursor is a key this side encoded: never empty, never a control character
+    # (which PostgreSQL would refuse as a DataError, not a bad cursor).
+    if not text or any(ord(c) < 32 or c == "\x7f" for c in text):
         raise ValidationFailed("cursor: not a cursor from next_cursor")
     return text
 

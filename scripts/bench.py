@@ -411,7 +411,8 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
     ledger.create_programme(ADMIN, programme_id="bench-commands", name="Bench commands",
                             funder="Bench")
     ledger.appropriate_budget(FINANCE, programme_id="bench-commands", fiscal_year=START_YEAR,
-                              amount=money("1000000000.00"), effective_date=date(2020, 1, 1))
+                              amount=money("1000000000.00"),
+                              effective_date=date(START_YEAR, 1, 1))
     # The tenth of the large log comes first, so that the queries at N/10 see a tenth of the
     # events at N (the command figures add ~6 × 3 × --commands events and, with many
     # threads, far more positions: lost races leave gaps).

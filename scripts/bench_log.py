@@ -22,7 +22,9 @@ PAYMASTER = Actor(user="bench-paymaster", role="finance", correlation_id="bench"
 KINDS = ["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
 EVENTS_PER_APPLICATION = 8  # submitted, received, approved, committed, 2 × (requested, paid)
 YEARS = 10
-START_YEAR = 2020
+# Ten past fiscal years: every business date lies in the window the API enforces
+# (I13: not later than today + 2 years), so the bench log is data the ledger accepts.
+START_YEAR = 2016
 
 
 def money(text: str) -> Money:

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
 from projections import ReadModelsImpl, build_read_models
+from projections.cells import safe_text
 from scripts.store import removed_on_failure
 
 report_app = typer.Typer(help="Reports from the read models, optionally as of a past moment.",
@@ -210,7 +211,7 @@ def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["figure", "value"])
-        writer.writerows(rows)
+        writer.writerows([safe_text(name), safe_text(value)] for name, value in rows)
         text = buffer.getvalue()
     else:
         table = Table(title=title)

@@ -31,7 +31,7 @@ from api.schemas.common import IDENTIFIER_PATTERN, Page, money, required_money
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
-ApplicationId = Annotated[str, Path(max_length=64, examples=[
+ApplicationId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=[
     "0f8fad5b-d9cb-469f-a165-70867728950e"])]
 
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from api import tabular
-from api.deps import MAX_POSITION, AtPosition, Cursor, LedgerDep, Limit, ReadModelsDep, requires
+from api.deps import (
+    MAX_POSITION,
+    AtPosition,
+    Cursor,
+    FilterText,
+    LedgerDep,
+    Limit,
+    ReadModelsDep,
+    requires,
+)
 from api.schemas.audit import DIGEST_PATTERN, Integrity
 from api.schemas.common import Page
 from ledger.persistence.chain import format_recorded_at
@@ -21,9 +30,9 @@ router = APIRouter(tags=["audit"])
             dependencies=[Depends(requires("auditor", "finance"))])
 def get_audit(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
-    entity_id: Annotated[str | None, Query(max_length=100)] = None,
-    actor: Annotated[str | None, Query(max_length=100)] = None,
-    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    entity_id: FilterText = None,
+    actor: FilterText = None,
+    event_type: FilterText = None,
     recorded_from: datetime | None = None,
     recorded_to: datetime | None = None,
     cursor: Cursor = None, limit: Limit = 100,

@@ -20,11 +20,11 @@ from api.schemas.applications import (
     ProofOfUseCreate,
     RepaymentCreate,
 )
-from api.schemas.common import required_money
+from api.schemas.common import IDENTIFIER_PATTERN, required_money
 
 router = APIRouter(prefix="/applications", tags=["grants"])
 
-DrawdownId = Annotated[str, Path(max_length=64, examples=["D1"])]
+DrawdownId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=["D1"])]
 
 
 @router.post("/{application_id}/drawdowns", status_code=201, response_model=DrawdownCreated)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,8 +17,12 @@ from pydantic import (
 
 from ledger import Money
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Free text in a path or query (filters): no C0 control character and no DEL.
+# PostgreSQL refuses NUL in text, and none of them belongs in an id or a name.
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
 def _clean_text(value: str) -> str:
@@ -26,16 +31,17 @@ def _clean_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+    if any((ord(c) < 32 and c not in "\n\r\t") or c == "\x7f" for c in value):
         raise ValueError("text must not contain control characters")
     return value
 
 
 def _iso_date_text(value: Any) -> Any:
-    """Dates are ISO strings in JSON, never numbers (which pydantic would read as epochs)."""
-    if not isinstance(value, (str, date)):
-        raise ValueError("an ISO date such as 2020-07-01")
-    return value
+    """Dates are ISO strings in JSON (YYYY-MM-DD), never numbers (which pydantic would
+    read as epochs) nor timestamps (which pydantic would cut to a date)."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("an ISO date such as 2020-07-01 (no time part)")
 
 
 MoneyStr = Annotated[
@@ -46,6 +52,7 @@ MoneyStr = Annotated[
 ]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(examples=["2020-07-01"])]
+# The window of I13 depends on the Ledger's settings and on today: the ledger checks it.
 
 
 ShortText = Annotated[

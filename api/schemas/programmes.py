@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt
 
-from api.schemas.common import Body, Identifier, IsoDate, MoneyStr, Public, Reason, ShortText
+from api.schemas.common import (
+    Body,
+    Identifier,
+    IsoDate,
+    LongText,
+    MoneyStr,
+    Public,
+    Reason,
+    ShortText,
+)
 
 FiscalYear = Annotated[StrictInt, Field(ge=1990, le=2200, examples=[2020])]
 Kind = Literal["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
@@ -49,7 +58,7 @@ class ExpenditureCreate(Body):
     amount: MoneyStr
     paid_on: IsoDate
     payee: ShortText
-    purpose: Annotated[str, Field(min_length=1, max_length=1000)]
+    purpose: LongText
 
 
 class YearClose(Body):

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.base import Actor, LedgerAggregate
+from ledger.domain.dates import check_not_before
 from ledger.errors import (
     BelowPaid,
     FourEyes,
@@ -68,6 +69,8 @@ class Application(LedgerAggregate):
         released: Money
         drawdowns: dict[str, Drawdown]
         proofs_of_use: list[dict[str, Any]]
+        submitted_on: date
+        decided_on: date | None  # of the approval
 
     class Submitted(LedgerAggregate.Created):
         application_id: str
@@ -96,6 +99,8 @@ class Application(LedgerAggregate):
             app.awarded = app.paid = app.repaid = app.released = zero
             app.drawdowns = {}
             app.proofs_of_use = []
+            app.submitted_on = self.effective_date
+            app.decided_on = None
 
     class Amended(LedgerAggregate.Event):
         requested_amount: Money
@@ -123,6 +128,7 @@ class Application(LedgerAggregate):
         def apply(self, app: Application) -> None:
             app.status = APPROVED
             app.awarded = self.approved_amount
+            app.decided_on = self.effective_date
 
     class AwardAmended(LedgerAggregate.Event):
         programme_id: str
@@ -216,6 +222,10 @@ class Application(LedgerAggregate):
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
 
+    @property
+    def first_paid_on(self) -> date | None:
+        return min((d.paid_on for d in self.drawdowns.values() if d.paid_on), default=None)
+
     # -- guards --------------------------------------------------------------
 
     def check_status(self, *allowed: str, action: str) -> None:
@@ -231,6 +241,14 @@ class Application(LedgerAggregate):
             raise NotFound(
                 f"application {self.application_id} has no drawdown {drawdown_id}"
             ) from None
+
+    def check_after_submission(self, day: date, *, what: str) -> None:
+        """I14: a decision on the application is not dated before its submission."""
+        check_not_before(day, self.submitted_on, what=what, follows="submission date")
+
+    def check_after_decision(self, day: date, *, what: str) -> None:
+        """I14: what follows the award is not dated before the award decision."""
+        check_not_before(day, self.decided_on, what=what, follows="award decision date")
 
     def _accounts_posting(self, source: str, target: str, amount: Money) -> list[Posting]:
         return [Posting(source, target, amount)] if amount else []
@@ -263,6 +281,7 @@ class Application(LedgerAggregate):
     def reject(self, actor: Actor, *, reason: str, decided_on: date) -> None:
         self.check_status(SUBMITTED, action="reject")
         self._check_four_eyes(actor)
+        self.check_after_submission(decided_on, what="decision date")
         self._emit(self.Rejected, actor, effective_date=decided_on, reason=reason)
 
     def _check_four_eyes(self, actor: Actor) -> None:
@@ -282,6 +301,7 @@ class Application(LedgerAggregate):
     ) -> None:
         self.check_status(SUBMITTED, action="approve")
         self._check_four_eyes(actor)
+        self.check_after_submission(decided_on, what="decision date")
         self._emit(
             self.Approved,
             actor,
@@ -303,6 +323,7 @@ class Application(LedgerAggregate):
     ) -> Money:
         """Returns the change of the award (positive: increase)."""
         self.check_status(APPROVED, action="amend the award of")
+        self.check_after_decision(decided_on, what="decision date")
         floor = self.paid + self.pending
         if new_amount < floor:
             raise BelowPaid(
@@ -335,6 +356,7 @@ class Application(LedgerAggregate):
         self, actor: Actor, *, drawdown_id: str, amount: Money, requested_on: date
     ) -> None:
         self.check_status(APPROVED, action="request a drawdown on")
+        self.check_after_decision(requested_on, what="drawdown request date")
         room = self.awarded - self.paid - self.pending
         if amount > room:
             raise OverDrawdown(
@@ -356,6 +378,8 @@ class Application(LedgerAggregate):
             raise InvalidState(f"drawdown {drawdown_id} is {drawdown.status}, not requested")
         if actor.user == drawdown.requested_by:
             raise FourEyes(f"{actor.user} requested drawdown {drawdown_id} and may not pay it")
+        check_not_before(paid_on, drawdown.requested_on, what="payment date",
+                         follows=f"request date of drawdown {drawdown_id}")
         self._emit(
             self.DrawdownPaid,
             actor,
@@ -390,6 +414,8 @@ class Application(LedgerAggregate):
         self, actor: Actor, *, amount: Money, received_on: date, reason: str
     ) -> None:
         self.check_status(APPROVED, CLOSED, REVOKED, action="book a repayment on")
+        check_not_before(received_on, self.first_paid_on, what="repayment date",
+                         follows="first payment date")
         if amount > self.net_paid:
             raise OverRepayment(
                 f"a repayment of {amount} exceeds the net paid {self.net_paid} "
@@ -425,6 +451,7 @@ class Application(LedgerAggregate):
     def close(self, actor: Actor, *, closed_on: date) -> Money:
         """Closes the grant and returns the residual released to the phase."""
         self.check_status(APPROVED, action="close")
+        self.check_after_decision(closed_on, what="closure date")
         if self.pending:
             raise InvalidState(
                 f"application {self.application_id} has requested drawdowns "
@@ -444,6 +471,7 @@ class Application(LedgerAggregate):
     def revoke(self, actor: Actor, *, reason: str, decided_on: date) -> Money:
         """Revokes the grant, cancels requested drawdowns, releases the residual."""
         self.check_status(APPROVED, action="revoke")
+        self.check_after_decision(decided_on, what="revocation date")
         released = self.outstanding
         pending = [d.drawdown_id for d in self.drawdowns.values() if d.status == "requested"]
         self._emit(

@@ -1,5 +1,9 @@
 """Idempotency keys (I12), kept by the ledger so every entry point honours them.
 
+A key is scoped to the user who sent it: the record's id derives from (user, key),
+so two users' identical keys never meet, and no user can claim (or learn about)
+a key another user is about to send.
+
 The record is saved in the same atomic `save()` as the command's events: two
 concurrent requests with one key cannot both write, because both try to create
 version 1 of the same aggregate.
@@ -7,6 +11,7 @@ version 1 of the same aggregate.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -21,8 +26,9 @@ class IdempotencyRecord(LedgerAggregate):
         result: dict[str, Any]
 
     @staticmethod
-    def id_for(key: str) -> UUID:
-        return entity_uuid("idempotency", key)
+    def id_for(user: str, key: str) -> UUID:
+        # JSON keeps (user, key) unambiguous whatever characters either holds.
+        return entity_uuid("idempotency", json.dumps([user, key]))
 
     class Recorded(LedgerAggregate.Created):
         key: str

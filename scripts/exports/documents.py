@@ -16,6 +16,8 @@ from typing import Protocol
 from fpdf import FPDF
 from openpyxl import Workbook
 
+from projections.cells import safe_text
+
 Rows = list[tuple[str, str]]
 MONEY_FORMAT = "#,##0.00"
 _BAR = Decimal(400)  # the longest bar, in SVG px
@@ -52,7 +54,7 @@ def xlsx(rows: Rows, *, title: str) -> bytes:
     sheet.append(["figure", "value"])
     for name, value in rows:
         amount = money(value)
-        sheet.append([name, amount if amount is not None else _plain(value)])
+        sheet.append([safe_text(name), amount if amount is not None else _plain(value)])
         if amount is not None:
             sheet.cell(row=sheet.max_row, column=2).number_format = MONEY_FORMAT
     sheet.column_dimensions["A"].width = 48
@@ -63,7 +65,8 @@ def xlsx(rows: Rows, *, title: str) -> bytes:
 
 
 def _plain(value: str) -> str | int:
-    return int(value) if value.isdigit() else value
+    # openpyxl stores a string that begins with "=" as a formula: neutralise it.
+    return int(value) if value.isdigit() else safe_text(value)
 
 
 def svg(rows: Rows) -> str:

@@ -120,3 +120,42 @@ def test_keys_file_that_is_invalid_fails_fast(tmp_path) -> None:  # type: ignore
 
     with pytest.raises(ValueError, match="LEDGER_API_KEYS_FILE"):
         ApiKeys.load(path)
+
+
+def test_keys_file_with_a_key_twice_fails_fast(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from api.auth import ApiKeys
+
+    path = tmp_path / "keys.json"
+    path.write_text('{"keys": [{"key": "same-key-0123456789", "user": "ida", "roles": ["auditor"]},'
+                    ' {"key": "same-key-0123456789", "user": "ada", "roles": ["admin"]}]}')
+
+    with pytest.raises(ValueError, match="same key string") as refused:
+        ApiKeys.load(path)
+    assert "same-key-0123456789" not in str(refused.value).replace(str(path), "")
+
+
+@pytest.mark.parametrize("raw", [b"{", b"{\"programme_id\": ", b"\xff", b"[]", b"{}"])
+def test_authenticates_before_reading_the_body(client: TestClient, raw: bytes) -> None:
+    anonymous = client.post("/programmes", content=raw,
+                            headers={"Content-Type": "application/json"})
+    unknown = client.post("/programmes", content=raw,
+                          headers={"Authorization": "Bearer not-a-key-at-all"})
+
+    for response in (anonymous, unknown):
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_refuses_two_authorization_headers(client: TestClient) -> None:
+    for second in (auth("ada")["Authorization"], "Bearer not-a-key-at-all"):
+        headers = [("Authorization", auth("ada")["Authorization"]), ("Authorization", second)]
+
+        post = client.post("/programmes", headers=headers,
+                           json={"programme_id": "p2", "name": "n", "funder": "f"})
+        get = client.get("/whoami", headers=headers)
+
+        for response in (post, get):
+            assert response.status_code == 401, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "exactly one" in response.json()["detail"]

@@ -138,3 +138,42 @@ def test_insane_request_id_is_replaced(memory_client: TestClient) -> None:
     response = memory_client.get("/health", headers={"X-Request-ID": "a b\tc" + "x" * 300})
 
     assert response.headers["X-Request-ID"] != "a b\tc" + "x" * 300
+
+
+def test_two_users_same_key_are_independent(client: TestClient) -> None:
+    setup = funded(client)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    bodies = {user: {"phase_id": setup.phase_id, "recipient_id": rid,
+                     "requested_amount": amount, "submitted_on": "2020-03-01"}
+              for user, rid, amount in (("clara", setup.recipients[0], "100.00"),
+                                        ("carl", setup.recipients[1], "200.00"))}
+
+    first = {user: client.post("/applications", headers=auth(user, **key), json=body)
+             for user, body in bodies.items()}
+    again = {user: client.post("/applications", headers=auth(user, **key), json=body)
+             for user, body in bodies.items()}
+
+    assert [r.status_code for r in first.values()] == [201, 201], first["carl"].text
+    assert first["clara"].json()["application_id"] != first["carl"].json()["application_id"]
+    assert first["carl"].json()["requested"] == "200.00"
+    for user in bodies:
+        assert again[user].json()["application_id"] == first[user].json()["application_id"]
+        assert again[user].headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_mismatch_names_nothing_of_another_user(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    path = f"/applications/{application_id}/drawdowns"
+    ok(client.post(path, headers=auth("clara", **key),
+                   json={"amount": "100.00", "requested_on": "2020-05-01"}), 201)
+
+    others = client.post("/recipients", headers=auth("ada", **key), json={
+        "recipient_id": f"r-{uuid.uuid4().hex[:8]}", "name": "Gemeinde", "kind": "gemeinde"})
+    mine = client.post(path, headers=auth("clara", **key),
+                       json={"amount": "5.00", "requested_on": "2020-05-01"})
+
+    assert others.status_code == 201, others.text
+    assert mine.status_code == 422 and mine.json()["code"] == "idempotency_mismatch"
+    assert "recipient" not in mine.json()["detail"]

@@ -1,0 +1,66 @@
+"""CSV and spreadsheets are safe to open: no cell is read as a formula, amounts stay numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from projections.cells import safe_cell, safe_text
+from scripts.exports import documents
+from tests.api.conftest import auth
+from tests.api.scenario import funded, ok, submitted
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+@pytest.mark.parametrize("text", [FORMULA, "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\r=1"])
+def test_neutralises_text_a_spreadsheet_would_evaluate(text: str) -> None:
+    assert safe_text(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["-5.00", "+5.00", "5.00", "-12", "plain text", "", 3, None])
+def test_leaves_numbers_and_plain_text_alone(value: object) -> None:
+    assert safe_cell(value) == value
+
+
+def test_audit_csv_carries_no_live_formula(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = submitted(client, setup)
+    rejected = ok(client.post(f"/applications/{application_id}/reject", headers=auth("anna"),
+                              json={"reason": FORMULA, "decided_on": "2020-04-01"}))
+
+    response = client.get(f"/audit?entity_id={application_id}"
+                          f"&min_position={rejected['position']}",
+                          headers=auth("ida", Accept="text/csv"))
+
+    assert response.status_code == 200, response.text
+    cells = [cell for row in csv.reader(io.StringIO(response.text)) for cell in row]
+    assert "'" + FORMULA in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "@", "\t", "\r"))
+                or (cell.startswith("-") and not _is_number(cell))]
+
+
+def test_xlsx_report_holds_text_not_formulas_and_amounts_as_numbers() -> None:
+    rows = [("=cmd", FORMULA), ("released", "-5.00"), ("note", "@evil")]
+
+    sheet = load_workbook(io.BytesIO(documents.xlsx(rows, title="t"))).active
+    assert sheet is not None
+    values = [(row[0].value, row[1].value, row[1].data_type) for row in sheet.iter_rows(min_row=3)]
+
+    assert values[0] == ("'=cmd", "'" + FORMULA, "s")
+    assert values[1][1] == Decimal("-5.00") or values[1][1] == -5.0
+    assert values[1][2] == "n"
+    assert values[2][1] == "'@evil"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
