@@ -119,6 +119,8 @@ def extend(checkpoint: Checkpoint, reader: ChainReader, *, limit: int) -> Checkp
     events = reader.events_after(checkpoint.position, limit)
     rows = merge(links, events, limit=limit, linked=lambda p: reader.link_at(p) is not None)
     report = verify_chain(rows, start=(checkpoint.position, checkpoint.hash))
+    if not report.checked and report.broken_at is None:
+        return checkpoint  # nothing new: no write (verified_at says when it last moved)
     return Checkpoint(report.head_position, bytes.fromhex(report.head_hash),
                       checkpoint.links + report.checked, now, report.broken_at, report.problem)
 
@@ -181,10 +183,16 @@ def integrity(recorder: ChainedRecorder, *, digest: Digest | None = None,
               limit: int = LINKS_PER_CALL) -> Integrity:
     """Extends the checkpoint by at most `limit` links (unless another caller is at it)
     and checks `digest` against the stored chain row at its position."""
-    checkpoint = recorder.update_checkpoint(
-        lambda current, reader: extend(current, reader, limit=limit), wait=False
-    ) or recorder.read_checkpoint()
+    checkpoint = recorder.read_checkpoint()
     head_position, head_hash = recorder.chain_head()
+    # At the head, the head's link is the checkpoint's: it still holds the verified hash,
+    # and there is nothing to extend (two reads, no lock, no write).
+    if not (checkpoint.verified and checkpoint.position == head_position
+            and checkpoint.hash == head_hash):
+        checkpoint = recorder.update_checkpoint(
+            lambda current, reader: extend(current, reader, limit=limit), wait=False
+        ) or recorder.read_checkpoint()
+        head_position, head_hash = recorder.chain_head()
     problem = digest and _digest_problem(recorder, digest, checkpoint, head_position)
     return Integrity(head_position, head_hash.hex(), checkpoint, digest, problem)
 
