@@ -9,8 +9,7 @@ Tables, written in one transaction per batch:
   and a class (projections.figures): the evidence behind every figure;
 - `scopes` / `checkpoints`: the running base sums of each phase and programme
   (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
-- `accounts` / `account_marks`: every account's balance, current, and every
-  `CHECKPOINT_EVERY` legs of the account.
+- `accounts` / `account_marks`: every account's balance (projections/balances.py).
 
 So a figure now is one row, and a figure as of position n is the checkpoint at or
 before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
@@ -24,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from projections import balances
 from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx, any_of, chunks
@@ -98,22 +98,6 @@ CHECKPOINTS = Table(
     (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL")),
     key=("scope", "position"),
 )
-ACCOUNTS = Table(
-    "accounts",
-    (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
-     ("account_kind", "TEXT NOT NULL"), ("first_position", "BIGINT NOT NULL"),
-     ("position", "BIGINT NOT NULL"), ("pending", "INTEGER NOT NULL"),
-     ("balance", "BIGINT NOT NULL")),
-    key=("programme_id", "account"),
-)
-ACCOUNT_MARKS = Table(
-    "account_marks",
-    (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
-     ("position", "BIGINT NOT NULL"), ("balance", "BIGINT NOT NULL")),
-    key=("programme_id", "account", "position"),
-)
-
-
 def state_json(state: dict[str, Any]) -> str:
     return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -139,19 +123,10 @@ class Scope:
         return (self.key, self.position, self.pending, state_json(self.figures))
 
 
-class Account:
-    __slots__ = ("balance", "first_position", "kind", "pending", "position")
-
-    def __init__(self, kind: str, first_position: int, position: int = 0, pending: int = 0,
-                 balance: int = 0) -> None:
-        self.kind, self.first_position, self.position = kind, first_position, position
-        self.pending, self.balance = pending, balance
-
-
 class GrantsProjection:
     name: str = "grants"
-    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, ACCOUNTS,
-                                 ACCOUNT_MARKS)
+    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
+                                 *balances.TABLES)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         entities = _load_entities(tx, tag, {e.originator_id for e in events})
@@ -209,7 +184,7 @@ class GrantsProjection:
                        [(oid, *row) for oid, row in latest.items()])
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
-        _apply_accounts(tx, tag, legs)
+        balances.apply_legs(tx, tag, legs)
 
 
 def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:
@@ -223,36 +198,6 @@ def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:
     return scope
 
 
-def _apply_accounts(tx: Tx, tag: str, legs: Sequence[fig.Leg]) -> None:
-    """Balances per account, with a mark every CHECKPOINT_EVERY legs (after a whole event)."""
-    if not legs:
-        return
-    accounts = _load_accounts(tx, tag, {(leg.programme_id, leg.account) for leg in legs})
-    marks: list[tuple[Any, ...]] = []
-    touched: list[tuple[str, str]] = []
-    for n, leg in enumerate(legs):
-        key = (leg.programme_id, leg.account)
-        account = accounts.get(key)
-        if account is None:
-            account = accounts[key] = Account(leg.account_kind, leg.position)
-        account.balance += leg.amount
-        account.pending += 1
-        account.position = leg.position
-        touched.append(key)
-        if n + 1 == len(legs) or legs[n + 1].position != leg.position:
-            for programme_id, name in touched:
-                done = accounts[(programme_id, name)]
-                if done.pending >= CHECKPOINT_EVERY:
-                    marks.append((programme_id, name, leg.position, done.balance))
-                    done.pending = 0
-            touched.clear()
-    tx.insert_rows(ACCOUNT_MARKS.name(tag), ACCOUNT_MARKS.column_names, marks)
-    tx.upsert_rows(ACCOUNTS.name(tag), ACCOUNTS.column_names, "programme_id, account",
-                   ("position", "pending", "balance"),
-                   [(p, a, acc.kind, acc.first_position, acc.position, acc.pending, acc.balance)
-                    for (p, a), acc in accounts.items()])
-
-
 def _load_entities(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
     found: dict[str, Entity] = {}
     for chunk in chunks(tx, ids):
@@ -262,22 +207,6 @@ def _load_entities(tx: Tx, tag: str, ids: set[str]) -> dict[str, Entity]:
             f"WHERE {condition}", params,
         ):
             found[str(oid)] = Entity(str(kind), str(entity_id), orjson.loads(state), int(position))
-    return found
-
-
-def _load_accounts(tx: Tx, tag: str, keys: set[tuple[str, str]]
-                   ) -> dict[tuple[str, str], Account]:
-    found: dict[tuple[str, str], Account] = {}
-    for programme_id in {p for p, _ in keys}:
-        for chunk in chunks(tx, {a for p, a in keys if p == programme_id}):
-            condition, params = any_of(tx, "account", chunk)
-            for account, kind, first, position, pending, balance in tx.execute(
-                "SELECT account, account_kind, first_position, position, pending, balance "
-                f"FROM {ACCOUNTS.name(tag)} WHERE programme_id = ? AND {condition}",
-                [programme_id, *params],
-            ):
-                found[(programme_id, str(account))] = Account(
-                    str(kind), int(first), int(position), int(pending), int(balance))
     return found
 
 

@@ -15,9 +15,10 @@ import orjson
 
 from ledger.errors import NotFound, ValidationFailed
 from projections import figures as fig
+from projections.balances import ACCOUNT_MARKS, ACCOUNTS
 from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.events import eur
-from projections.grants import ACCOUNT_MARKS, ACCOUNTS, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
+from projections.grants import CHECKPOINTS, ENTRIES, HISTORY, SCOPES
 from projections.state import StateQuery
 
 Json = dict[str, Any]

@@ -10,7 +10,15 @@ import pytest
 from ledger import Settings, build_ledger
 from ledger.errors import FiscalYearClosed
 from projections import build_read_models
-from tests.support.scenario import CLERK, FINANCE, FINANCE_2, approved, funded_phase, money, recipients
+from tests.support.scenario import (
+    CLERK,
+    FINANCE,
+    FINANCE_2,
+    approved,
+    funded_phase,
+    money,
+    recipients,
+)
 
 
 def test_a_january_recording_of_a_december_payment_moves_december(sql_database_url: str) -> None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ledger import Money, Settings, build_ledger
 from ledger.errors import LedgerError, NotFound
-from projections import ReadModelsImpl, build_read_models, grants
+from projections import ReadModelsImpl, balances, build_read_models, grants
 from projections.figures import PHASE_FIGURES, RECONCILIATION_FIGURES
 from tests.projections import recompute
 from tests.projections.helpers import all_pages
@@ -32,6 +32,7 @@ Ops = list[tuple[str, int, Money, date]]
 @pytest.fixture
 def checkpoint_often(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(grants, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(balances, "MARK_EVERY", 3)
 
 
 @pytest.mark.usefixtures("checkpoint_often")

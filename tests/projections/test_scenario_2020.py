@@ -8,7 +8,6 @@ from ledger import Settings, build_ledger
 from projections import build_read_models
 
 
-
 def test_2020_scenario_reconciles_to_the_cent(sql_database_url: str):
     from scripts.demo_data import load_2020_scenario
 
