@@ -48,10 +48,6 @@ class LoggedEvent:
     def postings(self) -> list[dict[str, str]]:
         return list(unwrap(self.fields.get("postings", [])))
 
-    def data(self) -> dict[str, Any]:
-        """The event's own fields (not the metadata), as plain values."""
-        return data_of(self.fields)
-
 
 def data_of(fields: dict[str, Any]) -> dict[str, Any]:
     """An event's own fields (not its metadata) as plain values."""

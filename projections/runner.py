@@ -113,7 +113,7 @@ class Runner:
             start = min(positions.values())
             events = ahead.take(start) if ahead is not None else None
             if events is None:
-                events = self.read_events(tx, after=start, upto=upto)
+                events = self.read_events(after=start, upto=upto)
             if events:
                 last = events[-1].position
                 for name, tag in targets.items():
@@ -128,7 +128,7 @@ class Runner:
                     tx.execute(base.UPDATE_VERSION, (tag, name))
             return len(events)
 
-    def read_events(self, tx: Tx, *, after: int, upto: int | None = None) -> list[LoggedEvent]:
+    def read_events(self, *, after: int, upto: int | None = None) -> list[LoggedEvent]:
         """The next batch of the log after `after`, in position order, read the one way
         the write side offers (ledger.persistence.log). The caller holds the tracking
         rows locked, so no other batch reads the same events meanwhile."""
