@@ -30,9 +30,9 @@ Live = dict[str, tuple[str, int]]  # projection → (live tag, tracking position
 
 
 class Answers:
-    def __init__(self, db: Database, *, max_age: float = 0.02, size: int = 4096) -> None:
+    def __init__(self, db: Database, *, max_age_seconds: float = 0.02, size: int = 4096) -> None:
         self._db = db
-        self._max_age = max_age
+        self._max_age = max_age_seconds
         self._size = size
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
