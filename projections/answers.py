@@ -3,7 +3,7 @@
 Under load many clients ask the same current figure (a phase's totals, a year's
 reconciliation) while the projections stand at one position; the answer is the
 same every time, so it is computed once. The live position is read from the
-database at most every `max_age` seconds (one statement), so an answer may be that
+database at most every `max_age_seconds` (one statement), so an answer may be that
 much older than the newest batch — within what a projection's lag already means.
 A client that must read its own writes passes `min_position`: `wait_for` refreshes
 the live position when it returns, so no older answer is served after it.
