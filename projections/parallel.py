@@ -43,12 +43,17 @@ def _slowest(runner: Runner, new: dict[str, str]) -> int:
 
 def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
     """In a child process: replay projection `name` into `tag` until near the head."""
-    from ledger import Settings, build_ledger
+    from ledger import Ledger, Settings
+    from ledger.logging import configure_logging
     from projections.db import Database
     from projections.read_models import all_projections
     from projections.rebuild import ReadAhead
 
-    ledger = build_ledger(Settings(database_url=url))
+    # The parent made every table; two children creating them "if not exists" at once
+    # race in PostgreSQL's catalog ("tuple concurrently updated").
+    settings = Settings(database_url=url)
+    configure_logging(settings.log_format)
+    ledger = Ledger(env={**settings.eventsourcing_env(), "CREATE_TABLE": "n"})
     db = Database(url)
     try:
         projection = next(p for p in all_projections() if p.name == name)
