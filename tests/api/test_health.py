@@ -66,6 +66,8 @@ def test_a_failing_projection_makes_health_503_until_it_recovers(
     assert "corrupt row" in failing["error"] and failing["failing_since"]
     audit = eventually(lambda: _caught_up(_degraded(client), "audit"))
     assert audit["status"] == "ok" and audit["error"] is None  # the healthy one keeps up
+    # The runner logs right after its status row commits: /health may see the row first.
+    eventually(lambda: logs.events("projection_failed"))
     assert [e["projection"] for e in logs.events("projection_failed")] == ["grants"]
 
     grants.broken = False
@@ -75,6 +77,7 @@ def test_a_failing_projection_makes_health_503_until_it_recovers(
     assert _projection(recovered, "grants") == {
         "name": "grants", "position": recovered["head"], "lag": 0, "status": "ok",
         "error": None, "failing_since": None}
+    eventually(lambda: logs.events("projection_recovered"))
     assert len(logs.events("projection_failed")) == 1
     assert [e["projection"] for e in logs.events("projection_recovered")] == ["grants"]
 
