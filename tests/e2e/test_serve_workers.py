@@ -118,7 +118,8 @@ def test_two_workers_serve_and_elect_one_runner(serve: Serve) -> None:
         health = server.health()
         if health is not None:
             seen[health["pid"]] = health["runner"]
-        return len(seen) == 2
+        # A worker that has not yet tried the lock is neither leader nor follower.
+        return len(seen) == 2 and set(seen.values()) <= {"leader", "follower"}
 
     eventually(both_workers_answered, timeout=60)
     status = write_and_read_back(server, "p-workers")
