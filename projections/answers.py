@@ -9,7 +9,8 @@ A client that must read its own writes passes `min_position`: `wait_for` refresh
 the live position when it returns, so no older answer is served after it.
 
 Answers are shared between callers: they must not be mutated (the API only
-serialises them).
+serialises them). At most 256 are kept, none with more than 100 rows, so a crawl of
+long pages cannot grow the server's memory.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from projections.db import Database
 Json = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Json])
 Live = dict[str, tuple[str, int]]  # projection → (live tag, tracking position)
+MAX_ROWS = 100  # longer pages are not kept: at most `size` answers of ≤ 100 rows each
 
 
 class Answers:
-    def __init__(self, db: Database, *, max_age_seconds: float = 0.02, size: int = 4096) -> None:
+    def __init__(self, db: Database, *, max_age_seconds: float = 0.02, size: int = 256) -> None:
         self._db = db
         self._max_age = max_age_seconds
         self._size = size
@@ -63,6 +65,8 @@ class Answers:
             return answer
 
     def put(self, key: tuple[Any, ...], answer: Json) -> None:
+        if any(len(answer.get(name) or ()) > MAX_ROWS for name in ("items", "accounts")):
+            return  # a long page is asked rarely and weighs much: memory stays bounded
         with self._lock:
             self._answers[key] = answer
             while len(self._answers) > self._size:

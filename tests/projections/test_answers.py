@@ -32,3 +32,23 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
     finally:
         read_models.close()
         ledger.close()
+
+
+def test_a_long_page_is_not_kept(sql_database_url: str):
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger, keep_answers=True)
+    try:
+        funded_phase(ledger)
+        recipients(ledger, 120)
+        read_models.catch_up()
+
+        short = read_models.audit(limit=2)
+        long = read_models.audit(limit=1000)
+
+        assert len(long["items"]) > 100
+        assert read_models.audit(limit=2) is short
+        assert read_models.audit(limit=1000) is not long
+    finally:
+        read_models.close()
+        ledger.close()
