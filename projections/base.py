@@ -24,15 +24,13 @@ CREATE_TRACKING = (
     "position BIGINT NOT NULL, PRIMARY KEY (projection, tag))"
 )
 SELECT_LIVE = "SELECT projection, tag FROM proj_versions"
-# A query's one round trip before its own: the live tag and how far it has read.
-SELECT_LIVE_POSITION = (
-    "SELECT v.tag, t.position FROM proj_versions v JOIN proj_tracking t "
-    "ON t.projection = v.projection AND t.tag = v.tag WHERE v.projection = ?"
-)
+# Each live version and how far it has read: (projection, tag, position) in one statement;
+# for one projection, a query's one round trip before its own.
 SELECT_LIVE_POSITIONS = (
     "SELECT v.projection, v.tag, t.position FROM proj_versions v JOIN proj_tracking t "
     "ON t.projection = v.projection AND t.tag = v.tag"
 )
+SELECT_LIVE_POSITION = SELECT_LIVE_POSITIONS + " WHERE v.projection = ?"
 SELECT_TRACKING = "SELECT position FROM proj_tracking WHERE projection = ? AND tag = ?"
 INSERT_TRACKING = (
     "INSERT INTO proj_tracking (projection, tag, position) VALUES (?, ?, 0) "

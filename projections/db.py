@@ -90,8 +90,6 @@ class _PgTx:
                      f"ON CONFLICT ({key}) DO UPDATE SET {sets}")
 
 
-
-
 def copy_text(rows: Sequence[Row]) -> str:
     """Rows in COPY's text format (psycopg's write_row is a Python call per row: a fifth
     of a rebuild). Values are str, int or None, as projections write them.

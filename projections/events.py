@@ -57,13 +57,10 @@ def data_of(fields: dict[str, Any]) -> dict[str, Any]:
 def decode(ledger: Ledger, records: Sequence[LogRecord]) -> list[LoggedEvent]:
     """Events as the projections see them, from records of the log (ledger.persistence.log)."""
     fields_of = fields_decoder(ledger)
-    events = []
-    for r in records:
-        fields, _ = fields_of(r)
-        events.append(LoggedEvent(r.position, r.recorded_at, r.hash, r.originator_id,
-                                  originator_version=r.originator_version, topic=r.topic,
-                                  fields=fields))
-    return events
+    return [LoggedEvent(r.position, r.recorded_at, r.hash, r.originator_id,
+                        originator_version=r.originator_version, topic=r.topic,
+                        fields=fields_of(r))
+            for r in records]
 
 
 def cents(amount: str) -> int:

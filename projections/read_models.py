@@ -100,7 +100,7 @@ class ReadModelsImpl:
             rows = tx.execute(base.SELECT_LIVE_POSITION, (projection,))
             if not rows:
                 raise LookupError(f"projection {projection} has no live version")
-            tag, live = str(rows[0][0]), int(rows[0][1])
+            tag, live = str(rows[0][1]), int(rows[0][2])
             yield tx, tag, live if at is None else min(at, live), live
 
     @contextmanager
@@ -191,7 +191,7 @@ class ReadModelsImpl:
     def _event_data(self, positions: Sequence[int]) -> dict[int, Json]:
         ledger = self.runner.ledger
         fields_of = fields_decoder(ledger)
-        return {r.position: data_of(fields_of(r)[0])
+        return {r.position: data_of(fields_of(r))
                 for r in ledger.chained_recorder.read_log_at(positions)} if positions else {}
 
     @kept("audit")

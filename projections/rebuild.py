@@ -48,7 +48,7 @@ def rebuild(
             drop_tables(tx, runner.projections[name], tag)  # leftovers of a crashed rebuild
             create_tables(tx, runner.projections[name], tag, indexes=False)
     head = runner.ledger.chained_recorder.chain_head()[0]
-    started, total = time.perf_counter(), 0
+    started = time.perf_counter()
     indexed = False
     bulk = parallel.bulk_in_processes(runner, new, head=head, progress=progress)
     # The new versions start at the beginning, or where the processes left them.

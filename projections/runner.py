@@ -81,7 +81,9 @@ class Runner:
 
     def positions(self) -> dict[str, int]:
         with self.db.read() as tx:
-            return {name: tracking(tx, name, tag) for name, tag in self.live_tags(tx).items()}
+            rows = tx.execute(base.SELECT_LIVE_POSITIONS)
+        live = {str(name): int(position) for name, _, position in rows}
+        return {name: live[name] for name in self.projections}
 
     # -- batches -----------------------------------------------------------------
 

@@ -58,21 +58,22 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def fields_decoder(app: Application[Any]) -> Callable[[LogRecord], tuple[dict[str, Any], bool]]:
-    """A function from a record to its event's fields and whether they are the stored JSON
-    as parsed (typed values still in envelopes: `unwrap` them) or already plain values
-    (an unfamiliar encoding went through eventsourcing's mapper)."""
+def fields_decoder(app: Application[Any]) -> Callable[[LogRecord], dict[str, Any]]:
+    """A function from a record to its event's fields: the stored JSON as parsed (typed
+    values still in their envelopes: `unwrap` what you read), or, for an unfamiliar
+    encoding, plain values through eventsourcing's mapper (`unwrap` leaves them alone)."""
     mapper = app.mapper
     fast = mapper.cipher is None and mapper.compressor is None
 
-    def decode(record: LogRecord) -> tuple[dict[str, Any], bool]:
+    def decode(record: LogRecord) -> dict[str, Any]:
         if fast and set(_TYPE_NAMES.findall(record.state)) <= _PLAIN_TYPES:
-            return orjson.loads(record.state), True
+            fields: dict[str, Any] = orjson.loads(record.state)
+            return fields
         event = mapper.to_domain_event(StoredEvent(
             originator_id=UUID(record.originator_id),
             originator_version=record.originator_version, topic=record.topic,
             state=bytes(record.state)))
-        return {k: plain(v) for k, v in event.__dict__.items()}, False
+        return {k: plain(v) for k, v in event.__dict__.items()}
 
     return decode
 
@@ -82,8 +83,7 @@ def plain_decoder(app: Application[Any]) -> Callable[[LogRecord], dict[str, Any]
     decode = fields_decoder(app)
 
     def plain_fields(record: LogRecord) -> dict[str, Any]:
-        fields, _ = decode(record)
-        return {k: unwrap(v) for k, v in fields.items()}
+        return {k: unwrap(v) for k, v in decode(record).items()}
 
     return plain_fields
 
