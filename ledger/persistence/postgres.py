@@ -145,12 +145,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         if not ids:
             return ids
         # Still inside the transaction that holds the EXCLUSIVE lock.
-        for originator_id, version in kwargs.get("read_guards", ()):
+        guards = kwargs.get("read_guards", ())
+        if guards:
             # A server-side error aborts the transaction (a Python one here would
-            # not: eventsourcing re-raises it after its transaction block).
-            curs.execute(SQL(_READ_GUARD).format(
-                **self._names, originator_id=Literal(str(originator_id)),
-                version=Literal(version)))
+            # not: eventsourcing re-raises it after its transaction block). The inner
+            # pipeline block syncs on exit, so a failed guard raises its own
+            # unique_violation here (an IntegrityError: the command is decided again),
+            # never a "pipeline aborted" from a later statement.
+            with curs.connection.pipeline():
+                for originator_id, version in guards:
+                    curs.execute(SQL(_READ_GUARD).format(
+                        **self._names, originator_id=Literal(str(originator_id)),
+                        version=Literal(version)))
         curs.execute(self._sql_head, prepare=True)
         head = curs.fetchone()
         previous = bytes(head["hash"]) if head else bytes(32)
