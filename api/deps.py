@@ -7,7 +7,7 @@ Route handlers declare what they need (`ledger: LedgerDep`, `actor: ClerkActor`,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -181,6 +181,11 @@ def _utc(moment: datetime) -> datetime:
 
 
 AtPosition = Annotated[int | None, Depends(read_position)]
+# A business-date cut-off: with `as_of`/`as_of_position` it answers "what did we know
+# then about the money of that day" (projections/days.py).
+EffectiveOn = Annotated[date | None, Query(
+    description="Figures from entries effective on or before this business date "
+    "(YYYY-MM-DD)", examples=["2020-12-31"])]
 
 Cursor = Annotated[str | None, Query(
     max_length=500, pattern=r"^[A-Za-z0-9_-]*={0,2}$",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from api import state
-from api.deps import AdminActor, AnyRole, AtPosition, LedgerDep, ReadModelsDep
+from api.deps import AdminActor, AnyRole, AtPosition, EffectiveOn, LedgerDep, ReadModelsDep
 from api.schemas.recipients import (
     RecipientCreate,
     RecipientPublic,
@@ -44,5 +44,6 @@ def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> d
 
 
 @router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
-def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
-    return read.recipient_statement(rid, at=at)
+def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
+                  effective_on: EffectiveOn = None) -> dict[str, Any]:
+    return read.recipient_statement(rid, at=at, effective_on=effective_on)
