@@ -183,9 +183,20 @@ def _utc(moment: datetime) -> datetime:
 AtPosition = Annotated[int | None, Depends(read_position)]
 # A business-date cut-off: with `as_of`/`as_of_position` it answers "what did we know
 # then about the money of that day" (projections/days.py).
-EffectiveOn = Annotated[date | None, Query(
+def read_effective_on(effective_on: Annotated[str | None, Query(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2020-12-31"],
     description="Figures from entries effective on or before this business date "
-    "(YYYY-MM-DD)", examples=["2020-12-31"])]
+    "(YYYY-MM-DD)")] = None) -> date | None:
+    """A strict ISO date (a time or a calendar error such as 2020-02-30 is a 422)."""
+    if effective_on is None:
+        return None
+    try:
+        return date.fromisoformat(effective_on)
+    except ValueError:
+        raise ValidationFailed(f"effective_on: not a date: {effective_on}") from None
+
+
+EffectiveOn = Annotated[date | None, Depends(read_effective_on)]
 
 Cursor = Annotated[str | None, Query(
     max_length=500, pattern=r"^[A-Za-z0-9_-]*={0,2}$",

@@ -25,7 +25,7 @@ def get_phase(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition) -> dict
 
 @router.get("/{phase_id}/totals", response_model=PhaseTotals, responses=tabular.CSV_RESPONSE)
 def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, request: Request,
-               effective_on: EffectiveOn = None) -> Any:
+               effective_on: EffectiveOn) -> Any:
     document = read.phase_totals(phase_id, at=at, effective_on=effective_on)
     return tabular.figures_csv(document) if tabular.wants_csv(request) else document
 
@@ -34,7 +34,7 @@ def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, reques
             responses=tabular.CSV_RESPONSE)
 def get_total_entries(
     *, phase_id: PhaseId, figure: Figure, read: ReadModelsDep, at: AtPosition, request: Request,
-    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn = None,
+    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
 ) -> Any:
     page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at,
                               effective_on=effective_on)

@@ -128,7 +128,7 @@ def get_programme(*, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> d
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
 def get_reconciliation(
     *, pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
-    effective_on: EffectiveOn = None,
+    effective_on: EffectiveOn,
 ) -> Any:
     document = read.reconciliation(pid, year, at=at, effective_on=effective_on)
     return tabular.figures_csv(document) if tabular.wants_csv(request) else document
@@ -139,7 +139,7 @@ def get_reconciliation(
 def get_reconciliation_entries(
     *, pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
     request: Request, cursor: Cursor = None, limit: Limit = 100,
-    effective_on: EffectiveOn = None,
+    effective_on: EffectiveOn,
 ) -> Any:
     page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at,
                                        effective_on=effective_on)
@@ -151,7 +151,7 @@ def get_reconciliation_entries(
             responses=tabular.CSV_RESPONSE)
 def get_accounts(
     *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
-    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn = None,
+    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
 ) -> Any:
     """A page of account balances in name order (`next_cursor` for the next), with the
     totals by account kind and the trial balance over all of the programme's accounts."""

@@ -45,5 +45,5 @@ def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> d
 
 @router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
 def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
-                  effective_on: EffectiveOn = None) -> dict[str, Any]:
+                  effective_on: EffectiveOn) -> dict[str, Any]:
     return read.recipient_statement(rid, at=at, effective_on=effective_on)
