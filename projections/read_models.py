@@ -144,6 +144,11 @@ class ReadModelsImpl:
         with self._state(at) as q:
             return state.phase_json(q, phase_id)
 
+    def phase_ids(self, *, at: int | None = None) -> list[str]:
+        """Every phase that exists at `at`, in id order (reports that cover them all)."""
+        with self._state(at) as q:
+            return [str(s["phase_id"]) for s in q.many("phase")]
+
     @kept("grants")
     def recipient(self, recipient_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
