@@ -109,17 +109,17 @@ def _load(tx: Tx, tag: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
 def figures_on(q: StateQuery, key: str, on: str) -> fig.Figures:
     """A scope's base sums from events effective on or before `on`, as of `q.at`."""
     days, changes, marks = DAYS.name(q.tag), DAY_CHANGES.name(q.tag), DAY_CHECKPOINTS.name(q.tag)
-    stale = (f"SELECT x.day, COALESCE((SELECT MAX(k.position) FROM {marks} k WHERE "
-             "k.scope = x.scope AND k.day = x.day AND k.position <= :at), 0) AS start "
-             f"FROM {days} x WHERE x.scope = :scope AND x.day <= :on AND x.position > :at")
     sql = (f"SELECT figures FROM {days} WHERE scope = :scope AND day <= :on "
            "AND position <= :at")
-    if q.at < q.live:
-        sql += (f" UNION ALL SELECT c.figures FROM ({stale}) s JOIN {marks} c "
-                "ON c.scope = :scope AND c.day = s.day AND c.position = s.start"
-                f" UNION ALL SELECT ch.delta FROM ({stale}) s JOIN {changes} ch "
-                "ON ch.scope = :scope AND ch.day = s.day AND ch.position > s.start "
-                "AND ch.position <= :at")
+    if q.at < q.live:  # the days changed since: a checkpoint each and the changes after it
+        sql = (f"WITH stale AS (SELECT x.day, COALESCE((SELECT MAX(k.position) FROM {marks} k "
+               "WHERE k.scope = x.scope AND k.day = x.day AND k.position <= :at), 0) AS start "
+               f"FROM {days} x WHERE x.scope = :scope AND x.day <= :on AND x.position > :at) "
+               f"{sql} UNION ALL SELECT c.figures FROM stale s JOIN {marks} c "
+               "ON c.scope = :scope AND c.day = s.day AND c.position = s.start "
+               f"UNION ALL SELECT ch.delta FROM stale s JOIN {changes} ch "
+               "ON ch.scope = :scope AND ch.day = s.day AND ch.position > s.start "
+               "AND ch.position <= :at")
     rows = q.tx.execute(sql, {"scope": key, "on": on, "at": q.at})
     return summed(orjson.loads(text) for (text,) in rows)
 

@@ -152,25 +152,34 @@ class GrantsProjection:
             row = entity_columns(entity)
             history.append(row)
             latest[e.originator_id] = row
-            deltas: dict[str, fig.Figures] = {}  # what this event adds to each scope
+            # what this event adds to each scope, and how many legs and state changes
+            # (an as-of answer replays at most CHECKPOINT_EVERY of them after a checkpoint)
+            deltas: dict[str, fig.Figures] = {}
+            changes: dict[str, int] = {}
             if entity.kind == "application":
                 s = entity.state
-                fig.add_change(deltas.setdefault(f"phase:{s['phase_id']}", {}), was_phase,
-                               fig.phase_state(s))
-                fig.add_change(deltas.setdefault(f"programme:{s['programme_id']}", {}),
-                               was_programme, fig.programme_state(s))
+                for key, was, now in (
+                    (f"phase:{s['phase_id']}", was_phase, fig.phase_state(s)),
+                    (f"programme:{s['programme_id']}", was_programme, fig.programme_state(s)),
+                ):
+                    fig.add_change(deltas.setdefault(key, {}), was, now)
+                    changes[key] = changes.get(key, 0) + 1
             for leg in _legs(entity, e):
                 fig.check_leg(leg)
                 legs.append(leg)
-                fig.programme_leg(deltas.setdefault(f"programme:{leg.programme_id}", {}), leg)
+                key = f"programme:{leg.programme_id}"
+                fig.programme_leg(deltas.setdefault(key, {}), leg)
+                changes[key] = changes.get(key, 0) + 1
                 if leg.phase_id is not None:
-                    fig.phase_leg(deltas.setdefault(f"phase:{leg.phase_id}", {}), leg)
+                    key = f"phase:{leg.phase_id}"
+                    fig.phase_leg(deltas.setdefault(key, {}), leg)
+                    changes[key] = changes.get(key, 0) + 1
             for key, delta in deltas.items():
                 scope = _scope(tx, tag, scopes, key)
                 for name, amount in delta.items():
                     fig.add(scope.figures, name, amount)
                 scope.position = e.position
-                scope.pending += 1
+                scope.pending += changes[key]
                 if scope.pending >= CHECKPOINT_EVERY:
                     checkpoints.append((scope.key, e.position, state_json(scope.figures)))
                     scope.pending = 0
