@@ -10,8 +10,8 @@ Tables, written in one transaction per batch:
 - `scopes` / `checkpoints`: the running base sums of each phase and programme
   (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
 - `accounts` / `account_marks`: every account's balance (projections/balances.py);
-- `days`, `day_changes`, `day_checkpoints`: the same running sums split by effective
-  date, for figures by business date (projections/days.py).
+- `days`, `day_history`: the same running sums split by effective date, for figures
+  by business date (projections/days.py).
 
 So a figure now is one row, and a figure as of position n is the checkpoint at or
 before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
@@ -194,7 +194,7 @@ class GrantsProjection:
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
-        days.apply_changes(tx, tag, day_changes, every=CHECKPOINT_EVERY)
+        days.apply_changes(tx, tag, day_changes)
 
 
 def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:

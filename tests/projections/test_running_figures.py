@@ -86,15 +86,15 @@ def test_figures_by_business_date_equal_a_recomputation(sql_database_url: str, o
 
         positions = [link.position for link in
                      ledger.chained_recorder.select_chain(after=start, limit=10_000)]
-        days = sorted({date(2019, 12, 31), date(2020, 1, 1), date(2021, 12, 31),
+        dates = sorted({date(2019, 12, 31), date(2020, 1, 1), date(2021, 12, 31),
                        *(day for *_, day in ops)})
         for n, at in enumerate(positions):
-            _compare(read_models, f.programme_id, f.phase_id, at, on=days[n % len(days)])
-        for on in days:
+            _compare(read_models, f.programme_id, f.phase_id, at, on=dates[n % len(dates)])
+        for on in dates:
             _compare(read_models, f.programme_id, f.phase_id, None, on=on)
         for n, at in enumerate((positions[len(positions) // 2], positions[-1])):
             _drill_downs_sum_to_figures(read_models, f.programme_id, f.phase_id, at,
-                                        on=days[(n + 1) * len(days) // 3])
+                                        on=dates[(n + 1) * len(dates) // 3])
     finally:
         read_models.close()
         ledger.close()
