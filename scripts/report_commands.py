@@ -174,7 +174,8 @@ def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
         table.add_column("value", justify="right")
         for row in rows:
             table.add_row(*row)
-        console = Console(file=io.StringIO(), width=120, force_terminal=False)
+        console = Console(file=io.StringIO(), width=120, force_terminal=False, emoji=False,
+                          markup=False)  # figure names such as 2020-1:envelope:delta
         console.print(table)
         text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
     if output is None:

@@ -114,8 +114,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weigh
 dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:.5em 0 1.5em}caption{text-align:left;font-weight:bold;
 padding:.3em 0}td,th{border:1px solid #999;padding:3px 8px;vertical-align:top}
-th{background:#e8eef5;text-align:left}tbody th{font-weight:normal;background:none}td.n,th.n{text-align:right;white-space:nowrap;
-font-variant-numeric:tabular-nums}
+th{background:#e8eef5;text-align:left}tbody th{font-weight:normal;background:none}
+td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .verdict{border:2px solid;padding:.5em 1em;margin:1em 0}.verdict.ok{border-color:#17612e;
 background:#eaf6ee}.verdict.bad{border-color:#a11;background:#fbeaea}
 .verdict li{margin:.3em 0}.holds{color:#17612e;font-weight:bold}.fails{color:#a11;

@@ -159,9 +159,17 @@ def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -
             kind.items.append({"position": e.position, "event_type": e.event_type,
                                "originator_id": e.originator_id,
                                "effective_date": e.effective_date, "amount": f"{amount:.2f}"})
+    names: dict[str, str] = {}
     for kind in kinds.values():
         for item in kind.items:
-            item["application_id"] = _application_id(ledger, item.pop("originator_id"))
+            application: Any = ledger.repository.get(UUID(item.pop("originator_id")))
+            item["application_id"] = str(application.application_id)
+            item["reference"] = application.reference
+            item["recipient_id"] = str(application.recipient_id)
+            if item["recipient_id"] not in names:
+                names[item["recipient_id"]] = str(
+                    read_models.recipient(item["recipient_id"], at=end)["name"])
+            item["recipient"] = names[item["recipient_id"]]
     phases = []
     for phase_id in read_models.phase_ids(at=end):
         before = _totals(read_models, phase_id, start)
@@ -184,10 +192,6 @@ def _events(ledger: Ledger, start: int, end: int) -> Iterator[Any]:
             return
         yield from decode(ledger, records)
         after = records[-1].position
-
-
-def _application_id(ledger: Ledger, originator_id: str) -> str:
-    return str(ledger.repository.get(UUID(originator_id)).application_id)
 
 
 def _totals(read_models: ReadModelsImpl, phase_id: str, at: int) -> Json:
@@ -213,11 +217,11 @@ def changes_report(ledger: Ledger, answer: Json) -> Report:
         if c["items"]:
             shown = (f" (die ersten {len(c['items'])} von {german.number(c['count'])})"
                      if c["count"] > len(c["items"]) else "")
-            tables.append(Table(f"{name}{shown}", ["Antrag", "Position", "Wirksam am",
-                                                   "Betrag"],
-                                [[i["application_id"], str(i["position"]),
-                                  german.day(i["effective_date"]), german.euro(i["amount"])]
-                                 for i in c["items"]]))
+            tables.append(Table(f"{name}{shown}", ["Empfänger · Antrag", "Position",
+                                                   "Wirksam am", "Betrag"],
+                                [[f"{i['recipient']} · {i['reference'] or i['application_id']}",
+                                  str(i["position"]), german.day(i["effective_date"]),
+                                  german.euro(i["amount"])] for i in c["items"]]))
     for phase in answer["phases"]:
         tables.append(Table(f"Phase {phase['phase_id']}: Kennzahlen vorher und nachher",
                             ["Kennzahl", "Vorher", "Nachher", "Änderung"],
