@@ -41,13 +41,23 @@ class Check:
     holds: bool
 
 
+Cell = str | Decimal | int  # an amount (Decimal, euros) or a count is formatted per format
+
+
 @dataclass(frozen=True)
 class Table:
-    """Text in the first column, the rest right-aligned (amounts already formatted)."""
+    """Text in the first column, the rest right-aligned: amounts and counts are formatted
+    in German for pdf and html, and stay numbers in xlsx."""
 
     caption: str
     header: list[str]
-    rows: list[list[str]]
+    rows: list[list[Cell]]
+
+
+def text(cell: Cell) -> str:
+    if isinstance(cell, Decimal):
+        return german.euro(cell)
+    return german.number(cell) if isinstance(cell, int) else cell
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,9 @@ def html(report: Report) -> bytes:
         head = "".join(f'<th scope="col"{"" if n == 0 else " class=n"}>{escape(h)}</th>'
                        for n, h in enumerate(table.header))
         body = "".join(
-            "<tr>" + "".join(f'<th scope="row">{escape(c)}</th>' if n == 0
-                             else f'<td class="n">{escape(c)}</td>' for n, c in enumerate(row))
+            "<tr>" + "".join(f'<th scope="row">{escape(text(c))}</th>' if n == 0
+                             else f'<td class="n">{escape(text(c))}</td>'
+                             for n, c in enumerate(row))
             + "</tr>" for row in table.rows)
         parts.append(f"<table><caption>{escape(table.caption)}</caption><thead><tr>{head}"
                      f"</tr></thead><tbody>{body}</tbody></table>")
@@ -286,7 +297,7 @@ def _table(doc: FPDF, table: Table) -> None:
                    headings_style=FontFace(emphasis="BOLD", fill_color=(222, 230, 240))) as t:
         t.row(table.header)
         for cells in table.rows:
-            t.row(cells)
+            t.row([text(c) for c in cells])
     doc.ln(2)
 
 
@@ -315,7 +326,10 @@ def xlsx(report: Report) -> bytes:
         sheet.append([safe_text(table.caption)])
         sheet.append([safe_text(h) for h in table.header])
         for row in table.rows:
-            sheet.append([safe_text(c) for c in row])
+            sheet.append([safe_text(c) if isinstance(c, str) else c for c in row])
+            for column, cell in enumerate(row, 1):
+                if isinstance(cell, Decimal):
+                    sheet.cell(row=sheet.max_row, column=column).number_format = MONEY_FORMAT
     sheet.append([])
     sheet.append([safe_text(report.footer())])
     sheet.column_dimensions["A"].width = 60

@@ -78,17 +78,17 @@ def phase_totals(ledger: Ledger, read_models: ReadModelsImpl, answer: Json) -> R
     kinds = list(answer["by_kind"])
     by_kind = Table("Nach Empfängerart", ["Kennzahl", *(german.label(k, german.KINDS)
                                                        for k in kinds), "Gesamt"],
-                    [[german.label(f), *(german.euro(answer["by_kind"][k][f]) for k in kinds),
-                      german.euro(answer[f])] for f in KIND_FIGURES])
+                    [[german.label(f), *(Decimal(answer["by_kind"][k][f]) for k in kinds),
+                      Decimal(answer[f])] for f in KIND_FIGURES])
     tables = [Table("Kennzahlen der Phase", ["Kennzahl", "Betrag"],
-                    [[german.label(n), german.euro(answer[n])] for n in PHASE_ORDER]),
+                    [[german.label(n), Decimal(answer[n])] for n in PHASE_ORDER]),
               by_kind,
               Table("Anträge nach Status", ["Status", "Anzahl"],
-                    [[german.label(s, german.STATUSES), german.number(n)]
+                    [[german.label(s, german.STATUSES), n]
                      for s, n in answer["counts"].items()])]
     if answer["requested_by_category"]:
         tables.append(Table("Beantragt nach Maßnahmenkategorie", ["Kategorie", "Betrag"],
-                            [[german.label(c, german.CATEGORIES), german.euro(v)]
+                            [[german.label(c, german.CATEGORIES), Decimal(v)]
                              for c, v in answer["requested_by_category"].items()]))
     return Report(
         title=f"Phasenübersicht {phase.get('name') or phase['phase_id']}",
@@ -117,7 +117,7 @@ def reconciliation(ledger: Ledger, read_models: ReadModelsImpl, answer: Json) ->
         subtitle=f"{programme['name']} · {programme['funder']}",
         meta=meta, position=at, head_hash=head, generated=_now(), checks=checks,
         tables=[Table(f"Kennzahlen des Haushaltsjahres {year}", ["Kennzahl", "Betrag"],
-                      [[german.label(n), german.euro(answer[n])] for n in figures])],
+                      [[german.label(n), Decimal(answer[n])] for n in figures])],
         charts=[Chart(caption, _money(answer, names)) for caption, names in YEAR_CHARTS])
 
 
@@ -211,7 +211,7 @@ def changes_report(ledger: Ledger, answer: Json) -> Report:
                                              if until else "")),
             ("Ereignisse dazwischen", german.number(int(answer["events"])))]
     tables = [Table("Änderungen nach Art", ["Art", "Anzahl", "Summe"],
-                    [[name, german.number(c["count"]), german.euro(c["total"])]
+                    [[name, int(c["count"]), Decimal(c["total"])]
                      for name, c in answer["changes"].items()])]
     for name, c in answer["changes"].items():
         if c["items"]:
@@ -221,12 +221,12 @@ def changes_report(ledger: Ledger, answer: Json) -> Report:
                                                    "Wirksam am", "Betrag"],
                                 [[f"{i['recipient']} · {i['reference'] or i['application_id']}",
                                   str(i["position"]), german.day(i["effective_date"]),
-                                  german.euro(i["amount"])] for i in c["items"]]))
+                                  Decimal(i["amount"])] for i in c["items"]]))
     for phase in answer["phases"]:
         tables.append(Table(f"Phase {phase['phase_id']}: Kennzahlen vorher und nachher",
                             ["Kennzahl", "Vorher", "Nachher", "Änderung"],
-                            [[german.label(n), german.euro(f["before"]), german.euro(f["after"]),
-                              german.euro(f["delta"])] for n, f in phase["figures"].items()]))
+                            [[german.label(n), Decimal(f["before"]), Decimal(f["after"]),
+                              Decimal(f["delta"])] for n, f in phase["figures"].items()]))
     return Report(title=f"Änderungen zwischen Log-Position {start} und {end}",
                   subtitle="Was sich seit dem letzten Bericht geändert hat",
                   meta=meta, position=end, head_hash=head, generated=_now(), tables=tables)
