@@ -271,7 +271,12 @@ def _chart(doc: FPDF, chart: Chart) -> None:
             zip(chart.bars, _lengths(chart.bars, _BAR_MM), strict=True)):
         y = top + n * 6
         doc.set_xy(15, y)
+        size = 8.0
+        while doc.get_string_width(name) > 61 and size > 5:  # a long label shrinks, never spills
+            size -= 0.5
+            doc.set_font_size(size)
         doc.cell(62, 5, name, align="R")
+        doc.set_font_size(8)
         bar_mm = float(length)  # drawing coordinates only: the amount stays a Decimal
         if bar_mm:
             doc.rect(79, y + 0.7, bar_mm, 3.6, style="F")
