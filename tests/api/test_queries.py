@@ -205,3 +205,26 @@ def test_refuses_an_effective_on_that_is_not_a_date(client: TestClient, day: str
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "validation"
+
+
+def test_as_of_and_effective_on_answer_what_was_known_then_about_a_day(
+        client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}/drawdowns"
+    drawn = ok(client.post(path, headers=auth("clara"),
+                           json={"amount": "10.00", "requested_on": "2020-12-01"}), 201)
+    before_payment = head(client)
+    ok(client.post(f"{path}/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                   json={"paid_on": "2020-12-30"}))  # recorded after, dated before 31.12.
+    day = {"effective_on": "2020-12-31", "min_position": head(client)}
+
+    then = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                         params={**day, "as_of_position": before_payment}))
+    now = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"), params=day))
+    year_end = ok(client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
+                             headers=auth("ida"), params=day))
+
+    assert (then["paid"], now["paid"]) == ("0.00", "10.00")
+    assert then["position"] == before_payment
+    assert year_end["paid_in_year"] == "10.00" and year_end["balanced"]
