@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -120,6 +120,18 @@ def _digest(text: str) -> tuple[int, str]:
 OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE.")]
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="ISO timestamp: the report as the ledger stood then (recorded time).")]
+EffectiveOnOption = Annotated[str | None, typer.Option(
+    "--effective-on", help="YYYY-MM-DD: only entries effective on or before this business "
+    "date (with --as-of: what was known then about the money of that day).")]
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--effective-on") from None
 
 
 @contextmanager

@@ -22,7 +22,15 @@ from rich.table import Table
 from ledger import Ledger
 from projections import ReadModelsImpl
 from projections.cells import safe_text
-from scripts.projection_commands import AsOfOption, OutputOption, _at, _read_side, _refusals
+from scripts.projection_commands import (
+    AsOfOption,
+    EffectiveOnOption,
+    OutputOption,
+    _at,
+    _day,
+    _read_side,
+    _refusals,
+)
 
 if TYPE_CHECKING:
     from scripts.exports.documents import Report
@@ -44,18 +52,6 @@ class Format(StrEnum):
 DOCUMENTS = (Format.xlsx, Format.html, Format.pdf)
 FormatOption = Annotated[Format, typer.Option(
     "--format", help="table, csv, json, or a document: xlsx, html or pdf (with charts)")]
-EffectiveOnOption = Annotated[str | None, typer.Option(
-    "--effective-on", help="YYYY-MM-DD: only entries effective on or before this business "
-    "date (with --as-of: what was known then about the money of that day).")]
-
-
-def _day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--effective-on") from None
 
 
 @report_app.command("phase-totals")

@@ -147,3 +147,15 @@ def test_renders_the_screenshots_of_the_html_reports(demo: Path) -> None:
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+def test_exports_by_business_date(demo: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "--format", "360giving", "--effective-on",
+                                      "2020-06-30"])
+    assert result.exit_code == 0, result.output
+    grants = json.loads(result.stdout)["grants"]
+
+    assert 0 < len(grants) < 443  # decided from 15.06.2020 on: the later ones are left out
+    assert all(g["awardDate"][:10] <= "2020-06-30" for g in grants)
+    assert not [t for g in grants for t in g["disbursementTransaction"]]  # paid from September
+    assert {g["amountDisbursed"] for g in grants} == {0}
