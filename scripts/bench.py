@@ -241,16 +241,13 @@ def raw_read(url: str, table: str) -> tuple[int, int, float]:
 def command_phase(ledger: Ledger, programme_id: str, phase_id: str, count: int) -> list[str]:
     ledger.execute(ADMIN, OpenPhase(
         programme_id=programme_id, phase_id=phase_id, name=phase_id,
-                      fiscal_year=START_YEAR, envelope=money(f"{count * 1000}.00"),
-                      opens_on=date(START_YEAR, 1, 1), closes_on=date(START_YEAR, 12, 31),
-                      eligible_kinds=KINDS
-    ))
+        fiscal_year=START_YEAR, envelope=money(f"{count * 1000}.00"),
+        opens_on=date(START_YEAR, 1, 1), closes_on=date(START_YEAR, 12, 31),
+        eligible_kinds=KINDS))
     recipient_ids = [f"{phase_id}-r{n:06d}" for n in range(count)]
-    ledger.execute(ADMIN, RegisterRecipients(
-        recipients=[
+    ledger.execute(ADMIN, RegisterRecipients(recipients=[
         NewRecipient(rid, f"Gemeinde {rid}", "gemeinde", 1000 + n)
-        for n, rid in enumerate(recipient_ids)]
-    ))
+        for n, rid in enumerate(recipient_ids)]))
     return recipient_ids
 
 
@@ -264,23 +261,18 @@ def bench_commands(ledger: Ledger, report: Report, *, count: int, threads: int,
 
     def submit(rid: str) -> None:
         result = ledger.execute(CLERK, SubmitApplication(
-            phase_id=phase_id, recipient_id=rid,
-            requested_amount=money("1000.00"), submitted_on=day
-        ))
+            phase_id=phase_id, recipient_id=rid, requested_amount=money("1000.00"),
+            submitted_on=day))
         with lock:
             application_ids.append(result.ids["application_id"])
 
     def approve(aid: str) -> None:
         ledger.execute(APPROVER, ApproveApplication(
-            application_id=aid,
-                                   approved_amount=money("1000.00"), decided_on=day
-        ))
+            application_id=aid, approved_amount=money("1000.00"), decided_on=day))
 
     def request(aid: str) -> None:
         ledger.execute(CLERK, RequestDrawdown(
-            application_id=aid, amount=money("1000.00"),
-                                requested_on=day
-        ))
+            application_id=aid, amount=money("1000.00"), requested_on=day))
 
     def pay(aid: str) -> None:
         ledger.execute(PAYMASTER, PayDrawdown(application_id=aid, drawdown_id="D1", paid_on=day))

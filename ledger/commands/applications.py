@@ -157,11 +157,11 @@ def approve_application(
     phase = context.phase(grant.phase_id)
     programme = context.programme(grant.programme_id)
     programme.check_open(command.decided_on, what="decision date")
+    programme.check_year_open(phase.fiscal_year)
     grant.approve(actor, approved_amount=command.approved_amount,
                   decided_on=command.decided_on,
                   decision_reference=command.decision_reference)
     phase.check_award(approved=command.approved_amount, requested=grant.requested)
-    programme.check_year_open(phase.fiscal_year)
     phase.commit(actor, application_id=command.application_id,
                  change=command.approved_amount, decided_on=command.decided_on)
     return Decision([grant, phase], {"application_id": command.application_id}, grant)
