@@ -28,7 +28,7 @@ from api.schemas.applications import (
     AwardAmend,
     Status,
 )
-from api.schemas.common import IDENTIFIER_PATTERN, Page, money, required_money
+from api.schemas.common import IDENTIFIER_PATTERN, Page
 from ledger.commands import (
     AmendApplication,
     AmendAward,
@@ -54,7 +54,7 @@ def submit_application(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, SubmitApplication(
         phase_id=body.phase_id, recipient_id=body.recipient_id,
-        requested_amount=required_money(body.requested_amount, field="requested_amount"),
+        requested_amount=body.requested_amount,
         submitted_on=body.submitted_on, reference=body.reference,
         measures=_measures(body.measures) or (),
     ))
@@ -68,7 +68,7 @@ def amend_application(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, AmendApplication(
         application_id=application_id, reason=body.reason,
-        requested_amount=money(body.requested_amount, field="requested_amount"),
+        requested_amount=body.requested_amount,
         measures=_measures(body.measures), amended_on=body.amended_on,
     ))
     return state.application_answer(ledger, response, result, application_id)
@@ -93,7 +93,7 @@ def approve_application(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, ApproveApplication(
         application_id=application_id,
-        approved_amount=required_money(body.approved_amount, field="approved_amount"),
+        approved_amount=body.approved_amount,
         decided_on=body.decided_on, decision_reference=body.decision_reference,
     ))
     return state.application_answer(ledger, response, result, application_id)
@@ -117,7 +117,7 @@ def amend_award(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, AmendAward(
         application_id=application_id,
-        new_amount=required_money(body.new_amount, field="new_amount"),
+        new_amount=body.new_amount,
         reason=body.reason, decided_on=body.decided_on,
     ))
     return state.application_answer(ledger, response, result, application_id)

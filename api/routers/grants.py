@@ -20,7 +20,7 @@ from api.schemas.applications import (
     ProofOfUseCreate,
     RepaymentCreate,
 )
-from api.schemas.common import IDENTIFIER_PATTERN, required_money
+from api.schemas.common import IDENTIFIER_PATTERN
 from ledger.commands import (
     CancelDrawdown,
     CloseApplication,
@@ -43,7 +43,7 @@ def request_drawdown(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, RequestDrawdown(
         application_id=application_id,
-        amount=required_money(body.amount, field="amount"), requested_on=body.requested_on,
+        amount=body.amount, requested_on=body.requested_on,
     ))
     answer = state.application_answer(ledger, response, result, application_id)
     return {**answer, "drawdown_id": result.ids["drawdown_id"]}
@@ -80,7 +80,7 @@ def record_repayment(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, RecordRepayment(
         application_id=application_id,
-        amount=required_money(body.amount, field="amount"), received_on=body.received_on,
+        amount=body.amount, received_on=body.received_on,
         reason=body.reason,
     ))
     return state.application_answer(ledger, response, result, application_id)
@@ -94,7 +94,7 @@ def submit_proof_of_use(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, SubmitProofOfUse(
         application_id=application_id,
-        spent_amount=required_money(body.spent_amount, field="spent_amount"),
+        spent_amount=body.spent_amount,
         submitted_on=body.submitted_on,
     ))
     return state.application_answer(ledger, response, result, application_id)

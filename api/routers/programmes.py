@@ -19,7 +19,7 @@ from api.deps import (
     ReadModelsDep,
     requires,
 )
-from api.schemas.common import Page, money, required_money
+from api.schemas.common import Page
 from api.schemas.programmes import (
     AccountsPublic,
     BudgetAmend,
@@ -66,7 +66,7 @@ def appropriate_budget(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, AppropriateBudget(
         programme_id=pid, fiscal_year=body.fiscal_year,
-        amount=required_money(body.amount, field="amount"),
+        amount=body.amount,
         effective_date=body.effective_date,
     ))
     return state.programme_answer(ledger, response, result, pid)
@@ -79,7 +79,7 @@ def amend_budget(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, AmendBudget(
         programme_id=pid, fiscal_year=year,
-        new_amount=required_money(body.new_amount, field="new_amount"),
+        new_amount=body.new_amount,
         reason=body.reason, effective_date=body.effective_date,
     ))
     return state.programme_answer(ledger, response, result, pid)
@@ -93,7 +93,7 @@ def record_expenditure(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, RecordDirectExpenditure(
         programme_id=pid, fiscal_year=year,
-        amount=required_money(body.amount, field="amount"), paid_on=body.paid_on,
+        amount=body.amount, paid_on=body.paid_on,
         payee=body.payee, purpose=body.purpose,
     ))
     return state.programme_answer(ledger, response, result, pid)
@@ -106,7 +106,7 @@ def close_year(
 ) -> dict[str, Any]:
     result = ledger.execute(actor, CloseFiscalYear(
         programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
-        carry_over=money(body.carry_over, field="carry_over"),
+        carry_over=body.carry_over,
     ))
     return state.programme_answer(ledger, response, result, pid)
 
@@ -119,7 +119,7 @@ def open_phase(
     result = ledger.execute(actor, OpenPhase(
         programme_id=pid, phase_id=body.phase_id, name=body.name,
         fiscal_year=body.fiscal_year,
-        envelope=required_money(body.envelope, field="envelope"),
+        envelope=body.envelope,
         opens_on=body.opens_on, closes_on=body.closes_on,
         eligible_kinds=list(body.eligible_kinds),
         max_open_per_recipient=body.max_open_per_recipient,
