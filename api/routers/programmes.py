@@ -19,7 +19,7 @@ from api.deps import (
     ReadModelsDep,
     requires,
 )
-from api.schemas.common import Page
+from api.schemas.common import Page, command
 from api.schemas.programmes import (
     AccountsPublic,
     BudgetAmend,
@@ -52,10 +52,7 @@ Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 def create_programme(
     *, body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, CreateProgramme(
-        programme_id=body.programme_id, name=body.name,
-                                     funder=body.funder
-    ))
+    result = ledger.execute(actor, command(CreateProgramme, body))
     return state.programme_answer(ledger, response, result, body.programme_id)
 
 
@@ -64,11 +61,7 @@ def appropriate_budget(
     *, pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, AppropriateBudget(
-        programme_id=pid, fiscal_year=body.fiscal_year,
-        amount=body.amount,
-        effective_date=body.effective_date,
-    ))
+    result = ledger.execute(actor, command(AppropriateBudget, body, programme_id=pid))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -77,11 +70,7 @@ def amend_budget(
     *, pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, AmendBudget(
-        programme_id=pid, fiscal_year=year,
-        new_amount=body.new_amount,
-        reason=body.reason, effective_date=body.effective_date,
-    ))
+    result = ledger.execute(actor, command(AmendBudget, body, programme_id=pid, fiscal_year=year))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -91,11 +80,8 @@ def record_expenditure(
     *, pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, RecordDirectExpenditure(
-        programme_id=pid, fiscal_year=year,
-        amount=body.amount, paid_on=body.paid_on,
-        payee=body.payee, purpose=body.purpose,
-    ))
+    result = ledger.execute(actor, command(
+        RecordDirectExpenditure, body, programme_id=pid, fiscal_year=year))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -104,10 +90,8 @@ def close_year(
     *, pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, CloseFiscalYear(
-        programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
-        carry_over=body.carry_over,
-    ))
+    result = ledger.execute(actor, command(
+        CloseFiscalYear, body, programme_id=pid, fiscal_year=year))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -116,14 +100,7 @@ def open_phase(
     *, pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, OpenPhase(
-        programme_id=pid, phase_id=body.phase_id, name=body.name,
-        fiscal_year=body.fiscal_year,
-        envelope=body.envelope,
-        opens_on=body.opens_on, closes_on=body.closes_on,
-        eligible_kinds=list(body.eligible_kinds),
-        max_open_per_recipient=body.max_open_per_recipient,
-    ))
+    result = ledger.execute(actor, command(OpenPhase, body, programme_id=pid))
     state.replayed(response, result)
     return state.phase(ledger, body.phase_id, result.position)
 

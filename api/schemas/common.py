@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -133,6 +133,26 @@ class Public(BaseModel):
     """A response body: read models may add fields, which pass through."""
 
     model_config = ConfigDict(extra="allow")
+
+
+C = TypeVar("C")
+
+
+def command(command_type: type[C], body: BaseModel, **path: Any) -> C:
+    """The command a request means: every field of its body plus the ids of its path.
+
+    Body fields are passed by name, so a body field the command lacks fails every
+    request of that route (tests/api/test_command_bodies.py checks each one)."""
+    fields = {name: _plain(getattr(body, name)) for name in type(body).model_fields}
+    return command_type(**fields, **path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 class Page(Public):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas.common import (
     Amount,
@@ -85,6 +85,8 @@ class PhaseCreate(Body):
     closes_on: IsoDate
     eligible_kinds: Annotated[list[Kind], Field(min_length=1, max_length=4)]
     max_open_per_recipient: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+    allow_award_above_request: Annotated[StrictBool, Field(
+        description="I15: approvals may award more than the amount applied for")] = False
 
 
 class BudgetPublic(Public):
