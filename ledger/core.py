@@ -26,6 +26,7 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Recording
 
+from ledger.batch import Pending
 from ledger.commands import Command
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
@@ -38,7 +39,7 @@ from ledger.errors import IdempotencyMismatch, NotFound
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.transcodings import register_ledger_transcodings
-from ledger.writer import Pending, Writer
+from ledger.writer import Writer
 
 log = structlog.get_logger("ledger")
 
