@@ -57,6 +57,9 @@ class Pending:
     events: list[Any] = field(default_factory=list)
     decision: Decision | None = None
     same_as: Pending | None = None  # a repeat of a batch-mate's idempotency key
+    # The caller found no record of its idempotency key before queueing (the read runs
+    # in the caller's thread, not the writer's); a batch decided again checks anew.
+    key_checked: bool = False
 
     def answer(self, result: CommandResult | None = None,
                error: BaseException | None = None) -> None:

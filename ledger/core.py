@@ -126,8 +126,13 @@ class LedgerCore(Application[UUID]):
         window = self._business_dates()
         for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
-        pending = Pending(actor=actor, command=command,
-                          fingerprint=command.fingerprint(actor.user), window=window)
+        fingerprint = command.fingerprint(actor.user)
+        if actor.idempotency_key is not None:
+            replayed = self.replay(actor.user, actor.idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed
+        pending = Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
+                          key_checked=actor.idempotency_key is not None)
         result = self.writer.execute(pending)
         log.debug("command_recorded", command=command.COMMAND, position=result.position,
                   replayed=result.replayed, **result.ids)

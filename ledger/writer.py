@@ -131,7 +131,7 @@ class Writer:
                     self._commit([pending])
                 return
             try:
-                if self._attempt(todo):
+                if self._attempt(todo, retry=attempt > 0):
                     return
             except Restart:
                 pass
@@ -142,7 +142,7 @@ class Writer:
                 pending.answer(error=ConcurrencyConflict(
                     f"{pending.command.COMMAND} lost {MAX_ATTEMPTS} concurrent races; retry"))
 
-    def _attempt(self, todo: list[Pending]) -> bool:
+    def _attempt(self, todo: list[Pending], *, retry: bool) -> bool:
         """Decides and commits `todo`; False if the commit lost a race."""
         batch = Batch(self)
         accepted: list[Pending] = []
@@ -150,7 +150,7 @@ class Writer:
         for pending in todo:
             pending.events, pending.decision, pending.same_as = [], None, None
             try:
-                if self._idempotent(pending, keys):
+                if self._idempotent(pending, keys, retry=retry):
                     continue
                 self._decide(batch, pending)
             except Restart:
@@ -212,7 +212,7 @@ class Writer:
                 command=pending.command.COMMAND, fingerprint=pending.fingerprint,
                 result=pending.decision.ids))
 
-    def _idempotent(self, pending: Pending, keys: dict[UUID, Pending]) -> bool:
+    def _idempotent(self, pending: Pending, keys: dict[UUID, Pending], *, retry: bool) -> bool:
         """True if the command repeats an idempotency key (answered from the first)."""
         actor = pending.actor
         if actor.idempotency_key is None:
@@ -225,6 +225,8 @@ class Writer:
             pending.same_as = first
             return True
         keys[record_id] = pending
+        if pending.key_checked and not retry:
+            return False  # a record written since fails the commit, and the retry finds it
         result = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
         if result is None:
             return False
