@@ -125,10 +125,10 @@ def frame(*, data: str, event_id: int | None = None, event: str | None = None) -
 
 async def follow(
     ledger: Ledger, watch: HeadWatch, *, after: int, only: Filter,
-    disconnected: Callable[[], Any], keep_alive: float = KEEP_ALIVE_SECONDS,
+    disconnected: Callable[[], Any],
 ) -> AsyncIterator[bytes]:
     """The frames of the log after `after`, forever: every matching event with its
-    position as SSE id, a keep-alive comment when nothing arrived for `keep_alive` s.
+    position as SSE id, a keep-alive comment when nothing arrived for KEEP_ALIVE_SECONDS.
 
     A filtered-out page still moves the stream on (and, past the last event of a
     page that matched nothing, a comment with the position lets a client note it)."""
@@ -146,5 +146,5 @@ async def follow(
             position = records[-1].position
             yield chunk or f": position {position}\n\n".encode()
             continue
-        if not await watch.wait_beyond(position, keep_alive):
+        if not await watch.wait_beyond(position, KEEP_ALIVE_SECONDS):
             yield b": keep-alive\n\n"

@@ -49,6 +49,11 @@
     var done = function () { button.textContent = button.dataset.done; };
     if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, done); } else { document.execCommand("copy"); done(); }
   });
+  // Empty controls stay out of the URL, so a bookmarked view names only what was set.
+  document.addEventListener("submit", function (event) {
+    if (event.target.method !== "get") { return; }
+    event.target.querySelectorAll("input").forEach(function (input) { if (!input.value) { input.disabled = true; } });
+  });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(document); });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); followLedger(); });
 }());
