@@ -174,6 +174,39 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# Event names (the part after the aggregate: `Application.Approved` → `Approved`).
+EVENTS: dict[str, tuple[str, str]] = {
+    "Submitted": ("Antrag eingereicht", "Application submitted"),
+    "Amended": ("Antrag geändert", "Application amended"),
+    "Withdrawn": ("Antrag zurückgezogen", "Application withdrawn"),
+    "Rejected": ("Antrag abgelehnt", "Application rejected"),
+    "Approved": ("Bewilligt", "Approved"),
+    "AwardAmended": ("Bewilligung geändert", "Award amended"),
+    "DrawdownRequested": ("Mittelabruf", "Drawdown requested"),
+    "DrawdownPaid": ("Auszahlung", "Drawdown paid"),
+    "DrawdownCancelled": ("Mittelabruf storniert", "Drawdown cancelled"),
+    "RepaymentReceived": ("Rückzahlung eingegangen", "Repayment received"),
+    "ProofOfUseSubmitted": ("Verwendungsnachweis eingereicht", "Proof of use submitted"),
+    "Closed": ("Abgeschlossen", "Closed"),
+    "Revoked": ("Bewilligung widerrufen", "Award revoked"),
+    "Registered": ("Angelegt", "Registered"),
+    "BudgetAppropriated": ("Haushaltsmittel veranschlagt", "Budget appropriated"),
+    "BudgetAmended": ("Haushaltsansatz geändert", "Budget amended"),
+    "DirectExpenditureRecorded": ("Direkte Ausgabe gebucht", "Direct expenditure recorded"),
+    "PhaseFunded": ("Förderphase ausgestattet", "Phase funded"),
+    "FiscalYearClosed": ("Haushaltsjahr abgeschlossen", "Fiscal year closed"),
+    "Opened": ("Förderphase eröffnet", "Phase opened"),
+}
+
+
+def event_name(event_type: str, lang: str = "de") -> str:
+    """`Application.Approved` → 'Bewilligt' (or the type itself when it is unknown)."""
+    pair = EVENTS.get(event_type.rsplit(".", 1)[-1])
+    if pair is None:
+        return event_type
+    return pair[1] if lang == "en" else pair[0]
+
+
 def text(key: str, lang: str = "de") -> str:
     pair = LABELS.get(key)
     if pair is None:

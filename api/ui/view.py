@@ -62,6 +62,9 @@ class View:
     def t(self, key: str) -> str:
         return labels.text(key, self.lang)
 
+    def event(self, event_type: str) -> str:
+        return labels.event_name(event_type, self.lang)
+
     def money(self, value: object) -> str:
         return formats.money(value, self.lang)
 
