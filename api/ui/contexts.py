@@ -29,10 +29,18 @@ CHART_PHASE = ("envelope", "committed", "paid", "outstanding", "available")
 
 
 def programmes(view: View, read: ReadModels) -> Json:
-    """Programmes, found by their registration in the audit trail (an indexed filter)."""
-    page = view.read(read.audit, event_type="Programme.Registered", limit=100)
-    found = [view.read(read.programme, item["entity_id"]) for item in page["items"]]
-    return {"programmes": found, "position": page["position"]}
+    """The programmes (at most 100), from the read side's entity table by its (kind, id)
+    index; a read side without it answers from the audit trail's registrations."""
+    state = getattr(read, "_state", None)  # ReadModelsImpl's entity query (no list API yet)
+    if state is not None:
+        with state(view.at) as q:
+            ids = [str(s["programme_id"]) for s in q.many("programme", limit=100)]
+            position = q.at
+    else:
+        page = view.read(read.audit, event_type="Programme.Registered", limit=100)
+        ids, position = [str(item["entity_id"]) for item in page["items"]], page["position"]
+    return {"programmes": [view.read(read.programme, pid) for pid in ids],
+            "position": position}
 
 
 def programme(view: View, read: ReadModels, programme_id: str) -> Json:
@@ -110,7 +118,9 @@ def application(view: View, read: ReadModels, application_id: str, *,
 
 def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
             programme_id: str | None = None, year: int | None = None, figure: str,
-            cursor: str | None) -> Json:
+            cursor: str | None, carried: int = 0) -> Json:
+    """A page of the entries behind a figure; `carried` (cents) is the sum of the pages
+    before it, so the last page shows that all of them sum to the figure."""
     if phase_id is not None:
         page = view.read(read.phase_entries, phase_id, figure, cursor=cursor, limit=100)
         owner: Json = {"kind": "phase", "id": phase_id}
@@ -120,7 +130,10 @@ def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
                          cursor=cursor, limit=100)
         owner = {"kind": "programme", "id": programme_id, "year": year}
     page_sum = sum(cents(item["amount"]) for item in page["items"])
+    running = carried + page_sum
     return {"page": page, "figure": figure, "owner": owner, "page_sum": eur(page_sum),
+            "running": eur(running), "running_cents": running,
+            "sums_to_figure": page["next_cursor"] is None and running == cents(page["total"]),
             "position": page["position"]}
 
 

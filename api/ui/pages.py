@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from api.routers.stream import SSE_HEADERS, head_watch
+from api.feed import MAX_STREAMS
+from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, session
 from api.ui.formats import from_local
 from api.ui.live import positions
@@ -111,11 +112,18 @@ async def programme_page(request: Request, programme_id: str) -> Response:
                         lambda v: contexts.programme(v, _read(request), programme_id))
 
 
+def _carried(request: Request) -> int:
+    """The running sum (cents) of the entry pages before this one, from the URL."""
+    text = request.query_params.get("carried", "")
+    return int(text) if text.lstrip("-").isdigit() and len(text) < 19 else 0
+
+
 @router.get("/programmes/{programme_id}/years/{year}/{figure}", response_class=HTMLResponse)
 async def year_entries(request: Request, programme_id: str, year: int, figure: str) -> Response:
-    cursor = request.query_params.get("cursor")
+    cursor, carried = request.query_params.get("cursor"), _carried(request)
     return await render(request, "entries.html", lambda v: contexts.entries(
-        v, _read(request), programme_id=programme_id, year=year, figure=figure, cursor=cursor))
+        v, _read(request), programme_id=programme_id, year=year, figure=figure, cursor=cursor,
+        carried=carried))
 
 
 @router.get("/phases/{phase_id}", response_class=HTMLResponse)
@@ -128,9 +136,9 @@ async def phase_page(request: Request, phase_id: str) -> Response:
 
 @router.get("/phases/{phase_id}/figures/{figure}", response_class=HTMLResponse)
 async def phase_entries(request: Request, phase_id: str, figure: str) -> Response:
-    cursor = request.query_params.get("cursor")
+    cursor, carried = request.query_params.get("cursor"), _carried(request)
     return await render(request, "entries.html", lambda v: contexts.entries(
-        v, _read(request), phase_id=phase_id, figure=figure, cursor=cursor))
+        v, _read(request), phase_id=phase_id, figure=figure, cursor=cursor, carried=carried))
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
@@ -177,9 +185,11 @@ async def live(request: Request) -> Response:
     """The positions the read models reached, as SSE: the dashboard's cue to refresh."""
     session.require_user(request)
     after = request.query_params.get("after", "")
-    ledger = request.app.state.ledger
-    return StreamingResponse(
-        positions(request.app.state.read_models, head_watch(request, ledger),
-                  after=int(after) if after.isdigit() else 0,
-                  disconnected=request.is_disconnected),
-        media_type="text/event-stream", headers=SSE_HEADERS)
+    watch = head_watch(request, request.app.state.ledger)
+    if watch.streams >= MAX_STREAMS:  # the browser's EventSource retries by itself
+        return Response(status_code=429, headers={"Retry-After": "5"})
+    cues = positions(request.app.state.read_models, watch,
+                     after=int(after) if after.isdigit() else 0,
+                     disconnected=request.is_disconnected)
+    return StreamingResponse(counted(watch, cues), media_type="text/event-stream",
+                             headers=SSE_HEADERS)

@@ -75,6 +75,8 @@ def test_paid_drills_down_to_entries_that_sum_to_it(page: Any, site: Site) -> No
         page.wait_for_selector("#entries")
 
     assert summed == total == figure
+    assert Decimal(page.get_by_test_id("running-sum").get_attribute("data-amount")) == summed
+    assert page.get_by_test_id("sums-to-figure").count() == 1
 
 
 def test_entry_leads_to_its_event_with_hash(page: Any, site: Site) -> None:
