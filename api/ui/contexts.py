@@ -29,16 +29,18 @@ CHART_PHASE = ("envelope", "committed", "paid", "outstanding", "available")
 
 
 def programmes(view: View, read: ReadModels) -> Json:
-    """The programmes (at most 100), from the read side's entity table by its (kind, id)
-    index; a read side without it answers from the audit trail's registrations."""
-    state = getattr(read, "_state", None)  # ReadModelsImpl's entity query (no list API yet)
-    if state is not None:
-        with state(view.at) as q:
-            ids = [str(s["programme_id"]) for s in q.many("programme", limit=100)]
-            position = q.at
-    else:
-        page = view.read(read.audit, event_type="Programme.Registered", limit=100)
-        ids, position = [str(item["entity_id"]) for item in page["items"]], page["position"]
+    """The programmes (at most 100): from the read side's list where it has one, else from
+    its entity table by the (kind, id) index."""
+    listing = getattr(read, "programmes", None)
+    if callable(listing):
+        page = view.read(listing, limit=100)
+        return {"programmes": page["items"], "position": page["position"]}
+    state = getattr(read, "_state", None)  # ReadModelsImpl's own entity query
+    if state is None:
+        raise NotFound("this read side cannot list programmes")
+    with state(view.at) as q:
+        ids = [str(s["programme_id"]) for s in q.many("programme", limit=100)]
+        position = q.at
     return {"programmes": [view.read(read.programme, pid) for pid in ids],
             "position": position}
 
@@ -68,7 +70,7 @@ def phase(view: View, read: ReadModels, phase_id: str, *, search: str | None,
     for item in apps["items"]:
         rid = item["recipient_id"]
         if rid not in names:
-            names[rid] = _name(view, read, rid)
+            names[rid] = item.get("recipient_name") or _name(view, read, rid)
     chart = {"labels": [view.t(name) for name in CHART_PHASE],
              "series": [{"label": view.t("amount"),
                          "values": [totals[name] for name in CHART_PHASE]}]}
@@ -80,13 +82,16 @@ def phase(view: View, read: ReadModels, phase_id: str, *, search: str | None,
 
 def _applications(view: View, read: ReadModels, phase_id: str, *, search: str | None,
                   cursor: str | None) -> Json:
-    """A page of the phase's applications; a search uses the read model's own search where
-    it has one, else finds an application id or a recipient id exactly (both indexed)."""
+    """A page of the phase's applications; a search uses the read model's own search
+    (`text`: a word of the recipient's name or the file reference) where it has one, and
+    finds an application id or a recipient id exactly (both indexed)."""
     if not search:
         return view.read(read.applications, phase_id=phase_id, cursor=cursor, limit=PAGE)
-    if accepts(read.applications, "q"):
-        return view.read(read.applications, phase_id=phase_id, q=search, cursor=cursor,
-                         limit=PAGE)
+    if accepts(read.applications, "text"):
+        found = view.read(read.applications, phase_id=phase_id, text=search, cursor=cursor,
+                          limit=PAGE)
+        if found["items"] or cursor:
+            return found
     found = view.read(read.applications, phase_id=phase_id, recipient_id=search, limit=PAGE)
     if not found["items"]:
         try:

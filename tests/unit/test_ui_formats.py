@@ -85,3 +85,36 @@ def test_feed_filter_by_type_and_entity() -> None:
 
 def test_sse_frame() -> None:
     assert frame(data='{"a":1}', event_id=5) == b'id: 5\ndata: {"a":1}\n\n'
+
+
+class _Read:
+    """A read side with the lookups' search (`text`) and programme list."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, Any]] = []
+
+    def applications(self, *, phase_id: str | None = None, recipient_id: str | None = None,
+                     text: str | None = None, cursor: str | None = None, limit: int = 100,
+                     at: int | None = None) -> dict[str, Any]:
+        self.asked.append({"recipient_id": recipient_id, "text": text})
+        items = [{"application_id": "a1", "recipient_id": "r1", "recipient_name": "Bruchköbel",
+                  "phase_id": phase_id}] if text == "Bruch" else []
+        return {"items": items, "next_cursor": None, "position": 9}
+
+    def programmes(self, *, cursor: str | None = None, limit: int = 100,
+                   at: int | None = None) -> dict[str, Any]:
+        return {"items": [{"programme_id": "p", "name": "P"}], "position": 9}
+
+
+def test_search_and_programmes_use_the_read_sides_own_lookups() -> None:
+    from api.ui import contexts
+
+    read = _Read()
+
+    found = contexts._applications(_view(), read, "2020-1", search="Bruch",  # type: ignore[arg-type]
+                                   cursor=None)
+    listed = contexts.programmes(_view(), read)  # type: ignore[arg-type]
+
+    assert [a["recipient_name"] for a in found["items"]] == ["Bruchköbel"]
+    assert read.asked == [{"recipient_id": None, "text": "Bruch"}]
+    assert listed["programmes"] == [{"programme_id": "p", "name": "P"}]
