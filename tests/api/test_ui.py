@@ -64,6 +64,7 @@ def test_phase_page_shows_german_figures_and_links_to_entries(client: TestClient
     assert "1.234.567,89\u00a0€" in page.text
     assert f'href="/ui/phases/{setup.phase_id}/figures/awarded"' in page.text
     assert '<html lang="de">' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "€1,234,567.89" in english.text and '<html lang="en">' in english.text
 
 
@@ -73,6 +74,7 @@ def test_refusals_are_pages_with_their_status(client: TestClient) -> None:
     assert client.get("/ui/phases/no-such-phase").status_code == 404
     assert client.get("/ui/audit").status_code == 403  # clerks do not read the audit trail
     assert client.get("/ui/integrity").status_code == 403
+    assert client.get("/ui/events/1").status_code == 403  # raw events: auditor, finance
     bad = client.get("/ui/phases/x?effective_on=31.12.2020")
     assert bad.status_code == 422 and "effective_on" in bad.text
 

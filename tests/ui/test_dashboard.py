@@ -23,8 +23,10 @@ def shoot(page: Any, site: Site, name: str) -> None:
 
 
 def accessible(page: Any) -> None:
+    """No WCAG 2.1 A/AA violation, and no script error or CSP refusal so far."""
     violations = axe_violations(page)
     assert violations == [], violations
+    assert [e for e in page.console_errors if "401" not in e] == []
 
 
 def amount(text: str) -> Decimal:
