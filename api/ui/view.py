@@ -26,6 +26,10 @@ from projections.interface import ReadModels
 
 Json = dict[str, Any]
 VIEW_PARAMS = ("lang", "as_of", "as_of_position", "effective_on")
+# The queries of money figures, which the business-date cut-off applies to (SPEC §5);
+# states and histories are as recorded and take no cut-off.
+FIGURE_QUERIES = frozenset({"phase_totals", "phase_entries", "reconciliation",
+                            "reconciliation_entries", "accounts", "recipient_statement"})
 
 
 @dataclass
@@ -82,7 +86,7 @@ class View:
         if self.effective_on is not None:
             if accepts(query, "effective_on"):
                 kwargs["effective_on"] = self.effective_on
-            else:
+            elif getattr(query, "__name__", "") in FIGURE_QUERIES:
                 self.cut_off_unsupported = True
         return query(*args, at=self.at, **kwargs)
 

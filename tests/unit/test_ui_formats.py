@@ -45,21 +45,25 @@ def test_view_urls_keep_the_view_and_drop_what_is_unset() -> None:
 def test_view_passes_effective_on_to_a_read_model_that_takes_it() -> None:
     seen: dict[str, Any] = {}
 
-    def with_cut_off(phase_id: str, *, at: int | None = None,
+    def phase_totals(phase_id: str, *, at: int | None = None,
                      effective_on: date | None = None) -> dict[str, Any]:
         seen.update(at=at, effective_on=effective_on)
         return {}
 
-    def without(phase_id: str, *, at: int | None = None) -> dict[str, Any]:
+    def phase(phase_id: str, *, at: int | None = None) -> dict[str, Any]:
+        return {}
+
+    def reconciliation(programme_id: str, *, at: int | None = None) -> dict[str, Any]:
         return {}
 
     view = _view(effective_on=date(2020, 12, 31), at=7)
 
-    view.read(with_cut_off, "p")
+    view.read(phase_totals, "p")
+    view.read(phase, "p")  # a state, as recorded: no cut-off to take
     assert seen == {"at": 7, "effective_on": date(2020, 12, 31)}
     assert not view.cut_off_unsupported
-    view.read(without, "p")
-    assert view.cut_off_unsupported  # said on the page, never silently ignored
+    view.read(reconciliation, "p")
+    assert view.cut_off_unsupported  # a figure without it: said on the page
 
 
 def test_sign_in_returns_only_to_dashboard_paths() -> None:
