@@ -207,3 +207,26 @@ def test_business_date_cut_off_is_carried_to_the_read_side(page: Any, site: Site
     else:  # not yet: the page says so rather than showing the uncut figure as if cut
         assert "noch nicht unterstützt" in page.inner_text("main")
     accessible(page)
+
+
+def test_keyboard_reaches_content_and_controls(page: Any, site: Site) -> None:
+    sign_in(page, site, path="/ui/phases/2020-1")
+    here = "() => document.activeElement.id || document.activeElement.textContent.trim()"
+
+    from_top = []
+    for _ in range(30):  # a date-time input holds a tab stop per field
+        page.keyboard.press("Tab")
+        from_top.append(page.evaluate(here))
+    page.reload()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    skipped_to = page.evaluate(here)
+    in_main = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        in_main.append(page.evaluate(here))
+
+    assert from_top[0] == "Zum Inhalt springen"
+    assert {"as_of", "as_of_position", "effective_on", "Anzeigen"} <= set(from_top)
+    assert skipped_to == "main"  # past header and view controls, straight to the content
+    assert any(name.endswith("€") for name in in_main)  # the figures' drill-down links
