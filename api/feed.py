@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 
 from ledger import Ledger
@@ -30,6 +31,7 @@ POLL_SECONDS = 0.2  # how often the head is polled while anyone follows
 KEEP_ALIVE_SECONDS = 15.0  # a comment line this often keeps proxies from closing idle streams
 RETRY_MILLISECONDS = 2000
 MAX_STREAMS = 64  # per process
+log = structlog.get_logger("api")
 NAMED_KINDS = ("programme", "phase", "recipient")
 
 
@@ -70,7 +72,13 @@ class HeadWatch:
 
     async def _poll(self) -> None:
         while self._waiters > 0:
-            head = await run_in_threadpool(self._read_head)
+            try:
+                head = await run_in_threadpool(self._read_head)
+            except Exception as exc:  # the store is away: streams keep alive, polling goes on
+                log.warning("feed_head_unreadable", error=type(exc).__name__,
+                            message=str(exc)[:200])
+                await asyncio.sleep(1.0)
+                continue
             if head != self.head:
                 self.head = head
                 moved, self._moved = self._moved, asyncio.Event()

@@ -122,3 +122,26 @@ def test_search_and_programmes_use_the_read_sides_own_lookups() -> None:
     assert [a["recipient_name"] for a in found["items"]] == ["Bruchköbel"]
     assert read.asked == [{"recipient_id": None, "text": "Bruch"}]
     assert listed["programmes"] == [{"programme_id": "p", "name": "P"}]
+
+
+def test_head_watch_wakes_waiters_and_survives_an_unreadable_head() -> None:
+    import asyncio
+
+    from api.feed import HeadWatch
+
+    heads = iter([RuntimeError("store away"), 3, 3, 5])
+
+    def head() -> int:
+        value = next(heads, 5)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        watch = HeadWatch(head, interval=0.01)
+        beyond_2 = await watch.wait_beyond(2, timeout=3)
+        beyond_4 = await watch.wait_beyond(4, timeout=3)
+        beyond_9 = await watch.wait_beyond(9, timeout=0.1)
+        return beyond_2, beyond_4, beyond_9
+
+    assert asyncio.run(scenario()) == (True, True, False)
