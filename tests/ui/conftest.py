@@ -105,8 +105,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(path),
-                                     args=["--no-sandbox", "--lang=de-DE"])
+        launched = p.chromium.launch(executable_path=str(path), args=["--no-sandbox"])
         yield launched
         launched.close()
 
