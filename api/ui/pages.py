@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from api.errors import status_of
 from api.feed import MAX_STREAMS
 from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, session
@@ -55,9 +56,10 @@ async def render(request: Request, template: str, build: Callable[[View], Json],
         await run_in_threadpool(resolve, view, state.ledger, state.read_models)
         context = await run_in_threadpool(build, view)
     except LedgerError as exc:
-        title = view.t("not_found") if exc.status == 404 else view.t("error")
+        status = status_of(exc)
+        title = view.t("not_found") if status == 404 else view.t("error")
         return _page(request, "error.html", view, {"title": title, "detail": exc.detail},
-                     exc.status)
+                     status)
     return _page(request, template, view, context)
 
 
