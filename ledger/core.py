@@ -23,7 +23,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
 
 from ledger.domain.application import Application as GrantApplication
 from ledger.domain.base import Actor, LedgerAggregate
@@ -41,6 +41,7 @@ from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, NotFound
 from ledger.money import Money
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
+from ledger.persistence.snapshots import VerifiedSnapshotStore
 from ledger.persistence.transcodings import register_ledger_transcodings
 
 log = structlog.get_logger("ledger")
@@ -113,6 +114,10 @@ class LedgerCore(Application[UUID]):
     }
     # The phase takes an event per application decision: snapshot it.
     snapshotting_intervals = {Phase: 500}  # noqa: RUF012  # eventsourcing's class attribute
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        # Snapshots lie outside the chain: used only as far as the chained events agree.
+        return VerifiedSnapshotStore(super().construct_snapshot_store(), events=self.events)
 
     def construct_repository(self) -> Repository[UUID]:
         base = super().construct_repository()
