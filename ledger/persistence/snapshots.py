@@ -166,6 +166,13 @@ def _same_bytes(a: StoredEvent, b: StoredEvent) -> bool:
             and a.state == b.state)
 
 
+def problems_met(app: Application[UUID]) -> list[SnapshotProblem]:
+    """The stored snapshots this process found differing from the chained events (and so
+    ignored) since it started, newest last; `audit_snapshots` checks them all."""
+    store = app.snapshots
+    return list(store.problems) if isinstance(store, VerifiedSnapshotStore) else []
+
+
 def audit_snapshots(app: Application[UUID]) -> tuple[int, list[SnapshotProblem]]:
     """Every stored snapshot compared with a fold of the chained events: how many, and
     those that differ. Folds each aggregate once, from one snapshot to the next."""

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ledger import Ledger, Settings, build_ledger
 from ledger.errors import BudgetExceeded
 from scripts.cli import app
-from tests.support.scenario import APPROVER, CLERK, Funded, funded_phase, money, recipients
+from tests.support.scenario import APPROVER, Funded, money, phase_at_its_first_snapshot
 from tests.support.tamper import Insider
 
 
@@ -31,33 +31,13 @@ def snapshotted(sql_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     500th version, so eventsourcing stores a snapshot of it."""
     monkeypatch.setenv("LEDGER_DATABASE_URL", sql_database_url)
     ledger = build_ledger(Settings(database_url=sql_database_url))
-    funded = funded_phase(ledger, envelope="1000.00")
-    ids = [
-        ledger.submit_application(CLERK, phase_id=funded.phase_id, recipient_id=rid,
-                                  requested_amount=money("5000.00"),
-                                  submitted_on=date(2020, 3, 1)).ids["application_id"]
-        for rid in recipients(ledger, 499)
-    ]
-    assert ledger.phase(funded.phase_id).version == 500
+    funded, ids = phase_at_its_first_snapshot(ledger)
     ledger.close()
     yield Snapshotted(sql_database_url, funded, ids)
 
 
 def _raise_envelope_in_snapshot(url: str) -> None:
-    insider = Insider(url)
-    table = "stored_snapshots" if insider.sqlite else insider.events.replace(
-        "ledger_events", "ledger_snapshots")
-    if insider.sqlite:
-        edit = "CAST(replace(CAST(state AS TEXT), '\"1000.00\"', '\"9000000.00\"') AS BLOB)"
-    else:
-        edit = ("convert_to(replace(convert_from(state, 'UTF8'), '\"1000.00\"', "
-                "'\"9000000.00\"'), 'UTF8')")
-    assert insider.sql(f"SELECT originator_version FROM {table}") == [(500,)]
-    insider.sql(f"UPDATE {table} SET state = {edit}")
-    assert insider.sql(f"SELECT count(*) FROM {table} WHERE "
-                       + ("CAST(state AS TEXT)" if insider.sqlite
-                          else "convert_from(state, 'UTF8')")
-                       + " LIKE %s", ("%9000000.00%",)) == [(1,)]
+    assert Insider(url).edit_snapshots('"1000.00"', '"9000000.00"') == 1
 
 
 def _restart(url: str) -> Ledger:
