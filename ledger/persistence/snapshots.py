@@ -16,6 +16,7 @@ the same for every stored snapshot, for `ledger verify`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -35,8 +36,11 @@ from psycopg.sql import SQL, Identifier
 log = structlog.get_logger("ledger.snapshots")
 
 # Aggregates whose last verified snapshot the process keeps (a phase's state is
-# one entry per recipient: about 100 kB for 2,000 recipients).
+# one entry per recipient: about 100 kB for 2,000 recipients) ...
 MEMO_SIZE = 256
+# ... and snapshots it verified, by a digest of their bytes (an as-of read may use an
+# older one than the last).
+DIGESTS = 16_384
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class VerifiedSnapshotStore(EventStore[UUID]):
         super().__init__(mapper=snapshots.mapper, recorder=snapshots.recorder)
         self._events = events
         self._verified: OrderedDict[UUID, StoredEvent] = OrderedDict()
+        self._digests: OrderedDict[tuple[UUID, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.problems: list[SnapshotProblem] = []  # met since start, newest last (bounded)
 
@@ -94,7 +99,8 @@ class VerifiedSnapshotStore(EventStore[UUID]):
                 log.warning("snapshot_ignored", aggregate_id=str(problem.originator_id),
                             version=problem.originator_version, problem=problem.problem)
                 with self._lock:
-                    self.problems = [*self.problems[-99:], problem]
+                    if problem not in self.problems:
+                        self.problems = [*self.problems[-99:], problem]
             if trusted is not None:
                 yield trusted
 
@@ -110,7 +116,8 @@ class VerifiedSnapshotStore(EventStore[UUID]):
         version = stored.originator_version
         with self._lock:
             known = self._verified.get(originator_id)
-        if known is not None and _same_bytes(known, stored):
+            seen = self._digests.get((originator_id, version))
+        if seen is not None and seen == _digest(stored):
             return self.mapper.to_domain_event(stored), None
         base = known if known is not None and known.originator_version < version else None
         aggregate = self._fold(originator_id, version, base)
@@ -151,6 +158,9 @@ class VerifiedSnapshotStore(EventStore[UUID]):
             self._verified.move_to_end(originator_id)
             while len(self._verified) > MEMO_SIZE:
                 self._verified.popitem(last=False)
+            self._digests[(originator_id, stored.originator_version)] = _digest(stored)
+            while len(self._digests) > DIGESTS:
+                self._digests.popitem(last=False)
 
 
 def _entity(aggregate: Any) -> str:
@@ -161,9 +171,8 @@ def _entity(aggregate: Any) -> str:
     return f"{kind} {name}" if name else kind
 
 
-def _same_bytes(a: StoredEvent, b: StoredEvent) -> bool:
-    return (a.originator_version == b.originator_version and a.topic == b.topic
-            and a.state == b.state)
+def _digest(stored: StoredEvent) -> bytes:
+    return hashlib.sha256(stored.topic.encode() + b"\n" + stored.state).digest()
 
 
 def problems_met(app: Application[UUID]) -> list[SnapshotProblem]:
