@@ -46,6 +46,9 @@ def async_storage_uri(uri: str) -> str:
 
 
 def expensive(scope: Scope) -> bool:
+    """Reads only: a command is never refused for what its caller read before."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
     path: str = scope["path"]
     if any(path == p or path.startswith(f"{p}/") for p in EXPENSIVE_PATHS):
         return True
