@@ -8,13 +8,23 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore
 from typer.testing import CliRunner
 
 from ledger import Ledger, Settings, build_ledger
 from ledger.errors import BudgetExceeded
+from ledger.persistence.snapshots import audit_snapshots
 from scripts.cli import app
-from tests.support.scenario import APPROVER, Funded, money, phase_at_its_first_snapshot
+from tests.support.scenario import (
+    APPROVER,
+    CLERK,
+    Funded,
+    funded_phase,
+    money,
+    phase_at_its_first_snapshot,
+    recipients,
+)
 from tests.support.tamper import Insider
 
 
@@ -92,3 +102,29 @@ def test_verify_passes_untouched_snapshots(snapshotted: Snapshotted) -> None:
 
     assert result.exit_code == 0, result.output
     assert "snapshots: 1 of 1 equal a fold of the chained events" in result.output
+
+
+def test_a_snapshot_forged_beyond_the_log_is_ignored() -> None:
+    """Not only edited snapshots: one inserted for a version the chain never reached."""
+    ledger = build_ledger(Settings(database_url="memory://"))
+    funded = funded_phase(ledger, envelope="1000.00")
+    (recipient_id,) = recipients(ledger, 1)
+    application_id = ledger.submit_application(
+        CLERK, phase_id=funded.phase_id, recipient_id=recipient_id,
+        requested_amount=money("5000.00"), submitted_on=date(2020, 3, 1)).ids["application_id"]
+    phase = ledger.phase(funded.phase_id)
+    true = Snapshot.take(phase)
+    forged = Snapshot(originator_id=phase.id, originator_version=phase.version + 10,
+                      timestamp=true.timestamp, topic=true.topic,
+                      state={**true.state, "envelope": money("9000000.00")})
+    assert ledger.snapshots is not None
+    ledger.snapshots.recorder.insert_events([ledger.mapper.to_stored_event(forged)])
+    ledger.repository.cache = None  # as after a restart: nothing cached
+
+    with pytest.raises(BudgetExceeded):
+        _approve(ledger, application_id)
+    count, problems = audit_snapshots(ledger)
+
+    assert count == 1
+    assert [(p.entity, p.problem) for p in problems] == [
+        (f"phase {funded.phase_id}", "its aggregate has no chained event at that version")]
