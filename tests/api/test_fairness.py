@@ -9,14 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import auth
-from tests.api.scenario import funded, ok
+from tests.api.scenario import funded, head, ok
 
 ABSURD = 1_000_000_000_000_000
 
 
 def test_48_unreachable_min_positions_do_not_stall_an_unrelated_read(client: TestClient) -> None:
     setup = funded(client)
-    ok(client.get(f"/phases/{setup.phase_id}", headers=auth("ida"), params={"min_position": 1}))
+    ok(client.get(f"/phases/{setup.phase_id}", headers=auth("ida"),
+                  params={"min_position": head(client)}))
     started = threading.Barrier(49)
 
     def hopeless() -> tuple[int, str, float]:
