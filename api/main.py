@@ -20,6 +20,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.query import refuse_unknown_query
+from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     applications,
     audit,
@@ -28,8 +29,10 @@ from api.routers import (
     phases,
     programmes,
     recipients,
+    stream,
     whoami,
 )
+from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
 from ledger.keeper import IntegrityKeeper
 from ledger.version import VERSION
@@ -115,13 +118,17 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_api_route("/", _to_docs, include_in_schema=False)
-    # The last added runs first: request context, then authentication, then the body
-    # limit, so an anonymous caller is refused before its body is read.
+    # The last added runs first: request context, then authentication, then the rate
+    # limit of expensive requests (it counts per key), then the body limit, so an
+    # anonymous caller is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Probes first: routes are matched in order, and /health is what load balancers poll.
     for router in (health.router, whoami.router, programmes.router, phases.router,
-                   recipients.router, applications.router, grants.router, audit.router):
+                   recipients.router, applications.router, grants.router, audit.router,
+                   stream.router):
         app.include_router(router)
+    install_ui(app)  # the read-only dashboard at /ui (api/ui/)
     return app

@@ -20,6 +20,8 @@ from rich.progress import (
 )
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
+from ledger.persistence.accounts import rederive_accounts
+from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
 from scripts.store import removed_on_failure
 
@@ -63,13 +65,16 @@ def verify(
     digest: Annotated[str | None, typer.Option(
         help="POS:HASH handed out earlier (`ledger head`); the chain must still match it.")] = None,
 ) -> None:
-    """Check the hash chain and that every projection equals a fresh replay."""
+    """Check the hash chain, that every projection equals a fresh replay, that every
+    snapshot equals a fold of the chained events, and that no >=0 account went negative."""
     expected = _digest(digest) if digest else None
     with _read_side() as (ledger, read_models), _bars() as progress:
         head = ledger.head()[0]
         chain = ledger.verify_chain(expected, progress=lambda at: progress("chain", at, head))
         progress("chain", chain.head_position, head)
         report = read_models.verify(progress=progress)
+        snapshots, snapshot_problems = audit_snapshots(ledger)
+        accounts = rederive_accounts(ledger, progress=lambda at: progress("accounts", at, head))
     if chain.verified:
         typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
                    f"{chain.head_hash}")
@@ -87,7 +92,17 @@ def verify(
                    f"{diff.count} rows differ from a fresh replay")
         for problem in diff.problems:
             typer.echo(f"  {problem}")
-    if not chain.verified or not report.ok:
+    # Nothing outside the chain decides: snapshots and the ≥0 accounts against a fold of it.
+    typer.echo(f"snapshots: {snapshots - len(snapshot_problems)} of {snapshots} equal a fold "
+               "of the chained events")
+    for snapshot_problem in snapshot_problems:
+        typer.echo(f"  {snapshot_problem}")
+    typer.echo(f"accounts: {accounts.accounts} re-derived from {accounts.events} chained events, "
+               f"{len(accounts.negative)} of those kept >=0 below zero")
+    for negative in accounts.negative:
+        typer.echo(f"  account {negative.account} stood at {negative.balance} "
+                   f"(first below zero at position {negative.first_position})")
+    if not chain.verified or not report.ok or snapshot_problems or not accounts.ok:
         typer.echo("verify: FAILED")
         raise typer.Exit(1)
     typer.echo("verify: ok")
