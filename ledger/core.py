@@ -128,6 +128,18 @@ class LedgerCore(Application[UUID]):
         queued before it and commits it with them (ledger/writer.py). Refusals
         raise the domain's `LedgerError`; nothing of a refused command is written.
         """
+        prepared = self.prepare(actor, command)
+        if isinstance(prepared, CommandResult):
+            return prepared
+        result = self.writer.execute(prepared)
+        log.debug("command_recorded", command=command.COMMAND, position=result.position,
+                  replayed=result.replayed, **result.ids)
+        return result
+
+    def prepare(self, actor: Actor, command: Command) -> Pending | CommandResult:
+        """A command ready for the writer (`writer.submit`), or the first answer to its
+        repeated idempotency key (which reads the store). Raises the refusals that need
+        no aggregate: business dates outside the window (I13), a reused key."""
         window = self._business_dates()
         for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
@@ -136,12 +148,8 @@ class LedgerCore(Application[UUID]):
             replayed = self.replay(actor.user, actor.idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
-        pending = Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
-                          key_checked=actor.idempotency_key is not None)
-        result = self.writer.execute(pending)
-        log.debug("command_recorded", command=command.COMMAND, position=result.position,
-                  replayed=result.replayed, **result.ids)
-        return result
+        return Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
+                       key_checked=actor.idempotency_key is not None)
 
     def record(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Writes a batch's events (and its read guards) in one transaction."""
