@@ -22,6 +22,10 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 GENESIS = bytes(32)
+#: From this many events a save takes its recorder's bulk path (an import, the demo, the
+#: bench's log): COPY on PostgreSQL, one executemany on SQLite. Below it round trips, not
+#: rows, make the cost, and the path of every command is as fast.
+BULK_EVENTS = 200
 
 
 def format_recorded_at(moment: datetime) -> str:

@@ -3,8 +3,6 @@ so a log written in bulk verifies like one written event by event, and old logs 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -15,23 +13,10 @@ from ledger.persistence.chain import (
     GENESIS,
     ChainedEvent,
     build_links,
-    format_recorded_at,
     link,
     verify_chain,
 )
-
-
-def reference_link(previous: bytes, *, position: int, recorded_at: datetime,
-                   originator_id: UUID | str, originator_version: int, topic: str,
-                   state: bytes) -> bytes:
-    """The definition, as the chain was first written."""
-    header = json.dumps(
-        [position, format_recorded_at(recorded_at), str(originator_id), originator_version,
-         topic],
-        separators=(",", ":"),
-    ).encode()
-    return hashlib.sha256(previous + header + b"\n" + state).digest()
-
+from tests.support.reference_chain import reference_link
 
 moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
                        timezones=st.just(UTC))

@@ -1,0 +1,92 @@
+"""The bulk path of the PostgreSQL recorder: a large save written with COPY.
+
+The same transaction as a small save, in the same order: the EXCLUSIVE lock on the events
+table (which orders every writer of the log), NOTIFY, the read guards, then the events and
+their chain links. Only the writing differs. COPY cannot return the positions the events
+get, so they are drawn from the events' own sequence first, under the lock: no other
+writer can draw between them and the commit, so positions still follow commit order.
+Then the links are hashed and both tables are written with binary COPY, about twice as
+fast as one INSERT of arrays and twenty times faster than the composite-type INSERT of
+eventsourcing. One transaction: a refused guard or a duplicate version leaves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Identifier, Literal
+
+from ledger.persistence.chain import build_links
+
+
+class PostgresBulkWriter:
+    def __init__(self, datastore: PostgresDatastore, names: dict[str, Identifier],
+                 *, lock: Callable[[Cursor[DictRow]], None],
+                 notify: Callable[[Cursor[DictRow]], None]) -> None:
+        self._datastore, self._lock, self._notify = datastore, lock, notify
+        schema, events = names["schema"].as_string(), names["events"].as_string()
+        self._sql_positions = SQL(
+            "SELECT nextval(pg_get_serial_sequence({table}, 'notification_id')) "
+            "FROM generate_series(1, %s)"
+        ).format(table=Literal(f"{schema}.{events}"))
+        self._sql_guards = SQL(
+            "SELECT g.id FROM unnest(%b::uuid[], %b::bigint[]) AS g(id, version) "
+            "WHERE (SELECT COALESCE(MAX(originator_version), 0) FROM {schema}.{events} "
+            "WHERE originator_id = g.id) <> g.version LIMIT 1"
+        ).format(**names)
+        self._sql_head = SQL(
+            "SELECT hash, recorded_at FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
+        ).format(**names)
+        self._sql_copy_events = SQL(
+            "COPY {schema}.{events} (notification_id, originator_id, originator_version, "
+            "topic, state) FROM STDIN (FORMAT BINARY)"
+        ).format(**names)
+        self._sql_copy_links = SQL(
+            "COPY {schema}.{chain} (position, originator_id, originator_version, "
+            "recorded_at, hash) FROM STDIN (FORMAT BINARY)"
+        ).format(**names)
+
+    def save(self, stored_events: Sequence[StoredEvent],
+             read_guards: Sequence[tuple[Any, int]] = ()) -> list[int]:
+        """Writes the events and their links in one transaction; returns their positions,
+        in the order of `stored_events`.
+
+        Raises eventsourcing's IntegrityError (nothing written) when a guarded aggregate has
+        moved on or an event's version is taken, as the small path does.
+        """
+        ids = [s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id))
+               for s in stored_events]
+        with self._datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._lock(curs)
+                self._notify(curs)
+            with conn.cursor(row_factory=tuple_row) as curs:
+                if read_guards:
+                    curs.execute(self._sql_guards, ([UUID(str(g)) for g, _ in read_guards],
+                                                    [v for _, v in read_guards]))
+                    if curs.fetchone() is not None:
+                        raise IntegrityError(
+                            "read guard: an aggregate this decision read has changed")
+                curs.execute(self._sql_positions, (len(stored_events),))
+                positions = sorted(row[0] for row in curs.fetchall())
+                curs.execute(self._sql_head, prepare=True)
+                head = curs.fetchone()
+                links = build_links(
+                    bytes(head[0]) if head else bytes(32), head[1] if head else None, positions,
+                    [(i, s.originator_version, s.topic, s.state)
+                     for i, s in zip(ids, stored_events, strict=True)])
+                with curs.copy(self._sql_copy_events) as copy:
+                    copy.set_types(["int8", "uuid", "int8", "text", "bytea"])
+                    for position, i, s in zip(positions, ids, stored_events, strict=True):
+                        copy.write_row((position, i, s.originator_version, s.topic, s.state))
+                with curs.copy(self._sql_copy_links) as copy:
+                    copy.set_types(["int8", "uuid", "int8", "timestamptz", "bytea"])
+                    for row in links:
+                        copy.write_row(row)
+        return positions
