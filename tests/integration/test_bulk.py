@@ -7,15 +7,18 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import orjson
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from typer.testing import CliRunner
 
 from ledger import Ledger, NewRecipient, Settings, build_ledger
 from ledger.commands.applications import NewApplication
 from ledger.persistence.chain import BULK_EVENTS
 from ledger.persistence.log import LogRecord
+from scripts.cli import app
 from tests.support.reference_chain import unmatched_links
 from tests.support.scenario import ADMIN, CLERK, approved, funded_phase, money, recipients
 
@@ -142,3 +145,30 @@ def test_bulk_and_single_writers_at_once_keep_one_unbroken_chain(
         assert order[at:at + len(batch)] == batch
     for one in ledgers:
         one.close()
+
+
+def test_a_large_import_is_one_bulk_save_and_verifies(
+    sql_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", sql_database_url)
+    ledger = build_ledger(Settings(database_url=sql_database_url))
+    f = funded_phase(ledger)
+    ids = recipients(ledger, BULK_EVENTS)
+    before = ledger.head()[0]
+    header = "phase_id,recipient_id,requested_amount,submitted_on,reference\n"
+    rows = [f"{f.phase_id},{rid},1000.00,2020-03-01,R{n}\n" for n, rid in enumerate(ids)]
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(header + "".join(rows) + f"{f.phase_id},{ids[0]},5.00,2020-03-02,\n")
+    good.write_text(header + "".join(rows))
+
+    refused = CliRunner().invoke(app, ["import", str(bad)])
+    after_refusal = ledger.head()[0]
+    imported = CliRunner().invoke(app, ["import", str(good)])
+
+    assert refused.exit_code == 1 and "duplicate_application" in refused.output
+    assert after_refusal == before
+    assert imported.exit_code == 0, imported.output
+    log = [r for r in whole_log(ledger) if r.position > before]
+    assert len(log) == 2 * BULK_EVENTS and len({r.recorded_at for r in log}) == 1
+    assert ledger.verify_chain().verified and unmatched_links(whole_log(ledger)) == []
+    ledger.close()
