@@ -52,7 +52,7 @@ leaves = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text() |
           | st.decimals(allow_nan=False, allow_infinity=False)
           | st.builds(Posting, st.text(), st.text(), money)
           | st.floats(allow_nan=False) | st.just(Status.OPEN))
-values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
                       | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
 
 
