@@ -3,8 +3,9 @@
 The same transaction as a small save, in the same order: the EXCLUSIVE lock on the events
 table (which orders every writer of the log), NOTIFY, the read guards, then the events and
 their chain links. Only the writing differs. COPY cannot return the positions the events
-get, so they are drawn from the events' own sequence first, under the lock: no other
-writer can draw between them and the commit, so positions still follow commit order.
+get, so they are taken from the events' own sequence first, a run of n in one step, under
+the lock: every writer draws from the sequence only under it, so no other can draw between
+them and the commit, and positions still follow commit order.
 Then the links are hashed and both tables are written with binary COPY, about twice as
 fast as one INSERT of arrays and twenty times faster than the composite-type INSERT of
 eventsourcing. One transaction: a refused guard or a duplicate version leaves nothing.
@@ -33,9 +34,10 @@ class PostgresBulkWriter:
                  notify: Callable[[Cursor[DictRow]], None]) -> None:
         self._datastore, self._lock, self._notify = datastore, lock, notify
         schema, events = names["schema"].as_string(), names["events"].as_string()
+        # n positions in one step: the lock keeps every other writer from the sequence.
         self._sql_positions = SQL(
-            "SELECT nextval(pg_get_serial_sequence({table}, 'notification_id')) "
-            "FROM generate_series(1, %s)"
+            "SELECT setval(s, nextval(s) + %s - 1) FROM "
+            "(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
         ).format(table=Literal(f"{schema}.{events}"))
         self._sql_guards = SQL(
             "SELECT g.id FROM unnest(%b::uuid[], %b::bigint[]) AS g(id, version) "
@@ -75,8 +77,9 @@ class PostgresBulkWriter:
                     if curs.fetchone() is not None:
                         raise IntegrityError(
                             "read guard: an aggregate this decision read has changed")
-                curs.execute(self._sql_positions, (len(stored_events),))
-                positions = sorted(row[0] for row in curs.fetchall())
+                curs.execute(self._sql_positions, (len(stored_events),), prepare=True)
+                last = int(curs.fetchone()[0])  # type: ignore[index]  # one row, always
+                positions = list(range(last - len(stored_events) + 1, last + 1))
                 curs.execute(self._sql_head, prepare=True)
                 head = curs.fetchone()
                 links = build_links(
