@@ -33,11 +33,10 @@ recipient_id first) — the largest-remainder method — so the awards sum to ex
 16,000,000.00 EUR.
 
 Writing: the programme, its budgets and the phase by their commands; the authorities in
-one `register_recipients` and the applications in one `submit_applications`; then every
-decision, drawdown and repayment in one save of the grants and the phase, through the same
-domain methods and checks as their commands. The last three are large saves that take the
-recorder's bulk path (COPY on PostgreSQL): 3,115 events in about a dozen transactions
-instead of ~1,800.
+one `RegisterRecipients` and the applications in one `SubmitApplications`; then every
+decision, drawdown and repayment decided by its command's handler against the aggregates
+held in memory and saved in one transaction. The last three are large saves that take the
+recorder's bulk path (COPY on PostgreSQL): a dozen transactions instead of ~1,800.
 
 Idempotency: the loader refuses to run twice. If programme `shh-digital`, phase `2020-1`
 or any of the 443 recipients already exists, it raises `ledger.errors.AlreadyExists`
@@ -57,12 +56,23 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from ledger import Actor, Ledger, Money, NewApplication, NewRecipient
-from ledger.domain.application import Application as GrantApplication
-from ledger.domain.phase import Phase
-from ledger.domain.programme import Programme
+from ledger import Actor, Ledger, Money, NewRecipient
+from ledger.commands import (
+    AppropriateBudget,
+    ApproveApplication,
+    CreateProgramme,
+    NewApplication,
+    OpenPhase,
+    PayDrawdown,
+    RecordRepayment,
+    RegisterRecipients,
+    RequestDrawdown,
+    SubmitApplications,
+    SubmitProofOfUse,
+)
 from ledger.errors import AlreadyExists, NotFound
 from scripts.data import authorities_csv
+from scripts.decide_in_memory import InMemory
 
 PROGRAMME_ID = "shh-digital"
 PROGRAMME_NAME = "Starke Heimat Hessen – Digitalisierung"
@@ -166,33 +176,30 @@ def load_2020_scenario(
     start = ledger.head()[0]
 
     _set_up_programme(ledger)
-    ledger.register_recipients(ADMIN, recipients=[
+    ledger.execute(ADMIN, RegisterRecipients(recipients=[
         NewRecipient(a.recipient_id, a.name, a.kind, a.population, a.district_id)
         for a in authorities
-    ])
+    ]))
     application_ids = _submit_all(ledger, authorities, awards)
-    # The decisions and the money in one save of every grant and the phase (the recorder's
-    # bulk path): the domain methods and checks of approve_application, request_drawdown,
-    # pay_drawdown, submit_proof_of_use and record_repayment, their handlers' programme
-    # checks included, without a transaction per command.
-    programme, phase = ledger.programme(PROGRAMME_ID), ledger.phase(PHASE_ID)
-    grants: list[GrantApplication] = []
+    # The decisions and the money: ~1,330 commands decided by their own handlers against
+    # the grants and the phase held in memory, then saved in one transaction (the
+    # recorder's bulk path) instead of one each (scripts/decide_in_memory.py).
+    memory = InMemory(ledger)
     paid = repaid = 0
     partial = 0
     for i, a in enumerate(authorities):
         award = awards[a.recipient_id]
-        grant = ledger.application(application_ids[a.recipient_id])
-        _approve(programme, phase, grant, i, award)
+        application_id = application_ids[a.recipient_id]
+        _approve(memory, i, application_id, award)
         drawn = award
         if i % PARTIAL_EVERY == PARTIAL_EVERY // 2 and a.name.split(",")[0] not in PUBLISHED_AWARDS:
             drawn = _cents(award.cents * int(PARTIAL_SHARE * 100) // 100)
             partial += 1
-        _draw(programme, grant, i, drawn)
+        _draw(memory, i, application_id, drawn)
         paid += drawn.cents
         if i in REPAYMENTS:
-            repaid += _repay(programme, grant, i, drawn, _cents(REPAYMENTS[i]))
-        grants.append(grant)
-    ledger.save(*grants, phase)
+            repaid += _repay(memory, i, application_id, drawn, _cents(REPAYMENTS[i]))
+    memory.save()
 
     position = ledger.head()[0]
     return {
@@ -238,17 +245,18 @@ def _refuse_if_loaded(ledger: Ledger, authorities: list[Authority]) -> None:
 
 
 def _set_up_programme(ledger: Ledger) -> None:
-    ledger.create_programme(ADMIN, programme_id=PROGRAMME_ID, name=PROGRAMME_NAME, funder=FUNDER)
+    ledger.execute(ADMIN, CreateProgramme(
+        programme_id=PROGRAMME_ID, name=PROGRAMME_NAME, funder=FUNDER))
     for year in BUDGET_YEARS:
-        ledger.appropriate_budget(
-            BUDGET_OFFICER, programme_id=PROGRAMME_ID, fiscal_year=year,
+        ledger.execute(BUDGET_OFFICER, AppropriateBudget(
+            programme_id=PROGRAMME_ID, fiscal_year=year,
             amount=YEARLY_BUDGET, effective_date=date(year, 1, 1),
-        )
-    ledger.open_phase(
-        ADMIN, programme_id=PROGRAMME_ID, phase_id=PHASE_ID, name="Phase 1 (2020)",
+        ))
+    ledger.execute(ADMIN, OpenPhase(
+        programme_id=PROGRAMME_ID, phase_id=PHASE_ID, name="Phase 1 (2020)",
         fiscal_year=2020, envelope=ENVELOPE, opens_on=date(2020, 1, 1),
         closes_on=date(2020, 12, 31), eligible_kinds=KINDS,
-    )
+    ))
 
 
 _CATEGORIES = ("it_infrastructure", "workplace_equipment", "remote_work",
@@ -257,54 +265,53 @@ _CATEGORIES = ("it_infrastructure", "workplace_equipment", "remote_work",
 
 def _submit_all(ledger: Ledger, authorities: list[Authority],
                 awards: dict[str, Money]) -> dict[str, str]:
-    """One application per authority, in one `submit_applications` (all or nothing)."""
+    """One application per authority, in one `SubmitApplications` (all or nothing)."""
     # Applications in spring, decisions over the summer; spread by index, not at random,
     # so every run writes the same dates.
-    ids = ledger.submit_applications(CLERK, applications=[
+    ids = ledger.execute(CLERK, SubmitApplications(applications=[
         NewApplication(
-            PHASE_ID, a.recipient_id, awards[a.recipient_id],
-            date(2020, 3, 2) + timedelta(days=i * 7 % 85), reference=f"SHH-D-2020-{i + 1:03d}",
+            phase_id=PHASE_ID, recipient_id=a.recipient_id, requested_amount=awards[a.recipient_id],
+            submitted_on=date(2020, 3, 2) + timedelta(days=i * 7 % 85),
+            reference=f"SHH-D-2020-{i + 1:03d}",
             measures=[{"category": _CATEGORIES[i % len(_CATEGORIES)],
                        "description": "Digitalisierung der Verwaltung 2020",
                        "amount": awards[a.recipient_id]}])
         for i, a in enumerate(authorities)
-    ]).ids["application_ids"].split(",")
+    ])).ids["application_ids"].split(",")
     return {a.recipient_id: application_id
             for a, application_id in zip(authorities, ids, strict=True)}
 
 
-def _approve(programme: Programme, phase: Phase, grant: GrantApplication, i: int,
-             award: Money) -> None:
-    decided_on = date(2020, 6, 15) + timedelta(days=i * 11 % 70)
-    programme.check_open(decided_on, what="decision date")
-    grant.approve(APPROVER, approved_amount=award, decided_on=decided_on,
-                  decision_reference=f"SHH-D-2020/{i + 1:03d}")
-    programme.check_year_open(phase.fiscal_year)
-    phase.commit(APPROVER, application_id=grant.application_id, change=award,
-                 decided_on=decided_on)
+def _approve(memory: InMemory, i: int, application_id: str, award: Money) -> None:
+    memory.decide(APPROVER, ApproveApplication(
+        application_id=application_id, approved_amount=award,
+        decided_on=date(2020, 6, 15) + timedelta(days=i * 11 % 70),
+        decision_reference=f"SHH-D-2020/{i + 1:03d}",
+    ))
 
 
-def _draw(programme: Programme, grant: GrantApplication, i: int, amount: Money) -> None:
+def _draw(memory: InMemory, i: int, application_id: str, amount: Money) -> None:
     # Drawdowns requested September to November, paid 5–14 days later (some in December).
     requested_on = date(2020, 9, 1) + timedelta(days=i * 13 % 80)
-    paid_on = requested_on + timedelta(days=5 + i % 10)
-    drawdown_id = f"D{len(grant.drawdowns) + 1}"  # as request_drawdown numbers them
-    programme.check_open(requested_on)
-    grant.request_drawdown(CLERK, drawdown_id=drawdown_id, amount=amount,
-                           requested_on=requested_on)
-    programme.check_open(paid_on, what="payment date")
-    grant.pay_drawdown(PAYMASTER, drawdown_id=drawdown_id, paid_on=paid_on)
+    drawdown_id = memory.decide(CLERK, RequestDrawdown(
+        application_id=application_id, amount=amount, requested_on=requested_on,
+    ))["drawdown_id"]
+    memory.decide(PAYMASTER, PayDrawdown(
+        application_id=application_id, drawdown_id=drawdown_id,
+        paid_on=requested_on + timedelta(days=5 + i % 10),
+    ))
 
 
-def _repay(programme: Programme, grant: GrantApplication, i: int, paid: Money,
-           amount: Money) -> int:
-    submitted_on = date(2020, 12, 1) + timedelta(days=i % 5)
-    programme.check_open(submitted_on)
-    grant.submit_proof_of_use(CLERK, spent_amount=paid - amount, submitted_on=submitted_on)
-    received_on = date(2020, 12, 14) + timedelta(days=i % 5)
-    programme.check_open(received_on, what="receipt date")
-    grant.receive_repayment(PAYMASTER, amount=amount, received_on=received_on,
-                            reason="Minderausgaben laut Verwendungsnachweis")
+def _repay(memory: InMemory, i: int, application_id: str, paid: Money, amount: Money) -> int:
+    memory.decide(CLERK, SubmitProofOfUse(
+        application_id=application_id, spent_amount=paid - amount,
+        submitted_on=date(2020, 12, 1) + timedelta(days=i % 5),
+    ))
+    memory.decide(PAYMASTER, RecordRepayment(
+        application_id=application_id, amount=amount,
+        received_on=date(2020, 12, 14) + timedelta(days=i % 5),
+        reason="Minderausgaben laut Verwendungsnachweis",
+    ))
     return amount.cents
 
 

@@ -14,6 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from ledger import Actor, Ledger, Money, NewApplication, Settings, build_ledger
+from ledger.commands import (
+    SubmitApplications,
+)
 from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure
@@ -139,9 +142,9 @@ def import_applications(
         actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
         # One atomic save: a concurrent writer makes the ledger re-decide the
         # whole batch, never leaves part of it behind.
-        last = ledger.submit_applications(
-            actor, applications=[NewApplication(**row) for row in rows]
-        ).position
+        last = ledger.execute(actor, SubmitApplications(
+            applications=[NewApplication(**row) for row in rows]
+        )).position
     except LedgerError as exc:
         typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
         raise typer.Exit(1) from None
@@ -196,12 +199,10 @@ def check_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
     when the batch is saved, atomically, so a concurrent writer can only make
     the whole import fail, never leave part of it written.
     """
-    from ledger.commands import validate
-
     in_file: Counter[tuple[str, str]] = Counter()
     for line, row in enumerate(rows, start=2):
         try:
-            validate.measures(row["measures"])
+            NewApplication(**row).checked()  # I1 for the row, as the command will check it
             phase = ledger.phase(row["phase_id"])
             recipient = ledger.recipient(row["recipient_id"])
             ledger.programme(phase.programme_id).check_open(row["submitted_on"])

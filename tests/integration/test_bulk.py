@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from typer.testing import CliRunner
 
 from ledger import Ledger, NewRecipient, Settings, build_ledger
-from ledger.commands.applications import NewApplication
+from ledger.commands import NewApplication
 from ledger.persistence.chain import BULK_EVENTS
 from ledger.persistence.log import LogRecord
 from scripts.cli import app
