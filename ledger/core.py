@@ -140,7 +140,7 @@ class LedgerCore(Application[UUID]):
         """A command ready for the writer (`writer.submit`), or the first answer to its
         repeated idempotency key (which reads the store). Raises the refusals that need
         no aggregate: business dates outside the window (I13), a reused key."""
-        window = self._business_dates()
+        window = self.business_dates()
         for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
         fingerprint = command.fingerprint(actor.user)
@@ -164,7 +164,7 @@ class LedgerCore(Application[UUID]):
             writer.close()
         super().close()
 
-    def _business_dates(self) -> tuple[date, date]:
+    def business_dates(self) -> tuple[date, date]:
         """I13's window (Settings.earliest_business_date, business_years_ahead)."""
         earliest = date.fromisoformat(
             self.env.get("LEDGER_EARLIEST_BUSINESS_DATE") or "1990-01-01")

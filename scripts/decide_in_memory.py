@@ -35,7 +35,7 @@ class InMemory:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self.today = local_today()
-        self._window = ledger._business_dates()  # the window `execute` checks
+        self._window = ledger.business_dates()  # the window `execute` checks (I13)
         self._working: dict[UUID, LedgerAggregate] = {}
 
     def decide(self, actor: Actor, command: Command) -> dict[str, str]:
