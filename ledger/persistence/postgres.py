@@ -189,18 +189,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             return ids
         # Still inside the transaction that holds the EXCLUSIVE lock.
         guards = kwargs.get("read_guards", ())
-        if guards:
-            # A server-side error aborts the transaction (a Python one here would
-            # not: eventsourcing re-raises it after its transaction block). The inner
-            # pipeline block syncs on exit, so a failed guard raises its own
-            # unique_violation here (an IntegrityError: the command is decided again),
-            # never a "pipeline aborted" from a later statement.
-            with curs.connection.pipeline():
-                for originator_id, version in guards:
-                    curs.execute(SQL(_READ_GUARD).format(
-                        **self._names, originator_id=Literal(str(originator_id)),
-                        version=Literal(version)))
-        curs.execute(self._sql_head, prepare=True)
+        # A server-side error aborts the transaction (a Python one here would not:
+        # eventsourcing re-raises it after its transaction block). The guards and the
+        # read of the chain's head go in one round trip: the inner pipeline block
+        # syncs on exit, so a failed guard raises its own unique_violation here (an
+        # IntegrityError: the batch is decided again), never a "pipeline aborted"
+        # from a later statement.
+        with curs.connection.pipeline():
+            for originator_id, version in guards:
+                curs.execute(SQL(_READ_GUARD).format(
+                    **self._names, originator_id=Literal(str(originator_id)),
+                    version=Literal(version)))
+            curs.execute(self._sql_head, prepare=True)
         head = curs.fetchone()
         previous = bytes(head["hash"]) if head else bytes(32)
         previous_at = head["recorded_at"] if head else None
