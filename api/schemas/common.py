@@ -58,9 +58,12 @@ def _iso_date_text(value: Any) -> Any:
                      "(YYYY-MM-DD, no time part)")
 
 
-POSITIVE_MONEY_PATTERN = r"^(?!0*(\.0*)?$)[0-9]{1,13}(\.[0-9]{1,2})?$"
-NON_NEGATIVE_MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
-_NON_NEGATIVE = re.compile(NON_NEGATIVE_MONEY_PATTERN)
+# The canonical forms the OpenAPI document states (no lookaround, so schema-driven
+# generators such as schemathesis can use them); the server also reads leading zeros.
+POSITIVE_MONEY_PATTERN = (
+    r"^(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$")
+NON_NEGATIVE_MONEY_PATTERN = r"^(?:[1-9][0-9]{0,12}|0)(?:\.[0-9]{1,2})?$"
+_NON_NEGATIVE = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,2})?$")
 
 
 def _amount(value: Any, *, positive: bool) -> Money:
@@ -109,17 +112,25 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(examples=["2020
 # The window of I13 depends on the Ledger's settings and on today: the ledger checks it.
 
 
+# What _clean_text lets through, stated in the OpenAPI document (no C0 control character
+# but tab, line feed and carriage return; no DEL). The validator, not the pattern, refuses,
+# so the refusal says "control characters" rather than quoting a regular expression.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_DOCUMENTED_TEXT = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+
 ShortText = Annotated[
-    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text)
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text),
+    _DOCUMENTED_TEXT,
 ]
 LongText = Annotated[
-    str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text)
+    str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text),
+    _DOCUMENTED_TEXT,
 ]
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000),
     AfterValidator(_clean_text),
-    Field(examples=["corrected after review"]),
+    Field(examples=["corrected after review"], json_schema_extra={"pattern": TEXT_PATTERN}),
 ]
 
 
