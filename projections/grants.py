@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from projections import balances
+from projections import balances, lookups
 from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx, any_of, chunks
@@ -48,7 +48,8 @@ ENTITIES = Table(
     (("originator_id", "TEXT NOT NULL"), *STATE_COLUMNS),
     key=("originator_id",),
     indexes=(("kind", "entity_id"), ("kind", "phase_id", "entity_id"),
-             ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id")),
+             ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id"),
+             ("kind", "status", "entity_id")),  # counts of a list by status (GET /applications)
 )
 HISTORY = Table(
     "entity_history",
@@ -126,7 +127,7 @@ class Scope:
 class GrantsProjection:
     name: str = "grants"
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
-                                 *balances.TABLES)
+                                 *balances.TABLES, lookups.LOOKUP)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         entities = _load_entities(tx, tag, {e.originator_id for e in events})
@@ -185,6 +186,7 @@ class GrantsProjection:
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
+        lookups.apply(tx, tag, events, ENTITIES.name(tag))
 
 
 def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:

@@ -10,7 +10,7 @@ from typing import Any
 from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
 from ledger.persistence.log import fields_decoder
-from projections import base, state, totals
+from projections import base, lists, state, totals
 from projections.answers import Answers, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
@@ -122,13 +122,34 @@ class ReadModelsImpl:
         phase_id: str | None = None,
         recipient_id: str | None = None,
         status: str | None = None,
+        reference: str | None = None,
+        text: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
         at: int | None = None,
     ) -> Json:
         with self._state(at) as q:
-            return state.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
-                                           status=status, cursor=cursor, limit=limit)
+            return lists.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
+                                           status=status, reference=reference, text=text,
+                                           cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def programmes(self, *, cursor: str | None = None, limit: int = 100,
+                   at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.programmes_page(q, cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def phases_of(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
+                  at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.phases_page(q, programme_id, cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def recipients(self, *, text: str | None = None, cursor: str | None = None,
+                   limit: int = 100, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.recipients_page(q, text=text, cursor=cursor, limit=limit)
 
     @kept("grants")
     def programme(self, programme_id: str, *, at: int | None = None) -> Json:

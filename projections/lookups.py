@@ -1,0 +1,139 @@
+"""Search keys for the lookups: recipients by name or id, applications by file reference
+or by their recipient's name (part of the grants projection, same transaction).
+
+A name is indexed under each of its word-start suffixes ("Stadt Frankfurt am Main" under
+"stadt frankfurt am main", "frankfurt am main", "am main", "main"), so a search is a prefix
+range on one index whatever the table's size. Keys are normalised (NFKC, case-folded,
+anything not a letter or digit is a space) and stored as the hex of their UTF-8 bytes:
+hex digits order the same under every collation, so the range `[key, key + "g")` is exactly
+the keys that start with `key` on SQLite and on a PostgreSQL database of any locale.
+
+Names and references never change once registered, so each row carries the position that
+created it and an as-of search is the same range with `position <= at`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from ledger.errors import ValidationFailed
+from projections.base import Table
+from projections.db import Tx, any_of, chunks
+from projections.events import LoggedEvent
+
+TEXT, EXACT = "text", "exact"  # prefix-searchable words, or the whole reference
+MAX_KEY = 64  # characters of a searchable key: enough to tell names apart, small index
+MAX_EXACT = 200
+
+LOOKUP = Table(
+    "lookup",
+    (("kind", "TEXT NOT NULL"), ("field", "TEXT NOT NULL"), ("key", "TEXT NOT NULL"),
+     ("entity_id", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL")),
+    key=("kind", "key", "field", "entity_id"),
+)
+
+Term = tuple[str, str, str]  # (field, "prefix" or "equals", encoded key)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalise(text: str) -> str:
+    """What a search compares: 'Groß-Gerau ' and 'gross gerau' are the same."""
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def encode(normalised: str) -> str:
+    return normalised.encode().hex()
+
+
+def suffixes(text: str) -> set[str]:
+    words = normalise(text).split(" ")
+    return {" ".join(words[n:])[:MAX_KEY] for n in range(len(words)) if words[n]}
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent], entities_table: str) -> None:
+    """Rows for recipients registered and applications submitted in `events`; runs after
+    the batch's entity states are written, so every recipient named is in `entities_table`."""
+    rows: list[tuple[Any, ...]] = []
+    submitted = []
+    for e in events:
+        if e.aggregate == "Recipient" and e.event_type == "Registered":
+            rid = e.field("recipient_id")
+            keys = suffixes(e.field("name")) | {normalise(rid)[:MAX_KEY]}
+            rows.extend(("recipient", TEXT, encode(k), rid, e.position) for k in keys if k)
+        elif e.aggregate == "Application" and e.event_type == "Submitted":
+            submitted.append(e)
+    names = recipient_names(tx, entities_table, {e.field("recipient_id") for e in submitted})
+    for e in submitted:
+        aid, reference = e.field("application_id"), e.field("reference")
+        keys = suffixes(names.get(e.field("recipient_id"), ""))
+        if reference:
+            keys |= suffixes(reference)
+            exact = normalise(reference)[:MAX_EXACT]
+            if exact:
+                rows.append(("application", EXACT, encode(exact), aid, e.position))
+        rows.extend(("application", TEXT, encode(k), aid, e.position) for k in keys if k)
+    tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
+
+
+def recipient_names(tx: Tx, entities_table: str, ids: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    wanted = set(ids)
+    if not wanted:
+        return found
+    for chunk in chunks(tx, wanted):
+        condition, params = any_of(tx, "entity_id", chunk)
+        for entity_id, state in tx.execute(
+            f"SELECT entity_id, state FROM {entities_table} WHERE kind = 'recipient' "
+            f"AND {condition}", params,
+        ):
+            found[str(entity_id)] = orjson.loads(state)["name"]
+    return found
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def search_terms(*, q: str | None = None, reference: str | None = None,
+                 name: str = "q") -> list[Term]:
+    """(field, operator, key) for each term asked; ValidationFailed when a term has no
+    letter or digit (it would match everything or nothing)."""
+    terms = []
+    if q is not None:
+        key = normalise(q)[:MAX_KEY]
+        if not key:
+            raise ValidationFailed(f"{name}: at least one letter or digit")
+        terms.append((TEXT, "prefix", encode(key)))
+    if reference is not None:
+        key = normalise(reference)[:MAX_EXACT]
+        if not key:
+            raise ValidationFailed("reference: at least one letter or digit")
+        terms.append((EXACT, "equals", encode(key)))
+    return terms
+
+
+def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any]
+             ) -> list[str]:
+    """SQL conditions `t.entity_id IN (…)`, one per term; adds their parameters (with `:at`
+    already among them) to `params`."""
+    table = LOOKUP.name(tag)
+    conditions = []
+    for n, (field, operator, key) in enumerate(terms):
+        params[f"lk{n}"], params[f"lf{n}"] = key, field
+        if operator == "prefix":
+            params[f"lh{n}"] = key + "g"  # just above every hex key that starts with `key`
+            bound = f"l.key >= :lk{n} AND l.key < :lh{n}"
+        else:
+            bound = f"l.key = :lk{n}"
+        conditions.append(
+            f"t.entity_id IN (SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' "
+            f"AND {bound} AND l.field = :lf{n} AND l.position <= :at)"
+        )
+    return conditions
