@@ -118,10 +118,14 @@ def demo(
 
 
 def write_demo_keys(path: Path) -> list[dict[str, Any]]:
+    """New keys, printed once by the caller; the file (created 0600) keeps only their
+    SHA-256 (api/auth.py)."""
+    from api.auth import digest, write_keys_file
+
     keys = [{"key": f"demo-{role}-{secrets.token_urlsafe(18)}", "user": user, "roles": [role]}
             for role, user in DEMO_USERS]
-    path.write_text(json.dumps({"keys": keys}, indent=2) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    write_keys_file(path, [{"key_sha256": digest(str(entry["key"])), "user": entry["user"],
+                            "roles": entry["roles"]} for entry in keys])
     return keys
 
 
