@@ -49,7 +49,8 @@ ENTITIES = Table(
     key=("originator_id",),
     indexes=(("kind", "entity_id"), ("kind", "phase_id", "entity_id"),
              ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id"),
-             ("kind", "status", "entity_id")),  # counts of a list by status (GET /applications)
+             # a list's total by status, alone or in a phase (GET /applications)
+             ("kind", "status", "entity_id"), ("kind", "phase_id", "status", "entity_id")),
 )
 HISTORY = Table(
     "entity_history",

@@ -34,7 +34,9 @@ LOOKUP = Table(
     "lookup",
     (("kind", "TEXT NOT NULL"), ("field", "TEXT NOT NULL"), ("key", "TEXT NOT NULL"),
      ("entity_id", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL")),
-    key=("kind", "key", "field", "entity_id"),
+    # Every column in the key: a search reads the index alone (SQLite keeps a table with
+    # another primary key apart from its rows, PostgreSQL answers index-only).
+    key=("kind", "key", "field", "entity_id", "position"),
 )
 
 Term = tuple[str, str, str]  # (field, "prefix" or "equals", encoded key)
