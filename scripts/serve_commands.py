@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,7 +63,15 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
         return
     _prepare_store(settings)
     os.environ.update(settings.environment())  # the workers' create_app reads them back
-    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    # Each worker counts into files of one directory, which any worker's /metrics sums.
+    from api.metrics import shared_directory
+
+    metrics_dir, made = shared_directory()
+    try:
+        uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    finally:
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _prepare_store(settings: Settings) -> None:
