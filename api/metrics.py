@@ -181,7 +181,7 @@ def install_metrics(app: FastAPI) -> None:
         For Prometheus on the private network: keep it off the public interface."""
         return Response(metrics.exposition(request.app), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_api_route("/metrics", get_metrics, methods=["GET"], tags=["operations"],
+    app.add_api_route("/metrics", get_metrics, methods=["GET"], tags=["health"],
                       summary="Prometheus metrics", response_class=Response,
                       responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                                        "description": "Prometheus text format"}})
