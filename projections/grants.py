@@ -187,7 +187,7 @@ class GrantsProjection:
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
-        lookups.apply(tx, tag, events, ENTITIES.name(tag))
+        lookups.apply(tx, tag, events)
 
 
 def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:

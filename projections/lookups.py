@@ -60,28 +60,21 @@ def suffixes(text: str) -> set[str]:
 # -- writing -----------------------------------------------------------------------------------
 
 
-def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent], entities_table: str) -> None:
-    """Rows for recipients registered and applications submitted in `events`; runs after
-    the batch's entity states are written, so every recipient named is in `entities_table`."""
+def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
+    """Rows for recipients registered and applications submitted in `events`."""
     rows: list[tuple[Any, ...]] = []
-    submitted = []
     for e in events:
         if e.aggregate == "Recipient" and e.event_type == "Registered":
             rid = e.field("recipient_id")
             keys = suffixes(e.field("name")) | {normalise(rid)[:MAX_KEY]}
             rows.extend(("recipient", TEXT, encode(k), rid, e.position) for k in keys if k)
         elif e.aggregate == "Application" and e.event_type == "Submitted":
-            submitted.append(e)
-    names = recipient_names(tx, entities_table, {e.field("recipient_id") for e in submitted})
-    for e in submitted:
-        aid, reference = e.field("application_id"), e.field("reference")
-        keys = suffixes(names.get(e.field("recipient_id"), ""))
-        if reference:
-            keys |= suffixes(reference)
-            exact = normalise(reference)[:MAX_EXACT]
+            aid, reference = e.field("application_id"), e.field("reference")
+            exact = normalise(reference or "")[:MAX_EXACT]
             if exact:
                 rows.append(("application", EXACT, encode(exact), aid, e.position))
-        rows.extend(("application", TEXT, encode(k), aid, e.position) for k in keys if k)
+                rows.extend(("application", TEXT, encode(k), aid, e.position)
+                            for k in suffixes(reference) if k)
     tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
 
 
@@ -121,10 +114,12 @@ def search_terms(*, q: str | None = None, reference: str | None = None,
     return terms
 
 
-def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any]
-             ) -> list[str]:
+def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any], *,
+             entities_table: str) -> list[str]:
     """SQL conditions `t.entity_id IN (…)`, one per term; adds their parameters (with `:at`
-    already among them) to `params`."""
+    already among them) to `params`. An application's text matches its reference or its
+    recipient's name: the recipients found, then their applications by the entities
+    table's (kind, recipient_id) index, so no application repeats its recipient's name."""
     table = LOOKUP.name(tag)
     conditions = []
     for n, (field, operator, key) in enumerate(terms):
@@ -134,8 +129,11 @@ def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any]
             bound = f"l.key >= :lk{n} AND l.key < :lh{n}"
         else:
             bound = f"l.key = :lk{n}"
-        conditions.append(
-            f"t.entity_id IN (SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' "
-            f"AND {bound} AND l.field = :lf{n} AND l.position <= :at)"
-        )
+        found = (f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' AND {bound} "
+                 f"AND l.field = :lf{n} AND l.position <= :at")
+        if kind == "application" and field == TEXT:
+            recipients = found.replace(f"l.kind = '{kind}'", "l.kind = 'recipient'")
+            found += (f" UNION SELECT a.entity_id FROM {entities_table} a WHERE "
+                      f"a.kind = 'application' AND a.recipient_id IN ({recipients})")
+        conditions.append(f"t.entity_id IN ({found})")
     return conditions

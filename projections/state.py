@@ -76,7 +76,8 @@ class StateQuery:
                 assert column in FILTERS
                 where.append(f"t.{column} = :{column}")
                 params[column] = value
-        where.extend(lookups.matching(self.tag, kind, search, params))
+        where.extend(lookups.matching(self.tag, kind, search, params,
+                                      entities_table=ENTITIES.name(self.tag)))
         if self.at >= self.live:
             return ENTITIES.name(self.tag), where, params
         table = HISTORY.name(self.tag)
