@@ -78,33 +78,17 @@ def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
     tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
 
 
-def recipient_names(tx: Tx, entities_table: str, ids: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    wanted = set(ids)
-    if not wanted:
-        return found
-    for chunk in chunks(tx, wanted):
-        condition, params = any_of(tx, "entity_id", chunk)
-        for entity_id, state in tx.execute(
-            f"SELECT entity_id, state FROM {entities_table} WHERE kind = 'recipient' "
-            f"AND {condition}", params,
-        ):
-            found[str(entity_id)] = orjson.loads(state)["name"]
-    return found
-
-
 # -- reading -----------------------------------------------------------------------------------
 
 
-def search_terms(*, q: str | None = None, reference: str | None = None,
-                 name: str = "q") -> list[Term]:
+def search_terms(*, q: str | None = None, reference: str | None = None) -> list[Term]:
     """(field, operator, key) for each term asked; ValidationFailed when a term has no
     letter or digit (it would match everything or nothing)."""
     terms = []
     if q is not None:
         key = normalise(q)[:MAX_KEY]
         if not key:
-            raise ValidationFailed(f"{name}: at least one letter or digit")
+            raise ValidationFailed("q: at least one letter or digit")
         terms.append((TEXT, "prefix", encode(key)))
     if reference is not None:
         key = normalise(reference)[:MAX_EXACT]
@@ -137,3 +121,20 @@ def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any],
                       f"a.kind = 'application' AND a.recipient_id IN ({recipients})")
         conditions.append(f"t.entity_id IN ({found})")
     return conditions
+
+
+def recipient_names(tx: Tx, entities_table: str, ids: Iterable[str]) -> dict[str, str]:
+    """The names of recipients (for application rows): a name never changes, so the
+    current states answer for any as-of too."""
+    found: dict[str, str] = {}
+    wanted = set(ids)
+    if not wanted:
+        return found
+    for chunk in chunks(tx, wanted):
+        condition, params = any_of(tx, "entity_id", chunk)
+        for entity_id, state in tx.execute(
+            f"SELECT entity_id, state FROM {entities_table} WHERE kind = 'recipient' "
+            f"AND {condition}", params,
+        ):
+            found[str(entity_id)] = orjson.loads(state)["name"]
+    return found
