@@ -29,7 +29,6 @@ class Unauthorized(LedgerError):
     """Raised when a request carries no API key, or one the keys file does not know."""
 
     code = "unauthorized"
-    status = 401
     title = "Unauthorized"
 
 
@@ -37,7 +36,6 @@ class Forbidden(LedgerError):
     """Raised when the authenticated user has none of the roles an endpoint requires."""
 
     code = "forbidden"
-    status = 403
     title = "Forbidden"
 
 
@@ -45,7 +43,6 @@ class ProjectionLagging(LedgerError):
     """Raised when a projection does not reach `min_position` within the wait."""
 
     code = "projection_lagging"
-    status = 503
     title = "Projection lagging"
 
 
@@ -53,7 +50,6 @@ class ProjectionsUnavailable(LedgerError):
     """Raised when a query needs the read side but none is configured."""
 
     code = "projections_unavailable"
-    status = 503
     title = "Read models unavailable"
 
 
@@ -92,6 +88,25 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+# The one place codes become HTTP statuses. Every other refusal is 409 Conflict: the
+# request was well-formed but the ledger's state refuses it.
+STATUS_OF_CODE: dict[str, int] = {
+    "validation": 422,
+    "idempotency_mismatch": 422,
+    "not_found": 404,
+    "four_eyes": 403,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "projection_lagging": 503,
+    "projections_unavailable": 503,
+    "rate_limited": 429,
+}
+
+
+def status_of(exc: LedgerError) -> int:
+    return STATUS_OF_CODE.get(exc.code, 409)
+
+
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> bytes:
     document = {
         "type": f"/problems/{code}",
@@ -116,8 +131,9 @@ def problem(
 async def _ledger_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LedgerError)
     log.info("request_refused", code=exc.code, detail=exc.detail)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status=status, code=exc.code, title=exc.title, detail=exc.detail,
                    headers=headers)
 
 

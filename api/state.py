@@ -22,7 +22,10 @@ Json = dict[str, Any]
 
 
 def application(ledger: Ledger, application_id: str, position: int) -> Json:
-    app: Application = ledger.application(application_id, at=position)
+    return application_json(ledger.application(application_id, at=position), position)
+
+
+def application_json(app: Application, position: int) -> Json:
     return {
         "application_id": app.application_id,
         "programme_id": app.programme_id,
@@ -52,7 +55,10 @@ def application(ledger: Ledger, application_id: str, position: int) -> Json:
 
 
 def programme(ledger: Ledger, programme_id: str, position: int) -> Json:
-    prog: Programme = ledger.programme(programme_id, at=position)
+    return programme_json(ledger.programme(programme_id, at=position), position)
+
+
+def programme_json(prog: Programme, position: int) -> Json:
     budgets = [
         {
             "fiscal_year": year,
@@ -73,7 +79,10 @@ def programme(ledger: Ledger, programme_id: str, position: int) -> Json:
 
 
 def phase(ledger: Ledger, phase_id: str, position: int) -> Json:
-    ph: Phase = ledger.phase(phase_id, at=position)
+    return phase_json(ledger.phase(phase_id, at=position), position)
+
+
+def phase_json(ph: Phase, position: int) -> Json:
     return {
         "phase_id": ph.phase_id,
         "programme_id": ph.programme_id,
@@ -91,7 +100,10 @@ def phase(ledger: Ledger, phase_id: str, position: int) -> Json:
 
 
 def recipient(ledger: Ledger, recipient_id: str, position: int) -> Json:
-    r: Recipient = ledger.recipient(recipient_id, at=position)
+    return recipient_json(ledger.recipient(recipient_id, at=position), position)
+
+
+def recipient_json(r: Recipient, position: int) -> Json:
     return {"recipient_id": r.recipient_id, "name": r.name, "kind": r.kind,
             "population": r.population, "district_id": r.district_id, "position": position}
 
@@ -119,6 +131,8 @@ def application_answer(
 ) -> Json:
     """A command's answer on an application: its state at the command's position."""
     replayed(response, result)
+    if isinstance(result.subject, Application):  # as committed: no read of the store
+        return application_json(result.subject, result.position)
     return application(ledger, application_id, result.position)
 
 
@@ -126,4 +140,6 @@ def programme_answer(
     ledger: Ledger, response: Response, result: CommandResult, programme_id: str
 ) -> Json:
     replayed(response, result)
+    if isinstance(result.subject, Programme):
+        return programme_json(result.subject, result.position)
     return programme(ledger, programme_id, result.position)

@@ -2,8 +2,7 @@
 
 from ledger.app import Ledger
 from ledger.bootstrap import build_ledger
-from ledger.commands.applications import NewApplication
-from ledger.commands.budget import NewRecipient
+from ledger.commands.model import NewApplication, NewRecipient
 from ledger.core import CommandResult
 from ledger.domain.base import Actor
 from ledger.errors import LedgerError

@@ -1,76 +1,62 @@
-"""The Ledger application: loads aggregates, runs a decision, saves atomically.
+"""The Ledger application: `execute(actor, command)`, the chain, and loading.
 
-Every command is `decide` → `save(*aggregates)` in one transaction. A lost
-optimistic-concurrency race (another writer saved the same aggregate version
-first) surfaces as IntegrityError; the decision is then re-run on fresh state,
-which re-checks every invariant, so retrying is always safe.
+Every command is data (ledger/commands/model.py) with one handler that decides
+it from the aggregates it loads. `execute` hands it to the writer
+(ledger/writer.py), which decides queued commands in order and commits them in
+groups; a batch that loses an optimistic-concurrency race to another process is
+decided again on fresh state, which re-checks every invariant.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 import threading
-import time
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
-
-from ledger.domain.application import Application as GrantApplication
-from ledger.domain.base import Actor, LedgerAggregate
-from ledger.domain.dates import (
-    business_dates_in,
-    check_events_in_window,
-    check_in_window,
-    years_after,
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
 )
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Recording
+
+from ledger.commands import Command
+from ledger.domain.application import Application as Grant
+from ledger.domain.base import Actor, LedgerAggregate
+from ledger.domain.dates import business_dates_in, check_in_window, today, years_after
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
-from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, NotFound
-from ledger.money import Money
+from ledger.errors import IdempotencyMismatch, NotFound
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.transcodings import register_ledger_transcodings
+from ledger.writer import Pending, Writer
 
 log = structlog.get_logger("ledger")
 
 A = TypeVar("A", bound=Aggregate)
-MAX_ATTEMPTS = 200
 
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a command did: the ids it created or touched and the last position written."""
+    """What a command did: the ids it created or touched, the last position written,
+    and (unless replayed) a copy of the aggregate the answer describes, as committed."""
 
     ids: dict[str, str]
     position: int
     replayed: bool = False
+    subject: LedgerAggregate | None = None
 
 
-@dataclass
-class Decision:
-    """The aggregates a command changed and the ids to answer with."""
-
-    aggregates: list[LedgerAggregate]
-    ids: dict[str, str] = field(default_factory=dict)
-
-
-# The versions of the aggregates the running decision has read. Those it does not
-# change are "read guards": the save fails, and the decision is re-run, if any of
-# them changed meanwhile — e.g. the programme whose closed fiscal years a payment
-# was checked against (I10), while finance closes the year.
-_reads: ContextVar[dict[UUID, int] | None] = ContextVar("ledger_decision_reads", default=None)
+_WRITER_LOCK = threading.Lock()
 
 
 class SerialisedCacheRepository(Repository[UUID]):
@@ -88,19 +74,6 @@ class SerialisedCacheRepository(Repository[UUID]):
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         with self._stripes[hash(aggregate_id) % self.STRIPES]:
             return super().get(aggregate_id, **kwargs)
-
-    def remember(self, aggregate: Aggregate) -> None:
-        """Cache an aggregate just saved, so the next command need not rebuild it
-        from the database (eventsourcing skips this when fast-forwarding)."""
-        if self.cache is None:
-            return
-        with self._stripes[hash(aggregate.id) % self.STRIPES]:
-            try:
-                cached = self.cache.get(aggregate.id)
-            except KeyError:
-                cached = None
-            if cached is None or cached.version < aggregate.version:
-                self.cache.put(aggregate.id, aggregate)
 
 
 class LedgerCore(Application[UUID]):
@@ -129,62 +102,48 @@ class LedgerCore(Application[UUID]):
         super().register_transcodings(transcoder)
         register_ledger_transcodings(transcoder)
 
-    # -- the command loop --------------------------------------------------
+    # -- commands ------------------------------------------------------------
 
-    def _execute(
-        self,
-        actor: Actor,
-        command: str,
-        request: dict[str, Any],
-        decide: Callable[[], Decision],
-    ) -> CommandResult:
-        fingerprint = _fingerprint(command, actor.user, request)
+    @property
+    def writer(self) -> Writer:
+        writer = self.__dict__.get("_writer")
+        if writer is None:
+            with _WRITER_LOCK:
+                writer = self.__dict__.get("_writer")
+                if writer is None:
+                    size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000)
+                    writer = self.__dict__["_writer"] = Writer(self, cache_size=size)
+        return writer
+
+    def execute(self, actor: Actor, command: Command) -> CommandResult:
+        """Decides and records one command; its answer once it is durable.
+
+        The command joins the writer's queue; the writer decides it after those
+        queued before it and commits it with them (ledger/writer.py). Refusals
+        raise the domain's `LedgerError`; nothing of a refused command is written.
+        """
         window = self._business_dates()
-        for field_name, business_date in business_dates_in(request):
+        for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
-        for attempt in range(MAX_ATTEMPTS):
-            if actor.idempotency_key is not None:
-                replay = self._replay(actor.user, actor.idempotency_key, fingerprint)
-                if replay is not None:
-                    return replay
-            token = _reads.set({})
-            try:
-                decision = decide()
-                reads = _reads.get() or {}
-            finally:
-                _reads.reset(token)
-            check_events_in_window(decision.aggregates, *window)  # dates it chose itself
-            aggregates: list[Aggregate] = list(decision.aggregates)
-            if actor.idempotency_key is not None:
-                aggregates.append(
-                    IdempotencyRecord.start(
-                        IdempotencyRecord.Recorded,
-                        actor,
-                        id=IdempotencyRecord.id_for(actor.user, actor.idempotency_key),
-                        effective_date=today(),
-                        key=actor.idempotency_key,
-                        command=command,
-                        fingerprint=fingerprint,
-                        result=decision.ids,
-                    )
-                )
-            written = {a.id for a in aggregates}
-            guards = [(key, version) for key, version in reads.items() if key not in written]
-            try:
-                recordings = (
-                    self.save(*aggregates, read_guards=guards) if guards
-                    else self.save(*aggregates)
-                )
-            except IntegrityError:
-                log.debug("command_retried", command=command, attempt=attempt + 1)
-                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not security
-                continue
-            for aggregate in aggregates:
-                self._cache.remember(aggregate)
-            position = max((r.notification.id for r in recordings), default=0)
-            log.debug("command_recorded", command=command, position=position, **decision.ids)
-            return CommandResult(ids=decision.ids, position=position)
-        raise ConcurrencyConflict(f"{command} lost {MAX_ATTEMPTS} concurrent races; retry")
+        pending = Pending(actor=actor, command=command,
+                          fingerprint=command.fingerprint(actor.user), window=window)
+        result = self.writer.execute(pending)
+        log.debug("command_recorded", command=command.COMMAND, position=result.position,
+                  replayed=result.replayed, **result.ids)
+        return result
+
+    def record(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Writes a batch's events (and its read guards) in one transaction."""
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
+
+    def close(self) -> None:
+        writer = self.__dict__.get("_writer")
+        if writer is not None:
+            writer.close()
+        super().close()
 
     def _business_dates(self) -> tuple[date, date]:
         """I13's window (Settings.earliest_business_date, business_years_ahead)."""
@@ -193,7 +152,8 @@ class LedgerCore(Application[UUID]):
         return earliest, years_after(
             today(), int(self.env.get("LEDGER_BUSINESS_YEARS_AHEAD") or 2))
 
-    def _replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
+    def replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
+        """The first answer to a repeated idempotency key, or None if it is new."""
         try:
             record: Any = self.repository.get(IdempotencyRecord.id_for(user, key))
         except AggregateNotFoundError:
@@ -207,32 +167,6 @@ class LedgerCore(Application[UUID]):
         position = self.chained_recorder.position_of(record.id, 1) or 0
         return CommandResult(ids=dict(record.result), position=position, replayed=True)
 
-    def _settling(
-        self,
-        actor: Actor,
-        application_id: str,
-        *,
-        day: date,
-        reason: str | None,
-        transition: Callable[[GrantApplication], Money],
-    ) -> Decision:
-        """A move out of the open states (withdraw, reject, close, revoke): the
-        application's event plus the phase's `ApplicationSettled`, which frees the
-        recipient's slot (I4) and takes back what the transition released."""
-        application = self.application(application_id)
-        phase = self.phase(application.phase_id)
-        self.programme(application.programme_id).check_open(day)
-        released = transition(application)
-        phase.settle(
-            actor,
-            application_id=application_id,
-            recipient_id=application.recipient_id,
-            released=released,
-            effective_date=day,
-            reason=reason,
-        )
-        return Decision([application, phase], {"application_id": application_id})
-
     # -- loading -----------------------------------------------------------
 
     def _load(self, cls: type[A], aggregate_id: Any, what: str, at: int | None = None) -> A:
@@ -245,17 +179,11 @@ class LedgerCore(Application[UUID]):
                 aggregate: Any = self.repository.get(aggregate_id, version=version)
             else:
                 aggregate = self.repository.get(aggregate_id)
-                reads = _reads.get()
-                if reads is not None and not getattr(aggregate, "IMMUTABLE", False):
-                    reads.setdefault(aggregate.id, aggregate.version)
         except AggregateNotFoundError:
             raise NotFound(f"unknown {what}") from None
         if not isinstance(aggregate, cls):
             raise NotFound(f"unknown {what}")
         return aggregate
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
 
     def programme(self, programme_id: str, *, at: int | None = None) -> Programme:
         return self._load(
@@ -270,20 +198,14 @@ class LedgerCore(Application[UUID]):
             Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}", at
         )
 
-    def application(self, application_id: str, *, at: int | None = None) -> GrantApplication:
+    def application(self, application_id: str, *, at: int | None = None) -> Grant:
         try:
             aggregate_id = UUID(application_id)
         except ValueError:
             raise NotFound(f"unknown application {application_id}") from None
         return self._load(
-            GrantApplication, aggregate_id, f"application {application_id}", at
+            Grant, aggregate_id, f"application {application_id}", at
         )
-
-    @property
-    def _cache(self) -> SerialisedCacheRepository:
-        repository = self.repository
-        assert isinstance(repository, SerialisedCacheRepository)
-        return repository
 
     # -- the chain ---------------------------------------------------------
 
@@ -310,18 +232,4 @@ class LedgerCore(Application[UUID]):
         return self.chained_recorder.position_at(moment)
 
 
-def _fingerprint(command: str, user: str, request: dict[str, Any]) -> str:
-    body = json.dumps(
-        {"command": command, "user": user, "request": request},
-        sort_keys=True,
-        default=str,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def today() -> date:
-    return datetime.now().astimezone().date()
-
-
-__all__: Sequence[str] = ["CommandResult", "Decision", "LedgerCore", "today"]
+__all__: Sequence[str] = ["CommandResult", "LedgerCore", "today"]

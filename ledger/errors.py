@@ -1,7 +1,8 @@
 """Domain errors: one base class, each refusal with the stable code of SPEC §4.
 
-Every error is raised before anything is written; the API maps `status` and
-`code` to an RFC 9457 problem document in one place.
+Every error is raised before anything is written. An error carries a stable
+`code` and a human `detail`, never a transport status: the API maps codes to
+HTTP statuses in one place (api/errors.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ class LedgerError(Exception):
     """Base of every refusal. `code` is stable; `detail` is for humans."""
 
     code: ClassVar[str] = "ledger_error"
-    status: ClassVar[int] = 409
     title: ClassVar[str] = "Refused by the ledger"
 
     def __init__(self, detail: str) -> None:
@@ -25,7 +25,6 @@ class ValidationFailed(LedgerError):
     """I1: an amount is not positive EUR with two decimals, a date not ISO, a field wrong."""
 
     code = "validation"
-    status = 422
     title = "Invalid input"
 
 
@@ -82,7 +81,6 @@ class FourEyes(LedgerError):
     """I9: the same person may not record and approve, or request and pay."""
 
     code = "four_eyes"
-    status = 403
     title = "Four-eyes principle"
 
 
@@ -97,7 +95,6 @@ class NotFound(LedgerError):
     """I11: unknown programme, phase, recipient, application or drawdown."""
 
     code = "not_found"
-    status = 404
     title = "Not found"
 
 
@@ -105,7 +102,6 @@ class IdempotencyMismatch(LedgerError):
     """I12: an idempotency key reused with a different request."""
 
     code = "idempotency_mismatch"
-    status = 422
     title = "Idempotency key reused"
 
 
@@ -129,3 +125,17 @@ class ConcurrencyConflict(LedgerError):
 
     code = "concurrency_conflict"
     title = "Concurrent update, please retry"
+
+
+class AwardAboveRequest(LedgerError):
+    """I15: an approval above the amount applied for, where the phase does not allow it."""
+
+    code = "award_above_request"
+    title = "Award above the amount applied for"
+
+
+class DuplicateReference(LedgerError):
+    """I16: a file reference already used in the programme."""
+
+    code = "duplicate_reference"
+    title = "File reference already used"

@@ -54,6 +54,16 @@ import psycopg
 from psycopg import sql
 
 from ledger import Ledger, NewRecipient, Settings, build_ledger
+from ledger.commands import (
+    AppropriateBudget,
+    ApproveApplication,
+    CreateProgramme,
+    OpenPhase,
+    PayDrawdown,
+    RegisterRecipients,
+    RequestDrawdown,
+    SubmitApplication,
+)
 from ledger.logging import configure_logging
 from scripts import bench_http
 from scripts.bench_log import (
@@ -229,14 +239,15 @@ def raw_read(url: str, table: str) -> tuple[int, int, float]:
 
 
 def command_phase(ledger: Ledger, programme_id: str, phase_id: str, count: int) -> list[str]:
-    ledger.open_phase(ADMIN, programme_id=programme_id, phase_id=phase_id, name=phase_id,
-                      fiscal_year=START_YEAR, envelope=money(f"{count * 1000}.00"),
-                      opens_on=date(START_YEAR, 1, 1), closes_on=date(START_YEAR, 12, 31),
-                      eligible_kinds=KINDS)
+    ledger.execute(ADMIN, OpenPhase(
+        programme_id=programme_id, phase_id=phase_id, name=phase_id,
+        fiscal_year=START_YEAR, envelope=money(f"{count * 1000}.00"),
+        opens_on=date(START_YEAR, 1, 1), closes_on=date(START_YEAR, 12, 31),
+        eligible_kinds=KINDS))
     recipient_ids = [f"{phase_id}-r{n:06d}" for n in range(count)]
-    ledger.register_recipients(ADMIN, recipients=[
+    ledger.execute(ADMIN, RegisterRecipients(recipients=[
         NewRecipient(rid, f"Gemeinde {rid}", "gemeinde", 1000 + n)
-        for n, rid in enumerate(recipient_ids)])
+        for n, rid in enumerate(recipient_ids)]))
     return recipient_ids
 
 
@@ -249,22 +260,22 @@ def bench_commands(ledger: Ledger, report: Report, *, count: int, threads: int,
     lock = threading.Lock()
 
     def submit(rid: str) -> None:
-        result = ledger.submit_application(
-            CLERK, phase_id=phase_id, recipient_id=rid,
-            requested_amount=money("1000.00"), submitted_on=day)
+        result = ledger.execute(CLERK, SubmitApplication(
+            phase_id=phase_id, recipient_id=rid, requested_amount=money("1000.00"),
+            submitted_on=day))
         with lock:
             application_ids.append(result.ids["application_id"])
 
     def approve(aid: str) -> None:
-        ledger.approve_application(APPROVER, application_id=aid,
-                                   approved_amount=money("1000.00"), decided_on=day)
+        ledger.execute(APPROVER, ApproveApplication(
+            application_id=aid, approved_amount=money("1000.00"), decided_on=day))
 
     def request(aid: str) -> None:
-        ledger.request_drawdown(CLERK, application_id=aid, amount=money("1000.00"),
-                                requested_on=day)
+        ledger.execute(CLERK, RequestDrawdown(
+            application_id=aid, amount=money("1000.00"), requested_on=day))
 
     def pay(aid: str) -> None:
-        ledger.pay_drawdown(PAYMASTER, application_id=aid, drawdown_id="D1", paid_on=day)
+        ledger.execute(PAYMASTER, PayDrawdown(application_id=aid, drawdown_id="D1", paid_on=day))
 
     for name, items, work in (
         ("submit_application", recipient_ids, submit),
@@ -408,11 +419,15 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
     # The raw baseline of each client setting runs just before its commands, so that both
     # see the same load on the machine (a shared machine drifts within minutes).
     raw_setup(url)
-    ledger.create_programme(ADMIN, programme_id="bench-commands", name="Bench commands",
-                            funder="Bench")
-    ledger.appropriate_budget(FINANCE, programme_id="bench-commands", fiscal_year=START_YEAR,
+    ledger.execute(ADMIN, CreateProgramme(
+        programme_id="bench-commands", name="Bench commands",
+                            funder="Bench"
+    ))
+    ledger.execute(FINANCE, AppropriateBudget(
+        programme_id="bench-commands", fiscal_year=START_YEAR,
                               amount=money("1000000000.00"),
-                              effective_date=date(START_YEAR, 1, 1))
+                              effective_date=date(START_YEAR, 1, 1)
+    ))
     # The tenth of the large log comes first, so that the queries at N/10 see a tenth of the
     # events at N (the command figures add ~6 × 3 × --commands events and, with many
     # threads, far more positions: lost races leave gaps).

@@ -11,6 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from ledger import Actor, Ledger, Money, NewRecipient
+from ledger.commands import (
+    AppropriateBudget,
+    CreateProgramme,
+    OpenPhase,
+    RegisterRecipients,
+)
 from ledger.domain.application import Application
 from scripts.bench_report import Figure, Report
 
@@ -79,22 +85,23 @@ class NationalLog:
         start = time.perf_counter()
         ledger, shape = self.ledger, self.shape
         envelope = Money(self.award.amount * shape.per_phase)
-        ledger.create_programme(ADMIN, programme_id=self.programme_id, name="Bench national",
-                                funder="Bench")
+        ledger.execute(ADMIN, CreateProgramme(
+            programme_id=self.programme_id, name="Bench national", funder="Bench"))
         for year in range(START_YEAR, START_YEAR + YEARS):
-            ledger.appropriate_budget(FINANCE, programme_id=self.programme_id,
-                                      fiscal_year=year, amount=envelope,
-                                      effective_date=date(year, 1, 1))
-            ledger.open_phase(ADMIN, programme_id=self.programme_id, phase_id=f"nat-{year}",
-                              name=f"National {year}", fiscal_year=year, envelope=envelope,
-                              opens_on=date(year, 1, 1), closes_on=date(year, 12, 31),
-                              eligible_kinds=KINDS, max_open_per_recipient=shape.max_open)
+            ledger.execute(FINANCE, AppropriateBudget(
+                programme_id=self.programme_id, fiscal_year=year, amount=envelope,
+                effective_date=date(year, 1, 1)))
+            ledger.execute(ADMIN, OpenPhase(
+                programme_id=self.programme_id, phase_id=f"nat-{year}",
+                name=f"National {year}", fiscal_year=year, envelope=envelope,
+                opens_on=date(year, 1, 1), closes_on=date(year, 12, 31),
+                eligible_kinds=KINDS, max_open_per_recipient=shape.max_open))
         self.transactions += 1 + 2 * YEARS
         for offset in range(0, len(self.recipient_ids), 1000):
-            ledger.register_recipients(ADMIN, recipients=[
+            ledger.execute(ADMIN, RegisterRecipients(recipients=[
                 NewRecipient(rid, f"Gemeinde {rid}", KINDS[n % 3], 1000 + n)
                 for n, rid in enumerate(self.recipient_ids[offset:offset + 1000],
-                                        start=offset)])
+                                        start=offset)]))
             self.transactions += 1
         self.setup_seconds = time.perf_counter() - start
         self.setup_position = ledger.head()[0]

@@ -51,6 +51,18 @@ from pathlib import Path
 from typing import Any
 
 from ledger import Actor, Ledger, Money, NewRecipient
+from ledger.commands import (
+    AppropriateBudget,
+    ApproveApplication,
+    CreateProgramme,
+    OpenPhase,
+    PayDrawdown,
+    RecordRepayment,
+    RegisterRecipients,
+    RequestDrawdown,
+    SubmitApplication,
+    SubmitProofOfUse,
+)
 from ledger.errors import AlreadyExists, NotFound
 from scripts.data import authorities_csv
 
@@ -156,10 +168,10 @@ def load_2020_scenario(
     start = ledger.head()[0]
 
     _set_up_programme(ledger)
-    ledger.register_recipients(ADMIN, recipients=[
+    ledger.execute(ADMIN, RegisterRecipients(recipients=[
         NewRecipient(a.recipient_id, a.name, a.kind, a.population, a.district_id)
         for a in authorities
-    ])
+    ]))
     application_ids: dict[str, str] = {}
     paid = repaid = 0
     partial = 0
@@ -220,17 +232,18 @@ def _refuse_if_loaded(ledger: Ledger, authorities: list[Authority]) -> None:
 
 
 def _set_up_programme(ledger: Ledger) -> None:
-    ledger.create_programme(ADMIN, programme_id=PROGRAMME_ID, name=PROGRAMME_NAME, funder=FUNDER)
+    ledger.execute(ADMIN, CreateProgramme(
+        programme_id=PROGRAMME_ID, name=PROGRAMME_NAME, funder=FUNDER))
     for year in BUDGET_YEARS:
-        ledger.appropriate_budget(
-            BUDGET_OFFICER, programme_id=PROGRAMME_ID, fiscal_year=year,
+        ledger.execute(BUDGET_OFFICER, AppropriateBudget(
+            programme_id=PROGRAMME_ID, fiscal_year=year,
             amount=YEARLY_BUDGET, effective_date=date(year, 1, 1),
-        )
-    ledger.open_phase(
-        ADMIN, programme_id=PROGRAMME_ID, phase_id=PHASE_ID, name="Phase 1 (2020)",
+        ))
+    ledger.execute(ADMIN, OpenPhase(
+        programme_id=PROGRAMME_ID, phase_id=PHASE_ID, name="Phase 1 (2020)",
         fiscal_year=2020, envelope=ENVELOPE, opens_on=date(2020, 1, 1),
         closes_on=date(2020, 12, 31), eligible_kinds=KINDS,
-    )
+    ))
 
 
 _CATEGORIES = ("it_infrastructure", "workplace_equipment", "remote_work",
@@ -242,41 +255,41 @@ def _apply_and_approve(ledger: Ledger, i: int, recipient_id: str, award: Money) 
     # so every run writes the same dates.
     submitted_on = date(2020, 3, 2) + timedelta(days=i * 7 % 85)
     decided_on = date(2020, 6, 15) + timedelta(days=i * 11 % 70)
-    application_id = ledger.submit_application(
-        CLERK, phase_id=PHASE_ID, recipient_id=recipient_id, requested_amount=award,
+    application_id = ledger.execute(CLERK, SubmitApplication(
+        phase_id=PHASE_ID, recipient_id=recipient_id, requested_amount=award,
         submitted_on=submitted_on, reference=f"SHH-D-2020-{i + 1:03d}",
         measures=[{"category": _CATEGORIES[i % len(_CATEGORIES)],
                    "description": "Digitalisierung der Verwaltung 2020", "amount": award}],
-    ).ids["application_id"]
-    ledger.approve_application(
-        APPROVER, application_id=application_id, approved_amount=award,
+    )).ids["application_id"]
+    ledger.execute(APPROVER, ApproveApplication(
+        application_id=application_id, approved_amount=award,
         decided_on=decided_on, decision_reference=f"SHH-D-2020/{i + 1:03d}",
-    )
+    ))
     return application_id
 
 
 def _draw(ledger: Ledger, i: int, application_id: str, amount: Money) -> None:
     # Drawdowns requested September to November, paid 5–14 days later (some in December).
     requested_on = date(2020, 9, 1) + timedelta(days=i * 13 % 80)
-    drawdown_id = ledger.request_drawdown(
-        CLERK, application_id=application_id, amount=amount, requested_on=requested_on,
-    ).ids["drawdown_id"]
-    ledger.pay_drawdown(
-        PAYMASTER, application_id=application_id, drawdown_id=drawdown_id,
+    drawdown_id = ledger.execute(CLERK, RequestDrawdown(
+        application_id=application_id, amount=amount, requested_on=requested_on,
+    )).ids["drawdown_id"]
+    ledger.execute(PAYMASTER, PayDrawdown(
+        application_id=application_id, drawdown_id=drawdown_id,
         paid_on=requested_on + timedelta(days=5 + i % 10),
-    )
+    ))
 
 
 def _repay(ledger: Ledger, i: int, application_id: str, paid: Money, amount: Money) -> int:
-    ledger.submit_proof_of_use(
-        CLERK, application_id=application_id, spent_amount=paid - amount,
+    ledger.execute(CLERK, SubmitProofOfUse(
+        application_id=application_id, spent_amount=paid - amount,
         submitted_on=date(2020, 12, 1) + timedelta(days=i % 5),
-    )
-    ledger.record_repayment(
-        PAYMASTER, application_id=application_id, amount=amount,
+    ))
+    ledger.execute(PAYMASTER, RecordRepayment(
+        application_id=application_id, amount=amount,
         received_on=date(2020, 12, 14) + timedelta(days=i % 5),
         reason="Minderausgaben laut Verwendungsnachweis",
-    )
+    ))
     return amount.cents
 
 

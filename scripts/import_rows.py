@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ledger import Ledger, Money
+from ledger import Ledger, Money, NewApplication
 from ledger.errors import LedgerError, ValidationFailed
 
 IMPORT_COLUMNS = ("phase_id", "recipient_id", "requested_amount", "submitted_on")
@@ -173,8 +173,6 @@ def check_rows(ledger: Ledger, data: ImportFile, *, tick: Tick | None = None) ->
     The ledger re-checks every row when the batch is saved, atomically, so a concurrent
     writer can only make the whole import fail, never leave part of it written.
     """
-    from ledger.commands import validate
-
     phases: dict[str, Any] = {}
     recipients: dict[str, Any] = {}
     programmes: dict[str, Any] = {}
@@ -193,7 +191,7 @@ def check_rows(ledger: Ledger, data: ImportFile, *, tick: Tick | None = None) ->
 
     for line, row in zip(data.lines, data.rows, strict=True):
         try:
-            validate.measures(row["measures"])
+            NewApplication(**row).checked()  # I1 for the row, as the command will check it
             phase = cached(phases, row["phase_id"], ledger.phase)
             recipient = cached(recipients, row["recipient_id"], ledger.recipient)
             cached(programmes, phase.programme_id, ledger.programme).check_open(

@@ -11,6 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from ledger import Actor, NewApplication, Settings, build_ledger
+from ledger.commands import (
+    SubmitApplications,
+)
 from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure
@@ -149,9 +152,9 @@ def import_applications(
         actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
         # One atomic save: a concurrent writer makes the ledger re-decide the
         # whole batch, never leaves part of it behind.
-        last = ledger.submit_applications(
-            actor, applications=[NewApplication(**row) for row in rows]
-        ).position
+        last = ledger.execute(actor, SubmitApplications(
+            applications=[NewApplication(**row) for row in rows]
+        )).position
     except LedgerError as exc:
         typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
         raise typer.Exit(1) from None

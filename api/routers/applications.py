@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -29,6 +30,14 @@ from api.schemas.applications import (
 )
 from api.schemas.common import IDENTIFIER_PATTERN, Page, money, required_money
 from api.schemas.lists import CountedPage, search_text
+from ledger.commands import (
+    AmendApplication,
+    AmendAward,
+    ApproveApplication,
+    RejectApplication,
+    SubmitApplication,
+    WithdrawApplication,
+)
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -36,7 +45,7 @@ ApplicationId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=[
     "0f8fad5b-d9cb-469f-a165-70867728950e"])]
 
 
-def _measures(items: list[Any] | None) -> list[dict[str, Any]] | None:
+def _measures(items: Sequence[Any] | None) -> list[dict[str, Any]] | None:
     return None if items is None else [m.model_dump() for m in items]
 
 
@@ -44,12 +53,12 @@ def _measures(items: list[Any] | None) -> list[dict[str, Any]] | None:
 def submit_application(
     *, body: ApplicationCreate, ledger: LedgerDep, actor: ClerkActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.submit_application(
-        actor, phase_id=body.phase_id, recipient_id=body.recipient_id,
+    result = ledger.execute(actor, SubmitApplication(
+        phase_id=body.phase_id, recipient_id=body.recipient_id,
         requested_amount=required_money(body.requested_amount, field="requested_amount"),
         submitted_on=body.submitted_on, reference=body.reference,
-        measures=_measures(body.measures),
-    )
+        measures=_measures(body.measures) or (),
+    ))
     return state.application_answer(ledger, response, result, result.ids["application_id"])
 
 
@@ -58,11 +67,11 @@ def amend_application(
     *, application_id: ApplicationId, body: ApplicationAmend, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.amend_application(
-        actor, application_id=application_id, reason=body.reason,
+    result = ledger.execute(actor, AmendApplication(
+        application_id=application_id, reason=body.reason,
         requested_amount=money(body.requested_amount, field="requested_amount"),
         measures=_measures(body.measures), amended_on=body.amended_on,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -71,10 +80,10 @@ def withdraw_application(
     *, application_id: ApplicationId, body: ApplicationWithdraw, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.withdraw_application(
-        actor, application_id=application_id, reason=body.reason,
+    result = ledger.execute(actor, WithdrawApplication(
+        application_id=application_id, reason=body.reason,
         withdrawn_on=body.withdrawn_on,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -83,11 +92,11 @@ def approve_application(
     *, application_id: ApplicationId, body: ApplicationApprove, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.approve_application(
-        actor, application_id=application_id,
+    result = ledger.execute(actor, ApproveApplication(
+        application_id=application_id,
         approved_amount=required_money(body.approved_amount, field="approved_amount"),
         decided_on=body.decided_on, decision_reference=body.decision_reference,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -96,9 +105,9 @@ def reject_application(
     *, application_id: ApplicationId, body: ApplicationReject, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.reject_application(
-        actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
-    )
+    result = ledger.execute(actor, RejectApplication(
+        application_id=application_id, reason=body.reason, decided_on=body.decided_on
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -107,11 +116,11 @@ def amend_award(
     *, application_id: ApplicationId, body: AwardAmend, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.amend_award(
-        actor, application_id=application_id,
+    result = ledger.execute(actor, AmendAward(
+        application_id=application_id,
         new_amount=required_money(body.new_amount, field="new_amount"),
         reason=body.reason, decided_on=body.decided_on,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 

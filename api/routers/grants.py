@@ -21,6 +21,15 @@ from api.schemas.applications import (
     RepaymentCreate,
 )
 from api.schemas.common import IDENTIFIER_PATTERN, required_money
+from ledger.commands import (
+    CancelDrawdown,
+    CloseApplication,
+    PayDrawdown,
+    RecordRepayment,
+    RequestDrawdown,
+    RevokeApplication,
+    SubmitProofOfUse,
+)
 
 router = APIRouter(prefix="/applications", tags=["grants"])
 
@@ -32,12 +41,11 @@ def request_drawdown(
     *, application_id: ApplicationId, body: DrawdownCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.request_drawdown(
-        actor, application_id=application_id,
+    result = ledger.execute(actor, RequestDrawdown(
+        application_id=application_id,
         amount=required_money(body.amount, field="amount"), requested_on=body.requested_on,
-    )
-    state.replayed(response, result)
-    answer = state.application(ledger, application_id, result.position)
+    ))
+    answer = state.application_answer(ledger, response, result, application_id)
     return {**answer, "drawdown_id": result.ids["drawdown_id"]}
 
 
@@ -46,9 +54,9 @@ def pay_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownPay, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.pay_drawdown(
-        actor, application_id=application_id, drawdown_id=did, paid_on=body.paid_on
-    )
+    result = ledger.execute(actor, PayDrawdown(
+        application_id=application_id, drawdown_id=did, paid_on=body.paid_on
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -57,10 +65,10 @@ def cancel_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownCancel, ledger: LedgerDep,
     actor: CancelActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.cancel_drawdown(
-        actor, application_id=application_id, drawdown_id=did, reason=body.reason,
+    result = ledger.execute(actor, CancelDrawdown(
+        application_id=application_id, drawdown_id=did, reason=body.reason,
         cancelled_on=body.cancelled_on,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -70,11 +78,11 @@ def record_repayment(
     *, application_id: ApplicationId, body: RepaymentCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.record_repayment(
-        actor, application_id=application_id,
+    result = ledger.execute(actor, RecordRepayment(
+        application_id=application_id,
         amount=required_money(body.amount, field="amount"), received_on=body.received_on,
         reason=body.reason,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -84,11 +92,11 @@ def submit_proof_of_use(
     *, application_id: ApplicationId, body: ProofOfUseCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.submit_proof_of_use(
-        actor, application_id=application_id,
+    result = ledger.execute(actor, SubmitProofOfUse(
+        application_id=application_id,
         spent_amount=required_money(body.spent_amount, field="spent_amount"),
         submitted_on=body.submitted_on,
-    )
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -97,9 +105,9 @@ def close_application(
     *, application_id: ApplicationId, body: ApplicationClose, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.close_application(
-        actor, application_id=application_id, closed_on=body.closed_on
-    )
+    result = ledger.execute(actor, CloseApplication(
+        application_id=application_id, closed_on=body.closed_on
+    ))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -108,7 +116,7 @@ def revoke_application(
     *, application_id: ApplicationId, body: ApplicationRevoke, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.revoke_application(
-        actor, application_id=application_id, reason=body.reason, decided_on=body.decided_on
-    )
+    result = ledger.execute(actor, RevokeApplication(
+        application_id=application_id, reason=body.reason, decided_on=body.decided_on
+    ))
     return state.application_answer(ledger, response, result, application_id)

@@ -33,6 +33,14 @@ from api.schemas.programmes import (
     ReconciliationPublic,
     YearClose,
 )
+from ledger.commands import (
+    AmendBudget,
+    AppropriateBudget,
+    CloseFiscalYear,
+    CreateProgramme,
+    OpenPhase,
+    RecordDirectExpenditure,
+)
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
 
@@ -45,8 +53,10 @@ Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 def create_programme(
     *, body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.create_programme(actor, programme_id=body.programme_id, name=body.name,
-                                     funder=body.funder)
+    result = ledger.execute(actor, CreateProgramme(
+        programme_id=body.programme_id, name=body.name,
+                                     funder=body.funder
+    ))
     return state.programme_answer(ledger, response, result, body.programme_id)
 
 
@@ -55,11 +65,11 @@ def appropriate_budget(
     *, pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.appropriate_budget(
-        actor, programme_id=pid, fiscal_year=body.fiscal_year,
+    result = ledger.execute(actor, AppropriateBudget(
+        programme_id=pid, fiscal_year=body.fiscal_year,
         amount=required_money(body.amount, field="amount"),
         effective_date=body.effective_date,
-    )
+    ))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -68,11 +78,11 @@ def amend_budget(
     *, pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.amend_budget(
-        actor, programme_id=pid, fiscal_year=year,
+    result = ledger.execute(actor, AmendBudget(
+        programme_id=pid, fiscal_year=year,
         new_amount=required_money(body.new_amount, field="new_amount"),
         reason=body.reason, effective_date=body.effective_date,
-    )
+    ))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -82,11 +92,11 @@ def record_expenditure(
     *, pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.record_direct_expenditure(
-        actor, programme_id=pid, fiscal_year=year,
+    result = ledger.execute(actor, RecordDirectExpenditure(
+        programme_id=pid, fiscal_year=year,
         amount=required_money(body.amount, field="amount"), paid_on=body.paid_on,
         payee=body.payee, purpose=body.purpose,
-    )
+    ))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -95,10 +105,10 @@ def close_year(
     *, pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.close_fiscal_year(
-        actor, programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
+    result = ledger.execute(actor, CloseFiscalYear(
+        programme_id=pid, fiscal_year=year, closed_on=body.closed_on,
         carry_over=money(body.carry_over, field="carry_over"),
-    )
+    ))
     return state.programme_answer(ledger, response, result, pid)
 
 
@@ -107,14 +117,14 @@ def open_phase(
     *, pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.open_phase(
-        actor, programme_id=pid, phase_id=body.phase_id, name=body.name,
+    result = ledger.execute(actor, OpenPhase(
+        programme_id=pid, phase_id=body.phase_id, name=body.name,
         fiscal_year=body.fiscal_year,
         envelope=required_money(body.envelope, field="envelope"),
         opens_on=body.opens_on, closes_on=body.closes_on,
         eligible_kinds=list(body.eligible_kinds),
         max_open_per_recipient=body.max_open_per_recipient,
-    )
+    ))
     state.replayed(response, result)
     return state.phase(ledger, body.phase_id, result.position)
 

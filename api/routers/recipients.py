@@ -25,6 +25,9 @@ from api.schemas.recipients import (
     StatementPublic,
 )
 from ledger import NewRecipient
+from ledger.commands import (
+    RegisterRecipients,
+)
 
 router = APIRouter(prefix="/recipients", tags=["recipients"])
 
@@ -37,9 +40,9 @@ def register_recipients(
     response: Response,
 ) -> dict[str, Any]:
     many = body.recipients if isinstance(body, RecipientsCreate) else [body]
-    result = ledger.register_recipients(
-        actor, recipients=[NewRecipient(**r.model_dump()) for r in many]
-    )
+    result = ledger.execute(actor, RegisterRecipients(
+        recipients=[NewRecipient(**r.model_dump()) for r in many]
+    ))
     state.replayed(response, result)
     if isinstance(body, RecipientCreate):
         return state.recipient(ledger, body.recipient_id, result.position)

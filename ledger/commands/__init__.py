@@ -1,1 +1,66 @@
-"""Commands of the Ledger, one mixin per area; each is get → decide → save."""
+"""Commands as data (`model`), one handler each (`budget`, `applications`, `grants`).
+
+Importing this package registers every handler (`context.HANDLERS`).
+"""
+
+from ledger.commands import applications, budget, grants  # noqa: F401  # registers handlers
+from ledger.commands.context import HANDLERS, Context, Decision, handler_for
+from ledger.commands.model import (
+    AmendApplication,
+    AmendAward,
+    AmendBudget,
+    AppropriateBudget,
+    ApproveApplication,
+    CancelDrawdown,
+    CloseApplication,
+    CloseFiscalYear,
+    Command,
+    CreateProgramme,
+    Measure,
+    NewApplication,
+    NewRecipient,
+    OpenPhase,
+    PayDrawdown,
+    RecordDirectExpenditure,
+    RecordRepayment,
+    RegisterRecipients,
+    RejectApplication,
+    RequestDrawdown,
+    RevokeApplication,
+    SubmitApplication,
+    SubmitApplications,
+    SubmitProofOfUse,
+    WithdrawApplication,
+)
+
+__all__ = [
+    "HANDLERS",
+    "AmendApplication",
+    "AmendAward",
+    "AmendBudget",
+    "AppropriateBudget",
+    "ApproveApplication",
+    "CancelDrawdown",
+    "CloseApplication",
+    "CloseFiscalYear",
+    "Command",
+    "Context",
+    "CreateProgramme",
+    "Decision",
+    "Measure",
+    "NewApplication",
+    "NewRecipient",
+    "OpenPhase",
+    "PayDrawdown",
+    "RecordDirectExpenditure",
+    "RecordRepayment",
+    "RegisterRecipients",
+    "RejectApplication",
+    "RequestDrawdown",
+    "RevokeApplication",
+    "SubmitApplication",
+    "SubmitApplications",
+    "SubmitProofOfUse",
+    "WithdrawApplication",
+    "handler_for",
+]

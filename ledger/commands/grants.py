@@ -1,143 +1,82 @@
-"""Money on an awarded grant: drawdowns, payments, repayments, proof of use, close, revoke."""
+"""Handlers of the money on an awarded grant: drawdowns, payments, repayments,
+proof of use, close, revoke."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from ledger.commands import validate
-from ledger.core import CommandResult, Decision, LedgerCore, today
+from ledger.commands.applications import settling
+from ledger.commands.context import Context, Decision, handles
+from ledger.commands.model import (
+    CancelDrawdown,
+    CloseApplication,
+    PayDrawdown,
+    RecordRepayment,
+    RequestDrawdown,
+    RevokeApplication,
+    SubmitProofOfUse,
+)
 from ledger.domain.base import Actor
-from ledger.money import Money
 
 
-class GrantCommands(LedgerCore):
-    def request_drawdown(
-        self, actor: Actor, *, application_id: str, amount: Money, requested_on: date
-    ) -> CommandResult:
-        """Requests a drawdown; requested plus paid stays within the award (I6)."""
-        amount = validate.positive(amount, field="amount")
+@handles(RequestDrawdown)
+def request_drawdown(command: RequestDrawdown, actor: Actor, context: Context) -> Decision:
+    """Requests a drawdown; requested plus paid stays within the award (I6)."""
+    grant = context.application(command.application_id)
+    context.programme(grant.programme_id).check_open(command.requested_on)
+    drawdown_id = f"D{len(grant.drawdowns) + 1}"
+    grant.request_drawdown(actor, drawdown_id=drawdown_id, amount=command.amount,
+                           requested_on=command.requested_on)
+    return Decision([grant], {"application_id": command.application_id,
+                              "drawdown_id": drawdown_id}, grant)
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            self.programme(application.programme_id).check_open(requested_on)
-            drawdown_id = f"D{len(application.drawdowns) + 1}"
-            application.request_drawdown(
-                actor, drawdown_id=drawdown_id, amount=amount, requested_on=requested_on
-            )
-            return Decision(
-                [application], {"application_id": application_id, "drawdown_id": drawdown_id}
-            )
 
-        request = {"application_id": application_id, "amount": str(amount),
-                   "requested_on": requested_on}
-        return self._execute(actor, "request_drawdown", request, decide)
+@handles(PayDrawdown)
+def pay_drawdown(command: PayDrawdown, actor: Actor, context: Context) -> Decision:
+    grant = context.application(command.application_id)
+    context.programme(grant.programme_id).check_open(command.paid_on, what="payment date")
+    grant.pay_drawdown(actor, drawdown_id=command.drawdown_id, paid_on=command.paid_on)
+    return Decision([grant], {"application_id": command.application_id,
+                              "drawdown_id": command.drawdown_id}, grant)
 
-    def pay_drawdown(
-        self, actor: Actor, *, application_id: str, drawdown_id: str, paid_on: date
-    ) -> CommandResult:
-        def decide() -> Decision:
-            application = self.application(application_id)
-            self.programme(application.programme_id).check_open(paid_on, what="payment date")
-            application.pay_drawdown(actor, drawdown_id=drawdown_id, paid_on=paid_on)
-            return Decision(
-                [application], {"application_id": application_id, "drawdown_id": drawdown_id}
-            )
 
-        request = {"application_id": application_id, "drawdown_id": drawdown_id,
-                   "paid_on": paid_on}
-        return self._execute(actor, "pay_drawdown", request, decide)
+@handles(CancelDrawdown)
+def cancel_drawdown(command: CancelDrawdown, actor: Actor, context: Context) -> Decision:
+    grant = context.application(command.application_id)
+    effective = command.cancelled_on or context.today
+    context.programme(grant.programme_id).check_open(effective)
+    grant.cancel_drawdown(actor, drawdown_id=command.drawdown_id, reason=command.reason,
+                          cancelled_on=effective)
+    return Decision([grant], {"application_id": command.application_id,
+                              "drawdown_id": command.drawdown_id}, grant)
 
-    def cancel_drawdown(
-        self,
-        actor: Actor,
-        *,
-        application_id: str,
-        drawdown_id: str,
-        reason: str,
-        cancelled_on: date | None = None,
-    ) -> CommandResult:
-        reason = validate.required_reason(reason, what="cancel a drawdown")
-        effective = cancelled_on or today()
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            self.programme(application.programme_id).check_open(effective)
-            application.cancel_drawdown(
-                actor, drawdown_id=drawdown_id, reason=reason, cancelled_on=effective
-            )
-            return Decision(
-                [application], {"application_id": application_id, "drawdown_id": drawdown_id}
-            )
+@handles(RecordRepayment)
+def record_repayment(command: RecordRepayment, actor: Actor, context: Context) -> Decision:
+    grant = context.application(command.application_id)
+    context.programme(grant.programme_id).check_open(command.received_on, what="receipt date")
+    grant.receive_repayment(actor, amount=command.amount, received_on=command.received_on,
+                            reason=command.reason)
+    return Decision([grant], {"application_id": command.application_id}, grant)
 
-        request = {"application_id": application_id, "drawdown_id": drawdown_id,
-                   "reason": reason, "on": cancelled_on}
-        return self._execute(actor, "cancel_drawdown", request, decide)
 
-    def record_repayment(
-        self,
-        actor: Actor,
-        *,
-        application_id: str,
-        amount: Money,
-        received_on: date,
-        reason: str,
-    ) -> CommandResult:
-        amount = validate.positive(amount, field="amount")
-        reason = validate.required_reason(reason, what="book a repayment")
+@handles(SubmitProofOfUse)
+def submit_proof_of_use(command: SubmitProofOfUse, actor: Actor, context: Context) -> Decision:
+    grant = context.application(command.application_id)
+    context.programme(grant.programme_id).check_open(command.submitted_on)
+    grant.submit_proof_of_use(actor, spent_amount=command.spent_amount,
+                              submitted_on=command.submitted_on)
+    return Decision([grant], {"application_id": command.application_id}, grant)
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            self.programme(application.programme_id).check_open(received_on, what="receipt date")
-            application.receive_repayment(
-                actor, amount=amount, received_on=received_on, reason=reason
-            )
-            return Decision([application], {"application_id": application_id})
 
-        request = {"application_id": application_id, "amount": str(amount),
-                   "received_on": received_on, "reason": reason}
-        return self._execute(actor, "record_repayment", request, decide)
+@handles(CloseApplication)
+def close_application(command: CloseApplication, actor: Actor, context: Context) -> Decision:
+    """Closes the grant and releases award − paid to the phase."""
+    return settling(actor, context, command.application_id, day=command.closed_on, reason=None,
+                    transition=lambda grant: grant.close(actor, closed_on=command.closed_on))
 
-    def submit_proof_of_use(
-        self, actor: Actor, *, application_id: str, spent_amount: Money, submitted_on: date
-    ) -> CommandResult:
-        spent = validate.positive(spent_amount, field="spent_amount")
 
-        def decide() -> Decision:
-            application = self.application(application_id)
-            self.programme(application.programme_id).check_open(submitted_on)
-            application.submit_proof_of_use(actor, spent_amount=spent, submitted_on=submitted_on)
-            return Decision([application], {"application_id": application_id})
-
-        request = {"application_id": application_id, "spent_amount": str(spent),
-                   "submitted_on": submitted_on}
-        return self._execute(actor, "submit_proof_of_use", request, decide)
-
-    def close_application(
-        self, actor: Actor, *, application_id: str, closed_on: date
-    ) -> CommandResult:
-        """Closes the grant and releases award − paid to the phase."""
-
-        def decide() -> Decision:
-            return self._settling(
-                actor, application_id, day=closed_on, reason=None,
-                transition=lambda application: application.close(actor, closed_on=closed_on),
-            )
-
-        request = {"application_id": application_id, "closed_on": closed_on}
-        return self._execute(actor, "close_application", request, decide)
-
-    def revoke_application(
-        self, actor: Actor, *, application_id: str, reason: str, decided_on: date
-    ) -> CommandResult:
-        reason = validate.required_reason(reason, what="revoke a grant")
-
-        def decide() -> Decision:
-            return self._settling(
-                actor, application_id, day=decided_on, reason=reason,
-                transition=lambda application: application.revoke(
-                    actor, reason=reason, decided_on=decided_on),
-            )
-
-        request = {"application_id": application_id, "reason": reason,
-                   "decided_on": decided_on}
-        return self._execute(actor, "revoke_application", request, decide)
+@handles(RevokeApplication)
+def revoke_application(command: RevokeApplication, actor: Actor, context: Context) -> Decision:
+    return settling(
+        actor, context, command.application_id, day=command.decided_on, reason=command.reason,
+        transition=lambda grant: grant.revoke(actor, reason=command.reason,
+                                              decided_on=command.decided_on))

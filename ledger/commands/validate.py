@@ -6,14 +6,15 @@ import re
 from datetime import date
 from typing import Any
 
-from ledger.domain.application import MEASURE_CATEGORIES
 from ledger.domain.base import required_reason
 from ledger.errors import ValidationFailed
 from ledger.money import Money
+from ledger.vocabulary import MeasureCategory, RecipientKind
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-__all__ = ["day", "fiscal_year", "identifier", "measures", "positive", "required_reason", "text"]
+__all__ = ["day", "fiscal_year", "identifier", "kind", "measure", "positive", "required_reason",
+           "text"]
 
 
 def identifier(value: str, *, field: str) -> str:
@@ -55,21 +56,25 @@ def fiscal_year(value: int) -> int:
     return value
 
 
-def measures(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    result = []
-    for n, item in enumerate(items or []):
-        category = item.get("category")
-        if category not in MEASURE_CATEGORIES:
-            raise ValidationFailed(
-                f"measures[{n}].category: one of {', '.join(MEASURE_CATEGORIES)}"
-            )
-        result.append(
-            {
-                "category": category,
-                "description": text(
-                    item.get("description"), field=f"measures[{n}].description", limit=1000
-                ),
-                "amount": positive(item.get("amount"), field=f"measures[{n}].amount"),
-            }
-        )
-    return result
+def measure(item: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """One measure of an application: a category, a description and a positive amount."""
+    extra = set(item) - {"category", "description", "amount"}
+    if extra:
+        raise ValidationFailed(f"{where}: unknown field {sorted(extra)[0]!r}")
+    try:
+        category = MeasureCategory(str(item.get("category")))
+    except ValueError:
+        raise ValidationFailed(
+            f"{where}.category: one of {', '.join(MeasureCategory)}") from None
+    return {
+        "category": category,
+        "description": text(item.get("description"), field=f"{where}.description", limit=1000),
+        "amount": positive(item.get("amount"), field=f"{where}.amount"),
+    }
+
+
+def kind(value: object, *, field: str) -> RecipientKind:
+    try:
+        return RecipientKind(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{field}: one of {', '.join(RecipientKind)}") from None

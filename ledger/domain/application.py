@@ -21,23 +21,19 @@ from ledger.errors import (
     OverRepayment,
 )
 from ledger.money import Account, Money, Posting, total
-
-SUBMITTED, APPROVED, REJECTED = "submitted", "approved", "rejected"
-WITHDRAWN, CLOSED, REVOKED = "withdrawn", "closed", "revoked"
-OPEN_STATES = (SUBMITTED, APPROVED)
-
-MEASURE_CATEGORIES = (
-    "it_infrastructure",
-    "workplace_equipment",
-    "remote_work",
-    "collaboration_tools",
-    "specialist_applications",
-    "e_records",
-    "online_services",
-    "website",
-    "strategy",
-    "training",
+from ledger.vocabulary import (
+    OPEN_STATUSES,
+    ApplicationStatus,
+    DrawdownStatus,
+    MeasureCategory,
 )
+
+SUBMITTED, APPROVED, REJECTED = (
+    ApplicationStatus.SUBMITTED, ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)
+WITHDRAWN, CLOSED, REVOKED = (
+    ApplicationStatus.WITHDRAWN, ApplicationStatus.CLOSED, ApplicationStatus.REVOKED)
+OPEN_STATES = OPEN_STATUSES
+MEASURE_CATEGORIES = tuple(MeasureCategory)
 
 
 @dataclass
@@ -145,7 +141,8 @@ class Application(LedgerAggregate):
 
         def apply(self, app: Application) -> None:
             app.drawdowns[self.drawdown_id] = Drawdown(
-                self.drawdown_id, self.amount, "requested", self.actor, self.effective_date
+                self.drawdown_id, self.amount, DrawdownStatus.REQUESTED, self.actor,
+                self.effective_date,
             )
 
     class DrawdownPaid(LedgerAggregate.Event):
@@ -156,7 +153,7 @@ class Application(LedgerAggregate):
 
         def apply(self, app: Application) -> None:
             drawdown = app.drawdowns[self.drawdown_id]
-            drawdown.status = "paid"
+            drawdown.status = DrawdownStatus.PAID
             drawdown.paid_on = self.effective_date
             app.paid = app.paid + self.amount
 
@@ -164,7 +161,7 @@ class Application(LedgerAggregate):
         drawdown_id: str
 
         def apply(self, app: Application) -> None:
-            app.drawdowns[self.drawdown_id].status = "cancelled"
+            app.drawdowns[self.drawdown_id].status = DrawdownStatus.CANCELLED
 
     class RepaymentReceived(LedgerAggregate.Event):
         programme_id: str
@@ -201,13 +198,14 @@ class Application(LedgerAggregate):
             app.status = REVOKED
             app.released = app.released + self.released
             for drawdown_id in self.cancelled_drawdowns:
-                app.drawdowns[drawdown_id].status = "cancelled"
+                app.drawdowns[drawdown_id].status = DrawdownStatus.CANCELLED
 
     # -- figures -------------------------------------------------------------
 
     @property
     def pending(self) -> Money:
-        return total(d.amount for d in self.drawdowns.values() if d.status == "requested")
+        return total(d.amount for d in self.drawdowns.values()
+                     if d.status == DrawdownStatus.REQUESTED)
 
     @property
     def outstanding(self) -> Money:
@@ -374,7 +372,7 @@ class Application(LedgerAggregate):
 
     def pay_drawdown(self, actor: Actor, *, drawdown_id: str, paid_on: date) -> None:
         drawdown = self.drawdown(drawdown_id)
-        if drawdown.status != "requested":
+        if drawdown.status != DrawdownStatus.REQUESTED:
             raise InvalidState(f"drawdown {drawdown_id} is {drawdown.status}, not requested")
         if actor.user == drawdown.requested_by:
             raise FourEyes(f"{actor.user} requested drawdown {drawdown_id} and may not pay it")
@@ -400,7 +398,7 @@ class Application(LedgerAggregate):
         self, actor: Actor, *, drawdown_id: str, reason: str, cancelled_on: date
     ) -> None:
         drawdown = self.drawdown(drawdown_id)
-        if drawdown.status != "requested":
+        if drawdown.status != DrawdownStatus.REQUESTED:
             raise InvalidState(f"drawdown {drawdown_id} is {drawdown.status}, not requested")
         self._emit(
             self.DrawdownCancelled,
@@ -473,7 +471,8 @@ class Application(LedgerAggregate):
         self.check_status(APPROVED, action="revoke")
         self.check_after_decision(decided_on, what="revocation date")
         released = self.outstanding
-        pending = [d.drawdown_id for d in self.drawdowns.values() if d.status == "requested"]
+        pending = [d.drawdown_id for d in self.drawdowns.values()
+                   if d.status == DrawdownStatus.REQUESTED]
         self._emit(
             self.Revoked,
             actor,

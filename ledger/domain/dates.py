@@ -7,7 +7,7 @@ business_years_ahead); the order is each aggregate's `check_*` guard.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -63,3 +63,8 @@ def business_dates_in(request: Any, name: str = "date") -> Iterator[tuple[str, d
     elif isinstance(request, (list, tuple)):
         for value in request:
             yield from business_dates_in(value, name)
+
+
+def today() -> date:
+    """Today in the server's time zone: the effective date of undated commands."""
+    return datetime.now().astimezone().date()

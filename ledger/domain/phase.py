@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
-from ledger.errors import BudgetExceeded, DuplicateApplication, NotEligible
+from ledger.errors import AwardAboveRequest, BudgetExceeded, DuplicateApplication, NotEligible
 from ledger.money import Money
+from ledger.vocabulary import RecipientKind
 
-RECIPIENT_KINDS = ("gemeinde", "stadt", "kreisfreie_stadt", "landkreis")
+RECIPIENT_KINDS = tuple(RecipientKind)
 
 
 class Phase(LedgerAggregate):
@@ -29,6 +30,7 @@ class Phase(LedgerAggregate):
         closes_on: date
         eligible_kinds: list[str]
         max_open_per_recipient: int
+        allow_award_above_request: bool
         committed: Money
         open_applications: dict[str, tuple[str, ...]]
 
@@ -46,6 +48,8 @@ class Phase(LedgerAggregate):
         closes_on: date
         eligible_kinds: list[str]
         max_open_per_recipient: int
+        # I15; phases opened before it was recorded allow no award above the request.
+        allow_award_above_request: bool = False
 
         def apply(self, phase: Phase) -> None:
             phase.phase_id = self.phase_id
@@ -57,6 +61,7 @@ class Phase(LedgerAggregate):
             phase.closes_on = self.closes_on
             phase.eligible_kinds = list(self.eligible_kinds)
             phase.max_open_per_recipient = self.max_open_per_recipient
+            phase.allow_award_above_request = self.allow_award_above_request
             phase.committed = Money.zero()
             phase.open_applications = {}
 
@@ -131,6 +136,15 @@ class Phase(LedgerAggregate):
                 f"an award of {amount} exceeds what is left of the envelope of phase "
                 f"{self.phase_id} ({self.available} available)"
             )
+
+    def check_award(self, *, approved: Money, requested: Money) -> None:
+        """I15: no award above the amount applied for, unless the phase allows it."""
+        if approved.amount > requested.amount and not getattr(
+                self, "allow_award_above_request", False):  # not in snapshots before I15
+            raise AwardAboveRequest(
+                f"approved_amount {approved} is above the {requested} applied for; phase "
+                f"{self.phase_id} does not allow awards above the request (an award "
+                f"amendment may raise it later)")
 
     def receive(
         self, actor: Actor, *, application_id: str, recipient_id: str, submitted_on: date

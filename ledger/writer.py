@@ -1,0 +1,432 @@
+"""The writer: one thread per Ledger that decides queued commands in order and
+commits them in groups.
+
+Commands of one process never race each other for an aggregate: callers queue
+them, and the writer takes everything queued (up to `MAX_BATCH`), decides each
+in turn against the aggregates as the ones before it left them, and commits all
+accepted decisions in one transaction — group commit, as a database's WAL does.
+A refusal answers its own caller and leaves its batch-mates alone (the
+aggregates it touched are reloaded and its batch-mates' events re-applied).
+Nobody is answered before the commit, so an acknowledged command is durable.
+
+Between processes (several `ledger serve` workers, a CLI import beside a
+server) optimistic concurrency stays the guard: a batch that loses a race (a
+version another process wrote first, or a read guard that moved) is decided
+again on fresh state. The writer keeps the aggregates it committed in memory
+and trusts them without re-reading the store; the commit checks that trust
+(versions and read guards are compared in the transaction), and a refusal
+decided on remembered state is decided once more on fresh state before it is
+answered, so a stale memory can neither write nor refuse wrongly.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import OriginatorVersionError
+from eventsourcing.persistence import IntegrityError
+
+from ledger.commands import Command, Decision, handler_for
+from ledger.domain.application import Application as Grant
+from ledger.domain.base import Actor, LedgerAggregate
+from ledger.domain.dates import check_events_in_window, today
+from ledger.domain.idempotency import IdempotencyRecord
+from ledger.domain.phase import Phase
+from ledger.domain.programme import Programme
+from ledger.domain.recipient import Recipient
+from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, LedgerError, NotFound
+
+if TYPE_CHECKING:
+    from ledger.core import CommandResult, LedgerCore
+
+log = structlog.get_logger("ledger.writer")
+T = TypeVar("T")
+
+MAX_BATCH = 256  # commands per transaction
+MAX_ATTEMPTS = 50  # commits of one batch lost to other processes before giving up
+
+
+@dataclass(eq=False)
+class Pending:
+    """One queued command and, once decided and committed, its answer."""
+
+    actor: Actor
+    command: Command
+    fingerprint: str
+    window: tuple[date, date]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: CommandResult | None = None
+    error: BaseException | None = None
+    # Set while deciding a batch:
+    events: list[Any] = field(default_factory=list)
+    decision: Decision | None = None
+    same_as: Pending | None = None  # a repeat of a batch-mate's idempotency key
+
+    def answer(self, result: CommandResult | None = None,
+               error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+class _Restart(Exception):
+    """The batch met a version another process wrote: decide it again on fresh state."""
+
+
+class Batch:
+    """The aggregates as a batch's decisions see them (the handlers' `Context`)."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self.today = today()
+        self.working: dict[UUID, LedgerAggregate] = {}
+        self.accepted: dict[UUID, list[Any]] = {}  # accepted events per aggregate, in order
+        self.read_versions: dict[UUID, int] = {}  # first version read (read guards)
+        self.fresh: set[UUID] = set()  # loaded from the store during this batch
+        self.touched: set[UUID] = set()  # by the decision being made
+
+    # -- the Context protocol ---------------------------------------------------------
+
+    def programme(self, programme_id: str) -> Programme:
+        return self._get(
+            Programme, Programme.id_for(programme_id), f"programme {programme_id}")
+
+    def phase(self, phase_id: str) -> Phase:
+        return self._get(
+            Phase, Phase.id_for(phase_id), f"phase {phase_id}")
+
+    def recipient(self, recipient_id: str) -> Recipient:
+        return self._get(
+            Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}")
+
+    def application(self, application_id: str) -> Grant:
+        try:
+            aggregate_id = UUID(application_id)
+        except ValueError:
+            raise NotFound(f"unknown application {application_id}") from None
+        return self._get(
+            Grant, aggregate_id, f"application {application_id}")
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.working:
+            return True
+        self.touched.add(aggregate_id)
+        return self._load(aggregate_id) is not None
+
+    # -- loading ------------------------------------------------------------------------
+
+    def _get(self, cls: type[T], aggregate_id: UUID, what: str) -> T:
+        self.touched.add(aggregate_id)
+        aggregate = self.working.get(aggregate_id) or self._load(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"unknown {what}")
+        return aggregate
+
+    def _load(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        aggregate = self._writer.remembered(aggregate_id)
+        if aggregate is None:
+            aggregate = self._writer.load(aggregate_id)
+            self.fresh.add(aggregate_id)
+        aggregate = self._replay_accepted(aggregate_id, aggregate)
+        if aggregate is None:
+            return None
+        self.working[aggregate_id] = aggregate
+        if aggregate_id not in self.accepted and not aggregate.IMMUTABLE:
+            self.read_versions.setdefault(aggregate_id, aggregate.version)
+        return aggregate
+
+    def _replay_accepted(
+        self, aggregate_id: UUID, aggregate: LedgerAggregate | None
+    ) -> LedgerAggregate | None:
+        """Batch-mates' accepted events on a reloaded aggregate (after a refusal)."""
+        for event in self.accepted.get(aggregate_id, ()):
+            try:
+                aggregate = event.mutate(aggregate)
+            except OriginatorVersionError:
+                raise _Restart from None  # another process wrote it meanwhile
+        return aggregate
+
+    # -- deciding -----------------------------------------------------------------------
+
+    def decide(self, pending: Pending) -> None:
+        """Decides one command; on refusal, the aggregates it touched are dropped (and
+        reloaded when needed) so its half-made changes never reach a batch-mate."""
+        self.touched = set()
+        try:
+            decision = handler_for(pending.command)(pending.command, pending.actor, self)
+            check_events_in_window(decision.aggregates, *pending.window)
+        except BaseException:
+            self.forget(self.touched)
+            raise
+        events: list[Any] = []
+        for aggregate in decision.aggregates:
+            events.extend(aggregate.collect_events())
+            self.working[aggregate.id] = aggregate
+        for aggregate_id in self.touched:  # a handler that changed one it did not name
+            stray = self.working.get(aggregate_id)
+            if stray is not None and stray.pending_events:
+                events.extend(stray.collect_events())
+        for event in events:
+            self.accepted.setdefault(event.originator_id, []).append(event)
+        pending.decision, pending.events = decision, events
+
+    def add(self, pending: Pending, aggregate: LedgerAggregate) -> None:
+        """An aggregate the writer adds to a decision (the idempotency record)."""
+        events = aggregate.collect_events()
+        self.working[aggregate.id] = aggregate
+        for event in events:
+            self.accepted.setdefault(event.originator_id, []).append(event)
+        pending.events.extend(events)
+
+    def forget(self, ids: Iterable[UUID]) -> None:
+        for aggregate_id in ids:
+            self.working.pop(aggregate_id, None)
+            self._writer.forget(aggregate_id)
+
+    def restore(self, aggregate_id: UUID) -> None:
+        """An aggregate with accepted events, reloaded after a refusal dropped it."""
+        self._load(aggregate_id)
+
+    def remembered_only(self, ids: Iterable[UUID]) -> bool:
+        """True if any of these aggregates came from memory, not from the store."""
+        return any(i not in self.fresh for i in ids)
+
+
+class Writer:
+    """Takes commands from any thread; decides and commits them on its own thread."""
+
+    def __init__(self, ledger: LedgerCore, *, cache_size: int = 5000) -> None:
+        self._ledger = ledger
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._memory: OrderedDict[UUID, LedgerAggregate] = OrderedDict()
+        self._cache_size = cache_size
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    # -- the callers' side ---------------------------------------------------------------
+
+    def execute(self, pending: Pending) -> CommandResult:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a command may not issue another command")
+        self._start()
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._closed:
+                raise RuntimeError("the ledger is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="ledger-writer", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        with self._start_lock:
+            self._closed = True
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    # -- the writer's side ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # never leave a caller waiting
+                log.exception("writer_failed", commands=len(batch))
+                self._memory.clear()
+                for pending in batch:
+                    if not pending.done.is_set():
+                        pending.answer(error=exc)
+
+    def _commit(self, batch: list[Pending]) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            todo = [p for p in batch if not p.done.is_set()]
+            if not todo:
+                return
+            if attempt >= 3 and len(todo) > 1:
+                # Keeps losing to another process: one command per transaction, so
+                # each competes on its own.
+                for pending in todo:
+                    self._commit([pending])
+                return
+            try:
+                if self._attempt(todo):
+                    return
+            except _Restart:
+                pass
+            self._memory.clear()
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jitter, not security
+        for pending in batch:
+            if not pending.done.is_set():
+                pending.answer(error=ConcurrencyConflict(
+                    f"{pending.command.COMMAND} lost {MAX_ATTEMPTS} concurrent races; retry"))
+
+    def _attempt(self, todo: list[Pending]) -> bool:
+        """Decides and commits `todo`; False if the commit lost a race."""
+        batch = Batch(self)
+        accepted: list[Pending] = []
+        keys: dict[UUID, Pending] = {}
+        for pending in todo:
+            pending.events, pending.decision, pending.same_as = [], None, None
+            try:
+                if self._idempotent(pending, keys):
+                    continue
+                self._decide(batch, pending)
+            except _Restart:
+                raise
+            except LedgerError as exc:
+                pending.error = exc
+                continue
+            except Exception as exc:
+                log.exception("command_failed", command=pending.command.COMMAND)
+                pending.error = exc
+                continue
+            accepted.append(pending)
+        events = [e for p in accepted for e in p.events]
+        if events:
+            written = set(batch.accepted)
+            for aggregate_id in written - set(batch.working):
+                batch.restore(aggregate_id)  # dropped by a refused batch-mate
+            guards = [(i, v) for i, v in batch.read_versions.items() if i not in written]
+            processing: ProcessingEvent[UUID] = ProcessingEvent()
+            processing.events.extend(events)
+            processing.aggregates.update({i: batch.working[i] for i in written})
+            if guards:
+                processing.saved_kwargs["read_guards"] = guards
+            try:
+                recordings = self._ledger.record(processing)
+            except IntegrityError:
+                log.debug("batch_retried", commands=len(todo))
+                return False
+            positions = iter(r.notification.id for r in recordings)
+            for pending in accepted:
+                pending.result = self._result(pending, [next(positions) for _ in pending.events])
+            for aggregate_id in written:
+                self._remember(batch.working[aggregate_id])
+        for pending in todo:
+            if pending.same_as is not None:
+                first = pending.same_as
+                if first.result is not None:
+                    pending.result = _replayed(first.result)
+                else:
+                    pending.error = first.error
+            pending.answer(pending.result, pending.error)
+        return True
+
+    def _decide(self, batch: Batch, pending: Pending) -> None:
+        try:
+            batch.decide(pending)
+        except LedgerError:
+            if not batch.remembered_only(batch.touched):
+                raise
+            # Refused on remembered state: decide once more on the store's.
+            batch.decide(pending)
+        actor = pending.actor
+        if actor.idempotency_key is not None:
+            assert pending.decision is not None
+            batch.add(pending, IdempotencyRecord.start(
+                IdempotencyRecord.Recorded, actor,
+                id=IdempotencyRecord.id_for(actor.user, actor.idempotency_key),
+                effective_date=batch.today, key=actor.idempotency_key,
+                command=pending.command.COMMAND, fingerprint=pending.fingerprint,
+                result=pending.decision.ids))
+
+    def _idempotent(self, pending: Pending, keys: dict[UUID, Pending]) -> bool:
+        """True if the command repeats an idempotency key (answered from the first)."""
+        actor = pending.actor
+        if actor.idempotency_key is None:
+            return False
+        record_id = IdempotencyRecord.id_for(actor.user, actor.idempotency_key)
+        first = keys.get(record_id)
+        if first is not None:
+            _check_fingerprint(actor.idempotency_key, first.fingerprint, first.command.COMMAND,
+                               pending.fingerprint)
+            pending.same_as = first
+            return True
+        keys[record_id] = pending
+        result = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
+        if result is None:
+            return False
+        pending.result = result
+        return True
+
+    def _result(self, pending: Pending, positions: list[int]) -> CommandResult:
+        from ledger.core import CommandResult
+
+        decision = pending.decision
+        assert decision is not None
+        # A copy: the next batch may change the remembered aggregate while the caller reads.
+        subject = copy.deepcopy(decision.subject) if decision.subject is not None else None
+        return CommandResult(ids=decision.ids, position=max(positions, default=0),
+                             subject=subject)
+
+    # -- memory ---------------------------------------------------------------------------
+
+    def remembered(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        aggregate = self._memory.get(aggregate_id)
+        if aggregate is not None:
+            self._memory.move_to_end(aggregate_id)
+        return aggregate
+
+    def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        try:
+            aggregate: Any = self._ledger.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate  # type: ignore[no-any-return]  # the repository is untyped here
+
+    def forget(self, aggregate_id: UUID) -> None:
+        self._memory.pop(aggregate_id, None)
+
+    def _remember(self, aggregate: LedgerAggregate) -> None:
+        self._memory[aggregate.id] = aggregate
+        self._memory.move_to_end(aggregate.id)
+        while len(self._memory) > self._cache_size:
+            self._memory.popitem(last=False)
+
+
+def _check_fingerprint(key: str, recorded: str, command: str, fingerprint: str) -> None:
+    if recorded != fingerprint:
+        raise IdempotencyMismatch(
+            f"idempotency key {key!r} was used for a different request ({command})")
+
+
+def _replayed(result: CommandResult) -> CommandResult:
+    from dataclasses import replace
+
+    return replace(result, replayed=True)

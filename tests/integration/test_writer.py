@@ -1,0 +1,176 @@
+"""The writer: group commit within a process, optimistic concurrency between processes.
+
+Races run real threads and real processes against PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, Settings, build_ledger
+from ledger.commands import ApproveApplication, RevokeApplication, SubmitApplication
+from ledger.errors import BudgetExceeded, DuplicateApplication, LedgerError
+from tests.integration.test_concurrency import _url
+from tests.support.scenario import APPROVER, CLERK, approved, funded_phase, money, recipients
+
+CHILD = Path(__file__).with_name("writer_child.py")
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def ledger(sql_database_url: str) -> Iterator[Ledger]:
+    app = build_ledger(Settings(database_url=sql_database_url))
+    yield app
+    app.close()
+
+
+def _submitted(ledger: Ledger, phase_id: str, count: int, amount: str = "150.00") -> list[str]:
+    return [ledger.execute(CLERK, SubmitApplication(
+        phase_id=phase_id, recipient_id=rid, requested_amount=money(amount),
+        submitted_on=date(2020, 2, 1))).ids["application_id"]
+        for rid in recipients(ledger, count)]
+
+
+def test_sixteen_threads_approve_in_one_phase_without_a_single_retry(ledger: Ledger) -> None:
+    """Commands of one process never race each other: every approval that fits is
+    accepted, every other one refused for the budget, none lost to a conflict."""
+    f = funded_phase(ledger, budget="1000.00", envelope="1000.00")
+    ids = _submitted(ledger, f.phase_id, 16)
+    errors: list[LedgerError] = []
+    barrier = threading.Barrier(16)
+
+    def approve(application_id: str) -> None:
+        barrier.wait()
+        try:
+            ledger.execute(APPROVER, ApproveApplication(
+                application_id=application_id, approved_amount=money("150.00"),
+                decided_on=date(2020, 3, 1)))
+        except LedgerError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 10 and all(isinstance(e, BudgetExceeded) for e in errors)
+    assert ledger.phase(f.phase_id).committed == money("900.00")
+    assert ledger.verify_chain().verified
+
+
+def test_a_refused_command_leaves_its_batch_mates_alone(ledger: Ledger) -> None:
+    """Queued together, a refusal between two accepted submissions to the same
+    phase: both are written, the refused one leaves no trace."""
+    f = funded_phase(ledger)
+    a, b = recipients(ledger, 2)
+    commands = [SubmitApplication(phase_id=f.phase_id, recipient_id=rid,
+                                  requested_amount=money("10.00"),
+                                  submitted_on=date(2020, 2, 1)) for rid in (a, a, b)]
+    outcomes: list[object] = [None] * 3
+    barrier = threading.Barrier(3)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        time.sleep(0.01 * n)  # in this order, most likely in one batch
+        try:
+            outcomes[n] = ledger.execute(CLERK, commands[n]).ids["application_id"]
+        except LedgerError as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(outcomes[1], DuplicateApplication)
+    phase = build_ledger(Settings(database_url=_url(ledger))).phase(f.phase_id)
+    assert sorted(phase.open_applications) == sorted([a, b])
+    assert [len(v) for v in phase.open_applications.values()] == [1, 1]
+
+
+def test_a_refusal_on_remembered_state_is_decided_again_on_the_stores(ledger: Ledger) -> None:
+    """Another process frees the envelope; this process still remembers it full.
+    Its next approval must not be refused on that stale memory."""
+    f = funded_phase(ledger, budget="1000.00", envelope="1000.00")
+    first, second = recipients(ledger, 2)
+    first_id = approved(ledger, f, first, "1000.00")
+    (second_id,) = [ledger.execute(CLERK, SubmitApplication(
+        phase_id=f.phase_id, recipient_id=second, requested_amount=money("500.00"),
+        submitted_on=date(2020, 2, 1))).ids["application_id"]]
+    other = build_ledger(Settings(database_url=_url(ledger)))
+    other.execute(APPROVER, RevokeApplication(application_id=first_id, reason="fraud",
+                                              decided_on=date(2020, 3, 5)))
+    other.close()
+    ledger.execute(APPROVER, ApproveApplication(
+        application_id=second_id, approved_amount=money("500.00"), decided_on=date(2020, 3, 6)))
+    assert ledger.phase(f.phase_id).committed == money("500.00")
+
+
+def test_two_processes_racing_approvals_fill_the_envelope_exactly(ledger: Ledger) -> None:
+    """20 approvals of 150.00 against 1,000.00 from two processes of 10 threads each:
+    exactly 6 accepted, 14 refused for the budget, none lost to a conflict."""
+    f = funded_phase(ledger, budget="1000.00", envelope="1000.00")
+    ids = _submitted(ledger, f.phase_id, 20)
+    url = _url(ledger)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children = [subprocess.Popen([sys.executable, str(CHILD), "approve", url, *ids[n::2]],
+                                 stdout=subprocess.PIPE, text=True, env=env)
+                for n in range(2)]
+    lines = [line for child in children
+             for line in child.communicate(timeout=120)[0].splitlines()]
+    assert all(child.returncode == 0 for child in children)
+    accepted = [line for line in lines if line.startswith("ok ")]
+    refused = [line for line in lines if line.startswith("refused ")]
+    assert len(accepted) == 6, lines
+    assert len(refused) == 14 and all(" budget_exceeded " in r for r in refused), refused
+    fresh = build_ledger(Settings(database_url=url))
+    assert fresh.phase(f.phase_id).committed == money("900.00")
+    assert sum(fresh.application(i).status == "approved" for i in ids) == 6
+    assert fresh.verify_chain().verified
+    fresh.close()
+
+
+def test_a_process_killed_mid_burst_keeps_every_acknowledged_command_and_no_half(
+        ledger: Ledger) -> None:
+    """SIGKILL while 8 threads submit: every acknowledged application is in the log with
+    its phase event; no application is written without its phase event or vice versa."""
+    f = funded_phase(ledger)
+    rids = recipients(ledger, 400)
+    url = _url(ledger)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for round_ in range(2):
+        todo = rids[round_ * 200:(round_ + 1) * 200]
+        child = subprocess.Popen([sys.executable, str(CHILD), "submit", url, f.phase_id, *todo],
+                                 stdout=subprocess.PIPE, text=True, env=env)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        acknowledged: dict[str, str] = {}
+        while len(acknowledged) < 20:
+            kind, application_id, recipient_id = child.stdout.readline().split()
+            acknowledged[application_id] = recipient_id
+        os.kill(child.pid, signal.SIGKILL)
+        rest = child.stdout.read()
+        child.wait()
+        for line in rest.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "ack":
+                acknowledged[parts[1]] = parts[2]
+
+        fresh = build_ledger(Settings(database_url=url))
+        phase = fresh.phase(f.phase_id)
+        held = {a for apps in phase.open_applications.values() for a in apps}
+        assert set(acknowledged) <= held  # nothing acknowledged is lost
+        for application_id in held:  # every phase event has its application, and back
+            assert fresh.application(application_id).recipient_id in todo + rids[:round_ * 200]
+        assert fresh.verify_chain().verified
+        fresh.close()
