@@ -21,6 +21,9 @@ from api.errors import PROBLEM_JSON, problem_body
 
 NO_BODY_METHODS = ("GET", "HEAD", "OPTIONS")
 NO_KEY = "send an API key as `Authorization: Bearer <key>`"
+# The dashboard's sign-in form carries the key in its (small, form) body, and signing
+# out needs none (api/ui/session.py); the body limit still applies to both.
+KEYLESS_POSTS = frozenset({"/ui/login", "/ui/logout"})
 
 
 def authenticate(keys: ApiKeys | None, header: bytes | None) -> tuple[Principal | None, str]:
@@ -55,7 +58,7 @@ class AuthenticationMiddleware:
         state["principal"], state["unauthenticated"] = principal, why
         if principal is not None:
             state["user"] = principal.user
-        elif scope["method"] not in NO_BODY_METHODS:
+        elif scope["method"] not in NO_BODY_METHODS and scope["path"] not in KEYLESS_POSTS:
             await _refuse(send, why)
             return
         await self.app(scope, receive, send)

@@ -29,8 +29,10 @@ from api.routers import (
     phases,
     programmes,
     recipients,
+    stream,
     whoami,
 )
+from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
 from ledger.keeper import IntegrityKeeper
 from ledger.version import VERSION
@@ -124,6 +126,8 @@ def create_app(
     install_metrics(app)  # GET /metrics, and the middleware that counts every answer
     # Probes first: routes are matched in order, and /health is what load balancers poll.
     for router in (health.router, whoami.router, programmes.router, phases.router,
-                   recipients.router, applications.router, grants.router, audit.router):
+                   recipients.router, applications.router, grants.router, audit.router,
+                   stream.router):
         app.include_router(router)
+    install_ui(app)  # the read-only dashboard at /ui (api/ui/)
     return app

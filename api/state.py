@@ -95,6 +95,7 @@ def phase_json(ph: Phase, position: int) -> Json:
         "closes_on": ph.closes_on.isoformat(),
         "eligible_kinds": list(ph.eligible_kinds),
         "max_open_per_recipient": ph.max_open_per_recipient,
+        "allow_award_above_request": getattr(ph, "allow_award_above_request", False),
         "position": position,
     }
 

@@ -26,6 +26,7 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Recording
 
+from ledger.batch import Pending
 from ledger.commands import Command
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
@@ -38,7 +39,7 @@ from ledger.errors import IdempotencyMismatch, NotFound
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.transcodings import register_ledger_transcodings
-from ledger.writer import Pending, Writer
+from ledger.writer import Writer
 
 log = structlog.get_logger("ledger")
 
@@ -125,8 +126,13 @@ class LedgerCore(Application[UUID]):
         window = self._business_dates()
         for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
-        pending = Pending(actor=actor, command=command,
-                          fingerprint=command.fingerprint(actor.user), window=window)
+        fingerprint = command.fingerprint(actor.user)
+        if actor.idempotency_key is not None:
+            replayed = self.replay(actor.user, actor.idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed
+        pending = Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
+                          key_checked=actor.idempotency_key is not None)
         result = self.writer.execute(pending)
         log.debug("command_recorded", command=command.COMMAND, position=result.position,
                   replayed=result.replayed, **result.ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -159,3 +160,27 @@ NON_NEGATIVE_PREFIXES: Final = ("unallocated:", "phase:", "outstanding:", "paid:
 
 def must_stay_non_negative(account: str) -> bool:
     return account.startswith(NON_NEGATIVE_PREFIXES)
+
+
+_GERMAN = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]{1,2})?$|^-?[0-9]+,[0-9]{1,2}$")
+_SCIENTIFIC = re.compile(r"^-?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$")
+_TOO_PRECISE = re.compile(r"^-?[0-9]+\.[0-9]{3,}$")
+
+
+def explain_amount(text: str) -> str:
+    """Why `text` is not an amount, naming it and showing the form to use."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if _GERMAN.match(text) and _TOO_PRECISE.match(text):  # "10.555": cents or thousands?
+        fixed = Decimal(text.replace(".", ""))
+        return (f'"{shown}" is not an amount: at most two decimals (cents); for '
+                f'{fixed:,.0f} EUR use {fixed:.2f} (no thousands separators)')
+    if _GERMAN.match(text):
+        fixed = Decimal(text.replace(".", "").replace(",", "."))
+        return f'"{shown}" is not an amount: use {fixed:.2f} (a point for cents, no separators)'
+    if _SCIENTIFIC.match(text):
+        value = Decimal(text)  # the pattern is a valid Decimal
+        if value.is_finite() and abs(value) < Decimal(10) ** 13:
+            return f'"{shown}" is not an amount: use {value:.2f} (no exponent)'
+    if _TOO_PRECISE.match(text):
+        return f'"{shown}" is not an amount: at most two decimals (cents), e.g. 10.55'
+    return f'"{shown}" is not an amount: use EUR with a point and two decimals, e.g. 40000.00'

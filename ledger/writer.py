@@ -27,26 +27,17 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import IntegrityError
 
-from ledger.commands import Command, Decision, handler_for
-from ledger.domain.application import Application as Grant
-from ledger.domain.base import Actor, LedgerAggregate
-from ledger.domain.dates import check_events_in_window, today
+from ledger.batch import Batch, Pending, Restart
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.idempotency import IdempotencyRecord
-from ledger.domain.phase import Phase
-from ledger.domain.programme import Programme
-from ledger.domain.recipient import Recipient
-from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, LedgerError, NotFound
+from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, LedgerError
 
 if TYPE_CHECKING:
     from ledger.core import CommandResult, LedgerCore
@@ -56,151 +47,6 @@ T = TypeVar("T")
 
 MAX_BATCH = 256  # commands per transaction
 MAX_ATTEMPTS = 50  # commits of one batch lost to other processes before giving up
-
-
-@dataclass(eq=False)
-class Pending:
-    """One queued command and, once decided and committed, its answer."""
-
-    actor: Actor
-    command: Command
-    fingerprint: str
-    window: tuple[date, date]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: CommandResult | None = None
-    error: BaseException | None = None
-    # Set while deciding a batch:
-    events: list[Any] = field(default_factory=list)
-    decision: Decision | None = None
-    same_as: Pending | None = None  # a repeat of a batch-mate's idempotency key
-
-    def answer(self, result: CommandResult | None = None,
-               error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.done.set()
-
-
-class _Restart(Exception):
-    """The batch met a version another process wrote: decide it again on fresh state."""
-
-
-class Batch:
-    """The aggregates as a batch's decisions see them (the handlers' `Context`)."""
-
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
-        self.today = today()
-        self.working: dict[UUID, LedgerAggregate] = {}
-        self.accepted: dict[UUID, list[Any]] = {}  # accepted events per aggregate, in order
-        self.read_versions: dict[UUID, int] = {}  # first version read (read guards)
-        self.fresh: set[UUID] = set()  # loaded from the store during this batch
-        self.touched: set[UUID] = set()  # by the decision being made
-
-    # -- the Context protocol ---------------------------------------------------------
-
-    def programme(self, programme_id: str) -> Programme:
-        return self._get(
-            Programme, Programme.id_for(programme_id), f"programme {programme_id}")
-
-    def phase(self, phase_id: str) -> Phase:
-        return self._get(
-            Phase, Phase.id_for(phase_id), f"phase {phase_id}")
-
-    def recipient(self, recipient_id: str) -> Recipient:
-        return self._get(
-            Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}")
-
-    def application(self, application_id: str) -> Grant:
-        try:
-            aggregate_id = UUID(application_id)
-        except ValueError:
-            raise NotFound(f"unknown application {application_id}") from None
-        return self._get(
-            Grant, aggregate_id, f"application {application_id}")
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        if aggregate_id in self.working:
-            return True
-        self.touched.add(aggregate_id)
-        return self._load(aggregate_id) is not None
-
-    # -- loading ------------------------------------------------------------------------
-
-    def _get(self, cls: type[T], aggregate_id: UUID, what: str) -> T:
-        self.touched.add(aggregate_id)
-        aggregate = self.working.get(aggregate_id) or self._load(aggregate_id)
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"unknown {what}")
-        return aggregate
-
-    def _load(self, aggregate_id: UUID) -> LedgerAggregate | None:
-        aggregate = self._writer.remembered(aggregate_id)
-        if aggregate is None:
-            aggregate = self._writer.load(aggregate_id)
-            self.fresh.add(aggregate_id)
-        aggregate = self._replay_accepted(aggregate_id, aggregate)
-        if aggregate is None:
-            return None
-        self.working[aggregate_id] = aggregate
-        if aggregate_id not in self.accepted and not aggregate.IMMUTABLE:
-            self.read_versions.setdefault(aggregate_id, aggregate.version)
-        return aggregate
-
-    def _replay_accepted(
-        self, aggregate_id: UUID, aggregate: LedgerAggregate | None
-    ) -> LedgerAggregate | None:
-        """Batch-mates' accepted events on a reloaded aggregate (after a refusal)."""
-        for event in self.accepted.get(aggregate_id, ()):
-            try:
-                aggregate = event.mutate(aggregate)
-            except OriginatorVersionError:
-                raise _Restart from None  # another process wrote it meanwhile
-        return aggregate
-
-    # -- deciding -----------------------------------------------------------------------
-
-    def decide(self, pending: Pending) -> None:
-        """Decides one command; on refusal, the aggregates it touched are dropped (and
-        reloaded when needed) so its half-made changes never reach a batch-mate."""
-        self.touched = set()
-        try:
-            decision = handler_for(pending.command)(pending.command, pending.actor, self)
-            check_events_in_window(decision.aggregates, *pending.window)
-        except BaseException:
-            self.forget(self.touched)
-            raise
-        events: list[Any] = []
-        for aggregate in decision.aggregates:
-            events.extend(aggregate.collect_events())
-            self.working[aggregate.id] = aggregate
-        for aggregate_id in self.touched:  # a handler that changed one it did not name
-            stray = self.working.get(aggregate_id)
-            if stray is not None and stray.pending_events:
-                events.extend(stray.collect_events())
-        for event in events:
-            self.accepted.setdefault(event.originator_id, []).append(event)
-        pending.decision, pending.events = decision, events
-
-    def add(self, pending: Pending, aggregate: LedgerAggregate) -> None:
-        """An aggregate the writer adds to a decision (the idempotency record)."""
-        events = aggregate.collect_events()
-        self.working[aggregate.id] = aggregate
-        for event in events:
-            self.accepted.setdefault(event.originator_id, []).append(event)
-        pending.events.extend(events)
-
-    def forget(self, ids: Iterable[UUID]) -> None:
-        for aggregate_id in ids:
-            self.working.pop(aggregate_id, None)
-            self._writer.forget(aggregate_id)
-
-    def restore(self, aggregate_id: UUID) -> None:
-        """An aggregate with accepted events, reloaded after a refusal dropped it."""
-        self._load(aggregate_id)
-
-    def remembered_only(self, ids: Iterable[UUID]) -> bool:
-        """True if any of these aggregates came from memory, not from the store."""
-        return any(i not in self.fresh for i in ids)
 
 
 class Writer:
@@ -285,9 +131,9 @@ class Writer:
                     self._commit([pending])
                 return
             try:
-                if self._attempt(todo):
+                if self._attempt(todo, retry=attempt > 0):
                     return
-            except _Restart:
+            except Restart:
                 pass
             self._memory.clear()
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jitter, not security
@@ -296,7 +142,7 @@ class Writer:
                 pending.answer(error=ConcurrencyConflict(
                     f"{pending.command.COMMAND} lost {MAX_ATTEMPTS} concurrent races; retry"))
 
-    def _attempt(self, todo: list[Pending]) -> bool:
+    def _attempt(self, todo: list[Pending], *, retry: bool) -> bool:
         """Decides and commits `todo`; False if the commit lost a race."""
         batch = Batch(self)
         accepted: list[Pending] = []
@@ -304,10 +150,10 @@ class Writer:
         for pending in todo:
             pending.events, pending.decision, pending.same_as = [], None, None
             try:
-                if self._idempotent(pending, keys):
+                if self._idempotent(pending, keys, retry=retry):
                     continue
                 self._decide(batch, pending)
-            except _Restart:
+            except Restart:
                 raise
             except LedgerError as exc:
                 pending.error = exc
@@ -366,7 +212,7 @@ class Writer:
                 command=pending.command.COMMAND, fingerprint=pending.fingerprint,
                 result=pending.decision.ids))
 
-    def _idempotent(self, pending: Pending, keys: dict[UUID, Pending]) -> bool:
+    def _idempotent(self, pending: Pending, keys: dict[UUID, Pending], *, retry: bool) -> bool:
         """True if the command repeats an idempotency key (answered from the first)."""
         actor = pending.actor
         if actor.idempotency_key is None:
@@ -379,6 +225,8 @@ class Writer:
             pending.same_as = first
             return True
         keys[record_id] = pending
+        if pending.key_checked and not retry:
+            return False  # a record written since fails the commit, and the retry finds it
         result = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
         if result is None:
             return False

@@ -302,6 +302,33 @@ def bench_commands(ledger: Ledger, report: Report, *, count: int, threads: int,
                                   if "D1" in ledger.application(aid).drawdowns]
 
 
+def bench_mixed(ledger: Ledger, report: Report, *, count: int, threads: int,
+                phase_id: str, programme_id: str) -> None:
+    """Every thread walks its own applications through submit, approve, request and
+    pay in one phase: the clerks, approvers and paymasters of one call at once."""
+    recipient_ids = command_phase(ledger, programme_id, phase_id, max(1, count // 4))
+    day = date(START_YEAR, 6, 1)
+
+    def walk(rid: str) -> None:
+        aid = ledger.execute(CLERK, SubmitApplication(
+            phase_id=phase_id, recipient_id=rid, requested_amount=money("1000.00"),
+            submitted_on=day)).ids["application_id"]
+        ledger.execute(APPROVER, ApproveApplication(
+            application_id=aid, approved_amount=money("1000.00"), decided_on=day))
+        ledger.execute(CLERK, RequestDrawdown(
+            application_id=aid, amount=money("1000.00"), requested_on=day))
+        ledger.execute(PAYMASTER, PayDrawdown(application_id=aid, drawdown_id="D1",
+                                              paid_on=day))
+
+    failures: Counter[str] = Counter()
+    seconds = in_threads(threads, recipient_ids, walk, failures=failures)
+    failed = sum(failures.values())
+    report.add(Figure(f"commands mixed ({threads} threads)", 4 * (len(recipient_ids) - failed),
+                      seconds, "cmds", baseline="raw INSERT+COMMIT (1 client)",
+                      note="submit, approve, request, pay per application, one phase"
+                           + (f"; {failed} walks FAILED" if failed else "")))
+
+
 # -- (d) reading the log -----------------------------------------------------------------
 
 
@@ -425,9 +452,7 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
     ))
     ledger.execute(FINANCE, AppropriateBudget(
         programme_id="bench-commands", fiscal_year=START_YEAR,
-                              amount=money("1000000000.00"),
-                              effective_date=date(START_YEAR, 1, 1)
-    ))
+        amount=money("1000000000.00"), effective_date=date(START_YEAR, 1, 1)))
     # The tenth of the large log comes first, so that the queries at N/10 see a tenth of the
     # events at N (the command figures add ~6 × 3 × --commands events and, with many
     # threads, far more positions: lost races leave gaps).
@@ -446,6 +471,9 @@ def run(ledger: Ledger, *, settings: Settings, url: str, report: Report,
         print(f"(a) commands through the Ledger API, {label}")
         bench_commands(ledger, report, count=args.commands, threads=t,
                        phase_id=f"cmd-{t}", programme_id="bench-commands")
+        if t > 1:
+            bench_mixed(ledger, report, count=args.commands, threads=t,
+                        phase_id=f"mix-{t}", programme_id="bench-commands")
     report.stage_done("commands")
     print("(c) generating the rest of the large log")
     log.grow(1.0)

@@ -117,6 +117,7 @@ def demo(
         typer.echo(f"  {entry['roles'][0]:<9} {entry['user']:<7} {entry['key']}")
     base = f"http://{host}:{port}"
     typer.echo(f"API  {base}/   docs {base}/docs   OpenAPI {base}/openapi.json")
+    typer.echo(f"dashboard {base}/ui (sign in with a finance or auditor key)")
     typer.echo(f"try: curl -H 'Authorization: Bearer {keys[4]['key']}' "
                f"{base}/phases/2020-1/totals")
     if not no_serve:

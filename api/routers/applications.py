@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -28,7 +27,7 @@ from api.schemas.applications import (
     AwardAmend,
     Status,
 )
-from api.schemas.common import IDENTIFIER_PATTERN, Page, money, required_money
+from api.schemas.common import IDENTIFIER_PATTERN, Page, command
 from api.schemas.lists import CountedPage, search_text
 from ledger.commands import (
     AmendApplication,
@@ -45,20 +44,11 @@ ApplicationId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=[
     "0f8fad5b-d9cb-469f-a165-70867728950e"])]
 
 
-def _measures(items: Sequence[Any] | None) -> list[dict[str, Any]] | None:
-    return None if items is None else [m.model_dump() for m in items]
-
-
 @router.post("", status_code=201, response_model=ApplicationPublic)
 def submit_application(
     *, body: ApplicationCreate, ledger: LedgerDep, actor: ClerkActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, SubmitApplication(
-        phase_id=body.phase_id, recipient_id=body.recipient_id,
-        requested_amount=required_money(body.requested_amount, field="requested_amount"),
-        submitted_on=body.submitted_on, reference=body.reference,
-        measures=_measures(body.measures) or (),
-    ))
+    result = ledger.execute(actor, command(SubmitApplication, body))
     return state.application_answer(ledger, response, result, result.ids["application_id"])
 
 
@@ -67,11 +57,7 @@ def amend_application(
     *, application_id: ApplicationId, body: ApplicationAmend, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, AmendApplication(
-        application_id=application_id, reason=body.reason,
-        requested_amount=money(body.requested_amount, field="requested_amount"),
-        measures=_measures(body.measures), amended_on=body.amended_on,
-    ))
+    result = ledger.execute(actor, command(AmendApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -80,10 +66,8 @@ def withdraw_application(
     *, application_id: ApplicationId, body: ApplicationWithdraw, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, WithdrawApplication(
-        application_id=application_id, reason=body.reason,
-        withdrawn_on=body.withdrawn_on,
-    ))
+    result = ledger.execute(actor, command(
+        WithdrawApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -92,11 +76,7 @@ def approve_application(
     *, application_id: ApplicationId, body: ApplicationApprove, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, ApproveApplication(
-        application_id=application_id,
-        approved_amount=required_money(body.approved_amount, field="approved_amount"),
-        decided_on=body.decided_on, decision_reference=body.decision_reference,
-    ))
+    result = ledger.execute(actor, command(ApproveApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -105,9 +85,7 @@ def reject_application(
     *, application_id: ApplicationId, body: ApplicationReject, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, RejectApplication(
-        application_id=application_id, reason=body.reason, decided_on=body.decided_on
-    ))
+    result = ledger.execute(actor, command(RejectApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -116,11 +94,7 @@ def amend_award(
     *, application_id: ApplicationId, body: AwardAmend, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, AmendAward(
-        application_id=application_id,
-        new_amount=required_money(body.new_amount, field="new_amount"),
-        reason=body.reason, decided_on=body.decided_on,
-    ))
+    result = ledger.execute(actor, command(AmendAward, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 

@@ -20,7 +20,7 @@ from api.schemas.applications import (
     ProofOfUseCreate,
     RepaymentCreate,
 )
-from api.schemas.common import IDENTIFIER_PATTERN, required_money
+from api.schemas.common import IDENTIFIER_PATTERN, command
 from ledger.commands import (
     CancelDrawdown,
     CloseApplication,
@@ -41,10 +41,7 @@ def request_drawdown(
     *, application_id: ApplicationId, body: DrawdownCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, RequestDrawdown(
-        application_id=application_id,
-        amount=required_money(body.amount, field="amount"), requested_on=body.requested_on,
-    ))
+    result = ledger.execute(actor, command(RequestDrawdown, body, application_id=application_id))
     answer = state.application_answer(ledger, response, result, application_id)
     return {**answer, "drawdown_id": result.ids["drawdown_id"]}
 
@@ -54,9 +51,8 @@ def pay_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownPay, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, PayDrawdown(
-        application_id=application_id, drawdown_id=did, paid_on=body.paid_on
-    ))
+    result = ledger.execute(actor, command(
+        PayDrawdown, body, application_id=application_id, drawdown_id=did))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -65,10 +61,8 @@ def cancel_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownCancel, ledger: LedgerDep,
     actor: CancelActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, CancelDrawdown(
-        application_id=application_id, drawdown_id=did, reason=body.reason,
-        cancelled_on=body.cancelled_on,
-    ))
+    result = ledger.execute(actor, command(
+        CancelDrawdown, body, application_id=application_id, drawdown_id=did))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -78,11 +72,7 @@ def record_repayment(
     *, application_id: ApplicationId, body: RepaymentCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, RecordRepayment(
-        application_id=application_id,
-        amount=required_money(body.amount, field="amount"), received_on=body.received_on,
-        reason=body.reason,
-    ))
+    result = ledger.execute(actor, command(RecordRepayment, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -92,11 +82,7 @@ def submit_proof_of_use(
     *, application_id: ApplicationId, body: ProofOfUseCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, SubmitProofOfUse(
-        application_id=application_id,
-        spent_amount=required_money(body.spent_amount, field="spent_amount"),
-        submitted_on=body.submitted_on,
-    ))
+    result = ledger.execute(actor, command(SubmitProofOfUse, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -105,9 +91,7 @@ def close_application(
     *, application_id: ApplicationId, body: ApplicationClose, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, CloseApplication(
-        application_id=application_id, closed_on=body.closed_on
-    ))
+    result = ledger.execute(actor, command(CloseApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)
 
 
@@ -116,7 +100,5 @@ def revoke_application(
     *, application_id: ApplicationId, body: ApplicationRevoke, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, RevokeApplication(
-        application_id=application_id, reason=body.reason, decided_on=body.decided_on
-    ))
+    result = ledger.execute(actor, command(RevokeApplication, body, application_id=application_id))
     return state.application_answer(ledger, response, result, application_id)

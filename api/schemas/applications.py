@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    Amount,
     Body,
     Identifier,
     IsoDate,
     LongText,
-    MoneyStr,
     Public,
     Reason,
     ShortText,
@@ -28,7 +28,7 @@ Status = Literal["submitted", "approved", "rejected", "withdrawn", "closed", "re
 class Measure(Body):
     category: Category
     description: LongText
-    amount: MoneyStr
+    amount: Amount
 
 
 Measures = Annotated[list[Measure], Field(max_length=100)]
@@ -43,7 +43,7 @@ class ApplicationCreate(Body):
 
     phase_id: Identifier
     recipient_id: Identifier
-    requested_amount: MoneyStr
+    requested_amount: Amount
     submitted_on: IsoDate
     reference: ShortText | None = None
     measures: Measures | None = None
@@ -53,7 +53,7 @@ class ApplicationAmend(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"requested_amount": "30000.00", "reason": "reduced scope"}]})
 
-    requested_amount: MoneyStr | None = None
+    requested_amount: Amount | None = None
     measures: Measures | None = None
     reason: Reason
     amended_on: IsoDate | None = None
@@ -69,7 +69,7 @@ class ApplicationApprove(Body):
         {"approved_amount": "36117.00", "decided_on": "2020-04-01",
          "decision_reference": "B-2020-17"}]})
 
-    approved_amount: MoneyStr
+    approved_amount: Amount
     decided_on: IsoDate
     decision_reference: ShortText | None = None
 
@@ -80,7 +80,7 @@ class ApplicationReject(Body):
 
 
 class AwardAmend(Body):
-    new_amount: MoneyStr
+    new_amount: Amount
     reason: Reason
     decided_on: IsoDate
 
@@ -89,7 +89,7 @@ class DrawdownCreate(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"amount": "10000.00", "requested_on": "2020-05-01"}]})
 
-    amount: MoneyStr
+    amount: Amount
     requested_on: IsoDate
 
 
@@ -103,14 +103,14 @@ class DrawdownCancel(Body):
 
 
 class RepaymentCreate(Body):
-    amount: MoneyStr
+    amount: Amount
     received_on: IsoDate
     reason: Reason
 
 
 class ProofOfUseCreate(Body):
     submitted_on: IsoDate
-    spent_amount: MoneyStr
+    spent_amount: Amount
 
 
 class ApplicationClose(Body):

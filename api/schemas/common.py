@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -12,10 +12,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from ledger import Money
+from ledger.money import explain_amount
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
@@ -36,12 +40,62 @@ def _clean_text(value: str) -> str:
     return value
 
 
+_GERMAN_DATE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$")
+
+
 def _iso_date_text(value: Any) -> Any:
     """Dates are ISO strings in JSON (YYYY-MM-DD), never numbers (which pydantic would
     read as epochs) nor timestamps (which pydantic would cut to a date)."""
     if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
         return value
-    raise ValueError("an ISO date such as 2020-07-01 (no time part)")
+    german = _GERMAN_DATE.match(value) if isinstance(value, str) else None
+    if german:
+        day, month, year = german.groups()
+        return_ = f"{year}-{int(month):02d}-{int(day):02d}"
+        raise ValueError(f'"{value}" is not an ISO date: use {return_} (YYYY-MM-DD)')
+    shown = repr(value) if not isinstance(value, str) else f'"{value[:40]}"'
+    raise ValueError(f"{shown} is not an ISO date: use a date such as 2020-07-01 "
+                     "(YYYY-MM-DD, no time part)")
+
+
+POSITIVE_MONEY_PATTERN = r"^(?!0*(\.0*)?$)[0-9]{1,13}(\.[0-9]{1,2})?$"
+NON_NEGATIVE_MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+_NON_NEGATIVE = re.compile(NON_NEGATIVE_MONEY_PATTERN)
+
+
+def _amount(value: Any, *, positive: bool) -> Money:
+    """Money from JSON: a string of EUR with at most two decimals, never a number."""
+    if isinstance(value, Money):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'{value!r} is not an amount: send a string such as "40000.00"')
+    if not _NON_NEGATIVE.match(value):
+        if value.startswith("-") and _NON_NEGATIVE.match(value[1:]):
+            raise ValueError(f'"{value}" is not an amount: amounts are never negative')
+        raise ValueError(explain_amount(value))
+    money = Money.parse(value)
+    if positive and money.amount <= 0:
+        raise ValueError(f'"{value}" is not an amount here: it must be at least 0.01')
+    return money
+
+
+def _money_type(*, positive: bool) -> Any:
+    pattern = POSITIVE_MONEY_PATTERN if positive else NON_NEGATIVE_MONEY_PATTERN
+    return Annotated[
+        Money,
+        PlainValidator(lambda value: _amount(value, positive=positive)),
+        PlainSerializer(str, return_type=str),  # model_dump() keeps it a string
+        WithJsonSchema({
+            "type": "string", "pattern": pattern, "maxLength": 16,
+            "description": "EUR as a string with a point and at most two decimals"
+                           + (", at least 0.01" if positive else ", 0.00 or more"),
+            "examples": ["16000000.00"]}),
+    ]
+
+
+# Amounts of a request body, validated straight into Money (the commands' type).
+Amount = _money_type(positive=True)
+NonNegativeAmount = _money_type(positive=False)
 
 
 MoneyStr = Annotated[
@@ -81,13 +135,24 @@ class Public(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def money(value: str | None, *, field: str) -> Money | None:
-    """Turns a validated money string into Money (ValidationFailed → 422 problem)."""
-    return None if value is None else Money.parse(value, field=field)
+C = TypeVar("C")
 
 
-def required_money(value: str, *, field: str) -> Money:
-    return Money.parse(value, field=field)
+def command(command_type: type[C], body: BaseModel, **path: Any) -> C:
+    """The command a request means: every field of its body plus the ids of its path.
+
+    Body fields are passed by name, so a body field the command lacks fails every
+    request of that route (tests/api/test_command_bodies.py checks each one)."""
+    fields = {name: _plain(getattr(body, name)) for name in type(body).model_fields}
+    return command_type(**fields, **path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 class Page(Public):

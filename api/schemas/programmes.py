@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas.common import (
+    Amount,
     Body,
     Identifier,
     IsoDate,
     LongText,
-    MoneyStr,
+    NonNegativeAmount,
     Public,
     Reason,
     ShortText,
@@ -36,7 +37,7 @@ class BudgetCreate(Body):
         {"fiscal_year": 2020, "amount": "20000000.00", "effective_date": "2020-01-01"}]})
 
     fiscal_year: FiscalYear
-    amount: MoneyStr
+    amount: Amount
     effective_date: IsoDate
 
 
@@ -45,7 +46,7 @@ class BudgetAmend(Body):
         {"new_amount": "21000000.00", "reason": "supplementary budget",
          "effective_date": "2020-06-01"}]})
 
-    new_amount: MoneyStr
+    new_amount: Amount
     reason: Reason
     effective_date: IsoDate
 
@@ -55,7 +56,7 @@ class ExpenditureCreate(Body):
         {"amount": "250000.00", "paid_on": "2020-09-01", "payee": "ekom21",
          "purpose": "platform licence"}]})
 
-    amount: MoneyStr
+    amount: Amount
     paid_on: IsoDate
     payee: ShortText
     purpose: LongText
@@ -66,7 +67,7 @@ class YearClose(Body):
         {"closed_on": "2020-12-31", "carry_over": "1000000.00"}]})
 
     closed_on: IsoDate
-    carry_over: MoneyStr | None = None
+    carry_over: NonNegativeAmount | None = None
 
 
 class PhaseCreate(Body):
@@ -79,11 +80,13 @@ class PhaseCreate(Body):
     phase_id: Identifier
     name: ShortText
     fiscal_year: FiscalYear
-    envelope: MoneyStr
+    envelope: Amount
     opens_on: IsoDate
     closes_on: IsoDate
     eligible_kinds: Annotated[list[Kind], Field(min_length=1, max_length=4)]
     max_open_per_recipient: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+    allow_award_above_request: Annotated[StrictBool, Field(
+        description="I15: approvals may award more than the amount applied for")] = False
 
 
 class BudgetPublic(Public):

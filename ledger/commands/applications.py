@@ -17,7 +17,7 @@ from ledger.commands.model import (
     SubmitApplication,
     SubmitApplications,
     WithdrawApplication,
-    _measures,
+    measures_of,
 )
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, entity_uuid
@@ -102,7 +102,7 @@ def amend_application(command: AmendApplication, actor: Actor, context: Context)
         actor,
         requested_amount=command.requested_amount if command.requested_amount is not None
         else grant.requested,
-        measures=[m.as_event() for m in _measures(command.measures)]
+        measures=[m.as_event() for m in measures_of(command.measures)]
         if command.measures is not None
         else grant.measures,
         reason=command.reason, amended_on=effective,

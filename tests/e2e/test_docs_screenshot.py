@@ -1,5 +1,5 @@
 """/docs renders in headless Chromium with no network (issue 10): every asset comes from
-the server itself. `LEDGER_WRITE_SCREENSHOT=1` also writes docs/images/docs-offline.png,
+the server itself. `LEDGER_WRITE_SCREENSHOT=1` also writes docs/screenshots/docs-offline.png,
 the screenshot committed for the README.
 
 Without Chromium or Playwright the test is skipped on a workstation and fails in CI
@@ -22,7 +22,7 @@ import pytest
 from tests.api.conftest import USERS, key_of
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "docs-offline.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "docs-offline.png"
 
 
 def _missing(reason: str) -> None:

@@ -98,6 +98,9 @@ def test_installed_wheel_serves_its_docs_without_the_internet(
         script = re.search(r'<script src="([^"]+)"', page)
         assert script is not None
         bundle = _fetch_when_up(base + script.group(1))
+        sign_in = _fetch_when_up(f"{base}/ui/login")  # the dashboard's assets: package data
+        assets = {name: _fetch_when_up(f"{base}/ui/static/{name}")
+                  for name in ("htmx.min.js", "chart.umd.min.js", "ui.css", "ui.js")}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -105,6 +108,8 @@ def test_installed_wheel_serves_its_docs_without_the_internet(
     assert "swagger-ui" in page
     assert not re.search(r"https?://", page)
     assert "SwaggerUIBundle" in bundle
+    assert "API-Schlüssel" in sign_in and not re.search(r"https?://", sign_in)
+    assert "htmx" in assets["htmx.min.js"] and "Chart.js" in assets["chart.umd.min.js"]
 
 
 def _fetch_when_up(url: str, seconds: float = 60) -> str:

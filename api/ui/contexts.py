@@ -1,0 +1,173 @@
+"""What each dashboard page shows, read from the same read models the API answers from.
+
+Every function is blocking (it runs in the threadpool) and reads only pages and
+index-backed rows: one programme's years, one page of applications or entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.ui.view import View, accepts
+from ledger import Ledger
+from ledger.errors import NotFound
+from ledger.persistence.log import plain_decoder
+from projections.events import cents, eur
+from projections.interface import ReadModels
+from projections.totals import PHASE_FIGURES, RECONCILIATION_FIGURES
+
+Json = dict[str, Any]
+PAGE = 50
+PHASE_TABLE = ("envelope", "requested", "awarded", "released", "committed", "available",
+               "paid", "repaid", "net_paid", "outstanding")
+KIND_COLUMNS = ("requested", "awarded", "committed", "paid", "repaid", "outstanding")
+YEAR_TABLE = ("appropriation", "carried_in", "funded_to_phases", "direct_expenditure",
+              "unallocated", "committed", "paid_against_year", "paid_in_year",
+              "repaid_in_year", "outstanding", "lapsed", "carried_out", "trial_balance")
+CHART_YEAR = ("budget", "funded_to_phases", "committed", "paid_against_year")
+CHART_PHASE = ("envelope", "committed", "paid", "outstanding", "available")
+
+
+def programmes(view: View, read: ReadModels) -> Json:
+    """The programmes (at most 100): from the read side's list where it has one, else from
+    its entity table by the (kind, id) index."""
+    listing = getattr(read, "programmes", None)
+    if callable(listing):
+        page = view.read(listing, limit=100)
+        return {"programmes": page["items"], "position": page["position"]}
+    state = getattr(read, "_state", None)  # ReadModelsImpl's own entity query
+    if state is None:
+        raise NotFound("this read side cannot list programmes")
+    with state(view.at) as q:
+        ids = [str(s["programme_id"]) for s in q.many("programme", limit=100)]
+        position = q.at
+    return {"programmes": [view.read(read.programme, pid) for pid in ids],
+            "position": position}
+
+
+def programme(view: View, read: ReadModels, programme_id: str) -> Json:
+    prog = view.read(read.programme, programme_id)
+    years = []
+    for budget in prog["budgets"]:
+        rec = view.read(read.reconciliation, programme_id, int(budget["fiscal_year"]))
+        rec["budget"] = _add(rec["appropriation"], rec["carried_in"])
+        years.append(rec)
+    phases = [view.read(read.phase, phase_id) for phase_id in prog["phases"]]
+    chart = {"labels": [str(y["fiscal_year"]) for y in years],
+             "series": [{"label": view.t(name), "values": [y[name] for y in years]}
+                        for name in CHART_YEAR]}
+    return {"programme": prog, "years": years, "phases": phases, "chart_data": chart,
+            "year_table": YEAR_TABLE, "drillable": set(RECONCILIATION_FIGURES),
+            "position": prog["position"]}
+
+
+def phase(view: View, read: ReadModels, phase_id: str, *, search: str | None,
+          cursor: str | None) -> Json:
+    ph = view.read(read.phase, phase_id)
+    totals = view.read(read.phase_totals, phase_id)
+    apps = _applications(view, read, phase_id, search=search, cursor=cursor)
+    names = {}
+    for item in apps["items"]:
+        rid = item["recipient_id"]
+        if rid not in names:
+            names[rid] = item.get("recipient_name") or _name(view, read, rid)
+    chart = {"labels": [view.t(name) for name in CHART_PHASE],
+             "series": [{"label": view.t("amount"),
+                         "values": [totals[name] for name in CHART_PHASE]}]}
+    return {"phase": ph, "totals": totals, "applications": apps, "names": names,
+            "chart_data": chart, "phase_table": PHASE_TABLE, "kind_columns": KIND_COLUMNS,
+            "drillable": {"requested", *PHASE_FIGURES}, "search": search or "",
+            "position": totals["position"]}
+
+
+def _applications(view: View, read: ReadModels, phase_id: str, *, search: str | None,
+                  cursor: str | None) -> Json:
+    """A page of the phase's applications; a search uses the read model's own search
+    (`text`: a word of the recipient's name or the file reference) where it has one, and
+    finds an application id or a recipient id exactly (both indexed)."""
+    if not search:
+        return view.read(read.applications, phase_id=phase_id, cursor=cursor, limit=PAGE)
+    if accepts(read.applications, "text"):
+        found = view.read(read.applications, phase_id=phase_id, text=search, cursor=cursor,
+                          limit=PAGE)
+        if found["items"] or cursor:
+            return found
+    found = view.read(read.applications, phase_id=phase_id, recipient_id=search, limit=PAGE)
+    if not found["items"]:
+        try:
+            one = view.read(read.application, search)
+            found["items"] = [one] if one["phase_id"] == phase_id else []
+        except NotFound:
+            pass
+    return found
+
+
+def _name(view: View, read: ReadModels, recipient_id: str) -> str:
+    try:
+        return str(view.read(read.recipient, recipient_id).get("name", recipient_id))
+    except NotFound:
+        return recipient_id
+
+
+def application(view: View, read: ReadModels, application_id: str, *,
+                cursor: str | None) -> Json:
+    app = view.read(read.application, application_id)
+    history = view.read(read.application_history, application_id, cursor=cursor, limit=100)
+    repayments = [
+        {"amount": item["data"].get("amount"), "received_on": item["effective_date"],
+         "reason": item["reason"], "position": item["position"]}
+        for item in history["items"] if item["event_type"].endswith("RepaymentReceived")]
+    return {"application": app, "recipient_name": _name(view, read, app["recipient_id"]),
+            "history": history, "repayments": repayments, "position": app["position"]}
+
+
+def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
+            programme_id: str | None = None, year: int | None = None, figure: str,
+            cursor: str | None, carried: int = 0) -> Json:
+    """A page of the entries behind a figure; `carried` (cents) is the sum of the pages
+    before it, so the last page shows that all of them sum to the figure."""
+    if phase_id is not None:
+        page = view.read(read.phase_entries, phase_id, figure, cursor=cursor, limit=100)
+        owner: Json = {"kind": "phase", "id": phase_id}
+    else:
+        assert programme_id is not None and year is not None
+        page = view.read(read.reconciliation_entries, programme_id, year, figure,
+                         cursor=cursor, limit=100)
+        owner = {"kind": "programme", "id": programme_id, "year": year}
+    page_sum = sum(cents(item["amount"]) for item in page["items"])
+    running = carried + page_sum
+    return {"page": page, "figure": figure, "owner": owner, "page_sum": eur(page_sum),
+            "running": eur(running), "running_cents": running,
+            "sums_to_figure": page["next_cursor"] is None and running == cents(page["total"]),
+            "position": page["position"]}
+
+
+def event(ledger: Ledger, position: int) -> Json:
+    records = ledger.chained_recorder.read_log_at([position])
+    if not records:
+        raise NotFound(f"no event at position {position}")
+    record = records[0]
+    fields = plain_decoder(ledger)(record)
+    return {"record": record, "fields": fields, "position": position,
+            "data": {k: v for k, v in fields.items()
+                     if k not in ("originator_id", "originator_version", "timestamp")}}
+
+
+def audit(view: View, read: ReadModels, filters: dict[str, str | None], *,
+          cursor: str | None) -> Json:
+    page = view.read(read.audit, **filters, cursor=cursor, limit=PAGE)
+    return {"page": page, "filters": filters, "position": page["position"]}
+
+
+def integrity(ledger: Ledger) -> Json:
+    answer = ledger.integrity(None)
+    checkpoint = answer.checkpoint
+    return {"head_position": answer.head_position, "head_hash": answer.head_hash,
+            "verified": answer.verified, "verified_position": checkpoint.position,
+            "broken_at": checkpoint.broken_at, "problem": checkpoint.problem,
+            "digest": f"{answer.head_position}:{answer.head_hash}",
+            "position": answer.head_position}
+
+
+def _add(*amounts: str) -> str:
+    return eur(sum(cents(a) for a in amounts))

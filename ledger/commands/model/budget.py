@@ -1,0 +1,167 @@
+"""Commands of programmes, yearly budgets, phases and recipients."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar
+
+from ledger.commands import validate
+from ledger.commands.model.base import Command, set_field
+from ledger.errors import ValidationFailed
+from ledger.money import Money
+from ledger.vocabulary import RecipientKind
+
+# -- programmes, budgets, phases, recipients -----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateProgramme(Command):
+    COMMAND: ClassVar[str] = "create_programme"
+    programme_id: str
+    name: str
+    funder: str
+
+    def __post_init__(self) -> None:
+        validate.identifier(self.programme_id, field="programme_id")
+        set_field(self, "name", validate.text(self.name, field="name", limit=200))
+        set_field(self, "funder", validate.text(self.funder, field="funder", limit=200))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppropriateBudget(Command):
+    COMMAND: ClassVar[str] = "appropriate_budget"
+    programme_id: str
+    fiscal_year: int
+    amount: Money
+    effective_date: date
+
+    def __post_init__(self) -> None:
+        validate.fiscal_year(self.fiscal_year)
+        set_field(self, "amount", validate.positive(self.amount, field="amount"))
+        set_field(self, "effective_date", validate.day(self.effective_date, field="effective_date"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AmendBudget(Command):
+    COMMAND: ClassVar[str] = "amend_budget"
+    programme_id: str
+    fiscal_year: int
+    new_amount: Money
+    reason: str
+    effective_date: date
+
+    def __post_init__(self) -> None:
+        validate.fiscal_year(self.fiscal_year)
+        set_field(self, "new_amount", validate.positive(self.new_amount, field="new_amount"))
+        set_field(self, "reason", validate.required_reason(self.reason, what="amend a budget"))
+        set_field(self, "effective_date", validate.day(self.effective_date, field="effective_date"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDirectExpenditure(Command):
+    COMMAND: ClassVar[str] = "record_direct_expenditure"
+    programme_id: str
+    fiscal_year: int
+    amount: Money
+    paid_on: date
+    payee: str
+    purpose: str
+
+    def __post_init__(self) -> None:
+        validate.fiscal_year(self.fiscal_year)
+        set_field(self, "amount", validate.positive(self.amount, field="amount"))
+        set_field(self, "paid_on", validate.day(self.paid_on, field="paid_on"))
+        set_field(self, "payee", validate.text(self.payee, field="payee", limit=200))
+        set_field(self, "purpose", validate.text(self.purpose, field="purpose", limit=1000))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseFiscalYear(Command):
+    COMMAND: ClassVar[str] = "close_fiscal_year"
+    programme_id: str
+    fiscal_year: int
+    closed_on: date
+    carry_over: Money | None = None  # kept as 0.00 when not given
+
+    def __post_init__(self) -> None:
+        validate.fiscal_year(self.fiscal_year)
+        set_field(self, "closed_on", validate.day(self.closed_on, field="closed_on"))
+        carry = Money.parse(self.carry_over if self.carry_over is not None else Money.zero(),
+                            field="carry_over")
+        if carry.amount < 0:
+            raise ValidationFailed("carry_over: must not be negative")
+        set_field(self, "carry_over", carry)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenPhase(Command):
+    COMMAND: ClassVar[str] = "open_phase"
+    programme_id: str
+    phase_id: str
+    name: str
+    fiscal_year: int
+    envelope: Money
+    opens_on: date
+    closes_on: date
+    eligible_kinds: Sequence[str]  # RecipientKind values; kept as a sorted tuple
+    max_open_per_recipient: int = 1
+    # I15: awards above the amount applied for are refused unless the phase allows them.
+    allow_award_above_request: bool = False
+
+    def __post_init__(self) -> None:
+        validate.identifier(self.phase_id, field="phase_id")
+        set_field(self, "name", validate.text(self.name, field="name", limit=200))
+        validate.fiscal_year(self.fiscal_year)
+        set_field(self, "envelope", validate.positive(self.envelope, field="envelope"))
+        set_field(self, "opens_on", validate.day(self.opens_on, field="opens_on"))
+        set_field(self, "closes_on", validate.day(self.closes_on, field="closes_on"))
+        if self.closes_on < self.opens_on:
+            raise ValidationFailed("closes_on: must not be before opens_on")
+        set_field(self, "eligible_kinds", tuple(sorted(
+            {validate.kind(k, field="eligible_kinds") for k in self.eligible_kinds})))
+        if not self.eligible_kinds:
+            raise ValidationFailed(
+                f"eligible_kinds: one or more of {', '.join(RecipientKind)}")
+        limit = self.max_open_per_recipient
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise ValidationFailed("max_open_per_recipient: between 1 and 1000")
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    recipient_id: str
+    name: str
+    kind: str  # a RecipientKind value
+    population: int | None = None
+    district_id: str | None = None
+
+    def checked(self, where: str) -> NewRecipient:
+        validate.identifier(self.recipient_id, field=f"{where}.recipient_id")
+        name = validate.text(self.name, field=f"{where}.name", limit=200)
+        kind = validate.kind(self.kind, field=f"{where}.kind")
+        if self.population is not None and (
+                not isinstance(self.population, int) or not 0 <= self.population <= 10**9):
+            raise ValidationFailed(f"{where}.population: 0 to 10^9")
+        if self.district_id is not None:
+            validate.identifier(self.district_id, field=f"{where}.district_id")
+        return dataclasses.replace(self, name=name, kind=kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterRecipients(Command):
+    COMMAND: ClassVar[str] = "register_recipients"
+    recipients: Sequence[NewRecipient]
+
+    def __post_init__(self) -> None:
+        if not self.recipients:
+            raise ValidationFailed("recipients: at least one")
+        checked = tuple(r.checked(f"recipients[{n}]") for n, r in enumerate(self.recipients))
+        seen: set[str] = set()
+        for r in checked:
+            if r.recipient_id in seen:
+                raise ValidationFailed(f"recipients: {r.recipient_id} appears twice")
+            seen.add(r.recipient_id)
+        set_field(self, "recipients", checked)

@@ -1,0 +1,91 @@
+"""The dashboard over HTTP (no browser): signing in, the cookie's scope, refusals as
+pages, and what the pages show, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth, key_of
+from tests.api.scenario import approved, funded
+
+
+def caught_up(client: TestClient) -> None:
+    """Waits until the read models reached the log's head (the pages do not wait)."""
+    head = client.get("/integrity", headers=auth("ida")).json()["position"]
+    assert client.get("/whoami", headers=auth("ida")).status_code == 200
+    client.app.state.read_models.wait_for(head, 10)  # type: ignore[attr-defined]
+
+
+def signed_in(client: TestClient, user: str = "ida") -> TestClient:
+    answer = client.post("/ui/login", data={"key": key_of(user), "next": "/ui"},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_for_ui_only(client: TestClient) -> None:
+    answer = client.post("/ui/login", data={"key": key_of("ida"), "next": "/ui/audit"},
+                         follow_redirects=False)
+
+    cookie = answer.headers["set-cookie"]
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/audit"
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie
+    # The API keeps Bearer keys: the cookie is not a credential there.
+    assert client.get("/whoami").status_code == 401
+
+
+def test_wrong_key_and_no_cookie(client: TestClient) -> None:
+    refused = client.post("/ui/login", data={"key": "not-a-key-0123456789"})
+    redirected = client.get("/ui/phases/x?lang=en", follow_redirects=False)
+
+    assert refused.status_code == 401
+    assert "unbekannt" in refused.text
+    assert redirected.status_code == 303
+    assert redirected.headers["location"] == "/ui/login?next=%2Fui%2Fphases%2Fx%3Flang%3Den"
+
+
+def test_only_sign_in_and_out_take_a_post_without_a_key(client: TestClient) -> None:
+    assert client.post("/ui/logout", follow_redirects=False).status_code == 303
+    assert client.post("/ui/audit").status_code == 401
+    assert client.post("/programmes", json={}).status_code == 401
+
+
+def test_phase_page_shows_german_figures_and_links_to_entries(client: TestClient) -> None:
+    setup = funded(client, recipients=2)
+    approved(client, setup, amount="1234567.89")
+    caught_up(client)
+    signed_in(client)
+
+    page = client.get(f"/ui/phases/{setup.phase_id}")
+    english = client.get(f"/ui/phases/{setup.phase_id}?lang=en")
+
+    assert page.status_code == 200
+    assert "1.234.567,89\u00a0€" in page.text
+    assert f'href="/ui/phases/{setup.phase_id}/figures/awarded"' in page.text
+    assert '<html lang="de">' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "€1,234,567.89" in english.text and '<html lang="en">' in english.text
+
+
+def test_refusals_are_pages_with_their_status(client: TestClient) -> None:
+    signed_in(client, "clara")
+
+    assert client.get("/ui/phases/no-such-phase").status_code == 404
+    assert client.get("/ui/audit").status_code == 403  # clerks do not read the audit trail
+    assert client.get("/ui/integrity").status_code == 403
+    assert client.get("/ui/events/1").status_code == 403  # raw events: auditor, finance
+    bad = client.get("/ui/phases/x?effective_on=31.12.2020")
+    assert bad.status_code == 422 and "effective_on" in bad.text
+
+
+def test_effective_on_is_carried_and_said_when_not_supported(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+
+    page = client.get(f"/ui/programmes/{setup.programme_id}?effective_on=2020-12-31")
+
+    assert page.status_code == 200
+    assert 'value="2020-12-31"' in page.text
+    assert "effective_on=2020-12-31" in page.text  # the links keep the view
