@@ -65,17 +65,47 @@ def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
     rows: list[tuple[Any, ...]] = []
     for e in events:
         if e.aggregate == "Recipient" and e.event_type == "Registered":
-            rid = e.field("recipient_id")
-            keys = suffixes(e.field("name")) | {normalise(rid)[:MAX_KEY]}
-            rows.extend(("recipient", TEXT, encode(k), rid, e.position) for k in keys if k)
+            rows.extend(_recipient_rows(e.field("recipient_id"), e.field("name"), e.position))
         elif e.aggregate == "Application" and e.event_type == "Submitted":
-            aid, reference = e.field("application_id"), e.field("reference")
-            exact = normalise(reference or "")[:MAX_EXACT]
-            if exact:
-                rows.append(("application", EXACT, encode(exact), aid, e.position))
-                rows.extend(("application", TEXT, encode(k), aid, e.position)
-                            for k in suffixes(reference) if k)
+            rows.extend(_application_rows(e.field("application_id"), e.field("reference"),
+                                          e.position))
     tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
+
+
+def _recipient_rows(rid: str, name: str, position: int) -> list[tuple[Any, ...]]:
+    keys = suffixes(name) | {normalise(rid)[:MAX_KEY]}
+    return [("recipient", TEXT, encode(k), rid, position) for k in keys if k]
+
+
+def _application_rows(aid: str, reference: str | None, position: int) -> list[tuple[Any, ...]]:
+    exact = normalise(reference or "")[:MAX_EXACT]
+    if not exact:
+        return []
+    return [("application", EXACT, encode(exact), aid, position),
+            *(("application", TEXT, encode(k), aid, position)
+              for k in suffixes(reference or "") if k)]
+
+
+def backfill(tx: Tx, tag: str, *, entities_table: str, history_table: str) -> int:
+    """Fills an empty lookup table from the entity states (a database written before the
+    table existed), with the rows a replay would write: a recipient's or application's
+    first history row is its Registered or Submitted event. Answers the rows written.
+
+    The caller holds the projection's tracking row (no batch runs meanwhile)."""
+    if tx.execute(f"SELECT 1 FROM {LOOKUP.name(tag)} LIMIT 1"):
+        return 0
+    rows: list[tuple[Any, ...]] = []
+    for kind, entity_id, state, position in tx.execute(
+        f"SELECT e.kind, e.entity_id, e.state, (SELECT MIN(h.position) FROM {history_table} h "
+        "WHERE h.kind = e.kind AND h.entity_id = e.entity_id) "
+        f"FROM {entities_table} e WHERE e.kind IN ('recipient', 'application')"
+    ):
+        s = orjson.loads(state)
+        rows.extend(_recipient_rows(str(entity_id), s["name"], int(position))
+                    if kind == "recipient"
+                    else _application_rows(str(entity_id), s["reference"], int(position)))
+    tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
+    return len(rows)
 
 
 # -- reading -----------------------------------------------------------------------------------
