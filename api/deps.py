@@ -7,7 +7,7 @@ Route handlers declare what they need (`ledger: LedgerDep`, `actor: ClerkActor`,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -19,6 +19,7 @@ from api.auth import Principal
 from api.authentication import NO_KEY
 from api.errors import Forbidden, ProjectionLagging, ProjectionsUnavailable, Unauthorized
 from api.schemas.common import NO_CONTROL_PATTERN
+from api.waiting import PositionWaiters
 from ledger import Actor, Ledger
 from ledger.errors import ValidationFailed
 from projections.interface import ReadModels
@@ -129,6 +130,8 @@ AnyRole = Depends(requires("admin", "clerk", "approver", "finance", "auditor"))
 
 
 async def read_position(
+    request: Request,
+    *,
     ledger: LedgerDep,
     read_models: ReadModelsDep,
     as_of: Annotated[datetime | None, Query(
@@ -138,21 +141,37 @@ async def read_position(
         ge=0, le=MAX_POSITION, description="Answer as the ledger stood at this position")] = None,
     min_position: Annotated[int | None, Query(
         ge=0, le=MAX_POSITION, description="Wait (up to 5 s) until the read models reached "
-        "this position; 503 projection_lagging if they do not")] = None,
+        "this position; 503 projection_lagging if they do not, or at once when too many "
+        "requests already wait")] = None,
 ) -> int | None:
     """The position to answer at (None: the projections' current position).
 
     Async so a plain query (no as_of, no min_position) needs no threadpool hop; the
-    database look-ups and the wait run in the threadpool when they are needed.
+    database look-ups run in the threadpool when they are needed, and the wait on the
+    event loop (api/waiting.py), so waiting requests hold no thread.
     """
     if as_of is None and as_of_position is None and not min_position:
         return None
-    return await run_in_threadpool(_position, ledger, read_models, as_of, as_of_position,
-                                   min_position)
+    at, needed = await run_in_threadpool(_position, ledger, as_of, as_of_position,
+                                         min_position)
+    if needed and not await _waiters(request, read_models).wait_for(needed, WAIT_SECONDS):
+        raise ProjectionLagging(
+            f"the read models have not reached position {needed} within {WAIT_SECONDS:.0f} s"
+        )
+    return at
 
 
-def _position(ledger: Ledger, read_models: ReadModels, as_of: datetime | None,
-              as_of_position: int | None, min_position: int | None) -> int | None:
+def _waiters(request: Request, read_models: ReadModels) -> PositionWaiters:
+    state = request.app.state
+    waiters: PositionWaiters | None = getattr(state, "position_waiters", None)
+    if waiters is None or waiters.read_models is not read_models:
+        waiters = state.position_waiters = PositionWaiters(read_models)
+    return waiters
+
+
+def _position(ledger: Ledger, as_of: datetime | None, as_of_position: int | None,
+              min_position: int | None) -> tuple[int | None, int]:
+    """The position to answer at, and the one the read models must have reached."""
     if as_of is not None and as_of_position is not None:
         raise ValidationFailed("as_of and as_of_position: give one, not both")
     at = as_of_position
@@ -163,14 +182,7 @@ def _position(ledger: Ledger, read_models: ReadModels, as_of: datetime | None,
     # not, it is the 503 projection_lagging of SPEC §5 like any other miss.
     # A position beyond the head is the head: wait for what exists, not for the future.
     reach = min(at, head) if at is not None and as_of_position is not None else (at or 0)
-    needed = max(min_position or 0, reach)
-    if needed and read_models.position() < needed and not read_models.wait_for(
-        needed, WAIT_SECONDS
-    ):
-        raise ProjectionLagging(
-            f"the read models have not reached position {needed} within {WAIT_SECONDS:.0f} s"
-        )
-    return at
+    return at, max(min_position or 0, reach)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -181,6 +193,22 @@ def _utc(moment: datetime) -> datetime:
 
 
 AtPosition = Annotated[int | None, Depends(read_position)]
+# A business-date cut-off: with `as_of`/`as_of_position` it answers "what did we know
+# then about the money of that day" (projections/days.py).
+def read_effective_on(effective_on: Annotated[str | None, Query(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2020-12-31"],
+    description="Figures from entries effective on or before this business date "
+    "(YYYY-MM-DD)")] = None) -> date | None:
+    """A strict ISO date (a time or a calendar error such as 2020-02-30 is a 422)."""
+    if effective_on is None:
+        return None
+    try:
+        return date.fromisoformat(effective_on)
+    except ValueError:
+        raise ValidationFailed(f"effective_on: not a date: {effective_on}") from None
+
+
+EffectiveOn = Annotated[date | None, Depends(read_effective_on)]
 
 Cursor = Annotated[str | None, Query(
     max_length=500, pattern=r"^[A-Za-z0-9_-]*={0,2}$",

@@ -21,6 +21,7 @@ from api.metrics import install_metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.query import refuse_unknown_query
+from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     applications,
     audit,
@@ -118,9 +119,11 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_api_route("/", _to_docs, include_in_schema=False)
-    # The last added runs first: request context, then authentication, then the body
-    # limit, so an anonymous caller is refused before its body is read.
+    # The last added runs first: request context, then authentication, then the rate
+    # limit of expensive requests (it counts per key), then the body limit, so an
+    # anonymous caller is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_metrics(app)  # GET /metrics, and the middleware that counts every answer

@@ -41,6 +41,9 @@ _REFUSALS: dict[str, tuple[str, str, str]] = {
     "422": ("Invalid input, an unknown field or query parameter (`validation`), or a reused "
             "Idempotency-Key (`idempotency_mismatch`)", "validation",
             "unknown query parameter(s): bogus"),
+    "429": ("Too many expensive requests with this key (`rate_limited`: /integrity, /events, "
+            "CSV, pages over 100 rows); retry after `Retry-After` seconds", "rate_limited",
+            "more than 10 per 1 second expensive requests with this key; retry in 1 s"),
     "503": ("Read models lagging (`projection_lagging`) or unavailable", "projection_lagging",
             "the read models have not reached position 42 within 5 s"),
 }
@@ -125,4 +128,6 @@ def refusals(route: Any, method: str, known: RouteFacts) -> list[str]:
         statuses.update({"409", "413"})
     if known.reads_projections:
         statuses.add("503")
+    if method == "GET" and known.needs_key:
+        statuses.add("429")  # api/ratelimit.py: counted by what is asked, not by route
     return sorted(statuses)

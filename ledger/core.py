@@ -24,7 +24,7 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Recording
+from eventsourcing.persistence import EventStore, JSONTranscoder, Recording
 
 from ledger.batch import Pending
 from ledger.commands import Command
@@ -38,6 +38,7 @@ from ledger.domain.recipient import Recipient
 from ledger.errors import IdempotencyMismatch, NotFound
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
+from ledger.persistence.snapshots import VerifiedSnapshotStore
 from ledger.persistence.transcodings import register_ledger_transcodings
 from ledger.writer import Writer
 
@@ -87,6 +88,10 @@ class LedgerCore(Application[UUID]):
     }
     # The phase takes an event per application decision: snapshot it.
     snapshotting_intervals = {Phase: 500}  # noqa: RUF012  # eventsourcing's class attribute
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        # Snapshots lie outside the chain: used only as far as the chained events agree.
+        return VerifiedSnapshotStore(super().construct_snapshot_store(), events=self.events)
 
     def construct_repository(self) -> Repository[UUID]:
         base = super().construct_repository()

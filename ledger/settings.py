@@ -28,11 +28,38 @@ class Settings(BaseSettings):
     # of every yearly reconciliation.
     earliest_business_date: date = date(1990, 1, 1)
     business_years_ahead: int = Field(default=2, ge=0, le=100)
+    # Expensive requests (/integrity, /events, CSV, pages over 100 rows) per API key, in
+    # the notation of the `limits` library; empty: no limit (api/ratelimit.py).
+    rate_limit: str = "10/second;300/minute"
+    # Where the counts live: memory:// counts per worker process; a shared storage of
+    # `limits` (redis://…) counts once for all workers and servers.
+    rate_limit_storage: str = "memory://"
 
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         persistence_env(value)
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse_many  # only the API needs it
+
+        if value.strip():
+            parse_many(value)  # raises ValueError on a limit it cannot read
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _check_rate_limit_storage(cls, value: str) -> str:
+        from limits.errors import ConfigurationError  # only the API needs it
+        from limits.storage import storage_from_string
+
+        try:  # an unknown scheme, or a storage whose client package is missing
+            storage_from_string(value if value.startswith("async+") else f"async+{value}")
+        except ConfigurationError as exc:
+            raise ValueError(f"rate_limit_storage {value!r}: {exc}") from None
         return value
 
     def eventsourcing_env(self) -> dict[str, str]:

@@ -9,7 +9,9 @@ Tables, written in one transaction per batch:
   and a class (projections.figures): the evidence behind every figure;
 - `scopes` / `checkpoints`: the running base sums of each phase and programme
   (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
-- `accounts` / `account_marks`: every account's balance (projections/balances.py).
+- `accounts` / `account_marks`: every account's balance (projections/balances.py);
+- `days`, `day_history`: the same running sums split by effective date, for figures
+  by business date (projections/days.py).
 
 So a figure now is one row, and a figure as of position n is the checkpoint at or
 before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
@@ -23,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from projections import balances, lookups
+from projections import balances, days, lookups
 from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx, any_of, chunks
@@ -87,7 +89,8 @@ ENTRIES = Table(
              ("programme_id", "position", "leg"),
              ("programme_id", "fiscal_year", "account_kind", "cls", "position", "leg"),
              ("programme_id", "effective_year", "account_kind", "cls", "position", "leg"),
-             ("programme_id", "account", "position", "leg")),
+             ("programme_id", "account", "position", "leg"),
+             ("application_id", "effective_date", "position")),
 )
 SCOPES = Table(
     "scopes",
@@ -128,7 +131,7 @@ class Scope:
 class GrantsProjection:
     name: str = "grants"
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
-                                 *balances.TABLES, lookups.LOOKUP)
+                                 *balances.TABLES, *days.TABLES, lookups.LOOKUP)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         entities = _load_entities(tx, tag, {e.originator_id for e in events})
@@ -137,6 +140,7 @@ class GrantsProjection:
         history: list[tuple[Any, ...]] = []
         legs: list[fig.Leg] = []
         checkpoints: list[tuple[Any, ...]] = []
+        day_changes: list[days.Change] = []
         for e in events:
             handler = HANDLERS.get((e.aggregate, e.event_type))
             if handler is None:
@@ -150,34 +154,39 @@ class GrantsProjection:
             row = entity_columns(entity)
             history.append(row)
             latest[e.originator_id] = row
-            changed: dict[str, Scope] = {}
+            # what this event adds to each scope, and how many legs and state changes
+            # (an as-of answer replays at most CHECKPOINT_EVERY of them after a checkpoint)
+            deltas: dict[str, fig.Figures] = {}
+            changes: dict[str, int] = {}
             if entity.kind == "application":
                 s = entity.state
                 for key, was, now in (
                     (f"phase:{s['phase_id']}", was_phase, fig.phase_state(s)),
                     (f"programme:{s['programme_id']}", was_programme, fig.programme_state(s)),
                 ):
-                    scope = _scope(tx, tag, scopes, key)
-                    fig.add_change(scope.figures, was, now)
-                    scope.pending += 1
-                    changed[key] = scope
+                    fig.add_change(deltas.setdefault(key, {}), was, now)
+                    changes[key] = changes.get(key, 0) + 1
             for leg in _legs(entity, e):
                 fig.check_leg(leg)
                 legs.append(leg)
-                scope = _scope(tx, tag, scopes, f"programme:{leg.programme_id}")
-                fig.programme_leg(scope.figures, leg)
-                scope.pending += 1
-                changed[scope.key] = scope
+                key = f"programme:{leg.programme_id}"
+                fig.programme_leg(deltas.setdefault(key, {}), leg)
+                changes[key] = changes.get(key, 0) + 1
                 if leg.phase_id is not None:
-                    scope = _scope(tx, tag, scopes, f"phase:{leg.phase_id}")
-                    fig.phase_leg(scope.figures, leg)
-                    scope.pending += 1
-                    changed[scope.key] = scope
-            for scope in changed.values():
+                    key = f"phase:{leg.phase_id}"
+                    fig.phase_leg(deltas.setdefault(key, {}), leg)
+                    changes[key] = changes.get(key, 0) + 1
+            for key, delta in deltas.items():
+                scope = _scope(tx, tag, scopes, key)
+                for name, amount in delta.items():
+                    fig.add(scope.figures, name, amount)
                 scope.position = e.position
+                scope.pending += changes[key]
                 if scope.pending >= CHECKPOINT_EVERY:
                     checkpoints.append((scope.key, e.position, state_json(scope.figures)))
                     scope.pending = 0
+                if delta:
+                    day_changes.append((key, e.effective_date, e.position, delta))
         tx.insert_rows(HISTORY.name(tag), HISTORY.column_names, history)
         tx.insert_rows(ENTRIES.name(tag), ENTRIES.column_names, legs)
         tx.insert_rows(CHECKPOINTS.name(tag), CHECKPOINTS.column_names, checkpoints)
@@ -187,6 +196,7 @@ class GrantsProjection:
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
+        days.apply_changes(tx, tag, day_changes)
         lookups.apply(tx, tag, events)
 
 

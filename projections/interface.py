@@ -3,9 +3,10 @@
 Every method returns JSON-ready dicts (money as "123.45" strings, dates as ISO
 strings) that already carry `position`, the log position they reflect. Every
 query takes `at`, the position to answer as of (None = the current position of
-the projection). Callers turn `as_of` (recorded time) into a position with
-`Ledger.position_at(moment)`, and wait for `min_position` with
-`wait_for(position, timeout)`.
+the projection); every figure query also takes `effective_on`, a business date: the
+figures from events effective on or before it (projections/days.py). Callers
+turn `as_of` (recorded time) into a position with `Ledger.position_at(moment)`,
+and wait for `min_position` with `wait_for(position, timeout)`.
 
 Lists are cursor-paginated: `cursor` is an opaque string from `next_cursor`,
 `limit` 1..1000; the answer is {"items": [...], "next_cursor": str | None, "position": n}.
@@ -17,6 +18,7 @@ cursor or filter. Never anything else for bad input.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Protocol
 
 Json = dict[str, Any]
@@ -98,7 +100,8 @@ class ReadModels(Protocol):
     def recipient(self, recipient_id: str, *, at: int | None = None) -> Json: ...
 
     # -- SPEC §5 read models ---------------------------------------------------
-    def phase_totals(self, phase_id: str, *, at: int | None = None) -> Json:
+    def phase_totals(self, phase_id: str, *, at: int | None = None,
+                     effective_on: date | None = None) -> Json:
         """envelope, requested, awarded, released, committed, available, paid, repaid,
         net_paid, outstanding, counts{status: n}, by_kind{kind: {same money
         figures}}, requested_by_category{category: amount}, position."""
@@ -106,29 +109,32 @@ class ReadModels(Protocol):
 
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
-        limit: int = 100, at: int | None = None,
+        limit: int = 100, at: int | None = None, effective_on: date | None = None,
     ) -> Json:
         """The postings/events behind one figure; items carry position, event_type,
         application_id, effective_date, recorded_at, account, amount (signed so
         that the items sum to the figure) — plus `total`."""
         ...
 
-    def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None) -> Json:
+    def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,
+                       effective_on: date | None = None) -> Json:
         """SPEC §5 figures, status, checks [{name, left, right, holds}], balanced."""
         ...
 
     def reconciliation_entries(
         self, programme_id: str, fiscal_year: int, figure: str, *,
         cursor: str | None = None, limit: int = 100, at: int | None = None,
+        effective_on: date | None = None,
     ) -> Json: ...
 
-    def recipient_statement(self, recipient_id: str, *, at: int | None = None) -> Json:
+    def recipient_statement(self, recipient_id: str, *, at: int | None = None,
+                            effective_on: date | None = None) -> Json:
         """recipient fields, applications [{application_id, phase_id, status,
         requested, awarded, paid, repaid, balance}], totals, position."""
         ...
 
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
-                 at: int | None = None) -> Json:
+                 at: int | None = None, effective_on: date | None = None) -> Json:
         """A page of accounts in name order: {"accounts": [{"account", "balance"}],
         "by_kind": {kind: balance}, "total": "0.00" (both over all accounts),
         "next_cursor", "position"}."""

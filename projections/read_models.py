@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import structlog
@@ -108,9 +109,12 @@ class ReadModelsImpl:
             yield tx, tag, live if at is None else min(at, live), live
 
     @contextmanager
-    def _state(self, at: int | None) -> Iterator[StateQuery]:
+    def _state(self, at: int | None, on: date | None = None) -> Iterator[StateQuery]:
+        if on is not None and not isinstance(on, date):
+            raise ValidationFailed("effective_on: a date (YYYY-MM-DD)")
         with self._read("grants", at) as (tx, tag, position, live):
-            yield StateQuery(tx, tag, at=position, live=live)
+            yield StateQuery(tx, tag, at=position, live=live,
+                             on=on.isoformat() if on is not None else None)
 
     # -- current state --------------------------------------------------------------
 
@@ -165,50 +169,58 @@ class ReadModelsImpl:
         with self._state(at) as q:
             return state.phase_json(q, phase_id)
 
+    def phase_ids(self, *, at: int | None = None) -> list[str]:
+        """Every phase that exists at `at`, in id order (reports that cover them all)."""
+        with self._state(at) as q:
+            return [str(s["phase_id"]) for s in q.many("phase")]
+
     @kept("grants")
     def recipient(self, recipient_id: str, *, at: int | None = None) -> Json:
         with self._state(at) as q:
             return state.recipient_json(q, recipient_id)
 
     @kept("grants")
-    def recipient_statement(self, recipient_id: str, *, at: int | None = None) -> Json:
-        with self._state(at) as q:
+    def recipient_statement(self, recipient_id: str, *, at: int | None = None,
+                            effective_on: date | None = None) -> Json:
+        with self._state(at, effective_on) as q:
             return state.recipient_statement(q, recipient_id)
 
     # -- money ----------------------------------------------------------------------
 
     @kept("grants")
-    def phase_totals(self, phase_id: str, *, at: int | None = None) -> Json:
-        with self._state(at) as q:
+    def phase_totals(self, phase_id: str, *, at: int | None = None,
+                     effective_on: date | None = None) -> Json:
+        with self._state(at, effective_on) as q:
             return totals.phase_totals(q, phase_id)
 
     @kept("grants")
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
-        limit: int = 100, at: int | None = None,
+        limit: int = 100, at: int | None = None, effective_on: date | None = None,
     ) -> Json:
-        with self._state(at) as q:
+        with self._state(at, effective_on) as q:
             return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit)
 
     @kept("grants")
-    def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None
-                       ) -> Json:
-        with self._state(at) as q:
+    def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,
+                       effective_on: date | None = None) -> Json:
+        with self._state(at, effective_on) as q:
             return totals.reconciliation(q, programme_id, fiscal_year)
 
     @kept("grants")
     def reconciliation_entries(
         self, programme_id: str, fiscal_year: int, figure: str, *,
         cursor: str | None = None, limit: int = 100, at: int | None = None,
+        effective_on: date | None = None,
     ) -> Json:
-        with self._state(at) as q:
+        with self._state(at, effective_on) as q:
             return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
                                                  cursor=cursor, limit=limit)
 
     @kept("grants")
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
-                 at: int | None = None) -> Json:
-        with self._state(at) as q:
+                 at: int | None = None, effective_on: date | None = None) -> Json:
+        with self._state(at, effective_on) as q:
             return totals.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------

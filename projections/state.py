@@ -16,7 +16,7 @@ from ledger.errors import NotFound
 from projections import lookups
 from projections.db import Tx
 from projections.events import eur
-from projections.grants import ENTITIES, HISTORY
+from projections.grants import ENTITIES, ENTRIES, HISTORY
 
 Json = dict[str, Any]
 FILTERS = ("programme_id", "phase_id", "recipient_id", "fiscal_year", "status")
@@ -24,10 +24,11 @@ APPLICATION_STATUSES = ("submitted", "approved", "rejected", "withdrawn", "close
 
 
 class StateQuery:
-    """Reads entity states of one version (`tag`) as of `at`; `live` is its tracking position."""
+    """Reads entity states of one version (`tag`) as of `at`; `live` is its tracking position.
+    `on` (an ISO date) keeps the figures to events effective on or before it."""
 
-    def __init__(self, tx: Tx, tag: str, *, at: int, live: int) -> None:
-        self.tx, self.tag, self.at, self.live = tx, tag, at, live
+    def __init__(self, tx: Tx, tag: str, *, at: int, live: int, on: str | None = None) -> None:
+        self.tx, self.tag, self.at, self.live, self.on = tx, tag, at, live, on
 
     def one(self, kind: str, entity_id: str) -> Json | None:
         if self.at >= self.live:
@@ -156,13 +157,28 @@ def recipient_statement(q: StateQuery, recipient_id: str) -> Json:
     rows = []
     totals = dict.fromkeys(STATEMENT_FIGURES, 0)
     for s in q.many("application", recipient_id=recipient_id):
-        figures = {"requested": s["requested"], "awarded": s["awarded"], "paid": s["paid"],
-                   "repaid": s["repaid"], "net_paid": s["paid"] - s["repaid"],
-                   "balance": s["awarded"] - s["released"] - s["paid"]}
+        money = _money_on(q, s["application_id"]) if q.on is not None else s
+        figures = {"requested": s["requested"], "awarded": money["awarded"],
+                   "paid": money["paid"], "repaid": money["repaid"],
+                   "net_paid": money["paid"] - money["repaid"],
+                   "balance": money["awarded"] - money["released"] - money["paid"]}
         for name, value in figures.items():
             totals[name] += value
         rows.append({"application_id": s["application_id"], "phase_id": s["phase_id"],
                      "programme_id": s["programme_id"], "status": s["status"],
                      **{name: eur(value) for name, value in figures.items()}})
     return {**recipient, "applications": rows,
-            "totals": {name: eur(value) for name, value in totals.items()}, "position": q.at}
+            "totals": {name: eur(value) for name, value in totals.items()}, "position": q.at,
+            **({"effective_on": q.on} if q.on is not None else {})}
+
+
+def _money_on(q: StateQuery, application_id: str) -> dict[str, int]:
+    """An application's money from its legs effective on or before `q.on` (few legs)."""
+    rows = q.tx.execute(
+        f"SELECT account_kind, cls, SUM(amount) FROM {ENTRIES.name(q.tag)} "
+        "WHERE application_id = ? AND effective_date <= ? AND position <= ? "
+        "GROUP BY account_kind, cls", (application_id, q.on, q.at))
+    sums = {(str(kind), str(cls)): int(total) for kind, cls, total in rows}
+    return {"awarded": -sums.get(("phase", "award"), 0),
+            "released": sums.get(("phase", "release"), 0),
+            "paid": sums.get(("paid", "paid"), 0), "repaid": -sums.get(("paid", "repay"), 0)}

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ledger.errors import NotFound, ValidationFailed
+from projections import days
 from projections import figures as fig
 from projections.balances import ACCOUNT_MARKS, ACCOUNTS
 from projections.base import check_limit, decode_cursor, encode_cursor
@@ -40,6 +41,8 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
                            (key,))
     if not current:
         return {}
+    if q.on is not None:
+        return days.figures_on(q, key, q.on)
     if int(current[0][0]) <= q.at:
         figures: fig.Figures = orjson.loads(current[0][1])
         return figures
@@ -90,13 +93,14 @@ def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, curso
         except ValueError:
             raise ValidationFailed("cursor: not a cursor from next_cursor") from None
     columns = ", ".join(ITEM_COLUMNS)
+    on, dated = ("AND effective_date <= ?", [q.on]) if q.on is not None else ("", [])
     parts, params = [], []
     for n, (condition, values) in enumerate(ranges):
         parts.append(
             f"SELECT * FROM (SELECT {columns} FROM {ENTRIES.name(q.tag)} WHERE {condition} "
-            "AND position <= ? AND (position, leg) > (?, ?) ORDER BY position, leg LIMIT ?) "
-            f"r{n}")
-        params += [*values, q.at, position, leg, limit + 1]
+            f"AND position <= ? {on} AND (position, leg) > (?, ?) ORDER BY position, leg "
+            f"LIMIT ?) r{n}")
+        params += [*values, q.at, *dated, position, leg, limit + 1]
     rows = q.tx.execute(" UNION ALL ".join(parts) + " ORDER BY position, leg LIMIT ?",
                         [*params, limit + 1])
     items = []
@@ -107,7 +111,13 @@ def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, curso
         items.append(item)
     next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}")
                    if len(rows) > limit else None)
-    return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at}
+    return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
+            **dated_on(q)}
+
+
+def dated_on(q: StateQuery) -> Json:
+    """The business-date cut-off of an answer, when it has one."""
+    return {"effective_on": q.on} if q.on is not None else {}
 
 
 # -- phase totals ------------------------------------------------------------------------------
@@ -129,13 +139,16 @@ def phase_totals(q: StateQuery, phase_id: str) -> Json:
                     for kind, figures in by_kind.items()},
         "requested_by_category": {key[2:]: eur(value) for key, value in sorted(f.items())
                                   if key.startswith("c|") and f.get(f"cn|{key[2:]}")},
-        "position": q.at,
+        "position": q.at, **dated_on(q),
     }
 
 
 def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | None,
                   limit: int) -> Json:
     q.require("phase", phase_id)
+    if figure == "requested" and q.on is not None:
+        raise ValidationFailed("effective_on: requested is a sum of application states, not of "
+                               "entries; its drill-down has no business-date cut-off")
     if figure == "requested":
         return _requested_entries(q, phase_id, cursor=cursor, limit=limit)
     definition = PHASE_FIGURES.get(figure)
@@ -195,7 +208,7 @@ def reconciliation(q: StateQuery, programme_id: str, year: int) -> Json:
     return {"programme_id": programme_id, "fiscal_year": year, **figures,
             "trial_balance": eur(f["trial_balance"]), "status": budget["status"],
             "closed_on": budget["closed_on"], "checks": checks,
-            "balanced": all(c["holds"] for c in checks), "position": q.at}
+            "balanced": all(c["holds"] for c in checks), "position": q.at, **dated_on(q)}
 
 
 def _check(name: str, left: int, right: int) -> Json:
@@ -240,7 +253,12 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
     after = decode_cursor(cursor) or ""
     table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
     params: list[Any]
-    if q.at >= q.live:
+    if q.on is not None:  # the account's legs up to the date (no marks by business date)
+        balance = (f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
+                   "a.programme_id AND e.account = a.account AND e.position <= ? "
+                   "AND e.effective_date <= ?), 0)")
+        params = [q.at, q.on, programme_id, after, q.at, limit + 1]
+    elif q.at >= q.live:
         balance, params = "a.balance", [programme_id, after, q.at, limit + 1]
     else:  # the mark at or before `at`, plus the account's few legs after it
         mark = (f"SELECT MAX(m.position) FROM {marks} m WHERE m.programme_id = a.programme_id "
@@ -262,4 +280,4 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
                         if key.startswith("k|")},
             "total": eur(base.get("trial", 0)),
             "next_cursor": encode_cursor(page[limit - 1]["account"]) if more else None,
-            "position": q.at}
+            "position": q.at, **dated_on(q)}

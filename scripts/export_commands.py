@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from scripts.exports import collect_grants, iati, threesixtygiving
-from scripts.projection_commands import AsOfOption, OutputOption, _at, _read_side, _refusals
+from scripts.projection_commands import AsOfOption, OutputOption, _at, _day, _read_side, _refusals
 
 
 class ExportFormat(StrEnum):
@@ -24,6 +24,9 @@ def export(
         "--format", help="360giving (JSON data package 1.4) or iati (activities XML 2.03)")],
     output: OutputOption = None,
     as_of: AsOfOption = None,
+    effective_on: Annotated[str | None, typer.Option(
+        "--effective-on", help="YYYY-MM-DD: the grants as they stood on this business "
+        "date (awarded by then; payments and repayments dated by then).")] = None,
     funder_id: Annotated[str | None, typer.Option(
         "--funder-id", help="Organisation identifier of the funder "
                             "(default: 360G-<programme>-funder, a local one).")] = None,
@@ -31,7 +34,8 @@ def export(
     """Export every grant (approved, closed, revoked) with its award, disbursements and
     repayments, as open data."""
     with _read_side() as (ledger, read_models), _refusals():
-        grants = collect_grants(read_models, at=_at(ledger, read_models, as_of))
+        grants = collect_grants(read_models, at=_at(ledger, read_models, as_of),
+                                effective_on=_day(effective_on))
     if not grants:
         typer.echo("error: no grants to export", err=True)
         raise typer.Exit(1)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,24 +18,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
+from ledger.persistence.accounts import rederive_accounts
+from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
-from projections.cells import safe_text
 from scripts.store import removed_on_failure
-
-report_app = typer.Typer(help="Reports from the read models, optionally as of a past moment.",
-                         no_args_is_help=True)
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    xlsx = "xlsx"
-    html = "html"  # with an inline SVG chart
-    pdf = "pdf"  # with a chart
 
 
 @contextmanager
@@ -82,13 +65,16 @@ def verify(
     digest: Annotated[str | None, typer.Option(
         help="POS:HASH handed out earlier (`ledger head`); the chain must still match it.")] = None,
 ) -> None:
-    """Check the hash chain and that every projection equals a fresh replay."""
+    """Check the hash chain, that every projection equals a fresh replay, that every
+    snapshot equals a fold of the chained events, and that no >=0 account went negative."""
     expected = _digest(digest) if digest else None
     with _read_side() as (ledger, read_models), _bars() as progress:
         head = ledger.head()[0]
         chain = ledger.verify_chain(expected, progress=lambda at: progress("chain", at, head))
         progress("chain", chain.head_position, head)
         report = read_models.verify(progress=progress)
+        snapshots, snapshot_problems = audit_snapshots(ledger)
+        accounts = rederive_accounts(ledger, progress=lambda at: progress("accounts", at, head))
     if chain.verified:
         typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
                    f"{chain.head_hash}")
@@ -106,7 +92,17 @@ def verify(
                    f"{diff.count} rows differ from a fresh replay")
         for problem in diff.problems:
             typer.echo(f"  {problem}")
-    if not chain.verified or not report.ok:
+    # Nothing outside the chain decides: snapshots and the ≥0 accounts against a fold of it.
+    typer.echo(f"snapshots: {snapshots - len(snapshot_problems)} of {snapshots} equal a fold "
+               "of the chained events")
+    for snapshot_problem in snapshot_problems:
+        typer.echo(f"  {snapshot_problem}")
+    typer.echo(f"accounts: {accounts.accounts} re-derived from {accounts.events} chained events, "
+               f"{len(accounts.negative)} of those kept >=0 below zero")
+    for negative in accounts.negative:
+        typer.echo(f"  account {negative.account} stood at {negative.balance} "
+                   f"(first below zero at position {negative.first_position})")
+    if not chain.verified or not report.ok or snapshot_problems or not accounts.ok:
         typer.echo("verify: FAILED")
         raise typer.Exit(1)
     typer.echo("verify: ok")
@@ -136,40 +132,21 @@ def _digest(text: str) -> tuple[int, str]:
     return int(position), head.lower()
 
 
-FormatOption = Annotated[Format, typer.Option(
-    "--format", help="table, csv, json, xlsx, html or pdf (html and pdf with a chart)")]
 OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE.")]
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="ISO timestamp: the report as the ledger stood then (recorded time).")]
+EffectiveOnOption = Annotated[str | None, typer.Option(
+    "--effective-on", help="YYYY-MM-DD: only entries effective on or before this business "
+    "date (with --as-of: what was known then about the money of that day).")]
 
 
-@report_app.command("phase-totals")
-def phase_totals(phase: str, format: FormatOption = Format.table,  # the CLI's word
-                 output: OutputOption = None, as_of: AsOfOption = None) -> None:
-    """Phase totals of PHASE."""
-    with _read_side() as (ledger, read_models), _refusals():
-        answer = read_models.phase_totals(phase, at=_at(ledger, read_models, as_of))
-    rows = [(k, v) for k, v in answer.items() if isinstance(v, str) and k != "phase_id"]
-    rows += [(f"count:{k}", str(v)) for k, v in answer["counts"].items()]
-    rows += [(f"{kind}:{k}", v) for kind, figures in answer["by_kind"].items()
-             for k, v in figures.items()]
-    rows += [(f"requested:{k}", v) for k, v in answer["requested_by_category"].items()]
-    _emit(answer, rows, format, output, title=f"Phase totals {phase} at {answer['position']}")
-
-
-@report_app.command("reconciliation")
-def reconciliation(programme: str, year: int, format: FormatOption = Format.table,
-                   output: OutputOption = None, as_of: AsOfOption = None) -> None:
-    """Yearly budget reconciliation of PROGRAMME for fiscal YEAR."""
-    with _read_side() as (ledger, read_models), _refusals():
-        answer = read_models.reconciliation(programme, year, at=_at(ledger, read_models, as_of))
-    rows = [(k, v) for k, v in answer.items()
-            if isinstance(v, str) and k not in ("programme_id", "closed_on")]
-    rows += [(f"check {n}: {c['name']}", f"{c['left']} = {c['right']}: "
-              f"{'holds' if c['holds'] else 'FAILS'}") for n, c in enumerate(answer["checks"], 1)]
-    rows.append(("balanced", str(answer["balanced"]).lower()))
-    _emit(answer, rows, format, output,
-          title=f"Reconciliation {programme} {year} at {answer['position']}")
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--effective-on") from None
 
 
 @contextmanager
@@ -194,41 +171,9 @@ def _at(ledger: Ledger, read_models: ReadModelsImpl, as_of: str | None) -> int |
     return ledger.position_at(moment)
 
 
-def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
-          output: Path | None, *, title: str) -> None:
-    if format in (Format.xlsx, Format.html, Format.pdf):
-        from scripts.exports import documents  # openpyxl and fpdf2 load only when asked for
-
-        document = documents.RENDERERS[format.value](rows, title=title)
-        if output is None:
-            sys.stdout.buffer.write(document)
-        else:
-            output.write_bytes(document)
-        return
-    if format is Format.json:
-        text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
-    elif format is Format.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["figure", "value"])
-        writer.writerows([safe_text(name), safe_text(value)] for name, value in rows)
-        text = buffer.getvalue()
-    else:
-        table = Table(title=title)
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        for row in rows:
-            table.add_row(*row)
-        console = Console(file=io.StringIO(), width=120, force_terminal=False)
-        console.print(table)
-        text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-
-
 def register(app: typer.Typer) -> None:
     app.command()(replay)
     app.command()(verify)
+    from scripts.report_commands import report_app
+
     app.add_typer(report_app, name="report")

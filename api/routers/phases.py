@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from api import tabular
-from api.deps import AnyRole, AtPosition, Cursor, Limit, ReadModelsDep
+from api.deps import AnyRole, AtPosition, Cursor, EffectiveOn, Limit, ReadModelsDep
 from api.schemas.common import Page
 from api.schemas.phases import PhaseTotals
 from api.schemas.programmes import PhasePublic
@@ -24,8 +24,9 @@ def get_phase(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition) -> dict
 
 
 @router.get("/{phase_id}/totals", response_model=PhaseTotals, responses=tabular.CSV_RESPONSE)
-def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, request: Request) -> Any:
-    document = read.phase_totals(phase_id, at=at)
+def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, request: Request,
+               effective_on: EffectiveOn) -> Any:
+    document = read.phase_totals(phase_id, at=at, effective_on=effective_on)
     return tabular.figures_csv(document) if tabular.wants_csv(request) else document
 
 
@@ -33,7 +34,8 @@ def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, reques
             responses=tabular.CSV_RESPONSE)
 def get_total_entries(
     *, phase_id: PhaseId, figure: Figure, read: ReadModelsDep, at: AtPosition, request: Request,
-    cursor: Cursor = None, limit: Limit = 100,
+    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
 ) -> Any:
-    page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at)
+    page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at,
+                              effective_on=effective_on)
     return tabular.page_csv(page) if tabular.wants_csv(request) else page

@@ -13,6 +13,7 @@ from api.deps import (
     AtPosition,
     BudgetActor,
     Cursor,
+    EffectiveOn,
     FinanceActor,
     LedgerDep,
     Limit,
@@ -139,8 +140,9 @@ def get_programme(*, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> d
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
 def get_reconciliation(
     *, pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
+    effective_on: EffectiveOn,
 ) -> Any:
-    document = read.reconciliation(pid, year, at=at)
+    document = read.reconciliation(pid, year, at=at, effective_on=effective_on)
     return tabular.figures_csv(document) if tabular.wants_csv(request) else document
 
 
@@ -149,8 +151,10 @@ def get_reconciliation(
 def get_reconciliation_entries(
     *, pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
     request: Request, cursor: Cursor = None, limit: Limit = 100,
+    effective_on: EffectiveOn,
 ) -> Any:
-    page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at)
+    page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at,
+                                       effective_on=effective_on)
     return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 
@@ -159,11 +163,11 @@ def get_reconciliation_entries(
             responses=tabular.CSV_RESPONSE)
 def get_accounts(
     *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
-    cursor: Cursor = None, limit: Limit = 100,
+    cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
 ) -> Any:
     """A page of account balances in name order (`next_cursor` for the next), with the
     totals by account kind and the trial balance over all of the programme's accounts."""
-    document = read.accounts(pid, at=at, cursor=cursor, limit=limit)
+    document = read.accounts(pid, at=at, cursor=cursor, limit=limit, effective_on=effective_on)
     if tabular.wants_csv(request):
         return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
     return document

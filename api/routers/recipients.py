@@ -12,6 +12,7 @@ from api.deps import (
     AnyRole,
     AtPosition,
     Cursor,
+    EffectiveOn,
     LedgerDep,
     Limit,
     ReadModelsDep,
@@ -70,5 +71,6 @@ def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> d
 
 
 @router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
-def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
-    return read.recipient_statement(rid, at=at)
+def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
+                  effective_on: EffectiveOn) -> dict[str, Any]:
+    return read.recipient_statement(rid, at=at, effective_on=effective_on)

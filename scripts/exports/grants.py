@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -54,11 +55,15 @@ class Grant:
         return tuple(t for t in self.transactions if t.kind in ("disbursement", "repayment"))
 
 
-def collect_grants(read_models: ReadModels, *, at: int | None = None) -> list[Grant]:
-    """Every grant as of position `at`, ordered by application id (stable output)."""
+def collect_grants(read_models: ReadModels, *, at: int | None = None,
+                   effective_on: date | None = None) -> list[Grant]:
+    """Every grant as of position `at`, ordered by application id (stable output); with
+    `effective_on`, as it stood on that business date (awarded by then, its money from the
+    entries effective by then, transactions dated by then)."""
     repayments = _repayments(read_models, at)
     programmes: dict[str, Json] = {}
     recipients: dict[str, Json] = {}
+    statements: dict[str, dict[str, Json]] = {}
     grants = []
     for item in _applications(read_models, at):
         programme_id, recipient_id = item["programme_id"], item["recipient_id"]
@@ -66,9 +71,35 @@ def collect_grants(read_models: ReadModels, *, at: int | None = None) -> list[Gr
             programmes[programme_id] = read_models.programme(programme_id, at=at)
         if recipient_id not in recipients:
             recipients[recipient_id] = read_models.recipient(recipient_id, at=at)
-        grants.append(_grant(item, programmes[programme_id], recipients[recipient_id],
-                             repayments.get(item["application_id"], [])))
+        grant = _grant(item, programmes[programme_id], recipients[recipient_id],
+                       repayments.get(item["application_id"], []))
+        if effective_on is not None:
+            if recipient_id not in statements:
+                statements[recipient_id] = {a["application_id"]: a for a in read_models
+                                            .recipient_statement(recipient_id, at=at,
+                                                                 effective_on=effective_on)
+                                            ["applications"]}
+            dated = _on(grant, statements[recipient_id][grant.application_id], effective_on)
+            if dated is None:
+                continue
+            grant = dated
+        grants.append(grant)
     return sorted(grants, key=lambda g: g.application_id)
+
+
+def _on(grant: Grant, money: Json, day: date) -> Grant | None:
+    """The grant as it stood on `day` (None: not awarded yet); money from its entries."""
+    last = day.isoformat()
+    if grant.decided_on > last:
+        return None
+    awarded = Decimal(money["awarded"])
+    kept = tuple(t for t in grant.transactions[1:] if t.on <= last)
+    closed = grant.closed_on is not None and grant.closed_on <= last
+    return replace(grant, awarded=awarded, paid=Decimal(money["paid"]),
+                   repaid=Decimal(money["repaid"]), status=grant.status if closed or
+                   grant.closed_on is None else "approved",
+                   closed_on=grant.closed_on if closed else None,
+                   transactions=(replace(grant.transactions[0], amount=awarded), *kept))
 
 
 def _applications(read_models: ReadModels, at: int | None) -> Iterator[Json]:

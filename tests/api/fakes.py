@@ -5,6 +5,8 @@ It honours the Protocol's shapes, not its as-of semantics: `at` is ignored.
 
 from __future__ import annotations
 
+from datetime import date
+
 from typing import Any
 
 from api import state
@@ -74,7 +76,8 @@ class FakeReadModels:
         return state.recipient(self.ledger, recipient_id, self.position())
 
     # -- SPEC §5 ---------------------------------------------------------------
-    def phase_totals(self, phase_id: str, *, at: int | None = None) -> Json:
+    def phase_totals(self, phase_id: str, *, at: int | None = None,
+                     effective_on: date | None = None) -> Json:
         ph = self.ledger.phase(phase_id)
         z = "0.00"
         return {"phase_id": phase_id, "envelope": str(ph.envelope), "requested": z,
@@ -84,14 +87,15 @@ class FakeReadModels:
                 "requested_by_category": {}, "position": self.position()}
 
     def phase_entries(self, phase_id: str, figure: str, *, cursor: str | None = None,
-                      limit: int = 100, at: int | None = None) -> Json:
+                      limit: int = 100, at: int | None = None,
+                      effective_on: date | None = None) -> Json:
         self.ledger.phase(phase_id)
         if figure not in ("paid", "awarded", "requested"):
             raise NotFound(f"unknown figure {figure}")
         return {"items": [], "next_cursor": None, "total": "0.00", "position": self.position()}
 
     def reconciliation(self, programme_id: str, fiscal_year: int, *,
-                       at: int | None = None) -> Json:
+                       at: int | None = None, effective_on: date | None = None) -> Json:
         self.ledger.programme(programme_id).budget(fiscal_year)
         return {"programme_id": programme_id, "fiscal_year": fiscal_year,
                 "appropriation": "1.00", "status": "open",
@@ -101,16 +105,18 @@ class FakeReadModels:
 
     def reconciliation_entries(self, programme_id: str, fiscal_year: int, figure: str, *,
                                cursor: str | None = None, limit: int = 100,
-                               at: int | None = None) -> Json:
+                               at: int | None = None,
+                               effective_on: date | None = None) -> Json:
         self.ledger.programme(programme_id)
         return {"items": [], "next_cursor": None, "position": self.position()}
 
-    def recipient_statement(self, recipient_id: str, *, at: int | None = None) -> Json:
+    def recipient_statement(self, recipient_id: str, *, at: int | None = None,
+                            effective_on: date | None = None) -> Json:
         self.ledger.recipient(recipient_id)
         return {"recipient_id": recipient_id, "applications": [], "position": self.position()}
 
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
-                 at: int | None = None) -> Json:
+                 at: int | None = None, effective_on: date | None = None) -> Json:
         self.ledger.programme(programme_id)
         return {"accounts": [{"account": "phase:x", "balance": "1.00"},
                              {"account": "unallocated:2020", "balance": "-1.00"}],

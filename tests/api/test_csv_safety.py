@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -46,11 +47,16 @@ def test_audit_csv_carries_no_live_formula(client: TestClient) -> None:
 
 
 def test_xlsx_report_holds_text_not_formulas_and_amounts_as_numbers() -> None:
-    rows = [("=cmd", FORMULA), ("released", "-5.00"), ("note", "@evil")]
+    rows: list[list[documents.Cell]] = [["=cmd", FORMULA], ["released", Decimal("-5.00")],
+                                        ["note", "@evil"]]
+    report = documents.Report(title="t", subtitle="s", meta=[], position=1, head_hash="0" * 64,
+                              generated=datetime.now(UTC),
+                              tables=[documents.Table("c", ["figure", "value"], rows)])
 
-    sheet = load_workbook(io.BytesIO(documents.xlsx(rows, title="t"))).active
+    sheet = load_workbook(io.BytesIO(documents.xlsx(report))).active
     assert sheet is not None
-    values = [(row[0].value, row[1].value, row[1].data_type) for row in sheet.iter_rows(min_row=3)]
+    values = [(row[0].value, row[1].value, row[1].data_type) for row in sheet.iter_rows(min_row=5)
+              if row[0].value in ("'=cmd", "released", "note")]
 
     assert values[0] == ("'=cmd", "'" + FORMULA, "s")
     assert values[1][1] == Decimal("-5.00") or values[1][1] == -5.0

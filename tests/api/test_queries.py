@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import ClientFactory, auth
@@ -167,3 +168,63 @@ def test_health_reports_each_projection_and_its_lag(client: TestClient) -> None:
     names = {p["name"] for p in health["projections"]}
     assert names and all(p["lag"] == now - p["position"] for p in health["projections"])
     assert names >= {"audit", "grants"}
+
+
+def test_effective_on_answers_the_money_of_a_business_date(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)  # decided on 2020-04-01
+    before_award = {"effective_on": "2020-03-31"}
+
+    early = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                          params={**before_award, "min_position": head(client)}))
+    later = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                          params={"effective_on": "2020-04-01"}))
+    entries = ok(client.get(f"/phases/{setup.phase_id}/totals/awarded/entries",
+                            headers=auth("ida"), params=before_award))
+    reconciliation = ok(client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
+                                   headers=auth("ida"), params=before_award))
+    statement = ok(client.get(f"/recipients/{setup.recipients[0]}/statement",
+                              headers=auth("ida"), params=before_award))
+
+    assert (early["awarded"], later["awarded"]) == ("0.00", "50000.00")
+    assert early["effective_on"] == "2020-03-31"
+    assert entries["items"] == [] and entries["total"] == "0.00"
+    assert reconciliation["committed"] == "0.00" and reconciliation["balanced"]
+    assert [a["awarded"] for a in statement["applications"]] == ["0.00"]
+    assert application_id
+
+
+@pytest.mark.parametrize("day", ["2020-02-30", "31.12.2020", "2020-12-31T00:00:00", "2020-1-1",
+                                 "x" * 200])
+def test_refuses_an_effective_on_that_is_not_a_date(client: TestClient, day: str) -> None:
+    setup = funded(client)
+
+    response = client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                          params={"effective_on": day})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "validation"
+
+
+def test_as_of_and_effective_on_answer_what_was_known_then_about_a_day(
+        client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}/drawdowns"
+    drawn = ok(client.post(path, headers=auth("clara"),
+                           json={"amount": "10.00", "requested_on": "2020-12-01"}), 201)
+    before_payment = head(client)
+    ok(client.post(f"{path}/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                   json={"paid_on": "2020-12-30"}))  # recorded after, dated before 31.12.
+    day = {"effective_on": "2020-12-31", "min_position": head(client)}
+
+    then = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                         params={**day, "as_of_position": before_payment}))
+    now = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"), params=day))
+    year_end = ok(client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
+                             headers=auth("ida"), params=day))
+
+    assert (then["paid"], now["paid"]) == ("0.00", "10.00")
+    assert then["position"] == before_payment
+    assert year_end["paid_in_year"] == "10.00" and year_end["balanced"]

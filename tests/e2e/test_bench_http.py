@@ -1,7 +1,7 @@
 """`ledger bench` end to end on a tiny log: the HTTP query and write stages against a real
 `ledger serve` on PostgreSQL. Checks that every figure is there and answered, never how fast.
 
-Slow (about a minute: two log sizes × nine endpoints × two client settings): runs in CI
+Slow (about a minute: two log sizes × twelve endpoints × two client settings): runs in CI
 with the other slow tests, not in a plain `pytest`.
 """
 
@@ -21,7 +21,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 QUERIES = {
     "GET /phases/{id}/totals",
     "GET /phases/{id}/totals?as_of_position=",
+    "GET /phases/{id}/totals?effective_on=",
+    "GET /phases/{id}/totals?as_of_position=&effective_on=",
     "GET /programmes/{pid}/reconciliation/{year}",
+    "GET /programmes/{pid}/reconciliation/{year}?as_of_position=&effective_on=",
     "GET /programmes/{pid}/accounts",
     "GET /applications/{id}",
     "GET /audit?limit=100",

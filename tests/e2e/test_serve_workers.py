@@ -5,60 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.faults import eventually
+from tests.support.server import LEDGER, Server
 
 ADMIN_KEY = "e2e-admin-key-0123456789"
-LEDGER = str(Path(sys.executable).parent / "ledger")  # the installed console script
-Serve = Callable[..., "Server"]
-
-
-class Server:
-    """One `ledger serve` process (a session of its own, so its workers go with it)."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        command = [LEDGER, "serve", "--port", str(self.port), *args]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True,
-                                        start_new_session=True)
-        eventually(self.health)
-
-    def health(self) -> dict[str, Any] | None:
-        """/health on a fresh connection (so `--workers` spreads them), None while down."""
-        try:
-            response = httpx.get(f"{self.base}/health", timeout=5,
-                                 headers={"Connection": "close"})
-        except httpx.TransportError:
-            return None
-        return dict(response.json()) if response.status_code in (200, 503) else None
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> str:
-        """Stops the server (gracefully, else by force) and answers what it logged."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.stderr.read() if self.process.stderr else ""
+Serve = Callable[..., Server]
 
 
 @pytest.fixture

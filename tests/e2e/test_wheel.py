@@ -72,6 +72,8 @@ def test_installed_wheel_runs_demo_report_and_export_from_an_empty_directory(
     table = _run(ledger, "report", "phase-totals", "2020-1", cwd=empty_dir, env=env)
     package = json.loads(_run(ledger, "export", "--format", "360giving", cwd=empty_dir,
                               env=env))
+    _run(ledger, "report", "reconciliation", "shh-digital", "2020", "--format", "pdf",
+         "--output", "r.pdf", cwd=empty_dir, env=env)  # its font comes from the wheel
 
     assert "0.1.0" in version
     assert "loaded 443 applications" in loaded
@@ -80,6 +82,7 @@ def test_installed_wheel_runs_demo_report_and_export_from_an_empty_directory(
     assert "16000000.00" in table
     assert len(package["grants"]) == 443
     assert package["grants"][0]["currency"] == "EUR"
+    assert b"/FontFile2" in (empty_dir / "r.pdf").read_bytes()  # DejaVu Sans embedded
 
 
 def test_installed_wheel_serves_its_docs_without_the_internet(

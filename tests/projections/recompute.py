@@ -1,13 +1,20 @@
 """The figures recomputed the slow way, as the read side did before running figures:
 every money figure a filtered SQL sum over all legs of its scope with `position <= at`,
-and the state figures a walk over every application. An independent oracle for tests."""
+and the state figures a walk over every application. An independent oracle for tests.
+
+With a business date (`q.on`), a money figure keeps the legs effective on or before
+it, and a state figure is the sum of what each change of an application's state
+added, for the changes made by events effective on or before it (their effective
+date read from the audit table, not from the grants projection)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from projections.events import eur
-from projections.grants import ENTRIES
+from projections.grants import ENTRIES, HISTORY
 from projections.state import StateQuery
 
 Figure = tuple[str, int]  # (condition on a leg, sign)
@@ -54,14 +61,18 @@ def _sums(q: StateQuery, scope: str, figures: dict[str, Figure], params: dict[st
     columns = ", ".join(f"COALESCE(SUM(CASE WHEN {cond} THEN amount ELSE 0 END), 0)"
                         for cond, _ in figures.values())
     grouping = f" GROUP BY {group}" if group else ""
+    dated = " AND effective_date <= :on" if q.on is not None else ""
     sql = (f"SELECT {group or 'NULL'}, {columns} FROM {ENTRIES.name(q.tag)} "
-           f"WHERE {scope} AND position <= :at{grouping}")
+           f"WHERE {scope} AND position <= :at{dated}{grouping}")
+    params = {**params, "on": q.on}
     return {row[0]: {name: sign * int(value) for (name, (_, sign)), value
                      in zip(figures.items(), row[1:], strict=True)}
             for row in q.tx.execute(sql, params)}
 
 
 def phase_totals(q: StateQuery, phase_id: str) -> dict[str, Any]:
+    if q.on is not None:
+        return _phase_totals_on(q, phase_id)
     groups = _sums(q, "phase_id = :phase_id", PHASE, {"phase_id": phase_id, "at": q.at},
                    group="recipient_kind")
     totals = dict.fromkeys(PHASE, 0)
@@ -96,15 +107,91 @@ def year_figures(q: StateQuery, programme_id: str, year: int) -> dict[str, Any]:
     params = {"programme_id": programme_id, "at": q.at, "y": year, "y_prev": year - 1,
               "y_next": year + 1, "y_start": f"{year:04d}-01-01", "y_end": f"{year:04d}-12-31"}
     f = _sums(q, "programme_id = :programme_id", YEAR, params).get(None, dict.fromkeys(YEAR, 0))
-    of_applications = sum(s["paid"] for s in q.many(
-        "application", programme_id=programme_id, fiscal_year=year))
+    if q.on is not None:
+        paid = _state_sums(q, "programme_id", programme_id,
+                           lambda s: {"paid": s["paid"]} if s["fiscal_year"] == year else {})
+        of_applications = paid.get("paid", 0)
+    else:
+        of_applications = sum(s["paid"] for s in q.many(
+            "application", programme_id=programme_id, fiscal_year=year))
     return {**{name: eur(value) for name, value in f.items()},
             "of_applications": eur(of_applications)}
 
 
 def account_balances(q: StateQuery, programme_id: str) -> dict[str, str]:
+    dated = "effective_date <= :on" if q.on is not None else "1 = 1"
     rows = q.tx.execute(
-        f"SELECT account, SUM(amount) FROM {ENTRIES.name(q.tag)} "
+        f"SELECT account, SUM(CASE WHEN {dated} THEN amount ELSE 0 END) "
+        f"FROM {ENTRIES.name(q.tag)} "
         "WHERE programme_id = :p AND position <= :at GROUP BY account ORDER BY account",
-        {"p": programme_id, "at": q.at})
+        {"p": programme_id, "at": q.at, "on": q.on})
     return {str(account): eur(int(total)) for account, total in rows}
+
+
+def _state_sums(q: StateQuery, column: str, scope_id: str,
+                features: Callable[[dict[str, Any]], dict[str, int]]) -> dict[str, int]:
+    """Σ of what each change of an application's state added to `features`, over the
+    changes up to `q.at` by events effective on or before `q.on`."""
+    audit_tag = str(q.tx.execute(
+        "SELECT tag FROM proj_versions WHERE projection = 'audit'")[0][0])
+    effective = {int(position): str(day) for position, day in q.tx.execute(
+        f"SELECT position, effective_date FROM proj_audit_{audit_tag} WHERE position <= ?",
+        (q.at,))}
+    rows = q.tx.execute(
+        f"SELECT entity_id, position, state FROM {HISTORY.name(q.tag)} WHERE kind = "
+        f"'application' AND {column} = ? AND position <= ? ORDER BY entity_id, position",
+        (scope_id, q.at))
+    sums: dict[str, int] = {}
+    before: dict[str, dict[str, int]] = {}
+    for entity_id, position, text in rows:
+        now = features(json.loads(text))
+        was = before.get(str(entity_id), {})
+        before[str(entity_id)] = now
+        if effective[int(position)] <= str(q.on):
+            for key in was.keys() | now.keys():
+                sums[key] = sums.get(key, 0) + now.get(key, 0) - was.get(key, 0)
+    return sums
+
+
+def _application_features(s: dict[str, Any]) -> dict[str, int]:
+    features = {f"status:{s['status']}": 1}
+    if s["status"] != "withdrawn":
+        features["requested"] = s["requested"]
+        features[f"kind:{s['recipient_kind']}"] = 1
+        features[f"kind_requested:{s['recipient_kind']}"] = s["requested"]
+        for m in s["measures"]:
+            features[f"category:{m['category']}"] = (
+                features.get(f"category:{m['category']}", 0) + m["amount"])
+            features[f"categories:{m['category']}"] = (
+                features.get(f"categories:{m['category']}", 0) + 1)
+    return features
+
+
+def _phase_totals_on(q: StateQuery, phase_id: str) -> dict[str, Any]:
+    groups = _sums(q, "phase_id = :phase_id", PHASE, {"phase_id": phase_id, "at": q.at},
+                   group="recipient_kind")
+    totals = dict.fromkeys(PHASE, 0)
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, figures in groups.items():
+        for name, value in figures.items():
+            totals[name] += value
+        if kind is not None:
+            by_kind[kind] = {name: figures[name] for name in KIND_FIGURES if name != "requested"}
+    states = _state_sums(q, "phase_id", phase_id, _application_features)
+    for key, value in states.items():
+        if key.startswith("kind:") and value:
+            by_kind.setdefault(key[5:], {})
+    for kind, figures in by_kind.items():
+        figures["requested"] = states.get(f"kind_requested:{kind}", 0)
+    return {
+        "phase_id": phase_id, "requested": eur(states.get("requested", 0)),
+        **{name: eur(value) for name, value in totals.items()},
+        "counts": {key[7:]: value for key, value in sorted(states.items())
+                   if key.startswith("status:") and value},
+        "by_kind": {kind: {name: eur(figures.get(name, 0)) for name in KIND_FIGURES}
+                    for kind, figures in sorted(by_kind.items())},
+        "requested_by_category": {key[9:]: eur(value) for key, value in sorted(states.items())
+                                  if key.startswith("category:")
+                                  and states.get(f"categories:{key[9:]}")},
+        "position": q.at, "effective_on": q.on,
+    }

@@ -73,3 +73,18 @@ def approved(ledger: Ledger, f: Funded, recipient_id: str, amount: str) -> str:
     ledger.approve_application(APPROVER, application_id=application_id,
                                approved_amount=money(amount), decided_on=day)
     return application_id
+
+
+def phase_at_its_first_snapshot(ledger: Ledger, *, envelope: str = "1000.00",
+                                requested: str = "5000.00") -> tuple[Funded, list[str]]:
+    """A phase with 499 submitted applications: its 500th version, which eventsourcing
+    snapshots (ledger/core.py); answers the phase and the application ids."""
+    f = funded_phase(ledger, envelope=envelope)
+    ids = [
+        ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
+                                  requested_amount=money(requested),
+                                  submitted_on=date(f.year, 3, 1)).ids["application_id"]
+        for rid in recipients(ledger, 499)
+    ]
+    assert ledger.phase(f.phase_id).version == 500
+    return f, ids

@@ -63,3 +63,15 @@ class Insider:
                 originator_id=UUID(str(originator_id)), originator_version=version,
                 topic=topic, state=bytes(state))
             self.sql(f"UPDATE {self.chain} SET hash = %s WHERE position = %s", (previous, at))
+
+    def edit_snapshots(self, old: str, new: str) -> int:
+        """Replaces `old` by `new` in the JSON of every stored snapshot (outside the chain);
+        answers how many snapshots there are."""
+        if self.sqlite:
+            table = "stored_snapshots"
+            edit = "CAST(replace(CAST(state AS TEXT), %s, %s) AS BLOB)"
+        else:
+            table = self.events.replace("ledger_events", "ledger_snapshots")
+            edit = "convert_to(replace(convert_from(state, 'UTF8'), %s, %s), 'UTF8')"
+        self.sql(f"UPDATE {table} SET state = {edit}", (old, new))
+        return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])

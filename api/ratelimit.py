@@ -1,0 +1,123 @@
+"""A per-key rate limit on expensive requests: 429 with `Retry-After` (SPEC §4, issue 9).
+
+Expensive are the requests whose cost grows with the log or the page rather than
+staying at one indexed look-up: `GET /integrity` (and its digest check), the raw
+log `GET /events` (pages and the stream), any answer asked as CSV (`Accept:
+text/csv`: whole pages of up to 1,000 rows, formatted), and pages of more than
+100 rows (`limit` > 100: answers no longer kept in the answer cache). Everything
+else is cheap and never limited, so the limit cannot lock out daily work.
+
+Counted per API key (a hash of the key, so two keys of one user count apart) with
+the moving window of the `limits` library (`LEDGER_RATE_LIMIT`, e.g.
+`10/second;300/minute`; empty turns it off). The counts live where
+`LEDGER_RATE_LIMIT_STORAGE` says: `memory://` (the default) counts in each worker
+process, so with `ledger serve --workers N` a key may make up to N times the limit
+(the kernel spreads connections over the workers); a shared storage of `limits`
+(`redis://…`, `memcached://…`; its client package installed) makes it one count for
+all workers and servers. Runs after authentication: a request without a valid key
+is not counted, it is refused by its route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import PROBLEM_JSON, problem_body
+
+BIG_PAGE = 100
+EXPENSIVE_PATHS = ("/integrity", "/events")
+
+
+def parse_limit(text: str) -> list[RateLimitItem]:
+    """The limits of `LEDGER_RATE_LIMIT`; ValueError for text `limits` cannot read."""
+    return parse_many(text) if text.strip() else []
+
+
+def async_storage_uri(uri: str) -> str:
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+def expensive(scope: Scope) -> bool:
+    """Reads only: a command is never refused for what its caller read before."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    path: str = scope["path"]
+    if any(path == p or path.startswith(f"{p}/") for p in EXPENSIVE_PATHS):
+        return True
+    accept = b", ".join(v for name, v in scope["headers"] if name.lower() == b"accept")
+    if b"text/csv" in accept.lower():
+        return True
+    return _limit_asked(scope.get("query_string", b"")) > BIG_PAGE
+
+
+def _limit_asked(query: bytes) -> int:
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == b"limit" and value.isdigit() and len(value) < 10:
+            return int(value)
+    return 0
+
+
+class RateLimitMiddleware:
+    """Counts each expensive request against its caller's key; 429 beyond the limit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._limits: list[RateLimitItem] | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: dict[str, Any] = scope.get("state") or {}
+        if (scope["type"] != "http" or state.get("principal") is None
+                or not expensive(scope)):
+            await self.app(scope, receive, send)
+            return
+        limits, limiter = self._configured(scope)
+        key = _key_id(scope)
+        for item in limits:
+            if not await limiter.test(item, key):
+                stats = await limiter.get_window_stats(item, key)
+                await _refuse(send, item, max(1, math.ceil(stats.reset_time - time.time())))
+                return
+        for item in limits:
+            await limiter.hit(item, key)
+        await self.app(scope, receive, send)
+
+    def _configured(self, scope: Scope) -> tuple[list[RateLimitItem], MovingWindowRateLimiter]:
+        if self._limits is None or self._limiter is None:
+            settings = scope["app"].state.settings
+            self._limits = parse_limit(settings.rate_limit)
+            self._limiter = MovingWindowRateLimiter(
+                storage_from_string(async_storage_uri(settings.rate_limit_storage)))
+        return self._limits, self._limiter
+
+
+def _key_id(scope: Scope) -> str:
+    """The caller's key, hashed (AuthenticationMiddleware let exactly one header in)."""
+    header = next(v for name, v in scope["headers"] if name.lower() == b"authorization")
+    return hashlib.sha256(header.strip()).hexdigest()[:32]
+
+
+async def _refuse(send: Send, item: RateLimitItem, retry_after: int) -> None:
+    body = problem_body(
+        status=429, code="rate_limited", title="Too Many Requests",
+        detail=f"more than {item} expensive requests (integrity, the raw log, CSV, pages "
+        f"over {BIG_PAGE} rows) with this key; retry in {retry_after} s")
+    await send({
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry_after).encode()),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,180 @@
+"""`ledger report` (SPEC §7): phase totals, a year's reconciliation and what changed between
+two moments, as a table, csv, json, or a document to hand around (xlsx, html, pdf; see
+scripts/exports/documents.py). Thin shells over projections/ and scripts/exports/reports.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledger import Ledger
+from projections import ReadModelsImpl
+from projections.cells import safe_text
+from scripts.projection_commands import (
+    AsOfOption,
+    EffectiveOnOption,
+    OutputOption,
+    _at,
+    _day,
+    _read_side,
+    _refusals,
+)
+
+if TYPE_CHECKING:
+    from scripts.exports.documents import Report
+
+report_app = typer.Typer(help="Reports from the read models, optionally as of a past moment "
+                              "and by business date.", no_args_is_help=True)
+Builder = Callable[[Ledger, ReadModelsImpl, dict[str, Any]], "Report"]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+    html = "html"  # with inline SVG charts
+    pdf = "pdf"  # with charts, the font embedded
+
+
+DOCUMENTS = (Format.xlsx, Format.html, Format.pdf)
+FormatOption = Annotated[Format, typer.Option(
+    "--format", help="table, csv, json, or a document: xlsx, html or pdf (with charts)")]
+
+
+@report_app.command("phase-totals")
+def phase_totals(phase: str, format: FormatOption = Format.table,  # the CLI's word
+                 output: OutputOption = None, as_of: AsOfOption = None,
+                 effective_on: EffectiveOnOption = None) -> None:
+    """Phase totals of PHASE."""
+    from scripts.exports import reports
+
+    with _read_side() as (ledger, read_models), _refusals():
+        answer = read_models.phase_totals(phase, at=_at(ledger, read_models, as_of),
+                                          effective_on=_day(effective_on))
+        document = _document(format, reports.phase_totals, ledger, read_models, answer)
+    rows = [(k, v) for k, v in answer.items() if isinstance(v, str) and k != "phase_id"]
+    rows += [(f"count:{k}", str(v)) for k, v in answer["counts"].items()]
+    rows += [(f"{kind}:{k}", v) for kind, figures in answer["by_kind"].items()
+             for k, v in figures.items()]
+    rows += [(f"requested:{k}", v) for k, v in answer["requested_by_category"].items()]
+    _emit(answer, rows, format, output, document,
+          title=f"Phase totals {phase} at {answer['position']}")
+
+
+@report_app.command("reconciliation")
+def reconciliation(programme: str, year: int, *, format: FormatOption = Format.table,
+                   output: OutputOption = None, as_of: AsOfOption = None,
+                   effective_on: EffectiveOnOption = None) -> None:
+    """Yearly budget reconciliation of PROGRAMME for fiscal YEAR."""
+    from scripts.exports import reports
+
+    with _read_side() as (ledger, read_models), _refusals():
+        answer = read_models.reconciliation(programme, year, at=_at(ledger, read_models, as_of),
+                                            effective_on=_day(effective_on))
+        document = _document(format, reports.reconciliation, ledger, read_models, answer)
+    rows = [(k, v) for k, v in answer.items()
+            if isinstance(v, str) and k not in ("programme_id", "closed_on")]
+    rows += [(f"check {n}: {c['name']}", f"{c['left']} = {c['right']}: "
+              f"{'holds' if c['holds'] else 'FAILS'}") for n, c in enumerate(answer["checks"], 1)]
+    rows.append(("balanced", str(answer["balanced"]).lower()))
+    _emit(answer, rows, format, output, document,
+          title=f"Reconciliation {programme} {year} at {answer['position']}")
+
+
+@report_app.command("changes")
+def changes(from_: Annotated[str, typer.Option(
+                "--from", help="POS|DATE: the earlier moment (a date: its start, UTC)")],
+            to: Annotated[str, typer.Option(
+                "--to", help="POS|DATE: the later moment (a date: its end, UTC)")],
+            format: FormatOption = Format.table, output: OutputOption = None) -> None:
+    """What changed between two moments: new applications, awards, payments, repayments and
+    closures, with the deltas of every phase's figures (the "since my last report" view)."""
+    from scripts.exports import reports
+
+    with _read_side() as (ledger, read_models), _refusals():
+        read_models.catch_up()
+        start = _moment(ledger, from_, "--from", end_of_day=False)
+        end = _moment(ledger, to, "--to", end_of_day=True)
+        if end < start:
+            raise typer.BadParameter("--to is before --from", param_hint="--to")
+        answer = reports.changes(ledger, read_models, start, min(end, read_models.position()))
+        document = _document(format, lambda lg, _, a: reports.changes_report(lg, a), ledger,
+                             read_models, answer)
+    rows = [("events", str(answer["events"]))]
+    for name, c in answer["changes"].items():
+        rows += [(f"{name}: count", str(c["count"])), (f"{name}: total", c["total"])]
+    rows += [(f"{p['phase_id']}:{n}:delta", f["delta"]) for p in answer["phases"]
+             for n, f in p["figures"].items()]
+    _emit(answer, rows, format, output, document,
+          title=f"Changes from {answer['from']} to {answer['to']}")
+
+
+def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool) -> int:
+    if text.isdigit():
+        return int(text)
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text),
+                                      time.max if end_of_day else time.min, UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter("a position, a date YYYY-MM-DD or an ISO timestamp",
+                                 param_hint=hint) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return ledger.position_at(moment)
+
+
+def _document(format: Format, build: Builder, ledger: Ledger, read_models: ReadModelsImpl,
+              answer: dict[str, Any]) -> bytes | None:
+    if format not in DOCUMENTS:
+        return None
+    from scripts.exports import documents  # openpyxl and fpdf2 load only when asked for
+
+    return documents.RENDERERS[format.value](build(ledger, read_models, answer))
+
+
+def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
+          output: Path | None, document: bytes | None, *, title: str) -> None:
+    if document is not None:
+        if output is None:
+            sys.stdout.buffer.write(document)
+        else:
+            output.write_bytes(document)
+        return
+    if format is Format.json:
+        text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
+    elif format is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["figure", "value"])
+        writer.writerows([safe_text(name), safe_text(value)] for name, value in rows)
+        text = buffer.getvalue()
+    else:
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        console = Console(file=io.StringIO(), width=120, force_terminal=False, emoji=False,
+                          markup=False)  # figure names such as 2020-1:envelope:delta
+        console.print(table)
+        text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
