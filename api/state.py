@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import Response
+from starlette.concurrency import run_in_threadpool
 
 from ledger import CommandResult, Ledger, Money
 from ledger.domain.application import Application
@@ -127,20 +128,20 @@ def replayed(response: Response, result: CommandResult) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-def application_answer(
+async def application_answer(
     ledger: Ledger, response: Response, result: CommandResult, application_id: str
 ) -> Json:
     """A command's answer on an application: its state at the command's position."""
     replayed(response, result)
     if isinstance(result.subject, Application):  # as committed: no read of the store
         return application_json(result.subject, result.position)
-    return application(ledger, application_id, result.position)
+    return await run_in_threadpool(application, ledger, application_id, result.position)
 
 
-def programme_answer(
+async def programme_answer(
     ledger: Ledger, response: Response, result: CommandResult, programme_id: str
 ) -> Json:
     replayed(response, result)
     if isinstance(result.subject, Programme):
         return programme_json(result.subject, result.position)
-    return programme(ledger, programme_id, result.position)
+    return await run_in_threadpool(programme, ledger, programme_id, result.position)

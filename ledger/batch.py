@@ -9,7 +9,7 @@ a batch-mate nor the store (see ledger/writer.py).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -61,10 +61,22 @@ class Pending:
     # in the caller's thread, not the writer's); a batch decided again checks anew.
     key_checked: bool = False
 
+    # Called (on the writer's thread) once the command is answered.
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
     def answer(self, result: CommandResult | None = None,
                error: BaseException | None = None) -> None:
         self.result, self.error = result, error
         self.done.set()
+        for callback in self.callbacks:
+            callback()
+
+    def outcome(self) -> CommandResult:
+        """The answer: the result, or the refusal raised."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
 
 
 class Restart(Exception):

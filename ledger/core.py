@@ -128,7 +128,19 @@ class LedgerCore(Application[UUID]):
         queued before it and commits it with them (ledger/writer.py). Refusals
         raise the domain's `LedgerError`; nothing of a refused command is written.
         """
-        window = self._business_dates()
+        prepared = self.prepare(actor, command)
+        if isinstance(prepared, CommandResult):
+            return prepared
+        result = self.writer.execute(prepared)
+        log.debug("command_recorded", command=command.COMMAND, position=result.position,
+                  replayed=result.replayed, **result.ids)
+        return result
+
+    def prepare(self, actor: Actor, command: Command) -> Pending | CommandResult:
+        """A command ready for the writer (`writer.submit`), or the first answer to its
+        repeated idempotency key (which reads the store). Raises the refusals that need
+        no aggregate: business dates outside the window (I13), a reused key."""
+        window = self.business_dates()
         for field_name, business_date in business_dates_in(asdict(command)):
             check_in_window(business_date, *window, what=field_name)
         fingerprint = command.fingerprint(actor.user)
@@ -136,12 +148,8 @@ class LedgerCore(Application[UUID]):
             replayed = self.replay(actor.user, actor.idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
-        pending = Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
-                          key_checked=actor.idempotency_key is not None)
-        result = self.writer.execute(pending)
-        log.debug("command_recorded", command=command.COMMAND, position=result.position,
-                  replayed=result.replayed, **result.ids)
-        return result
+        return Pending(actor=actor, command=command, fingerprint=fingerprint, window=window,
+                       key_checked=actor.idempotency_key is not None)
 
     def record(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Writes a batch's events (and its read guards) in one transaction."""
@@ -156,7 +164,7 @@ class LedgerCore(Application[UUID]):
             writer.close()
         super().close()
 
-    def _business_dates(self) -> tuple[date, date]:
+    def business_dates(self) -> tuple[date, date]:
         """I13's window (Settings.earliest_business_date, business_years_ahead)."""
         earliest = date.fromisoformat(
             self.env.get("LEDGER_EARLIEST_BUSINESS_DATE") or "1990-01-01")

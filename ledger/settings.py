@@ -66,6 +66,8 @@ class Settings(BaseSettings):
         """The Ledger application's environment: persistence and the date window."""
         return {
             **persistence_env(self.database_url),
+            # eventsourcing's JSON, written by orjson when that gives the same bytes.
+            "TRANSCODER_TOPIC": "ledger.persistence.transcodings:LedgerTranscoder",
             "LEDGER_EARLIEST_BUSINESS_DATE": self.earliest_business_date.isoformat(),
             "LEDGER_BUSINESS_YEARS_AHEAD": str(self.business_years_ahead),
         }

@@ -64,15 +64,17 @@ class Writer:
     # -- the callers' side ---------------------------------------------------------------
 
     def execute(self, pending: Pending) -> CommandResult:
+        """Queues the command and waits for its answer."""
+        self.submit(pending)
+        pending.done.wait()
+        return pending.outcome()
+
+    def submit(self, pending: Pending) -> None:
+        """Queues the command; `pending.done` (and its callbacks) tell when it is answered."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a command may not issue another command")
         self._start()
         self._queue.put(pending)
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
 
     def _start(self) -> None:
         if self._thread is not None:

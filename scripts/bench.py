@@ -14,9 +14,10 @@ b) beside them, raw single-row INSERT + COMMIT/s into a plain table (psycopg, on
 c) the time to generate --events more events (national scale: --events 1000000):
    recipients registered in bulk, then applications generated through the domain
    aggregates — the same checks, events, recorder and hash chain as the commands — saved
-   in batches of --batch applications per transaction, in the order the commands would
-   write them; a tenth before (a), the rest after it; beside it, raw batched INSERTs of as many rows
-   of the same size (scripts/bench_log.py);
+   in batches of --batch applications per transaction, each aggregate's events together as
+   a batch command writes them (the recorder's bulk path: COPY), a writer thread saving
+   one batch while the next is built; a tenth before (a), the rest after it; beside it,
+   raw batched INSERTs of as many rows of the same size (scripts/bench_log.py);
 e) after the tenth and again after the whole log: `ledger serve` in a subprocess, the time
    its projections take to catch up, and each query under 16 concurrent clients (wrk) and
    under one client: req/s, p50, p99 and every non-2xx answer, beside the trivial endpoint

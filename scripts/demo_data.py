@@ -32,6 +32,12 @@ and the cents left over go one each to the largest remainders (ties: lower
 recipient_id first) — the largest-remainder method — so the awards sum to exactly
 16,000,000.00 EUR.
 
+Writing: the programme, its budgets and the phase by their commands; the authorities in
+one `RegisterRecipients` and the applications in one `SubmitApplications`; then every
+decision, drawdown and repayment decided by its command's handler against the aggregates
+held in memory and saved in one transaction. The last three are large saves that take the
+recorder's bulk path (COPY on PostgreSQL): a dozen transactions instead of ~1,800.
+
 Idempotency: the loader refuses to run twice. If programme `shh-digital`, phase `2020-1`
 or any of the 443 recipients already exists, it raises `ledger.errors.AlreadyExists`
 before writing a single event, so a store is either untouched or holds the whole scenario
@@ -55,16 +61,18 @@ from ledger.commands import (
     AppropriateBudget,
     ApproveApplication,
     CreateProgramme,
+    NewApplication,
     OpenPhase,
     PayDrawdown,
     RecordRepayment,
     RegisterRecipients,
     RequestDrawdown,
-    SubmitApplication,
+    SubmitApplications,
     SubmitProofOfUse,
 )
 from ledger.errors import AlreadyExists, NotFound
 from scripts.data import authorities_csv
+from scripts.decide_in_memory import InMemory
 
 PROGRAMME_ID = "shh-digital"
 PROGRAMME_NAME = "Starke Heimat Hessen – Digitalisierung"
@@ -172,21 +180,26 @@ def load_2020_scenario(
         NewRecipient(a.recipient_id, a.name, a.kind, a.population, a.district_id)
         for a in authorities
     ]))
-    application_ids: dict[str, str] = {}
+    application_ids = _submit_all(ledger, authorities, awards)
+    # The decisions and the money: ~1,330 commands decided by their own handlers against
+    # the grants and the phase held in memory, then saved in one transaction (the
+    # recorder's bulk path) instead of one each (scripts/decide_in_memory.py).
+    memory = InMemory(ledger)
     paid = repaid = 0
     partial = 0
     for i, a in enumerate(authorities):
         award = awards[a.recipient_id]
-        application_id = _apply_and_approve(ledger, i, a.recipient_id, award)
-        application_ids[a.recipient_id] = application_id
+        application_id = application_ids[a.recipient_id]
+        _approve(memory, i, application_id, award)
         drawn = award
         if i % PARTIAL_EVERY == PARTIAL_EVERY // 2 and a.name.split(",")[0] not in PUBLISHED_AWARDS:
             drawn = _cents(award.cents * int(PARTIAL_SHARE * 100) // 100)
             partial += 1
-        _draw(ledger, i, application_id, drawn)
+        _draw(memory, i, application_id, drawn)
         paid += drawn.cents
         if i in REPAYMENTS:
-            repaid += _repay(ledger, i, application_id, drawn, _cents(REPAYMENTS[i]))
+            repaid += _repay(memory, i, application_id, drawn, _cents(REPAYMENTS[i]))
+    memory.save()
 
     position = ledger.head()[0]
     return {
@@ -250,42 +263,51 @@ _CATEGORIES = ("it_infrastructure", "workplace_equipment", "remote_work",
                "collaboration_tools", "e_records", "online_services")
 
 
-def _apply_and_approve(ledger: Ledger, i: int, recipient_id: str, award: Money) -> str:
+def _submit_all(ledger: Ledger, authorities: list[Authority],
+                awards: dict[str, Money]) -> dict[str, str]:
+    """One application per authority, in one `SubmitApplications` (all or nothing)."""
     # Applications in spring, decisions over the summer; spread by index, not at random,
     # so every run writes the same dates.
-    submitted_on = date(2020, 3, 2) + timedelta(days=i * 7 % 85)
-    decided_on = date(2020, 6, 15) + timedelta(days=i * 11 % 70)
-    application_id = ledger.execute(CLERK, SubmitApplication(
-        phase_id=PHASE_ID, recipient_id=recipient_id, requested_amount=award,
-        submitted_on=submitted_on, reference=f"SHH-D-2020-{i + 1:03d}",
-        measures=[{"category": _CATEGORIES[i % len(_CATEGORIES)],
-                   "description": "Digitalisierung der Verwaltung 2020", "amount": award}],
-    )).ids["application_id"]
-    ledger.execute(APPROVER, ApproveApplication(
+    ids = ledger.execute(CLERK, SubmitApplications(applications=[
+        NewApplication(
+            phase_id=PHASE_ID, recipient_id=a.recipient_id, requested_amount=awards[a.recipient_id],
+            submitted_on=date(2020, 3, 2) + timedelta(days=i * 7 % 85),
+            reference=f"SHH-D-2020-{i + 1:03d}",
+            measures=[{"category": _CATEGORIES[i % len(_CATEGORIES)],
+                       "description": "Digitalisierung der Verwaltung 2020",
+                       "amount": awards[a.recipient_id]}])
+        for i, a in enumerate(authorities)
+    ])).ids["application_ids"].split(",")
+    return {a.recipient_id: application_id
+            for a, application_id in zip(authorities, ids, strict=True)}
+
+
+def _approve(memory: InMemory, i: int, application_id: str, award: Money) -> None:
+    memory.decide(APPROVER, ApproveApplication(
         application_id=application_id, approved_amount=award,
-        decided_on=decided_on, decision_reference=f"SHH-D-2020/{i + 1:03d}",
+        decided_on=date(2020, 6, 15) + timedelta(days=i * 11 % 70),
+        decision_reference=f"SHH-D-2020/{i + 1:03d}",
     ))
-    return application_id
 
 
-def _draw(ledger: Ledger, i: int, application_id: str, amount: Money) -> None:
+def _draw(memory: InMemory, i: int, application_id: str, amount: Money) -> None:
     # Drawdowns requested September to November, paid 5–14 days later (some in December).
     requested_on = date(2020, 9, 1) + timedelta(days=i * 13 % 80)
-    drawdown_id = ledger.execute(CLERK, RequestDrawdown(
+    drawdown_id = memory.decide(CLERK, RequestDrawdown(
         application_id=application_id, amount=amount, requested_on=requested_on,
-    )).ids["drawdown_id"]
-    ledger.execute(PAYMASTER, PayDrawdown(
+    ))["drawdown_id"]
+    memory.decide(PAYMASTER, PayDrawdown(
         application_id=application_id, drawdown_id=drawdown_id,
         paid_on=requested_on + timedelta(days=5 + i % 10),
     ))
 
 
-def _repay(ledger: Ledger, i: int, application_id: str, paid: Money, amount: Money) -> int:
-    ledger.execute(CLERK, SubmitProofOfUse(
+def _repay(memory: InMemory, i: int, application_id: str, paid: Money, amount: Money) -> int:
+    memory.decide(CLERK, SubmitProofOfUse(
         application_id=application_id, spent_amount=paid - amount,
         submitted_on=date(2020, 12, 1) + timedelta(days=i % 5),
     ))
-    ledger.execute(PAYMASTER, RecordRepayment(
+    memory.decide(PAYMASTER, RecordRepayment(
         application_id=application_id, amount=amount,
         received_on=date(2020, 12, 14) + timedelta(days=i % 5),
         reason="Minderausgaben laut Verwendungsnachweis",

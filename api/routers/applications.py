@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api import state, tabular
+from api import commands, state, tabular
 from api.deps import (
     AnyRole,
     ApproverActor,
@@ -45,57 +45,61 @@ ApplicationId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=[
 
 
 @router.post("", status_code=201, response_model=ApplicationPublic)
-def submit_application(
+async def submit_application(
     *, body: ApplicationCreate, ledger: LedgerDep, actor: ClerkActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(SubmitApplication, body))
-    return state.application_answer(ledger, response, result, result.ids["application_id"])
+    result = await commands.run(ledger, actor, command(SubmitApplication, body))
+    return await state.application_answer(ledger, response, result, result.ids["application_id"])
 
 
 @router.post("/{application_id}/amend", response_model=ApplicationPublic)
-def amend_application(
+async def amend_application(
     *, application_id: ApplicationId, body: ApplicationAmend, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(AmendApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        AmendApplication, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationPublic)
-def withdraw_application(
+async def withdraw_application(
     *, application_id: ApplicationId, body: ApplicationWithdraw, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(
+    result = await commands.run(ledger, actor, command(
         WithdrawApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/approve", response_model=ApplicationPublic)
-def approve_application(
+async def approve_application(
     *, application_id: ApplicationId, body: ApplicationApprove, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(ApproveApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        ApproveApplication, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/reject", response_model=ApplicationPublic)
-def reject_application(
+async def reject_application(
     *, application_id: ApplicationId, body: ApplicationReject, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(RejectApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        RejectApplication, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/award-amendments", response_model=ApplicationPublic)
-def amend_award(
+async def amend_award(
     *, application_id: ApplicationId, body: AwardAmend, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(AmendAward, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        AmendAward, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.get("", response_model=CountedPage, dependencies=[AnyRole],

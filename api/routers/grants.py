@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from api import state
+from api import commands, state
 from api.deps import ApproverActor, CancelActor, ClerkActor, FinanceActor, LedgerDep
 from api.routers.applications import ApplicationId
 from api.schemas.applications import (
@@ -37,68 +37,73 @@ DrawdownId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=["D1"])]
 
 
 @router.post("/{application_id}/drawdowns", status_code=201, response_model=DrawdownCreated)
-def request_drawdown(
+async def request_drawdown(
     *, application_id: ApplicationId, body: DrawdownCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(RequestDrawdown, body, application_id=application_id))
-    answer = state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        RequestDrawdown, body, application_id=application_id))
+    answer = await state.application_answer(ledger, response, result, application_id)
     return {**answer, "drawdown_id": result.ids["drawdown_id"]}
 
 
 @router.post("/{application_id}/drawdowns/{did}/pay", response_model=ApplicationPublic)
-def pay_drawdown(
+async def pay_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownPay, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(
+    result = await commands.run(ledger, actor, command(
         PayDrawdown, body, application_id=application_id, drawdown_id=did))
-    return state.application_answer(ledger, response, result, application_id)
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/drawdowns/{did}/cancel", response_model=ApplicationPublic)
-def cancel_drawdown(
+async def cancel_drawdown(
     *, application_id: ApplicationId, did: DrawdownId, body: DrawdownCancel, ledger: LedgerDep,
     actor: CancelActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(
+    result = await commands.run(ledger, actor, command(
         CancelDrawdown, body, application_id=application_id, drawdown_id=did))
-    return state.application_answer(ledger, response, result, application_id)
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/repayments", status_code=201,
              response_model=ApplicationPublic)
-def record_repayment(
+async def record_repayment(
     *, application_id: ApplicationId, body: RepaymentCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(RecordRepayment, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        RecordRepayment, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/proof-of-use", status_code=201,
              response_model=ApplicationPublic)
-def submit_proof_of_use(
+async def submit_proof_of_use(
     *, application_id: ApplicationId, body: ProofOfUseCreate, ledger: LedgerDep,
     actor: ClerkActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(SubmitProofOfUse, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        SubmitProofOfUse, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/close", response_model=ApplicationPublic)
-def close_application(
+async def close_application(
     *, application_id: ApplicationId, body: ApplicationClose, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(CloseApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        CloseApplication, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)
 
 
 @router.post("/{application_id}/revoke", response_model=ApplicationPublic)
-def revoke_application(
+async def revoke_application(
     *, application_id: ApplicationId, body: ApplicationRevoke, ledger: LedgerDep,
     actor: ApproverActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(RevokeApplication, body, application_id=application_id))
-    return state.application_answer(ledger, response, result, application_id)
+    result = await commands.run(ledger, actor, command(
+        RevokeApplication, body, application_id=application_id))
+    return await state.application_answer(ledger, response, result, application_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from api import state, tabular
+from api import commands, state, tabular
 from api.deps import (
     AdminActor,
     AnyRole,
@@ -51,60 +52,61 @@ Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 
 
 @router.post("", status_code=201, response_model=ProgrammePublic)
-def create_programme(
+async def create_programme(
     *, body: ProgrammeCreate, ledger: LedgerDep, actor: AdminActor, response: Response
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(CreateProgramme, body))
-    return state.programme_answer(ledger, response, result, body.programme_id)
+    result = await commands.run(ledger, actor, command(CreateProgramme, body))
+    return await state.programme_answer(ledger, response, result, body.programme_id)
 
 
 @router.post("/{pid}/budgets", status_code=201, response_model=ProgrammePublic)
-def appropriate_budget(
+async def appropriate_budget(
     *, pid: ProgrammeId, body: BudgetCreate, ledger: LedgerDep, actor: BudgetActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(AppropriateBudget, body, programme_id=pid))
-    return state.programme_answer(ledger, response, result, pid)
+    result = await commands.run(ledger, actor, command(AppropriateBudget, body, programme_id=pid))
+    return await state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/amend", response_model=ProgrammePublic)
-def amend_budget(
+async def amend_budget(
     *, pid: ProgrammeId, year: Year, body: BudgetAmend, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(AmendBudget, body, programme_id=pid, fiscal_year=year))
-    return state.programme_answer(ledger, response, result, pid)
+    result = await commands.run(ledger, actor, command(
+        AmendBudget, body, programme_id=pid, fiscal_year=year))
+    return await state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/expenditures", status_code=201,
              response_model=ProgrammePublic)
-def record_expenditure(
+async def record_expenditure(
     *, pid: ProgrammeId, year: Year, body: ExpenditureCreate, ledger: LedgerDep,
     actor: FinanceActor, response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(
+    result = await commands.run(ledger, actor, command(
         RecordDirectExpenditure, body, programme_id=pid, fiscal_year=year))
-    return state.programme_answer(ledger, response, result, pid)
+    return await state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/budgets/{year}/close", response_model=ProgrammePublic)
-def close_year(
+async def close_year(
     *, pid: ProgrammeId, year: Year, body: YearClose, ledger: LedgerDep, actor: FinanceActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(
+    result = await commands.run(ledger, actor, command(
         CloseFiscalYear, body, programme_id=pid, fiscal_year=year))
-    return state.programme_answer(ledger, response, result, pid)
+    return await state.programme_answer(ledger, response, result, pid)
 
 
 @router.post("/{pid}/phases", status_code=201, response_model=PhasePublic)
-def open_phase(
+async def open_phase(
     *, pid: ProgrammeId, body: PhaseCreate, ledger: LedgerDep, actor: AdminActor,
     response: Response,
 ) -> dict[str, Any]:
-    result = ledger.execute(actor, command(OpenPhase, body, programme_id=pid))
+    result = await commands.run(ledger, actor, command(OpenPhase, body, programme_id=pid))
     state.replayed(response, result)
-    return state.phase(ledger, body.phase_id, result.position)
+    return await run_in_threadpool(state.phase, ledger, body.phase_id, result.position)
 
 
 @router.get("", response_model=CountedPage, dependencies=[AnyRole],

@@ -12,13 +12,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.persistence.chain import (
+    BULK_EVENTS,
     ChainedEvent,
     ChainLink,
     Checkpoint,
@@ -26,6 +28,7 @@ from ledger.persistence.chain import (
     build_links,
 )
 from ledger.persistence.log import LogRecord
+from ledger.persistence.pg_bulk import PostgresBulkWriter
 from ledger.persistence.pg_checkpoint import CHECKPOINT_TABLE, PostgresCheckpoint
 
 CHAIN_TABLE = "ledger_chain"
@@ -79,11 +82,19 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT position, hash, recorded_at FROM {schema}.{chain} "
             "ORDER BY position DESC LIMIT 1"
         ).format(**names)
+        # A save is two statements whatever its size: the events and their links each as
+        # one INSERT of arrays (binary parameters, no per-row statement or composite type).
+        self._sql_insert_events = SQL(
+            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(**names, id_type=Identifier(self.datastore.originator_id_type))
         self._sql_insert_links = SQL(
             "INSERT INTO {schema}.{chain} "
             "(position, originator_id, originator_version, recorded_at, hash) "
-            "VALUES (%s, %s, %s, %s, %s)"
-        ).format(**names)
+            "SELECT p, o, v, %s, h FROM unnest(%b::bigint[], %b::{id_type}[], %b::bigint[], "
+            "%b::bytea[]) AS t(p, o, v, h)"
+        ).format(**names, id_type=Identifier(self.datastore.originator_id_type))
         self._sql_select_chain = SQL(
             "SELECT position, originator_id, originator_version, recorded_at, hash "
             "FROM {schema}.{chain} WHERE position > %s ORDER BY position LIMIT %s"
@@ -104,6 +115,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE c.position > %s ORDER BY c.position LIMIT %s"
         ).format(**names)
         self._names = names
+        self._bulk = PostgresBulkWriter(self.datastore, names, lock=self._lock_table,
+                                        notify=self._notify_channel)
         # The log as readers want it: text where they want text, formatted by the server.
         columns = SQL(
             "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
@@ -135,6 +148,36 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(**names)
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """A large save (an import, the demo, the bench's log) takes the bulk path."""
+        ids: Sequence[int] | None
+        if len(stored_events) >= BULK_EVENTS and self.datastore.originator_id_type == "uuid":
+            ids = self._bulk_save(stored_events, kwargs.get("read_guards", ()))
+        else:
+            ids = super().insert_events(stored_events, **kwargs)
+        return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _bulk_save(
+        self, stored_events: Sequence[StoredEvent], read_guards: Sequence[tuple[Any, int]]
+    ) -> list[int]:
+        return self._bulk.save(stored_events, read_guards)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """eventsourcing's order (lock, notify, insert), with the rows as four arrays."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self._sql_insert_events, (
+            [s.originator_id for s in stored_events],
+            [s.originator_version for s in stored_events],
+            [s.topic for s in stored_events],
+            [s.state for s in stored_events],
+        ), prepare=True)
+
     def _fetch_ids_after_insert_events(
         self,
         curs: Cursor[DictRow],
@@ -146,18 +189,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             return ids
         # Still inside the transaction that holds the EXCLUSIVE lock.
         guards = kwargs.get("read_guards", ())
-        if guards:
-            # A server-side error aborts the transaction (a Python one here would
-            # not: eventsourcing re-raises it after its transaction block). The inner
-            # pipeline block syncs on exit, so a failed guard raises its own
-            # unique_violation here (an IntegrityError: the command is decided again),
-            # never a "pipeline aborted" from a later statement.
-            with curs.connection.pipeline():
-                for originator_id, version in guards:
-                    curs.execute(SQL(_READ_GUARD).format(
-                        **self._names, originator_id=Literal(str(originator_id)),
-                        version=Literal(version)))
-        curs.execute(self._sql_head, prepare=True)
+        # A server-side error aborts the transaction (a Python one here would not:
+        # eventsourcing re-raises it after its transaction block). The guards and the
+        # read of the chain's head go in one round trip: the inner pipeline block
+        # syncs on exit, so a failed guard raises its own unique_violation here (an
+        # IntegrityError: the batch is decided again), never a "pipeline aborted"
+        # from a later statement.
+        with curs.connection.pipeline():
+            for originator_id, version in guards:
+                curs.execute(SQL(_READ_GUARD).format(
+                    **self._names, originator_id=Literal(str(originator_id)),
+                    version=Literal(version)))
+            curs.execute(self._sql_head, prepare=True)
         head = curs.fetchone()
         previous = bytes(head["hash"]) if head else bytes(32)
         previous_at = head["recorded_at"] if head else None
@@ -167,7 +210,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             ids,
             [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
         )
-        curs.executemany(self._sql_insert_links, links)
+        curs.execute(self._sql_insert_links, (
+            links[0][3],
+            [row[0] for row in links],
+            [row[1] for row in links],
+            [row[2] for row in links],
+            [row[4] for row in links],
+        ), prepare=True)
         return ids
 
     def select_chain(self, *, after: int, limit: int) -> Sequence[ChainLink]:
