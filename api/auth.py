@@ -1,9 +1,18 @@
-"""API keys (SPEC §6): a JSON file {"keys": [{"key", "user", "roles"}]} read at startup."""
+"""API keys (SPEC §6): a JSON file {"keys": [{"key", "user", "roles"}]} read at startup.
+
+An entry may hold `key_sha256` (the hex SHA-256 of the key) instead of `key`: the file then
+holds nothing a reader could present. `ledger keys add` writes such entries; the file is
+created with mode 0600 and replaced whole, never left half-written or readable by others.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,9 +26,20 @@ ROLES: tuple[Role, ...] = ("admin", "clerk", "approver", "finance", "auditor")
 class KeyEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(min_length=16)
+    key: str | None = Field(default=None, min_length=16)
+    key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     user: str = Field(min_length=1, max_length=100)
     roles: list[Role] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> KeyEntry:
+        if (self.key is None) == (self.key_sha256 is None):
+            raise ValueError(f"entry of {self.user}: give either key or key_sha256")
+        return self
+
+    @property
+    def digest(self) -> str:
+        return self.key_sha256 if self.key is None else digest(self.key)  # type: ignore[return-value]  # one is set (_one_key)
 
 
 class KeysFile(BaseModel):
@@ -32,7 +52,7 @@ class KeysFile(BaseModel):
         # Merging them silently would let the last entry decide who the key is.
         seen: dict[str, int] = {}
         for n, entry in enumerate(self.keys):
-            first = seen.setdefault(entry.key, n)
+            first = seen.setdefault(entry.digest, n)
             if first != n:
                 raise ValueError(
                     f"keys {first} ({self.keys[first].user}) and {n} ({entry.user}) hold "
@@ -49,13 +69,12 @@ class Principal:
 
 
 class ApiKeys:
-    """Looks keys up by their SHA-256, so the table never holds the keys themselves."""
+    """Holds keys only as SHA-256 digests, and compares a presented key's digest with every
+    one of them in constant time: how long a refusal takes reveals nothing about any key."""
 
     def __init__(self, entries: list[KeyEntry]) -> None:
-        self._by_digest = {
-            _digest(entry.key): Principal(entry.user, frozenset(entry.roles))
-            for entry in entries
-        }
+        self._digests = [(entry.digest.encode(), Principal(entry.user, frozenset(entry.roles)))
+                         for entry in entries]
 
     @classmethod
     def load(cls, path: Path | None) -> ApiKeys:
@@ -73,12 +92,51 @@ class ApiKeys:
             raise ValueError(f"LEDGER_API_KEYS_FILE {path}: {exc}") from exc
 
     def authenticate(self, key: str) -> Principal | None:
-        # Comparing digests, not keys: lookup time reveals nothing about a valid key.
-        return self._by_digest.get(_digest(key))
+        presented = digest(key).encode()
+        found = None
+        for known, principal in self._digests:  # no early exit: the same work for every key
+            if hmac.compare_digest(presented, known):
+                found = principal
+        return found
 
     def __len__(self) -> int:
-        return len(self._by_digest)
+        return len(self._digests)
 
 
-def _digest(key: str) -> str:
+def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return f"pl_{secrets.token_urlsafe(32)}"
+
+
+def write_keys_file(path: Path, entries: list[dict[str, object]]) -> None:
+    """Replaces `path` with `entries`, through a file created 0600 beside it (mkstemp opens
+    with O_EXCL and mode 0600): no moment where the keys are readable by others."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"keys": entries}, indent=2) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def add_key(path: Path, *, user: str, roles: list[str]) -> str:
+    """Adds a new key for `user` to the keys file (created if missing) and returns it;
+    the file keeps only its SHA-256. Raises ValueError for an invalid file or entry."""
+    path = Path(path)
+    key = new_key()
+    entries: list[dict[str, object]] = [{"key_sha256": digest(key), "user": user,
+                                         "roles": roles}]
+    try:
+        if path.exists():  # the entries already there stay as they are, in their order
+            entries[:0] = json.loads(path.read_text(encoding="utf-8"))["keys"]
+        KeysFile.model_validate({"keys": entries})  # refuses a broken file before rewriting
+    except (OSError, KeyError, TypeError, json.JSONDecodeError, ValidationError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    write_keys_file(path, entries)
+    return key

@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from api.auth import ApiKeys
 from api.authentication import AuthenticationMiddleware
 from api.errors import install_error_handlers
+from api.metrics import install_metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.query import refuse_unknown_query
@@ -125,6 +126,7 @@ def create_app(
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    install_metrics(app)  # GET /metrics, and the middleware that counts every answer
     # Probes first: routes are matched in order, and /health is what load balancers poll.
     for router in (health.router, whoami.router, programmes.router, phases.router,
                    recipients.router, applications.router, grants.router, audit.router,

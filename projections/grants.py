@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from projections import balances, days
+from projections import balances, days, lookups
 from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx, any_of, chunks
@@ -50,7 +50,9 @@ ENTITIES = Table(
     (("originator_id", "TEXT NOT NULL"), *STATE_COLUMNS),
     key=("originator_id",),
     indexes=(("kind", "entity_id"), ("kind", "phase_id", "entity_id"),
-             ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id")),
+             ("kind", "recipient_id", "entity_id"), ("kind", "programme_id", "entity_id"),
+             # a list's total by status, alone or in a phase (GET /applications)
+             ("kind", "status", "entity_id"), ("kind", "phase_id", "status", "entity_id")),
 )
 HISTORY = Table(
     "entity_history",
@@ -129,7 +131,7 @@ class Scope:
 class GrantsProjection:
     name: str = "grants"
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
-                                 *balances.TABLES, *days.TABLES)
+                                 *balances.TABLES, *days.TABLES, lookups.LOOKUP)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         entities = _load_entities(tx, tag, {e.originator_id for e in events})
@@ -195,6 +197,7 @@ class GrantsProjection:
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
         days.apply_changes(tx, tag, day_changes)
+        lookups.apply(tx, tag, events)
 
 
 def _scope(tx: Tx, tag: str, scopes: dict[str, Scope], key: str) -> Scope:

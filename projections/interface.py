@@ -61,10 +61,32 @@ class ReadModels(Protocol):
         phase_id: str | None = None,
         recipient_id: str | None = None,
         status: str | None = None,
+        reference: str | None = None,
+        text: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
         at: int | None = None,
-    ) -> Json: ...
+    ) -> Json:
+        """A page of applications (each with its `recipient_name`) and the `total`;
+        `reference` is a file reference (case and punctuation aside), `text` the start of
+        any word of the recipient's name or the reference."""
+        ...
+
+    def programmes(self, *, cursor: str | None = None, limit: int = 100,
+                   at: int | None = None) -> Json:
+        """A page of programmes, each as `programme` answers it, and the `total`."""
+        ...
+
+    def phases_of(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
+                  at: int | None = None) -> Json:
+        """A page of a programme's phases, and the `total`; NotFound for no programme."""
+        ...
+
+    def recipients(self, *, text: str | None = None, cursor: str | None = None,
+                   limit: int = 100, at: int | None = None) -> Json:
+        """A page of recipients, those with a word of the name or the id starting with
+        `text` when given, and the `total`."""
+        ...
 
     def programme(self, programme_id: str, *, at: int | None = None) -> Json:
         """programme_id, name, funder, budgets per year, phases, position."""

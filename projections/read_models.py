@@ -8,15 +8,18 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import structlog
+
 from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
 from ledger.persistence.log import fields_decoder
-from projections import base, state, totals
+from projections import base, lists, lookups, state, totals
 from projections.answers import Answers, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import data_of
+from projections.grants import ENTITIES, HISTORY
 from projections.leader import leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
 from projections.runner import Progress, Runner, wait_until
@@ -24,6 +27,7 @@ from projections.state import StateQuery
 from projections.status import ensure_status_table, live_status
 
 Json = dict[str, Any]
+log = structlog.get_logger("projections")
 
 
 def all_projections() -> tuple[Projection, ...]:
@@ -126,13 +130,34 @@ class ReadModelsImpl:
         phase_id: str | None = None,
         recipient_id: str | None = None,
         status: str | None = None,
+        reference: str | None = None,
+        text: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
         at: int | None = None,
     ) -> Json:
         with self._state(at) as q:
-            return state.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
-                                           status=status, cursor=cursor, limit=limit)
+            return lists.applications_page(q, phase_id=phase_id, recipient_id=recipient_id,
+                                           status=status, reference=reference, text=text,
+                                           cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def programmes(self, *, cursor: str | None = None, limit: int = 100,
+                   at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.programmes_page(q, cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def phases_of(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
+                  at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.phases_page(q, programme_id, cursor=cursor, limit=limit)
+
+    @kept("grants")
+    def recipients(self, *, text: str | None = None, cursor: str | None = None,
+                   limit: int = 100, at: int | None = None) -> Json:
+        with self._state(at) as q:
+            return lists.recipients_page(q, text=text, cursor=cursor, limit=limit)
 
     @kept("grants")
     def programme(self, programme_id: str, *, at: int | None = None) -> Json:
@@ -248,7 +273,29 @@ def build_read_models(
     runner.leadership = leadership_for(settings.database_url)
     runner.ensure_schema()
     ensure_status_table(db)
+    fill_lookups(db)
     return ReadModelsImpl(db, runner, keep_answers=keep_answers)
+
+
+def fill_lookups(db: Database) -> None:
+    """A database written before the lookup table existed gets it filled once, from the
+    entity states, under the projection's tracking row (no batch meanwhile)."""
+    with db.read() as tx:
+        live = tx.execute(base.SELECT_LIVE_POSITION, ("grants",))
+        if not live or int(live[0][2]) == 0:
+            return
+        tag = str(live[0][1])
+        if tx.execute(f"SELECT 1 FROM {lookups.LOOKUP.name(tag)} LIMIT 1"):
+            return
+    with db.write() as tx:
+        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+        tx.execute(base.SELECT_TRACKING + lock, ("grants", tag))
+        if tx.execute(base.SELECT_LIVE_POSITION, ("grants",))[0][1] != tag:
+            return  # a rebuild switched versions meanwhile: it wrote its own rows
+        written = lookups.backfill(tx, tag, entities_table=ENTITIES.name(tag),
+                                   history_table=HISTORY.name(tag))
+    if written:
+        log.info("lookups_filled", rows=written)
 
 
 def replay_all(settings: Settings, ledger: Ledger, progress: Progress | None = None

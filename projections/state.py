@@ -7,12 +7,13 @@ an as-of answer is, by construction, what the live table said then.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from ledger.errors import NotFound, ValidationFailed
-from projections.base import check_limit, decode_cursor, encode_cursor
+from ledger.errors import NotFound
+from projections import lookups
 from projections.db import Tx
 from projections.events import eur
 from projections.grants import ENTITIES, ENTRIES, HISTORY
@@ -45,8 +46,27 @@ class StateQuery:
 
     def many(
         self, kind: str, *, after: str | None = None, limit: int | None = None,
-        status_not: str | None = None, **filters: Any
+        status_not: str | None = None, search: Sequence[lookups.Term] = (), **filters: Any
     ) -> list[Json]:
+        table, where, params = self._where(kind, status_not, search, filters)
+        if after is not None:
+            where.append("t.entity_id > :after")
+            params["after"] = after
+        sql = (f"SELECT t.state FROM {table} t WHERE {' AND '.join(where)} "
+               "ORDER BY t.entity_id")
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [orjson.loads(state) for (state,) in self.tx.execute(sql, params)]
+
+    def count(self, kind: str, *, search: Sequence[lookups.Term] = (), **filters: Any) -> int:
+        """How many `many` would answer without `after` and `limit` (a list's `total`)."""
+        table, where, params = self._where(kind, None, search, filters)
+        return int(self.tx.execute(
+            f"SELECT COUNT(*) FROM {table} t WHERE {' AND '.join(where)}", params)[0][0])
+
+    def _where(self, kind: str, status_not: str | None, search: Sequence[lookups.Term],
+               filters: dict[str, Any]) -> tuple[str, list[str], dict[str, Any]]:
         where = ["t.kind = :kind"]
         params: dict[str, Any] = {"kind": kind, "at": self.at}
         if status_not is not None:
@@ -57,23 +77,16 @@ class StateQuery:
                 assert column in FILTERS
                 where.append(f"t.{column} = :{column}")
                 params[column] = value
-        if after is not None:
-            where.append("t.entity_id > :after")
-            params["after"] = after
+        where.extend(lookups.matching(self.tag, kind, search, params,
+                                      entities_table=ENTITIES.name(self.tag)))
         if self.at >= self.live:
-            table = ENTITIES.name(self.tag)
-        else:
-            table = HISTORY.name(self.tag)
-            where.append(
-                f"t.position = (SELECT MAX(h.position) FROM {table} h WHERE h.kind = t.kind "
-                "AND h.entity_id = t.entity_id AND h.position <= :at)"
-            )
-        sql = (f"SELECT t.state FROM {table} t WHERE {' AND '.join(where)} "
-               "ORDER BY t.entity_id")
-        if limit is not None:
-            sql += " LIMIT :limit"
-            params["limit"] = limit
-        return [orjson.loads(state) for (state,) in self.tx.execute(sql, params)]
+            return ENTITIES.name(self.tag), where, params
+        table = HISTORY.name(self.tag)
+        where.append(
+            f"t.position = (SELECT MAX(h.position) FROM {table} h WHERE h.kind = t.kind "
+            "AND h.entity_id = t.entity_id AND h.position <= :at)"
+        )
+        return table, where, params
 
     def require(self, kind: str, entity_id: str) -> Json:
         state = self.one(kind, entity_id)
@@ -105,23 +118,11 @@ def application_json(s: Json, position: int) -> Json:
     }
 
 
-def applications_page(
-    q: StateQuery, *, phase_id: str | None, recipient_id: str | None, status: str | None,
-    cursor: str | None, limit: int,
-) -> Json:
-    limit = check_limit(limit)
-    if status is not None and status not in APPLICATION_STATUSES:
-        raise ValidationFailed(f"status: one of {', '.join(APPLICATION_STATUSES)}")
-    states = q.many("application", after=decode_cursor(cursor), limit=limit + 1,
-                    phase_id=phase_id, recipient_id=recipient_id, status=status)
-    items = [application_json(s, q.at) for s in states[:limit]]
-    more = len(states) > limit
-    return {"items": items, "next_cursor": encode_cursor(items[-1]["application_id"])
-            if more else None, "position": q.at}
-
-
 def programme_json(q: StateQuery, programme_id: str) -> Json:
-    s = q.require("programme", programme_id)
+    return programme_answer(q.require("programme", programme_id), q.at)
+
+
+def programme_answer(s: Json, position: int) -> Json:
     budgets = []
     for year in sorted(s["budgets"].values(), key=lambda y: y["fiscal_year"]):
         unallocated = (year["appropriation"] + year["carried_in"] - year["funded"]
@@ -134,7 +135,7 @@ def programme_json(q: StateQuery, programme_id: str) -> Json:
             "status": year["status"], "closed_on": year["closed_on"],
         })
     return {"programme_id": s["programme_id"], "name": s["name"], "funder": s["funder"],
-            "budgets": budgets, "phases": list(s["phases"]), "position": q.at}
+            "budgets": budgets, "phases": list(s["phases"]), "position": position}
 
 
 def phase_json(q: StateQuery, phase_id: str) -> Json:

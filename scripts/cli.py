@@ -67,6 +67,10 @@ from scripts import export_commands  # noqa: E402  # registered after the app ex
 
 export_commands.register(app)
 
+from scripts import keys_commands  # noqa: E402  # registered after the app exists
+
+keys_commands.register(app)
+
 
 if __name__ == "__main__":  # `python -m scripts.cli`, as the bench starts `ledger serve`
     app(prog_name="ledger")

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import secrets
-from collections import Counter
-from datetime import date
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ledger import Actor, Ledger, Money, NewApplication, Settings, build_ledger
+from ledger import Actor, NewApplication, Settings, build_ledger
 from ledger.commands import (
     SubmitApplications,
 )
-from ledger.errors import AlreadyExists, DuplicateApplication, LedgerError, ValidationFailed
+from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure
 
@@ -33,8 +30,6 @@ DEMO_USERS: tuple[tuple[str, str], ...] = (
     ("approver", "arne"),
     ("finance", "frieda"),
 )
-IMPORT_COLUMNS = ("phase_id", "recipient_id", "requested_amount", "submitted_on")
-OPTIONAL_COLUMNS = ("reference", "measures")
 
 
 def serve(
@@ -71,7 +66,15 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
         return
     _prepare_store(settings)
     os.environ.update(settings.environment())  # the workers' create_app reads them back
-    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    # Each worker counts into files of one directory, which any worker's /metrics sums.
+    from api.metrics import shared_directory
+
+    metrics_dir, made = shared_directory()
+    try:
+        uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    finally:
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _prepare_store(settings: Settings) -> None:
@@ -122,24 +125,31 @@ def demo(
 
 
 def write_demo_keys(path: Path) -> list[dict[str, Any]]:
+    """New keys, printed once by the caller; the file (created 0600) keeps only their
+    SHA-256 (api/auth.py)."""
+    from api.auth import digest, write_keys_file
+
     keys = [{"key": f"demo-{role}-{secrets.token_urlsafe(18)}", "user": user, "roles": [role]}
             for role, user in DEMO_USERS]
-    path.write_text(json.dumps({"keys": keys}, indent=2) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    write_keys_file(path, [{"key_sha256": digest(str(entry["key"])), "user": entry["user"],
+                            "roles": entry["roles"]} for entry in keys])
     return keys
 
 
 def import_applications(
-    file: Annotated[Path, typer.Argument(help="CSV: phase_id, recipient_id, "
-                                         "requested_amount, submitted_on[, reference, measures]",
+    file: Annotated[Path, typer.Argument(help="CSV, `,` or `;` separated: phase_id, "
+                                         "recipient_id, requested_amount, submitted_on"
+                                         "[, reference, measures]",
                                          exists=True, dir_okay=False, readable=True)],
     user: Annotated[str, typer.Option(help="the clerk recorded as actor")] = "import",
 ) -> None:
-    """Import applications from CSV, all or nothing: every row is checked first."""
+    """Import applications from CSV, all or nothing: every row is checked first and every
+    bad row is reported, by line, before anything is written."""
+    from scripts.import_rows import checked_rows
+
     ledger = build_ledger(Settings())
     try:
-        rows = read_rows(file)
-        check_rows(ledger, rows)
+        rows = checked_rows(ledger, file)
         actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
         # One atomic save: a concurrent writer makes the ledger re-decide the
         # whole batch, never leaves part of it behind.
@@ -152,73 +162,6 @@ def import_applications(
     finally:
         ledger.close()
     typer.echo(f"imported {len(rows)} applications (last position {last})")
-
-
-def read_rows(file: Path) -> list[dict[str, Any]]:
-    """Parses every row into the keyword arguments of `submit_application`.
-
-    Raises ValidationFailed naming the line of the first bad row.
-    """
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = set(reader.fieldnames or ())
-        missing = [c for c in IMPORT_COLUMNS if c not in header]
-        unknown = header - set(IMPORT_COLUMNS) - set(OPTIONAL_COLUMNS)
-        if missing or unknown:
-            raise ValidationFailed(f"columns: missing {missing}, unknown {sorted(unknown)}")
-        rows = []
-        for line, raw in enumerate(reader, start=2):
-            try:
-                rows.append(_parse(raw))
-            except (ValueError, json.JSONDecodeError) as exc:
-                raise ValidationFailed(f"line {line}: {exc}") from None
-            except ValidationFailed as exc:
-                raise ValidationFailed(f"line {line}: {exc.detail}") from None
-    if not rows:
-        raise ValidationFailed("the file holds no rows")
-    return rows
-
-
-def _parse(raw: dict[str, str]) -> dict[str, Any]:
-    measures = json.loads(raw["measures"]) if raw.get("measures") else None
-    if measures is not None and not isinstance(measures, list):
-        raise ValidationFailed("measures: a JSON list of {category, description, amount}")
-    return {
-        "phase_id": raw["phase_id"].strip(),
-        "recipient_id": raw["recipient_id"].strip(),
-        "requested_amount": Money.positive(raw["requested_amount"], field="requested_amount"),
-        "submitted_on": date.fromisoformat(raw["submitted_on"].strip()),
-        "reference": (raw.get("reference") or "").strip() or None,
-        "measures": measures,
-    }
-
-
-def check_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
-    """Checks every row against the ledger as it stands, without writing.
-
-    This gives an error naming the CSV line; the ledger re-checks every row
-    when the batch is saved, atomically, so a concurrent writer can only make
-    the whole import fail, never leave part of it written.
-    """
-    in_file: Counter[tuple[str, str]] = Counter()
-    for line, row in enumerate(rows, start=2):
-        try:
-            NewApplication(**row).checked()  # I1 for the row, as the command will check it
-            phase = ledger.phase(row["phase_id"])
-            recipient = ledger.recipient(row["recipient_id"])
-            ledger.programme(phase.programme_id).check_open(row["submitted_on"])
-            phase.check_accepts(recipient_id=recipient.recipient_id, kind=recipient.kind,
-                                submitted_on=row["submitted_on"])
-            in_file[(phase.phase_id, recipient.recipient_id)] += 1
-            already = len(phase.open_applications.get(recipient.recipient_id, []))
-            if already + in_file[(phase.phase_id, recipient.recipient_id)] > (
-                phase.max_open_per_recipient
-            ):
-                raise DuplicateApplication(
-                    f"recipient {recipient.recipient_id} would have more than "
-                    f"{phase.max_open_per_recipient} open application(s) in {phase.phase_id}")
-        except LedgerError as exc:
-            raise type(exc)(f"line {line}: {exc.detail}") from None
 
 
 def register(app: typer.Typer) -> None:

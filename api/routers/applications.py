@@ -28,6 +28,7 @@ from api.schemas.applications import (
     Status,
 )
 from api.schemas.common import IDENTIFIER_PATTERN, Page, command
+from api.schemas.lists import CountedPage, search_text
 from ledger.commands import (
     AmendApplication,
     AmendAward,
@@ -101,16 +102,24 @@ async def amend_award(
     return await state.application_answer(ledger, response, result, application_id)
 
 
-@router.get("", response_model=Page, dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
+@router.get("", response_model=CountedPage, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
 def list_applications(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     phase_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     recipient_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     status: Status | None = None,
+    reference: Annotated[str | None, search_text(
+        "the file reference (case and punctuation aside)", "DA-2020-17")] = None,
+    q: Annotated[str | None, search_text(
+        "the start of any word of the recipient's name or of the reference",
+        "darmstadt")] = None,
     cursor: Cursor = None, limit: Limit = 100,
 ) -> Any:
+    """Applications in id order, each with its `recipient_name`, filtered and searched by
+    the parameters given (all must hold), with the `total`."""
     page = read.applications(phase_id=phase_id, recipient_id=recipient_id, status=status,
-                             cursor=cursor, limit=limit, at=at)
+                             reference=reference, text=q, cursor=cursor, limit=limit, at=at)
     return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 

@@ -22,6 +22,7 @@ from api.deps import (
     requires,
 )
 from api.schemas.common import Page, command
+from api.schemas.lists import CountedPage
 from api.schemas.programmes import (
     AccountsPublic,
     BudgetAmend,
@@ -106,6 +107,30 @@ async def open_phase(
     result = await commands.run(ledger, actor, command(OpenPhase, body, programme_id=pid))
     state.replayed(response, result)
     return await run_in_threadpool(state.phase, ledger, body.phase_id, result.position)
+
+
+@router.get("", response_model=CountedPage, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
+def list_programmes(
+    *, read: ReadModelsDep, at: AtPosition, request: Request,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    """Every programme in id order, each as `GET /programmes/{pid}` answers it, with the
+    `total`."""
+    page = read.programmes(cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+
+
+@router.get("/{pid}/phases", response_model=CountedPage, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
+def list_phases(
+    *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    """The programme's phases in id order, each as `GET /phases/{phase_id}` answers it,
+    with the `total`."""
+    page = read.phases_of(pid, cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 
 @router.get("/{pid}", response_model=ProgrammePublic, dependencies=[AnyRole])

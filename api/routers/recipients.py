@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
-from api import state
-from api.deps import AdminActor, AnyRole, AtPosition, EffectiveOn, LedgerDep, ReadModelsDep
+from api import state, tabular
+from api.deps import (
+    AdminActor,
+    AnyRole,
+    AtPosition,
+    Cursor,
+    EffectiveOn,
+    LedgerDep,
+    Limit,
+    ReadModelsDep,
+)
+from api.schemas.lists import CountedPage, search_text
 from api.schemas.recipients import (
     RecipientCreate,
     RecipientPublic,
@@ -39,6 +49,20 @@ def register_recipients(
         return state.recipient(ledger, body.recipient_id, result.position)
     created = [state.recipient(ledger, r.recipient_id, result.position) for r in many]
     return {"recipients": created, "count": len(created), "position": result.position}
+
+
+@router.get("", response_model=CountedPage, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
+def list_recipients(
+    *, read: ReadModelsDep, at: AtPosition, request: Request,
+    q: Annotated[str | None, search_text(
+        "the start of any word of the name, or of the id: `frankf` finds "
+        "'Stadt Frankfurt am Main' (case and punctuation aside)", "frankfurt")] = None,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Any:
+    """Recipients in id order, those matching `q` when given, with the `total`."""
+    page = read.recipients(text=q, cursor=cursor, limit=limit, at=at)
+    return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 
 @router.get("/{rid}", response_model=RecipientPublic, dependencies=[AnyRole])

@@ -48,7 +48,8 @@ class FakeReadModels:
         return [str(e.originator_id) for e in events if e.topic.endswith("Application.Submitted")]
 
     def applications(self, *, phase_id: str | None = None, recipient_id: str | None = None,
-                     status: str | None = None, cursor: str | None = None, limit: int = 100,
+                     status: str | None = None, reference: str | None = None,
+                     text: str | None = None, cursor: str | None = None, limit: int = 100,
                      at: int | None = None) -> Json:
         self.calls.append(("applications", at))
         start = int(cursor) if cursor and cursor.isdigit() else 0

@@ -35,10 +35,10 @@ def test_every_get_refuses_an_unknown_query_parameter(memory_client: TestClient)
 
 
 def test_a_misspelt_filter_is_named_with_the_accepted_ones(memory_client: TestClient) -> None:
-    answer = memory_client.get("/applications?reference=X", headers=auth("ida"))
+    answer = memory_client.get("/applications?refrence=X", headers=auth("ida"))
 
     assert answer.status_code == 422
-    assert "reference" in answer.json()["detail"]
+    assert "refrence" in answer.json()["detail"]
     assert "phase_id" in answer.json()["detail"]
 
 

@@ -96,3 +96,31 @@ def test_a_memory_ledger_refuses_several_workers(tmp_path: Path) -> None:
                             env=env, capture_output=True, text=True, timeout=60, check=False)
 
     assert result.returncode == 2 and "--workers 1" in result.stderr
+
+
+def test_metrics_of_two_workers_add_up_on_either(serve: Serve) -> None:
+    server = serve("--workers", "2")
+    pids: list[int] = []
+
+    def both_workers_answered() -> bool:
+        health = server.health()
+        if health is not None:
+            pids.append(health["pid"])
+        return len(set(pids)) == 2
+
+    eventually(both_workers_answered, timeout=60)  # /health on both, some on each
+    scrapes = [httpx.get(f"{server.base}/metrics", timeout=10,
+                         headers={"Connection": "close"}).text for _ in range(4)]
+    server.stop()
+
+    def health_count(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith('ledger_http_requests_total{method="GET",route="/health"'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    # Every scrape, whichever worker answers it, counts the /health answers of both
+    # (one worker alone answered fewer than all of them).
+    counts = [health_count(text) for text in scrapes]
+    assert min(counts) >= len(pids) and len(set(counts)) == 1, (counts, pids)
+    assert all("ledger_head_position" in text for text in scrapes)

@@ -1,0 +1,72 @@
+"""The lists: programmes, a programme's phases, recipients and applications, each a page
+in id order with its `total` (how many the whole list holds), searchable where people
+look things up (projections/lookups.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.errors import ValidationFailed
+from projections import lookups
+from projections.base import check_limit, decode_cursor, encode_cursor
+from projections.events import eur
+from projections.grants import ENTITIES
+from projections.state import (
+    APPLICATION_STATUSES,
+    StateQuery,
+    application_json,
+    programme_answer,
+)
+
+Json = dict[str, Any]
+
+
+def _page(q: StateQuery, kind: str, id_field: str, *, cursor: str | None, limit: int,
+          search: list[lookups.Term] | None = None, **filters: Any) -> tuple[list[Json], Json]:
+    """The states of one page, and the page's frame (`next_cursor`, `total`, `position`)."""
+    limit = check_limit(limit)
+    terms = search or []
+    states = q.many(kind, after=decode_cursor(cursor), limit=limit + 1, search=terms,
+                    **filters)
+    more = len(states) > limit
+    states = states[:limit]
+    return states, {
+        "next_cursor": encode_cursor(states[-1][id_field]) if more else None,
+        "total": q.count(kind, search=terms, **filters), "position": q.at,
+    }
+
+
+def programmes_page(q: StateQuery, *, cursor: str | None, limit: int) -> Json:
+    states, frame = _page(q, "programme", "programme_id", cursor=cursor, limit=limit)
+    items = [programme_answer(s, q.at) for s in states]
+    return {"items": items, **frame}
+
+
+def phases_page(q: StateQuery, programme_id: str, *, cursor: str | None, limit: int) -> Json:
+    q.require("programme", programme_id)
+    states, frame = _page(q, "phase", "phase_id", cursor=cursor, limit=limit,
+                          programme_id=programme_id)
+    return {"items": [{**s, "envelope": eur(s["envelope"])} for s in states], **frame}
+
+
+def recipients_page(q: StateQuery, *, text: str | None, cursor: str | None, limit: int) -> Json:
+    states, frame = _page(q, "recipient", "recipient_id", cursor=cursor, limit=limit,
+                          search=lookups.search_terms(q=text))
+    return {"items": states, **frame}
+
+
+def applications_page(
+    q: StateQuery, *, phase_id: str | None, recipient_id: str | None, status: str | None,
+    reference: str | None = None, text: str | None = None, cursor: str | None, limit: int,
+) -> Json:
+    if status is not None and status not in APPLICATION_STATUSES:
+        raise ValidationFailed(f"status: one of {', '.join(APPLICATION_STATUSES)}")
+    states, frame = _page(q, "application", "application_id", cursor=cursor, limit=limit,
+                          search=lookups.search_terms(q=text, reference=reference),
+                          phase_id=phase_id, recipient_id=recipient_id, status=status)
+    names = lookups.recipient_names(q.tx, ENTITIES.name(q.tag),
+                                    {s["recipient_id"] for s in states})
+    items = [{**application_json(s, q.at), "recipient_name": names.get(s["recipient_id"])}
+             for s in states]
+    return {"items": items, **frame}
+

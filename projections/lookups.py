@@ -1,0 +1,170 @@
+"""Search keys for the lookups: recipients by name or id, applications by file reference
+or by their recipient's name (part of the grants projection, same transaction).
+
+A name is indexed under each of its word-start suffixes ("Stadt Frankfurt am Main" under
+"stadt frankfurt am main", "frankfurt am main", "am main", "main"), so a search is a prefix
+range on one index whatever the table's size. Keys are normalised (NFKC, case-folded,
+anything not a letter or digit is a space) and stored as the hex of their UTF-8 bytes:
+hex digits order the same under every collation, so the range `[key, key + "g")` is exactly
+the keys that start with `key` on SQLite and on a PostgreSQL database of any locale.
+
+Names and references never change once registered, so each row carries the position that
+created it and an as-of search is the same range with `position <= at`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from ledger.errors import ValidationFailed
+from projections.base import Table
+from projections.db import Tx, any_of, chunks
+from projections.events import LoggedEvent
+
+TEXT, EXACT = "text", "exact"  # prefix-searchable words, or the whole reference
+MAX_KEY = 64  # characters of a searchable key: enough to tell names apart, small index
+MAX_EXACT = 200
+
+LOOKUP = Table(
+    "lookup",
+    (("kind", "TEXT NOT NULL"), ("field", "TEXT NOT NULL"), ("key", "TEXT NOT NULL"),
+     ("entity_id", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL")),
+    # Every column in the key: a search reads the index alone (SQLite keeps a table with
+    # another primary key apart from its rows, PostgreSQL answers index-only).
+    key=("kind", "key", "field", "entity_id", "position"),
+)
+
+Term = tuple[str, str, str]  # (field, "prefix" or "equals", encoded key)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalise(text: str) -> str:
+    """What a search compares: 'Groß-Gerau ' and 'gross gerau' are the same."""
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def encode(normalised: str) -> str:
+    return normalised.encode().hex()
+
+
+def suffixes(text: str) -> set[str]:
+    words = normalise(text).split(" ")
+    return {" ".join(words[n:])[:MAX_KEY] for n in range(len(words)) if words[n]}
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
+    """Rows for recipients registered and applications submitted in `events`."""
+    rows: list[tuple[Any, ...]] = []
+    for e in events:
+        if e.aggregate == "Recipient" and e.event_type == "Registered":
+            rows.extend(_recipient_rows(e.field("recipient_id"), e.field("name"), e.position))
+        elif e.aggregate == "Application" and e.event_type == "Submitted":
+            rows.extend(_application_rows(e.field("application_id"), e.field("reference"),
+                                          e.position))
+    tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
+
+
+def _recipient_rows(rid: str, name: str, position: int) -> list[tuple[Any, ...]]:
+    keys = suffixes(name) | {normalise(rid)[:MAX_KEY]}
+    return [("recipient", TEXT, encode(k), rid, position) for k in keys if k]
+
+
+def _application_rows(aid: str, reference: str | None, position: int) -> list[tuple[Any, ...]]:
+    exact = normalise(reference or "")[:MAX_EXACT]
+    if not exact:
+        return []
+    return [("application", EXACT, encode(exact), aid, position),
+            *(("application", TEXT, encode(k), aid, position)
+              for k in suffixes(reference or "") if k)]
+
+
+def backfill(tx: Tx, tag: str, *, entities_table: str, history_table: str) -> int:
+    """Fills an empty lookup table from the entity states (a database written before the
+    table existed), with the rows a replay would write: a recipient's or application's
+    first history row is its Registered or Submitted event. Answers the rows written.
+
+    The caller holds the projection's tracking row (no batch runs meanwhile)."""
+    if tx.execute(f"SELECT 1 FROM {LOOKUP.name(tag)} LIMIT 1"):
+        return 0
+    rows: list[tuple[Any, ...]] = []
+    for kind, entity_id, state, position in tx.execute(
+        f"SELECT e.kind, e.entity_id, e.state, (SELECT MIN(h.position) FROM {history_table} h "
+        "WHERE h.kind = e.kind AND h.entity_id = e.entity_id) "
+        f"FROM {entities_table} e WHERE e.kind IN ('recipient', 'application')"
+    ):
+        s = orjson.loads(state)
+        rows.extend(_recipient_rows(str(entity_id), s["name"], int(position))
+                    if kind == "recipient"
+                    else _application_rows(str(entity_id), s["reference"], int(position)))
+    tx.insert_rows(LOOKUP.name(tag), LOOKUP.column_names, rows)
+    return len(rows)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def search_terms(*, q: str | None = None, reference: str | None = None) -> list[Term]:
+    """(field, operator, key) for each term asked; ValidationFailed when a term has no
+    letter or digit (it would match everything or nothing)."""
+    terms = []
+    if q is not None:
+        key = normalise(q)[:MAX_KEY]
+        if not key:
+            raise ValidationFailed("q: at least one letter or digit")
+        terms.append((TEXT, "prefix", encode(key)))
+    if reference is not None:
+        key = normalise(reference)[:MAX_EXACT]
+        if not key:
+            raise ValidationFailed("reference: at least one letter or digit")
+        terms.append((EXACT, "equals", encode(key)))
+    return terms
+
+
+def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any], *,
+             entities_table: str) -> list[str]:
+    """SQL conditions `t.entity_id IN (…)`, one per term; adds their parameters (with `:at`
+    already among them) to `params`. An application's text matches its reference or its
+    recipient's name: the recipients found, then their applications by the entities
+    table's (kind, recipient_id) index, so no application repeats its recipient's name."""
+    table = LOOKUP.name(tag)
+    conditions = []
+    for n, (field, operator, key) in enumerate(terms):
+        params[f"lk{n}"], params[f"lf{n}"] = key, field
+        if operator == "prefix":
+            params[f"lh{n}"] = key + "g"  # just above every hex key that starts with `key`
+            bound = f"l.key >= :lk{n} AND l.key < :lh{n}"
+        else:
+            bound = f"l.key = :lk{n}"
+        found = (f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' AND {bound} "
+                 f"AND l.field = :lf{n} AND l.position <= :at")
+        if kind == "application" and field == TEXT:
+            recipients = found.replace(f"l.kind = '{kind}'", "l.kind = 'recipient'")
+            found += (f" UNION SELECT a.entity_id FROM {entities_table} a WHERE "
+                      f"a.kind = 'application' AND a.recipient_id IN ({recipients})")
+        conditions.append(f"t.entity_id IN ({found})")
+    return conditions
+
+
+def recipient_names(tx: Tx, entities_table: str, ids: Iterable[str]) -> dict[str, str]:
+    """The names of recipients (for application rows): a name never changes, so the
+    current states answer for any as-of too."""
+    found: dict[str, str] = {}
+    wanted = set(ids)
+    if not wanted:
+        return found
+    for chunk in chunks(tx, wanted):
+        condition, params = any_of(tx, "entity_id", chunk)
+        for entity_id, state in tx.execute(
+            f"SELECT entity_id, state FROM {entities_table} WHERE kind = 'recipient' "
+            f"AND {condition}", params,
+        ):
+            found[str(entity_id)] = orjson.loads(state)["name"]
+    return found

@@ -1,0 +1,267 @@
+"""Reading an applications file for `ledger import` as spreadsheets write it, and checking
+every row before anything is written: all the bad rows are reported at once, by line.
+
+- `,` or `;` separated (the header line decides), UTF-8 with or without a BOM;
+- in a `;` file (German spreadsheets) amounts may use a decimal comma (`36117,00`,
+  `36.117,00`); `10.555` is refused there as ambiguous (ten thousand or ten euros?);
+- dates as ISO (`2020-03-01`) or German (`01.03.2020`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ledger import Ledger, Money, NewApplication
+from ledger.errors import LedgerError, ValidationFailed
+
+IMPORT_COLUMNS = ("phase_id", "recipient_id", "requested_amount", "submitted_on")
+OPTIONAL_COLUMNS = ("reference", "measures")
+_GERMAN_DATE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$")
+_DECIMAL_COMMA = re.compile(r"^[0-9]+(,[0-9]{1,2})?$")
+_PLAIN_AMOUNT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,2})?$")
+_GROUPED_COMMA = re.compile(r"^[0-9]{1,3}(\.[0-9]{3})+,[0-9]{2}$")
+
+Tick = Callable[[int], None]  # rows done since the last call (a progress bar's advance)
+
+
+@dataclass
+class Problem:
+    line: int  # 1 is the header
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.detail}"
+
+
+@dataclass
+class ImportFile:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the file line of each row
+    delimiter: str = ","
+    problems: list[Problem] = field(default_factory=list)
+
+
+def count_rows(path: Path) -> int:
+    """Lines after the header, for a progress bar's total (quoted line breaks aside)."""
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def read_file(path: Path, *, tick: Tick | None = None) -> ImportFile:
+    """Every row parsed, or a problem for each bad one; never raises for the file's content."""
+    result = ImportFile()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        result.problems.append(Problem(line, "the file is not UTF-8 text (save it as "
+                                             "'CSV UTF-8' in the spreadsheet program)"))
+        return result
+    header_line = text.split("\n", 1)[0]
+    result.delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=result.delimiter)
+    header = [name.strip() for name in reader.fieldnames or ()]
+    reader.fieldnames = header
+    missing = [c for c in IMPORT_COLUMNS if c not in header]
+    unknown = sorted(set(header) - set(IMPORT_COLUMNS) - set(OPTIONAL_COLUMNS))
+    if missing or unknown:
+        result.problems.append(Problem(1, f"columns: missing {', '.join(missing) or 'none'}, "
+                                          f"unknown {', '.join(unknown) or 'none'} (expected "
+                                          f"{', '.join(IMPORT_COLUMNS + OPTIONAL_COLUMNS)})"))
+        return result
+    for line, raw in _records(reader):
+        problems = []
+        if None in raw:
+            problems.append(f"{len(raw[None]) + len(header)} cells where the header has "
+                            f"{len(header)}")
+        row = _parse(raw, result.delimiter, problems)
+        if problems:
+            result.problems.extend(Problem(line, p) for p in problems)
+        else:
+            result.rows.append(row)
+            result.lines.append(line)
+        if tick is not None:
+            tick(1)
+    if not result.rows and not result.problems:
+        result.problems.append(Problem(2, "the file holds no rows"))
+    return result
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[Any, Any]]]:
+    """(the record's line, the record): its last line when a quoted cell spans several;
+    blank lines are skipped but counted."""
+    for raw in reader:
+        yield reader.line_num, raw
+
+
+def _parse(raw: dict[str, str | None], delimiter: str, problems: list[str]) -> dict[str, Any]:
+    def cell(name: str) -> str:
+        return (raw.get(name) or "").strip()
+
+    row: dict[str, Any] = {"phase_id": cell("phase_id"), "recipient_id": cell("recipient_id"),
+                           "reference": cell("reference") or None, "measures": None}
+    for name in ("phase_id", "recipient_id"):
+        if not row[name]:
+            problems.append(f"{name}: empty")
+    row["requested_amount"] = _amount(cell("requested_amount"), delimiter, problems)
+    row["submitted_on"] = _date(cell("submitted_on"), problems)
+    if cell("measures"):
+        try:
+            row["measures"] = json.loads(cell("measures"))
+        except json.JSONDecodeError as exc:
+            problems.append(f"measures: not JSON ({exc.msg} at character {exc.pos})")
+        else:
+            if not isinstance(row["measures"], list):
+                problems.append("measures: a JSON list of {category, description, amount}")
+    return row
+
+
+def _amount(text: str, delimiter: str, problems: list[str]) -> Money | None:
+    written = text
+    if delimiter == ";" and "," in text:
+        if _DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
+        elif _GROUPED_COMMA.match(text):
+            text = text.replace(".", "").replace(",", ".")
+    elif delimiter == ";" and re.match(r"^[0-9]{1,3}\.[0-9]{3}$", text):
+        problems.append(f'requested_amount: "{written}" is ambiguous in a ;-separated file '
+                        f"(thousands or decimals?): write {text.replace('.', '')},00 or "
+                        f"{text[:-1]}")
+        return None
+    example = "40000,00 or 40000.00" if delimiter == ";" else "40000.00"
+    if not _PLAIN_AMOUNT.match(text):
+        problems.append(f'requested_amount: "{written}" is not an amount: use {example}')
+        return None
+    try:
+        return Money.positive(text, field="requested_amount")
+    except LedgerError as exc:
+        problems.append(f'requested_amount: "{written}": {exc.detail}')
+        return None
+
+
+def _date(text: str, problems: list[str]) -> date | None:
+    german = _GERMAN_DATE.match(text)
+    try:
+        if german:
+            day, month, year = (int(part) for part in german.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text) if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", text) \
+            else _not_a_date(text)
+    except ValueError as exc:
+        problems.append(f'submitted_on: "{text}" is not a date: use 2020-03-01 or 01.03.2020 '
+                        f"({exc})")
+        return None
+
+
+def _not_a_date(text: str) -> date:
+    raise ValueError("neither YYYY-MM-DD nor DD.MM.YYYY" if text else "empty")
+
+
+def check_rows(ledger: Ledger, data: ImportFile, *, tick: Tick | None = None) -> None:
+    """Adds a problem for each row the ledger as it stands would refuse, without writing.
+
+    The ledger re-checks every row when the batch is saved, atomically, so a concurrent
+    writer can only make the whole import fail, never leave part of it written.
+    """
+    phases: dict[str, Any] = {}
+    recipients: dict[str, Any] = {}
+    programmes: dict[str, Any] = {}
+    in_file: Counter[tuple[str, str]] = Counter()
+    references: dict[tuple[str, str], int] = {}
+
+    def cached(cache: dict[str, Any], key: str, load: Callable[[str], Any]) -> Any:
+        if key not in cache:
+            try:
+                cache[key] = load(key)
+            except LedgerError as exc:
+                cache[key] = exc
+        if isinstance(cache[key], LedgerError):
+            raise cache[key]
+        return cache[key]
+
+    for line, row in zip(data.lines, data.rows, strict=True):
+        try:
+            NewApplication(**row).checked()  # I1 for the row, as the command will check it
+            phase = cached(phases, row["phase_id"], ledger.phase)
+            recipient = cached(recipients, row["recipient_id"], ledger.recipient)
+            cached(programmes, phase.programme_id, ledger.programme).check_open(
+                row["submitted_on"])
+            phase.check_accepts(recipient_id=recipient.recipient_id, kind=recipient.kind,
+                                submitted_on=row["submitted_on"])
+            in_file[(phase.phase_id, recipient.recipient_id)] += 1
+            already = len(phase.open_applications.get(recipient.recipient_id, []))
+            if already + in_file[(phase.phase_id, recipient.recipient_id)] > (
+                phase.max_open_per_recipient
+            ):
+                data.problems.append(Problem(line, (
+                    f"duplicate_application: recipient {recipient.recipient_id} would have "
+                    f"more than {phase.max_open_per_recipient} open application(s) in "
+                    f"{phase.phase_id}")))
+            if row["reference"]:
+                first = references.setdefault((phase.programme_id, row["reference"]), line)
+                if first != line:
+                    data.problems.append(Problem(line, (
+                        f"duplicate_reference: {row['reference']} is already on line {first} "
+                        f"(programme {phase.programme_id})")))
+        except LedgerError as exc:
+            data.problems.append(Problem(line, f"{exc.code}: {exc.detail}"))
+        if tick is not None:
+            tick(1)
+    data.problems.sort(key=lambda p: p.line)
+
+
+class ImportRefused(ValidationFailed):
+    """Raised by `checked_rows` when any row is bad; `problems` holds every one, by line."""
+
+    def __init__(self, problems: list[Problem], rows: int) -> None:
+        self.problems = problems
+        lines = len({p.line for p in problems})
+        super().__init__(f"{lines} bad line(s) of {rows}:\n" + "\n".join(map(str, problems)))
+
+
+PROGRESS_FROM = 2000  # rows: a file this long shows a progress bar (on a terminal)
+
+
+def checked_rows(ledger: Ledger, path: Path) -> list[dict[str, Any]]:
+    """The file's rows as keyword arguments of NewApplication, every one checked against
+    the ledger. Raises ImportRefused listing every bad row when there is any."""
+    total = count_rows(path)
+    with _progress(total) as (read_tick, check_tick):
+        data = read_file(path, tick=read_tick)
+        if data.rows and not any(p.line == 1 for p in data.problems):
+            check_rows(ledger, data, tick=check_tick)
+    if data.problems:
+        raise ImportRefused(data.problems, total)
+    return data.rows
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[tuple[Tick | None, Tick | None]]:
+    if total < PROGRESS_FROM:
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        reading = progress.add_task("reading ", total=total)
+        checking = progress.add_task("checking", total=total)
+        yield (lambda n: progress.advance(reading, n)), (lambda n: progress.advance(checking, n))

@@ -1,0 +1,139 @@
+"""Lookups (issue 10): programmes and phases listed, recipients found by name or id,
+applications by file reference or recipient name, every list with its total."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth
+from tests.api.scenario import Setup, funded, head, ok
+
+
+def _registered(client: TestClient, setup: Setup, *names: tuple[str, str]) -> None:
+    ok(client.post("/recipients", headers=auth("ada"), json={"recipients": [
+        {"recipient_id": rid, "name": name, "kind": "stadt"} for rid, name in names]}), 201)
+
+
+def _applied(client: TestClient, setup: Setup, recipient_id: str, reference: str) -> str:
+    body = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": setup.phase_id, "recipient_id": recipient_id,
+        "requested_amount": "1000.00", "submitted_on": "2020-03-01",
+        "reference": reference}), 201)
+    return str(body["application_id"])
+
+
+def _get(client: TestClient, path: str, **params: object) -> dict:  # type: ignore[type-arg]
+    """As the ledger stands now (its own writes read back), unless `params` choose."""
+    if "as_of_position" not in params and "min_position" not in params:
+        params["min_position"] = head(client)
+    return ok(client.get(path, headers=auth("ida"), params=params))  # type: ignore[no-any-return]
+
+
+def test_programmes_and_their_phases_are_listed_with_totals(client: TestClient) -> None:
+    first, second = funded(client, recipients=1), funded(client, recipients=1)
+
+    programmes = _get(client, "/programmes", limit=1)
+    rest = _get(client, "/programmes", limit=1, cursor=programmes["next_cursor"])
+    phases = _get(client, f"/programmes/{first.programme_id}/phases")
+
+    assert programmes["total"] == 2 and rest["total"] == 2
+    assert {programmes["items"][0]["programme_id"], rest["items"][0]["programme_id"]} == {
+        first.programme_id, second.programme_id}
+    assert programmes["items"][0]["name"] == "Starke Heimat"
+    assert rest["next_cursor"] is None
+    assert phases["total"] == 1
+    assert phases["items"][0] | {"envelope": "16000000.00"} == phases["items"][0]
+    assert phases["items"][0]["phase_id"] == first.phase_id
+
+
+def test_phases_of_an_unknown_programme_are_not_found(client: TestClient) -> None:
+    funded(client, recipients=1)
+
+    response = client.get("/programmes/nope/phases", headers=auth("ida"))
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_recipients_are_found_by_any_word_of_the_name_or_by_id(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("06412000", "Stadt Frankfurt am Main"),
+                ("06433006", "Stadt Groß-Gerau"), ("06411000", "Wissenschaftsstadt Darmstadt"))
+
+    by_word = _get(client, "/recipients", q="frank")
+    by_phrase = _get(client, "/recipients", q="FRANKFURT am")
+    by_umlaut = _get(client, "/recipients", q="gross ger")
+    by_id = _get(client, "/recipients", q="0641")
+    by_start = _get(client, "/recipients", q="stadt")
+    everyone = _get(client, "/recipients", limit=2)
+
+    assert [r["name"] for r in by_word["items"]] == ["Stadt Frankfurt am Main"]
+    assert by_word["total"] == 1 and by_phrase["total"] == 1
+    assert [r["recipient_id"] for r in by_umlaut["items"]] == ["06433006"]
+    assert [r["recipient_id"] for r in by_id["items"]] == ["06411000", "06412000"]
+    assert by_start["total"] == 2  # a word's start, not the middle of "Wissenschaftsstadt"
+    assert everyone["total"] == 4 and len(everyone["items"]) == 2 and everyone["next_cursor"]
+
+
+def test_applications_are_found_by_reference_and_carry_recipient_names(
+    client: TestClient,
+) -> None:
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("06412000", "Stadt Frankfurt am Main"),
+                ("06411000", "Wissenschaftsstadt Darmstadt"))
+    frankfurt = _applied(client, setup, "06412000", "DA-2020/0017")
+    darmstadt = _applied(client, setup, "06411000", "DA-2020/0018")
+
+    exact = _get(client, "/applications", reference="da-2020-0017")
+    by_name = _get(client, "/applications", q="darmst")
+    by_reference = _get(client, "/applications", q="DA-2020")
+    combined = _get(client, "/applications", q="DA-2020", recipient_id="06412000")
+    none = _get(client, "/applications", reference="DA-2020")
+
+    assert [a["application_id"] for a in exact["items"]] == [frankfurt]
+    assert exact["items"][0]["recipient_name"] == "Stadt Frankfurt am Main"
+    assert exact["total"] == 1
+    assert [a["application_id"] for a in by_name["items"]] == [darmstadt]
+    assert by_reference["total"] == 2
+    assert [a["application_id"] for a in combined["items"]] == [frankfurt]
+    assert none == none | {"items": [], "total": 0, "next_cursor": None}
+
+
+def test_a_search_as_of_an_earlier_position_sees_only_what_existed(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("06412000", "Stadt Frankfurt am Main"),
+                ("12053000", "Frankfurt (Oder)"))
+    _applied(client, setup, "06412000", "F-1")
+    before = head(client)
+    _applied(client, setup, "12053000", "F-2")
+
+    then = _get(client, "/applications", q="frankfurt", as_of_position=before)
+    now = _get(client, "/applications", q="frankfurt")
+
+    assert (then["total"], len(then["items"]), then["position"]) == (1, 1, before)
+    assert now["total"] == 2
+
+
+def test_a_search_with_no_letter_or_digit_is_refused(client: TestClient) -> None:
+    response = client.get("/recipients", headers=auth("ida"), params={"q": "--"})
+
+    assert (response.status_code, response.json()["code"]) == (422, "validation")
+
+
+def test_unknown_parameters_of_the_lookups_are_refused(client: TestClient) -> None:
+    for path in ("/programmes", "/recipients", "/applications"):
+        response = client.get(path, headers=auth("ida"), params={"name": "x"})
+
+        assert (response.status_code, response.json()["code"]) == (422, "validation")
+
+
+def test_lookups_answer_every_role_and_not_without_a_key(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+
+    answers = [client.get(path, headers=auth(user), params={"min_position": head(client)})
+               .status_code
+               for path in ("/programmes", f"/programmes/{setup.programme_id}/phases",
+                            "/recipients", "/applications")
+               for user in ("ada", "clara", "anna", "fritz", "ida")]
+    anonymous = client.get("/recipients").status_code
+
+    assert set(answers) == {200} and anonymous == 401
