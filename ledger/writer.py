@@ -47,6 +47,7 @@ T = TypeVar("T")
 
 MAX_BATCH = 256  # commands per transaction
 MAX_ATTEMPTS = 50  # commits of one batch lost to other processes before giving up
+IDLE_SECONDS = 2.0  # the thread ends after this long without a command
 
 
 class Writer:
@@ -73,15 +74,10 @@ class Writer:
         """Queues the command; `pending.done` (and its callbacks) tell when it is answered."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a command may not issue another command")
-        self._start()
-        self._queue.put(pending)
-
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
+        with self._start_lock:  # the thread exits when idle; it checks the queue under it
             if self._closed:
                 raise RuntimeError("the ledger is closed")
+            self._queue.put(pending)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="ledger-writer", daemon=True)
@@ -99,7 +95,17 @@ class Writer:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                # Idle: end the thread, so an unused Ledger holds no thread (nor, through
+                # it, its connections); the next submit starts a new one.
+                with self._start_lock:
+                    if self._queue.empty():
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return
+                continue
             if first is None:
                 return
             batch = [first]
