@@ -7,16 +7,18 @@ they fail: CI must never pass by skipping the database.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-
-import logging
+from typing import Any
 
 import psycopg
 import pytest
 
+from ledger.core import LedgerCore
 from ledger.logging import configure_logging
 
 # Tests assert on behaviour, not on log lines; keep the output readable.
@@ -27,6 +29,25 @@ PG_PORT = os.environ.get("LEDGER_TEST_PG_PORT", "5432")
 PG_DB = os.environ.get("LEDGER_TEST_PG_DB", "test")
 PG_USER = os.environ.get("LEDGER_TEST_PG_USER", "postgres")
 PG_DSN = f"host={PG_HOST} port={PG_PORT} dbname={PG_DB} user={PG_USER} connect_timeout=3"
+
+
+@pytest.fixture(autouse=True)
+def _close_forgotten_ledgers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Closes every Ledger a test built and left open (its connection pools would stay
+    open until garbage collection, and two xdist workers running such tests can use
+    up PostgreSQL's 100 connections). Closing twice is harmless."""
+    built: list[LedgerCore] = []
+    original = LedgerCore.__init__
+
+    def remember(self: LedgerCore, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(LedgerCore, "__init__", remember)
+    yield
+    for ledger in built:
+        with contextlib.suppress(Exception):
+            ledger.close()
 
 
 def _postgres_or_skip() -> None:

@@ -6,7 +6,6 @@ It honours the Protocol's shapes, not its as-of semantics: `at` is ignored.
 from __future__ import annotations
 
 from datetime import date
-
 from typing import Any
 
 from api import state

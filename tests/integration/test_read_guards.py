@@ -14,7 +14,15 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger import Ledger, Settings, build_ledger
 from ledger.errors import FiscalYearClosed
-from tests.support.scenario import CLERK, FINANCE, FINANCE_2, approved, funded_phase, money, recipients
+from tests.support.scenario import (
+    CLERK,
+    FINANCE,
+    FINANCE_2,
+    approved,
+    funded_phase,
+    money,
+    recipients,
+)
 
 
 def test_a_save_fails_when_a_read_aggregate_changed(ledger: Ledger) -> None:

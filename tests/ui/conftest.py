@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 
 from ledger import Settings, build_ledger
+from scripts.decide_in_memory import InMemory
 from scripts.demo_data import load_2020_scenario
 from tests.conftest import PG_DB, PG_DSN, PG_HOST, PG_PORT, PG_USER, _postgres_or_skip
 from tests.support.live_server import live_server
@@ -82,8 +84,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def site(store_url: str, keys_path: Path) -> Iterator[Site]:
     """The Starke Heimat Hessen 2020 scenario behind a live server, projections current."""
     ledger = build_ledger(Settings(database_url=store_url))
+    # The loader writes the whole scenario within about a second; the decisions and the
+    # money are recorded a second after the submissions here, so that a moment typed
+    # to the second (the as-of control) can fall between them.
+    original_save = InMemory.save
+
+    def save_a_second_later(memory: InMemory) -> int:
+        time.sleep(1.1)
+        return original_save(memory)
+
     try:
-        scenario = load_2020_scenario(ledger)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(InMemory, "save", save_a_second_later)
+            scenario = load_2020_scenario(ledger)
     finally:
         ledger.close()
     with live_server(store_url, keys_path) as (url, app):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ledger import Ledger, Settings, build_ledger
 from ledger.errors import LedgerError
 from ledger.money import Money, must_stay_non_negative
-from tests.support.scenario import ADMIN, APPROVER, CLERK, FINANCE, funded_phase, recipients
+from tests.support.scenario import APPROVER, CLERK, FINANCE, funded_phase, recipients
 
 amounts = st.integers(min_value=1, max_value=40_000).map(lambda c: Money(Decimal(c) / 100))
 days = st.integers(min_value=0, max_value=420).map(lambda n: date.fromordinal(date(2020, 1, 1).toordinal() + n))
