@@ -7,6 +7,7 @@ rather than vanishing.
 from __future__ import annotations
 
 LABELS: dict[str, tuple[str, str]] = {
+    "report": ("Bericht herunterladen", "Download the report"),
     # figures of a phase
     "envelope": ("Mittelrahmen", "Envelope"),
     "requested": ("Beantragt", "Requested"),

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import status_of
 from api.feed import MAX_STREAMS
 from api.routers.stream import SSE_HEADERS, counted, head_watch
-from api.ui import contexts, session
+from api.ui import contexts, downloads, session
 from api.ui.formats import from_local
 from api.ui.live import positions
 from api.ui.view import View, resolve, view_of
@@ -129,6 +129,22 @@ def _carried(request: Request) -> int:
     """The running sum (cents) of the entry pages before this one, from the URL."""
     text = request.query_params.get("carried", "")
     return int(text) if text.lstrip("-").isdigit() and len(text) < 19 else 0
+
+
+# Before the figures' routes, whose {figure} would take "report".
+@router.get("/phases/{phase_id}/report")
+async def phase_report(request: Request, phase_id: str) -> Response:
+    return await downloads.download(
+        request, f"phase-{phase_id}",
+        lambda read, at, on: read.phase_totals(phase_id, at=at, effective_on=on), "phase_totals")
+
+
+@router.get("/programmes/{programme_id}/years/{year}/report")
+async def reconciliation_report(request: Request, programme_id: str, year: int) -> Response:
+    return await downloads.download(
+        request, f"reconciliation-{programme_id}-{year}",
+        lambda read, at, on: read.reconciliation(programme_id, year, at=at, effective_on=on),
+        "reconciliation")
 
 
 @router.get("/programmes/{programme_id}/years/{year}/{figure}", response_class=HTMLResponse)

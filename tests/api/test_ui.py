@@ -89,3 +89,26 @@ def test_effective_on_is_carried_and_said_when_not_supported(client: TestClient)
     assert page.status_code == 200
     assert 'value="2020-12-31"' in page.text
     assert "effective_on=2020-12-31" in page.text  # the links keep the view
+
+
+def test_reports_download_for_the_view_on_screen(client: TestClient) -> None:
+    setup = funded(client, recipients=2)
+    approved(client, setup, amount="1234567.89")
+    caught_up(client)
+    signed_in(client)
+
+    pdf = client.get(f"/ui/phases/{setup.phase_id}/report", params={"format": "pdf"})
+    html = client.get(f"/ui/programmes/{setup.programme_id}/years/2020/report",
+                      params={"format": "html"})
+    xlsx = client.get(f"/ui/phases/{setup.phase_id}/report", params={"format": "xlsx"})
+    bad = client.get(f"/ui/phases/{setup.phase_id}/report", params={"format": "doc"})
+    unknown = client.get("/ui/phases/nope/report")
+    page = client.get(f"/ui/phases/{setup.phase_id}")
+
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "attachment" in pdf.headers["content-disposition"]
+    assert html.status_code == 200 and "1.234.567,89" in html.text, html.text[:300]
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert bad.status_code == 422 and unknown.status_code == 404
+    assert f"/ui/phases/{setup.phase_id}/report?format=pdf" in page.text
