@@ -10,7 +10,7 @@ from typing import Any
 
 from api.ui.view import View, accepts
 from ledger import Ledger
-from ledger.errors import NotFound
+from ledger.errors import NotFound, ValidationFailed
 from ledger.persistence.log import plain_decoder
 from projections.events import cents, eur
 from projections.interface import ReadModels
@@ -88,8 +88,11 @@ def _applications(view: View, read: ReadModels, phase_id: str, *, search: str | 
     if not search:
         return view.read(read.applications, phase_id=phase_id, cursor=cursor, limit=PAGE)
     if accepts(read.applications, "text"):
-        found = view.read(read.applications, phase_id=phase_id, text=search, cursor=cursor,
-                          limit=PAGE)
+        try:
+            found = view.read(read.applications, phase_id=phase_id, text=search,
+                              cursor=cursor, limit=PAGE)
+        except ValidationFailed:  # no letter or digit to search for: nothing matches
+            found = {"items": [], "next_cursor": None, "total": 0}
         if found["items"] or cursor:
             return found
     found = view.read(read.applications, phase_id=phase_id, recipient_id=search, limit=PAGE)

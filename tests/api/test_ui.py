@@ -112,3 +112,14 @@ def test_reports_download_for_the_view_on_screen(client: TestClient) -> None:
     assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
     assert bad.status_code == 422 and unknown.status_code == 404
     assert f"/ui/phases/{setup.phase_id}/report?format=pdf" in page.text
+
+
+def test_a_search_of_punctuation_only_finds_nothing_and_is_not_an_error(
+        client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+
+    page = client.get(f"/ui/phases/{setup.phase_id}", params={"q": "--"})
+
+    assert page.status_code == 200
