@@ -41,6 +41,8 @@ class Memory(Protocol):
 
     def forget(self, aggregate_id: UUID) -> None: ...
 
+    def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, LedgerAggregate | None]: ...
+
 
 @dataclass(eq=False)
 class Pending:
@@ -94,6 +96,8 @@ class Batch:
         self.read_versions: dict[UUID, int] = {}  # first version read (read guards)
         self.fresh: set[UUID] = set()  # loaded from the store during this batch
         self.touched: set[UUID] = set()  # by the decision being made
+        self.preloaded: dict[UUID, LedgerAggregate | None] = {}
+        self.absent: set[UUID] = set()  # looked for in the store, not there
 
     # -- the Context protocol ---------------------------------------------------------
 
@@ -132,11 +136,26 @@ class Batch:
             raise NotFound(f"unknown {what}")
         return aggregate
 
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Loads, in one go, the aggregates a decision is about to ask for one by one
+        (recipients and file references of a batch of applications; absent ones too)."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids)
+                  if i not in self.working and i not in self.preloaded
+                  and self._writer.remembered(i) is None]
+        if len(wanted) > 1:
+            self.preloaded.update(self._writer.load_many(wanted))
+
     def _load(self, aggregate_id: UUID) -> LedgerAggregate | None:
-        aggregate = self._writer.remembered(aggregate_id)
-        if aggregate is None:
-            aggregate = self._writer.load(aggregate_id)
+        if aggregate_id in self.preloaded:
+            aggregate = self.preloaded.pop(aggregate_id)
             self.fresh.add(aggregate_id)
+        else:
+            aggregate = self._writer.remembered(aggregate_id)
+            if aggregate is None and aggregate_id not in self.absent:
+                aggregate = self._writer.load(aggregate_id)
+                self.fresh.add(aggregate_id)
+        if aggregate is None:
+            self.absent.add(aggregate_id)  # not in the store (as of this batch)
         aggregate = self._replay_accepted(aggregate_id, aggregate)
         if aggregate is None:
             return None

@@ -27,11 +27,11 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from ledger.batch import Batch, Pending, Restart
@@ -260,11 +260,10 @@ class Writer:
         return aggregate
 
     def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
-        try:
-            aggregate: Any = self._ledger.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate  # type: ignore[no-any-return]  # the repository is untyped here
+        return self._ledger._get_or_none(aggregate_id)
+
+    def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, LedgerAggregate | None]:
+        return self._ledger.load_many(aggregate_ids)
 
     def forget(self, aggregate_id: UUID) -> None:
         self._memory.pop(aggregate_id, None)

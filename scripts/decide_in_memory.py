@@ -9,6 +9,7 @@ the save compares their versions, so a writer beside the load makes it fail, who
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, TypeVar
 from uuid import UUID
@@ -70,6 +71,9 @@ class InMemory:
         except ValueError:
             raise NotFound(f"unknown application {application_id}") from None
         return self._get(Grant, aggregate_id, f"application {application_id}")
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Loads one at a time, when asked (the hint is for stores that fetch many)."""
 
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self._working or aggregate_id in self._ledger.repository

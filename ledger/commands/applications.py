@@ -3,6 +3,7 @@ reject, amend the award."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date
 from uuid import UUID, uuid4
@@ -22,6 +23,7 @@ from ledger.commands.model import (
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, entity_uuid
 from ledger.domain.phase import Phase
+from ledger.domain.recipient import Recipient
 from ledger.errors import DuplicateReference, LedgerError
 from ledger.money import Money
 
@@ -76,6 +78,16 @@ def submit_applications(
     phases: dict[str, Phase] = {}
     created: list[Grant] = []
     taken: set[UUID] = set()
+    # An import of thousands of rows: its recipients, and the ids its file references
+    # would take (I16), in one read instead of one each.
+    programmes: dict[str, str] = {}
+    for phase_id in {row.phase_id for row in command.applications}:
+        with contextlib.suppress(LedgerError):  # an unknown phase is refused with its row
+            programmes[phase_id] = context.phase(phase_id).programme_id
+    context.preload([
+        *(Recipient.id_for(row.recipient_id) for row in command.applications),
+        *(grant_id(programmes[row.phase_id], row.reference) for row in command.applications
+          if row.reference is not None and row.phase_id in programmes)])
     for n, row in enumerate(command.applications):
         try:
             phase = phases.get(row.phase_id) or context.phase(row.phase_id)

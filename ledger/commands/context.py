@@ -10,7 +10,7 @@ dictionary of aggregates in the unit tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, TypeVar
@@ -49,6 +49,9 @@ class Context(Protocol):
     def application(self, application_id: str) -> Grant: ...
 
     def exists(self, aggregate_id: UUID) -> bool: ...
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """A hint: the decision will ask for these (a store may fetch them in one go)."""
 
 
 C = TypeVar("C", bound=Command)

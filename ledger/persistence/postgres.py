@@ -115,6 +115,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE c.position > %s ORDER BY c.position LIMIT %s"
         ).format(**names)
         self._names = names
+        self._sql_events_of = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{events} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(**names)
         self._bulk = PostgresBulkWriter(self.datastore, names, lock=self._lock_table,
                                         notify=self._notify_channel)
         # The log as readers want it: text where they want text, formatted by the server.
@@ -218,6 +222,16 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             [row[4] for row in links],
         ), prepare=True)
         return ids
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of these aggregates, by aggregate and version, in one query (the
+        repository makes one per aggregate)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_events_of, (list(originator_ids),), prepare=True)
+            return [StoredEvent(originator_id=row["originator_id"],
+                                originator_version=row["originator_version"],
+                                topic=row["topic"], state=bytes(row["state"]))
+                    for row in curs.fetchall()]
 
     def select_chain(self, *, after: int, limit: int) -> Sequence[ChainLink]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

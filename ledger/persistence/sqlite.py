@@ -193,6 +193,23 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                                "ORDER BY c.position", chunk)
         return found
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of these aggregates, by aggregate and version (a few queries for
+        many aggregates with short histories, where the repository makes one each)."""
+        events: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(originator_ids), 500):
+                chunk = [_hex(i) for i in originator_ids[start:start + 500]]
+                c.execute(
+                    "SELECT originator_id, originator_version, topic, state FROM "
+                    f"{self.events_table_name} WHERE originator_id IN "
+                    f"({', '.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
+                    chunk)
+                events.extend(StoredEvent(originator_id=UUID(row[0]),
+                                          originator_version=row[1], topic=row[2],
+                                          state=bytes(row[3])) for row in c.fetchall())
+        return events
+
     def _log(self, condition: str, params: Sequence[Any]) -> list[LogRecord]:
         statement = (
             "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state, "

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -174,3 +175,34 @@ def test_a_process_killed_mid_burst_keeps_every_acknowledged_command_and_no_half
             assert fresh.application(application_id).recipient_id in todo + rids[:round_ * 200]
         assert fresh.verify_chain().verified
         fresh.close()
+
+
+def test_a_batch_of_applications_reads_its_recipients_and_references_at_once(
+        ledger: Ledger) -> None:
+    """The batch preloads recipients and the ids of file references in one query: the
+    aggregates come out as the repository builds them, and absent ones as absent, so
+    a used reference is still refused, with its row."""
+    from ledger.commands import NewApplication, SubmitApplications
+    from ledger.domain.recipient import Recipient
+    from ledger.errors import DuplicateReference
+
+    f = funded_phase(ledger)
+    a, b, c = recipients(ledger, 3)
+    first = ledger.execute(CLERK, SubmitApplication(
+        phase_id=f.phase_id, recipient_id=a, requested_amount=money("10.00"),
+        submitted_on=date(2020, 2, 1), reference="AZ-1")).ids["application_id"]
+    ids = [Recipient.id_for(b), Recipient.id_for(c), UUID(first), uuid4()]
+    loaded = ledger.load_many(ids)
+    for aggregate_id in ids[:3]:
+        built = ledger.repository.get(aggregate_id)
+        assert loaded[aggregate_id] is not None
+        assert vars(loaded[aggregate_id]) == vars(built)
+    assert loaded[ids[3]] is None
+
+    rows = [NewApplication(f.phase_id, b, money("10.00"), date(2020, 2, 1), "AZ-2"),
+            NewApplication(f.phase_id, c, money("10.00"), date(2020, 2, 1), "az-1")]
+    with pytest.raises(DuplicateReference, match="application 2"):
+        ledger.execute(CLERK, SubmitApplications(applications=rows))
+    rows[1] = NewApplication(f.phase_id, c, money("10.00"), date(2020, 2, 1), "AZ-3")
+    created = ledger.execute(CLERK, SubmitApplications(applications=rows))
+    assert len(created.ids["application_ids"].split(",")) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -74,6 +75,9 @@ class Memory:
 
     def application(self, application_id: str) -> Grant:
         return self._get(Grant, UUID(application_id), application_id)  # type: ignore[no-any-return]
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Loads one at a time, when asked (the hint is for stores that fetch many)."""
 
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.aggregates
