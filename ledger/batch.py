@@ -12,25 +12,17 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import OriginatorVersionError
 
-from ledger.commands import Command, Decision, handler_for
-from ledger.domain.application import Application as Grant
+from ledger.commands import Command, Context, Decision, handler_for
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import check_events_in_window, today
-from ledger.domain.phase import Phase
-from ledger.domain.programme import Programme
-from ledger.domain.recipient import Recipient
-from ledger.errors import NotFound
 
 if TYPE_CHECKING:
     from ledger.core import CommandResult
-
-T = TypeVar("T")
-
 
 class Memory(Protocol):
     """Where a batch gets aggregates: the writer's memory, then the store."""
@@ -85,7 +77,7 @@ class Restart(Exception):
     """The batch met a version another process wrote: decide it again on fresh state."""
 
 
-class Batch:
+class Batch(Context):
     """The aggregates as a batch's decisions see them (the handlers' `Context`)."""
 
     def __init__(self, writer: Memory) -> None:
@@ -99,42 +91,13 @@ class Batch:
         self.preloaded: dict[UUID, LedgerAggregate | None] = {}
         self.absent: set[UUID] = set()  # looked for in the store, not there
 
-    # -- the Context protocol ---------------------------------------------------------
+    # -- the Context ------------------------------------------------------------------
 
-    def programme(self, programme_id: str) -> Programme:
-        return self._get(
-            Programme, Programme.id_for(programme_id), f"programme {programme_id}")
-
-    def phase(self, phase_id: str) -> Phase:
-        return self._get(
-            Phase, Phase.id_for(phase_id), f"phase {phase_id}")
-
-    def recipient(self, recipient_id: str) -> Recipient:
-        return self._get(
-            Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}")
-
-    def application(self, application_id: str) -> Grant:
-        try:
-            aggregate_id = UUID(application_id)
-        except ValueError:
-            raise NotFound(f"unknown application {application_id}") from None
-        return self._get(
-            Grant, aggregate_id, f"application {application_id}")
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        if aggregate_id in self.working:
-            return True
+    def find(self, aggregate_id: UUID) -> LedgerAggregate | None:
         self.touched.add(aggregate_id)
-        return self._load(aggregate_id) is not None
+        return self.working.get(aggregate_id) or self._load(aggregate_id)
 
     # -- loading ------------------------------------------------------------------------
-
-    def _get(self, cls: type[T], aggregate_id: UUID, what: str) -> T:
-        self.touched.add(aggregate_id)
-        aggregate = self.working.get(aggregate_id) or self._load(aggregate_id)
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"unknown {what}")
-        return aggregate
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """Loads, in one go, the aggregates a decision is about to ask for one by one

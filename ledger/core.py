@@ -157,14 +157,15 @@ class LedgerCore(Application[UUID]):
         Folds the events without snapshots: not for phases or programmes."""
         select = getattr(self.recorder, "select_events_of", None)
         if select is None:
-            return {i: self._get_or_none(i) for i in aggregate_ids}
+            return {i: self.get_or_none(i) for i in aggregate_ids}
         found: dict[UUID, LedgerAggregate | None] = dict.fromkeys(aggregate_ids)
         for stored in select(list(aggregate_ids)):
             event: Any = self.mapper.to_domain_event(stored)
             found[stored.originator_id] = event.mutate(found[stored.originator_id])
         return found
 
-    def _get_or_none(self, aggregate_id: UUID) -> LedgerAggregate | None:
+    def get_or_none(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        """The aggregate now, or None if it does not exist."""
         try:
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -260,7 +260,7 @@ class Writer:
         return aggregate
 
     def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
-        return self._ledger._get_or_none(aggregate_id)
+        return self._ledger.get_or_none(aggregate_id)
 
     def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, LedgerAggregate | None]:
         return self._ledger.load_many(aggregate_ids)

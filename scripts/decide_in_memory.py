@@ -9,28 +9,17 @@ the save compares their versions, so a writer beside the load makes it fail, who
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from ledger import Actor, Ledger
-from ledger.commands import Command, handler_for
-from ledger.domain.application import Application as Grant
+from ledger.commands import Command, Context, handler_for
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.dates import business_dates_in, check_events_in_window, check_in_window
 from ledger.domain.dates import today as local_today
-from ledger.domain.phase import Phase
-from ledger.domain.programme import Programme
-from ledger.domain.recipient import Recipient
-from ledger.errors import NotFound
-
-T = TypeVar("T")
 
 
-class InMemory:
+class InMemory(Context):
     """The handlers' `Context` over aggregates kept in memory between decisions."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -54,40 +43,14 @@ class InMemory:
         """Every decision in one transaction; returns the number of events written."""
         return len(self._ledger.save(*self._working.values()))
 
-    # -- the Context protocol ---------------------------------------------------------
+    # -- the Context --------------------------------------------------------------------
 
-    def programme(self, programme_id: str) -> Programme:
-        return self._get(Programme, Programme.id_for(programme_id), f"programme {programme_id}")
-
-    def phase(self, phase_id: str) -> Phase:
-        return self._get(Phase, Phase.id_for(phase_id), f"phase {phase_id}")
-
-    def recipient(self, recipient_id: str) -> Recipient:
-        return self._get(Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}")
-
-    def application(self, application_id: str) -> Grant:
-        try:
-            aggregate_id = UUID(application_id)
-        except ValueError:
-            raise NotFound(f"unknown application {application_id}") from None
-        return self._get(Grant, aggregate_id, f"application {application_id}")
-
-    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
-        """Loads one at a time, when asked (the hint is for stores that fetch many)."""
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self._working or aggregate_id in self._ledger.repository
-
-    def _get(self, cls: type[T], aggregate_id: UUID, what: str) -> T:
-        aggregate: Any = self._working.get(aggregate_id)
+    def find(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        aggregate = self._working.get(aggregate_id)
         if aggregate is None:
-            try:
-                aggregate = self._ledger.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                raise NotFound(f"unknown {what}") from None
-            self._working[aggregate_id] = aggregate
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"unknown {what}")
+            aggregate = self._ledger.get_or_none(aggregate_id)
+            if aggregate is not None:
+                self._working[aggregate_id] = aggregate
         return aggregate
 
 

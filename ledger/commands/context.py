@@ -4,8 +4,8 @@ A handler is a function `(command, actor, context) -> Decision`. It loads the
 aggregates it needs from the context, calls their methods (which check the
 invariants and emit events), and returns the aggregates it changed. It never
 saves: the ledger's writer does that, for many decisions in one transaction.
-The context is the writer's batch (ledger/writer.py) in the product and a plain
-dictionary of aggregates in the unit tests.
+The context is the writer's batch (ledger/batch.py) in the product, the demo's in-memory loader,
+and a plain dictionary of aggregates in the unit tests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.commands.model import Command
@@ -22,6 +22,9 @@ from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
+from ledger.errors import NotFound
+
+A = TypeVar("A", bound=LedgerAggregate)
 
 
 @dataclass
@@ -34,24 +37,47 @@ class Decision:
     subject: LedgerAggregate | None = None
 
 
-class Context(Protocol):
-    """The aggregates as the decision sees them (its batch-mates' changes included)."""
+class Context:
+    """The aggregates as the decision sees them (its batch-mates' changes included).
 
-    @property
-    def today(self) -> date: ...
+    A context answers `find` (an aggregate by id, or None); the typed getters, their
+    refusals (`not_found`) and `exists` are the same for every context. The writer's
+    batch (ledger/batch.py), the demo's in-memory loader and the unit tests' dictionary
+    are contexts.
+    """
 
-    def programme(self, programme_id: str) -> Programme: ...
+    today: date
 
-    def phase(self, phase_id: str) -> Phase: ...
-
-    def recipient(self, recipient_id: str) -> Recipient: ...
-
-    def application(self, application_id: str) -> Grant: ...
-
-    def exists(self, aggregate_id: UUID) -> bool: ...
+    def find(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        raise NotImplementedError
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """A hint: the decision will ask for these (a store may fetch them in one go)."""
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return self.find(aggregate_id) is not None
+
+    def programme(self, programme_id: str) -> Programme:
+        return self._typed(Programme, Programme.id_for(programme_id), f"programme {programme_id}")
+
+    def phase(self, phase_id: str) -> Phase:
+        return self._typed(Phase, Phase.id_for(phase_id), f"phase {phase_id}")
+
+    def recipient(self, recipient_id: str) -> Recipient:
+        return self._typed(Recipient, Recipient.id_for(recipient_id), f"recipient {recipient_id}")
+
+    def application(self, application_id: str) -> Grant:
+        try:
+            aggregate_id = UUID(application_id)
+        except ValueError:
+            raise NotFound(f"unknown application {application_id}") from None
+        return self._typed(Grant, aggregate_id, f"application {application_id}")
+
+    def _typed(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        aggregate = self.find(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"unknown {what}")
+        return aggregate
 
 
 C = TypeVar("C", bound=Command)

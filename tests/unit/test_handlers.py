@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,12 +17,8 @@ from uuid import UUID
 import pytest
 
 from ledger import commands as c
-from ledger.commands import Decision, handler_for
-from ledger.domain.application import Application as Grant
+from ledger.commands import Context, Decision, handler_for
 from ledger.domain.base import Actor, LedgerAggregate
-from ledger.domain.phase import Phase
-from ledger.domain.programme import Programme
-from ledger.domain.recipient import Recipient
 from ledger.errors import (
     AlreadyExists,
     AwardAboveRequest,
@@ -52,35 +47,14 @@ def eur(text: str) -> Money:
 
 
 @dataclass
-class Memory:
+class Memory(Context):
     """A Context over a dictionary of aggregates."""
 
     aggregates: dict[UUID, LedgerAggregate] = field(default_factory=dict)
     today: date = date(2020, 6, 1)
 
-    def _get(self, cls: type[Any], aggregate_id: UUID, what: str) -> Any:
-        aggregate = self.aggregates.get(aggregate_id)
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"unknown {what}")
-        return aggregate
-
-    def programme(self, programme_id: str) -> Programme:
-        return self._get(Programme, Programme.id_for(programme_id), programme_id)  # type: ignore[no-any-return]
-
-    def phase(self, phase_id: str) -> Phase:
-        return self._get(Phase, Phase.id_for(phase_id), phase_id)  # type: ignore[no-any-return]
-
-    def recipient(self, recipient_id: str) -> Recipient:
-        return self._get(Recipient, Recipient.id_for(recipient_id), recipient_id)  # type: ignore[no-any-return]
-
-    def application(self, application_id: str) -> Grant:
-        return self._get(Grant, UUID(application_id), application_id)  # type: ignore[no-any-return]
-
-    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
-        """Loads one at a time, when asked (the hint is for stores that fetch many)."""
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.aggregates
+    def find(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        return self.aggregates.get(aggregate_id)
 
     def run(self, actor: Actor, command: c.Command) -> tuple[Decision, list[Any]]:
         """Decides; a refusal leaves the aggregates as they were (as the writer does)."""
