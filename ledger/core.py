@@ -31,11 +31,11 @@ from ledger.commands import Command
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import business_dates_in, check_in_window, today, years_after
-from ledger.domain.idempotency import IdempotencyRecord
+from ledger.domain.idempotency import IdempotencyRecord, check_same_request
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
-from ledger.errors import IdempotencyMismatch, NotFound
+from ledger.errors import NotFound
 from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.snapshots import VerifiedSnapshotStore
@@ -194,16 +194,11 @@ class LedgerCore(Application[UUID]):
 
     def replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
         """The first answer to a repeated idempotency key, or None if it is new."""
-        try:
-            record: Any = self.repository.get(IdempotencyRecord.id_for(user, key))
-        except AggregateNotFoundError:
+        record = self.get_or_none(IdempotencyRecord.id_for(user, key))
+        if record is None:
             return None
         assert isinstance(record, IdempotencyRecord)
-        if record.fingerprint != fingerprint:
-            raise IdempotencyMismatch(
-                # The record is the caller's own (keys are scoped to their user).
-                f"idempotency key {key!r} was used for a different request ({record.command})"
-            )
+        check_same_request(key, record.fingerprint, record.command, fingerprint)
         position = self.chained_recorder.position_of(record.id, 1) or 0
         return CommandResult(ids=dict(record.result), position=position, replayed=True)
 

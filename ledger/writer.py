@@ -22,6 +22,7 @@ answered, so a stale memory can neither write nor refuse wrongly.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import queue
 import random
 import threading
@@ -36,8 +37,8 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.batch import Batch, Pending, Restart
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.idempotency import IdempotencyRecord
-from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, LedgerError
+from ledger.domain.idempotency import IdempotencyRecord, check_same_request
+from ledger.errors import ConcurrencyConflict, LedgerError
 
 if TYPE_CHECKING:
     from ledger.core import CommandResult, LedgerCore
@@ -228,7 +229,7 @@ class Writer:
         record_id = IdempotencyRecord.id_for(actor.user, actor.idempotency_key)
         first = keys.get(record_id)
         if first is not None:
-            _check_fingerprint(actor.idempotency_key, first.fingerprint, first.command.COMMAND,
+            check_same_request(actor.idempotency_key, first.fingerprint, first.command.COMMAND,
                                pending.fingerprint)
             pending.same_as = first
             return True
@@ -275,13 +276,5 @@ class Writer:
             self._memory.popitem(last=False)
 
 
-def _check_fingerprint(key: str, recorded: str, command: str, fingerprint: str) -> None:
-    if recorded != fingerprint:
-        raise IdempotencyMismatch(
-            f"idempotency key {key!r} was used for a different request ({command})")
-
-
 def _replayed(result: CommandResult) -> CommandResult:
-    from dataclasses import replace
-
-    return replace(result, replayed=True)
+    return dataclasses.replace(result, replayed=True)

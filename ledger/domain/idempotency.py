@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.domain.base import LedgerAggregate, entity_uuid
+from ledger.errors import IdempotencyMismatch
 
 
 class IdempotencyRecord(LedgerAggregate):
@@ -42,3 +43,11 @@ class IdempotencyRecord(LedgerAggregate):
             record.fingerprint = self.fingerprint
             record.result = dict(self.result)
 
+
+
+def check_same_request(key: str, first: str, first_command: str, fingerprint: str) -> None:
+    """I12: a key used again must carry the same request (fingerprint) as its first use.
+    The first use is the caller's own: keys are scoped to their user."""
+    if first != fingerprint:
+        raise IdempotencyMismatch(
+            f"idempotency key {key!r} was used for a different request ({first_command})")
