@@ -3,64 +3,9 @@
 Importing this package registers every handler (`context.HANDLERS`).
 """
 
-from ledger.commands import applications, budget, grants  # noqa: F401  # registers handlers
+from ledger.commands import applications, budget, grants, model  # noqa: F401  # registers handlers
 from ledger.commands.context import HANDLERS, Context, Decision, handler_for
-from ledger.commands.model import (
-    AmendApplication,
-    AmendAward,
-    AmendBudget,
-    AppropriateBudget,
-    ApproveApplication,
-    CancelDrawdown,
-    CloseApplication,
-    CloseFiscalYear,
-    Command,
-    CreateProgramme,
-    Measure,
-    NewApplication,
-    NewRecipient,
-    OpenPhase,
-    PayDrawdown,
-    RecordDirectExpenditure,
-    RecordRepayment,
-    RegisterRecipients,
-    RejectApplication,
-    RequestDrawdown,
-    RevokeApplication,
-    SubmitApplication,
-    SubmitApplications,
-    SubmitProofOfUse,
-    WithdrawApplication,
-)
+from ledger.commands.model import *  # noqa: F403  # every command is this package's API too
 
-__all__ = [
-    "HANDLERS",
-    "AmendApplication",
-    "AmendAward",
-    "AmendBudget",
-    "AppropriateBudget",
-    "ApproveApplication",
-    "CancelDrawdown",
-    "CloseApplication",
-    "CloseFiscalYear",
-    "Command",
-    "Context",
-    "CreateProgramme",
-    "Decision",
-    "Measure",
-    "NewApplication",
-    "NewRecipient",
-    "OpenPhase",
-    "PayDrawdown",
-    "RecordDirectExpenditure",
-    "RecordRepayment",
-    "RegisterRecipients",
-    "RejectApplication",
-    "RequestDrawdown",
-    "RevokeApplication",
-    "SubmitApplication",
-    "SubmitApplications",
-    "SubmitProofOfUse",
-    "WithdrawApplication",
-    "handler_for",
-]
+__all__ = ["HANDLERS", "Context", "Decision", "handler_for"]
+__all__ += model.__all__
