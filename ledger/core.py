@@ -58,9 +58,6 @@ class CommandResult:
     subject: LedgerAggregate | None = None
 
 
-_WRITER_LOCK = threading.Lock()
-
-
 class SerialisedCacheRepository(Repository[UUID]):
     """eventsourcing 9.5.6 deep-copies a cached aggregate after releasing its
     fast-forward lock, so a second thread fast-forwarding the same aggregate can
@@ -110,16 +107,11 @@ class LedgerCore(Application[UUID]):
 
     # -- commands ------------------------------------------------------------
 
-    @property
-    def writer(self) -> Writer:
-        writer = self.__dict__.get("_writer")
-        if writer is None:
-            with _WRITER_LOCK:
-                writer = self.__dict__.get("_writer")
-                if writer is None:
-                    size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000)
-                    writer = self.__dict__["_writer"] = Writer(self, cache_size=size)
-        return writer
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The one writer of this Ledger (its thread starts with the first command).
+        self.writer = Writer(
+            self, cache_size=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000))
 
     def execute(self, actor: Actor, command: Command) -> CommandResult:
         """Decides and records one command; its answer once it is durable.
@@ -180,9 +172,7 @@ class LedgerCore(Application[UUID]):
         return recordings
 
     def close(self) -> None:
-        writer = self.__dict__.get("_writer")
-        if writer is not None:
-            writer.close()
+        self.writer.close()
         super().close()
 
     def business_dates(self) -> tuple[date, date]:
