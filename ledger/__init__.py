@@ -2,8 +2,8 @@
 
 from ledger.app import Ledger
 from ledger.bootstrap import build_ledger
+from ledger.commands import CommandResult
 from ledger.commands.model import NewApplication, NewRecipient
-from ledger.core import CommandResult
 from ledger.domain.base import Actor
 from ledger.errors import LedgerError
 from ledger.money import Money, Posting

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import commands as c
-from ledger.core import CommandResult, LedgerCore
+from ledger.commands import CommandResult
+from ledger.core import LedgerCore
 from ledger.domain.base import Actor
 
 COMMANDS: dict[str, type[c.Command]] = {

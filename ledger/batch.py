@@ -12,17 +12,15 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import OriginatorVersionError
 
-from ledger.commands import Command, Context, Decision, handler_for
+from ledger.commands import Command, CommandResult, Context, Decision, handler_for
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import check_events_in_window, today
 
-if TYPE_CHECKING:
-    from ledger.core import CommandResult
 
 class Memory(Protocol):
     """Where a batch gets aggregates: the writer's memory, then the store."""

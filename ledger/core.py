@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -27,7 +27,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, JSONTranscoder, Recording
 
 from ledger.batch import Pending
-from ledger.commands import Command
+from ledger.commands import Command, CommandResult
 from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import business_dates_in, check_in_window, today, years_after
@@ -45,17 +45,6 @@ from ledger.writer import Writer
 log = structlog.get_logger("ledger")
 
 A = TypeVar("A", bound=Aggregate)
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command did: the ids it created or touched, the last position written,
-    and (unless replayed) a copy of the aggregate the answer describes, as committed."""
-
-    ids: dict[str, str]
-    position: int
-    replayed: bool = False
-    subject: LedgerAggregate | None = None
 
 
 class SerialisedCacheRepository(Repository[UUID]):

@@ -36,12 +36,13 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from ledger.batch import Batch, Pending, Restart
+from ledger.commands import CommandResult
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.idempotency import IdempotencyRecord, check_same_request
 from ledger.errors import ConcurrencyConflict, LedgerError
 
 if TYPE_CHECKING:
-    from ledger.core import CommandResult, LedgerCore
+    from ledger.core import LedgerCore
 
 log = structlog.get_logger("ledger.writer")
 T = TypeVar("T")
@@ -243,8 +244,6 @@ class Writer:
         return True
 
     def _result(self, pending: Pending, positions: list[int]) -> CommandResult:
-        from ledger.core import CommandResult
-
         decision = pending.decision
         assert decision is not None
         # A copy: the next batch may change the remembered aggregate while the caller reads.

@@ -37,6 +37,17 @@ class Decision:
     subject: LedgerAggregate | None = None
 
 
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: the ids it created or touched, the last position written,
+    and (unless replayed) a copy of the aggregate the answer describes, as committed."""
+
+    ids: dict[str, str]
+    position: int
+    replayed: bool = False
+    subject: LedgerAggregate | None = None
+
+
 class Context:
     """The aggregates as the decision sees them (its batch-mates' changes included).
 
