@@ -22,7 +22,6 @@ from ledger import Money
 from ledger.money import explain_amount
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # Free text in a path or query (filters): no C0 control character and no DEL.
 # PostgreSQL refuses NUL in text, and none of them belongs in an id or a name.
@@ -101,12 +100,6 @@ Amount = _money_type(positive=True)
 NonNegativeAmount = _money_type(positive=False)
 
 
-MoneyStr = Annotated[
-    str,
-    StringConstraints(pattern=MONEY_PATTERN),
-    Field(description="EUR amount as a string with at most two decimals",
-          examples=["16000000.00"]),
-]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(examples=["2020-07-01"])]
 # The window of I13 depends on the Ledger's settings and on today: the ledger checks it.
