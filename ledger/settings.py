@@ -102,7 +102,7 @@ def persistence_env(url: str) -> dict[str, str]:
             raise ValueError("a PostgreSQL URL names its database: postgresql://host/db")
         query = parse_qs(parts.query)
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "ledger.persistence.postgres:LedgerPostgresFactory",
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from ledger.persistence.postgres import SCHEMA_LOCK_KEY
 from ledger.settings import database_kind
 
 Row = tuple[Any, ...]
@@ -159,6 +160,11 @@ class _SqliteTx:
         )
 
 
+# The log's recorder takes the same lock: PostgreSQL's catalogue is shared by the
+# database, so every schema change of the product serialises on one key.
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext(?)::bigint)"
+
+
 class Database:
     """Connections to the projections' store, chosen from LEDGER_DATABASE_URL."""
 
@@ -215,6 +221,17 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def schema(self) -> Iterator[Tx]:
+        """A write transaction for DDL. On PostgreSQL it first takes a transaction-level
+        advisory lock: two processes starting at once (`ledger serve --workers N`, a CLI
+        import beside a server) would otherwise race on `CREATE TABLE IF NOT EXISTS`
+        and one would fail with "tuple concurrently updated"."""
+        with self.write() as tx:
+            if self.dialect == "postgresql":
+                tx.execute(SCHEMA_LOCK, (SCHEMA_LOCK_KEY,))
+            yield tx
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

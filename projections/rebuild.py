@@ -41,7 +41,7 @@ def rebuild(
         raise ValueError(f"unknown projection {', '.join(unknown)}; "
                          f"known: {', '.join(runner.projections)}")
     runner.ensure_schema()
-    with runner.db.write() as tx:
+    with runner.db.schema() as tx:
         live = runner.live_tags(tx)
         new = {name: f"v{int(live[name].lstrip('v')) + 1}" for name in names}
         for name, tag in new.items():
@@ -61,7 +61,7 @@ def rebuild(
             if progress is not None:
                 progress(total, head)
             if count < runner.batch_size and not indexed:  # near the head: index, switch
-                with runner.db.write() as tx:
+                with runner.db.schema() as tx:
                     for name, tag in new.items():
                         for table in runner.projections[name].tables:
                             table.create_indexes(tx, tag)
@@ -74,7 +74,7 @@ def rebuild(
         if ahead is not None:
             ahead.close()
     seconds = time.perf_counter() - started
-    with runner.db.write() as tx:
+    with runner.db.schema() as tx:
         for name in names:
             keep = {new[name], live[name]}
             for (tag,) in tx.execute(
@@ -120,7 +120,7 @@ def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
     report = VerifyReport({}, [])
     for name, projection in runner.projections.items():
         tag = f"t{uuid.uuid4().hex[:10]}"
-        with runner.db.write() as tx:
+        with runner.db.schema() as tx:
             create_tables(tx, projection, tag, indexes=False)
         try:
             for _ in range(attempts):
@@ -150,7 +150,7 @@ def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
             else:
                 raise RuntimeError(f"projection {name} kept moving; verify again later")
         finally:
-            with runner.db.write() as tx:
+            with runner.db.schema() as tx:
                 drop_tables(tx, projection, tag)
     return report
 

@@ -66,7 +66,7 @@ class Runner:
     # -- schema ------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        with self.db.write() as tx:
+        with self.db.schema() as tx:
             tx.execute(base.CREATE_VERSIONS)
             tx.execute(base.CREATE_TRACKING)
             live = {str(n): str(t) for n, t in tx.execute(base.SELECT_LIVE)}

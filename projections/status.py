@@ -38,7 +38,7 @@ MAX_ERROR = 500
 
 
 def ensure_status_table(db: Database) -> None:
-    with db.write() as tx:
+    with db.schema() as tx:
         tx.execute(CREATE_STATUS)
 
 

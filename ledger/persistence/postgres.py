@@ -7,13 +7,24 @@ from the previous head, and so the chain has no gaps or forks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
@@ -32,6 +43,9 @@ from ledger.persistence.pg_bulk import PostgresBulkWriter
 from ledger.persistence.pg_checkpoint import CHECKPOINT_TABLE, PostgresCheckpoint
 
 CHAIN_TABLE = "ledger_chain"
+
+# Every schema change of the product (the log's and the projections' DDL) takes it.
+SCHEMA_LOCK_KEY = "program-ledger:schema"
 
 # DO blocks take no parameters: the id and version are composed as literals.
 _READ_GUARD = (
@@ -318,3 +332,32 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self._sql_version_at, (originator_id, position), prepare=True)
             row = curs.fetchone()
             return int(row["version"]) if row and row["version"] is not None else None
+
+
+@contextmanager
+def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Holds the product's schema lock (a session-level advisory lock on a connection
+    of its own) while eventsourcing creates its tables and types."""
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s)::bigint)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s)::bigint)", (SCHEMA_LOCK_KEY,))
+
+
+class LedgerPostgresFactory(PostgresFactory):
+    """eventsourcing's factory, with the log's and the snapshots' recorders made under
+    the schema lock: processes starting at once (`ledger serve --workers N`, an import
+    beside a server) would otherwise race on `CREATE TYPE` / `CREATE TABLE IF NOT
+    EXISTS` and fail with a unique violation or "tuple concurrently updated"."""
+
+    application_recorder_class = ChainedPostgresRecorder
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with schema_lock(self.datastore):
+            return super().aggregate_recorder(purpose)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with schema_lock(self.datastore):
+            return super().application_recorder()
