@@ -174,7 +174,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         if len(stored_events) >= BULK_EVENTS and self.datastore.originator_id_type == "uuid":
             ids = self._bulk_save(stored_events, kwargs.get("read_guards", ()))
         else:
-            ids = super().insert_events(stored_events, **kwargs)
+            # Where this call's read of the chain's head waits between the two hooks below.
+            ids = super().insert_events(stored_events, **kwargs, head_cursor=[])
         return ids
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -186,7 +187,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        """eventsourcing's order (lock, notify, insert), with the rows as four arrays."""
+        """eventsourcing's order (lock, notify, insert), with the rows as four arrays; then
+        the read guards and the read of the chain's head, in the same pipeline.
+
+        eventsourcing sends all of it with one sync, so a save is two round trips: this
+        one (a failed guard raises its unique_violation at that sync: the batch is decided
+        again) and the links with the commit. Before, the guards and the head took a
+        nested pipeline of their own, two more syncs.
+        """
         self._lock_table(curs)
         self._notify_channel(curs)
         curs.execute(self._sql_insert_events, (
@@ -195,6 +203,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             [s.topic for s in stored_events],
             [s.state for s in stored_events],
         ), prepare=True)
+        # Still inside the transaction that holds the EXCLUSIVE lock.
+        guards, head = curs.connection.cursor(), curs.connection.cursor()
+        kwargs["head_cursor"].extend((guards, head))  # closed once answered
+        for originator_id, version in kwargs.get("read_guards", ()):
+            guards.execute(SQL(_READ_GUARD).format(
+                **self._names, originator_id=Literal(str(originator_id)),
+                version=Literal(version)))
+        head.execute(self._sql_head, prepare=True)
 
     def _fetch_ids_after_insert_events(
         self,
@@ -203,23 +219,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        guards, cursor = kwargs["head_cursor"]  # answered at eventsourcing's sync
+        with guards, cursor:
+            head = cursor.fetchone()
         if not ids:
             return ids
-        # Still inside the transaction that holds the EXCLUSIVE lock.
-        guards = kwargs.get("read_guards", ())
-        # A server-side error aborts the transaction (a Python one here would not:
-        # eventsourcing re-raises it after its transaction block). The guards and the
-        # read of the chain's head go in one round trip: the inner pipeline block
-        # syncs on exit, so a failed guard raises its own unique_violation here (an
-        # IntegrityError: the batch is decided again), never a "pipeline aborted"
-        # from a later statement.
-        with curs.connection.pipeline():
-            for originator_id, version in guards:
-                curs.execute(SQL(_READ_GUARD).format(
-                    **self._names, originator_id=Literal(str(originator_id)),
-                    version=Literal(version)))
-            curs.execute(self._sql_head, prepare=True)
-        head = curs.fetchone()
         previous = bytes(head["hash"]) if head else bytes(32)
         previous_at = head["recorded_at"] if head else None
         links = build_links(
