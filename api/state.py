@@ -14,7 +14,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from ledger import CommandResult, Ledger, Money
-from ledger.domain.application import Application
+from ledger.domain.grant import Grant
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient
@@ -26,7 +26,7 @@ def application(ledger: Ledger, application_id: str, position: int) -> Json:
     return application_json(ledger.application(application_id, at=position), position)
 
 
-def application_json(app: Application, position: int) -> Json:
+def application_json(app: Grant, position: int) -> Json:
     return {
         "application_id": app.application_id,
         "programme_id": app.programme_id,
@@ -133,7 +133,7 @@ async def application_answer(
 ) -> Json:
     """A command's answer on an application: its state at the command's position."""
     replayed(response, result)
-    if isinstance(result.subject, Application):  # as committed: no read of the store
+    if isinstance(result.subject, Grant):  # as committed: no read of the store
         return application_json(result.subject, result.position)
     return await run_in_threadpool(application, ledger, application_id, result.position)
 

@@ -28,9 +28,9 @@ from eventsourcing.persistence import EventStore, JSONTranscoder, Recording
 
 from ledger.batch import Pending
 from ledger.commands import Command, CommandResult
-from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import business_dates_in, check_in_window, today, years_after
+from ledger.domain.grant import Grant
 from ledger.domain.idempotency import IdempotencyRecord, check_same_request
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme

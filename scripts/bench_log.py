@@ -20,7 +20,7 @@ from ledger.commands import (
     OpenPhase,
     RegisterRecipients,
 )
-from ledger.domain.application import Application
+from ledger.domain.grant import Grant
 from ledger.domain.phase import Phase
 from scripts.bench_report import Figure, Report
 
@@ -152,7 +152,7 @@ class NationalLog:
         self.seconds += time.perf_counter() - start
         return written
 
-    def _build(self, phase: Phase, year: int, numbers: range) -> list[Application]:
+    def _build(self, phase: Phase, year: int, numbers: range) -> list[Grant]:
         created = []
         for n in numbers:
             created.append(lifecycle(phase, programme_id=self.programme_id, year=year, n=n,
@@ -195,15 +195,15 @@ def generate_log(ledger: Ledger, report: Report, *, events: int, batch: int) -> 
 
 
 def lifecycle(phase: Any, *, programme_id: str, year: int, n: int, recipient_id: str,
-              award: Money) -> Application:
+              award: Money) -> Grant:
     """An application submitted, approved, with 2 × (request, pay) drawdowns, its events
     (and the phase's: received, committed) pending, checked as the commands check them."""
     submitted = date(year, 3, 1) + timedelta(days=n % 90)
     decided = submitted + timedelta(days=60)
     paid_on = decided + timedelta(days=30)
     application_id = str(uuid.uuid4())
-    app = Application.start(
-        Application.Submitted, CLERK, id=uuid.UUID(application_id), effective_date=submitted,
+    app = Grant.start(
+        Grant.Submitted, CLERK, id=uuid.UUID(application_id), effective_date=submitted,
         application_id=application_id, programme_id=programme_id, phase_id=phase.phase_id,
         fiscal_year=year, recipient_id=recipient_id, recipient_kind="gemeinde",
         requested_amount=award, measures=[], reference=None)

@@ -20,8 +20,8 @@ from ledger.commands.model import (
     WithdrawApplication,
     measures_of,
 )
-from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, entity_uuid
+from ledger.domain.grant import Grant
 from ledger.domain.phase import Phase
 from ledger.domain.recipient import Recipient
 from ledger.errors import DuplicateReference, LedgerError

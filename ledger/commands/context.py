@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.commands.model import Command
-from ledger.domain.application import Application as Grant
 from ledger.domain.base import Actor, LedgerAggregate
+from ledger.domain.grant import Grant
 from ledger.domain.phase import Phase
 from ledger.domain.programme import Programme
 from ledger.domain.recipient import Recipient

@@ -1,5 +1,11 @@
 """An application for a grant, and the grant it becomes when approved (SPEC §4).
 
+The aggregate is `Grant`, so it is never confused with eventsourcing's `Application`
+(the Ledger is one). Its events keep the topics they were stored under,
+`ledger.domain.application:Application.<Event>`: a log written before the rename
+reads and hashes the same, and the audit trail's event types stay
+`Application.Submitted`, `Application.Approved`, ... (see `STORED_TOPIC` at the end).
+
 Drawdowns, repayments and the award live inside the application, so I6 and I7
 are one aggregate's rules and hold under optimistic concurrency.
 """
@@ -8,7 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.utils import register_topic
 
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import check_not_before
@@ -46,8 +55,9 @@ class Drawdown:
     paid_on: date | None = None
 
 
-class Application(LedgerAggregate):
+class Grant(LedgerAggregate):
     if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
+        TOPIC: ClassVar[str]  # the stored topic (see STORED_TOPIC)
         application_id: str
         programme_id: str
         phase_id: str
@@ -79,7 +89,7 @@ class Application(LedgerAggregate):
         measures: list[dict[str, Any]]
         reference: str | None
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.application_id = self.application_id
             app.programme_id = self.programme_id
             app.phase_id = self.phase_id
@@ -102,17 +112,17 @@ class Application(LedgerAggregate):
         requested_amount: Money
         measures: list[dict[str, Any]]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.requested = self.requested_amount
             app.measures = list(self.measures)
             app.recorded_by.add(self.actor)
 
     class Withdrawn(LedgerAggregate.Event):
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.status = WITHDRAWN
 
     class Rejected(LedgerAggregate.Event):
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.status = REJECTED
 
     class Approved(LedgerAggregate.Event):
@@ -121,7 +131,7 @@ class Application(LedgerAggregate):
         decision_reference: str | None
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.status = APPROVED
             app.awarded = self.approved_amount
             app.decided_on = self.effective_date
@@ -132,14 +142,14 @@ class Application(LedgerAggregate):
         new_amount: Money
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.awarded = self.new_amount
 
     class DrawdownRequested(LedgerAggregate.Event):
         drawdown_id: str
         amount: Money
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.drawdowns[self.drawdown_id] = Drawdown(
                 self.drawdown_id, self.amount, DrawdownStatus.REQUESTED, self.actor,
                 self.effective_date,
@@ -151,7 +161,7 @@ class Application(LedgerAggregate):
         amount: Money
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             drawdown = app.drawdowns[self.drawdown_id]
             drawdown.status = DrawdownStatus.PAID
             drawdown.paid_on = self.effective_date
@@ -160,7 +170,7 @@ class Application(LedgerAggregate):
     class DrawdownCancelled(LedgerAggregate.Event):
         drawdown_id: str
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.drawdowns[self.drawdown_id].status = DrawdownStatus.CANCELLED
 
     class RepaymentReceived(LedgerAggregate.Event):
@@ -168,13 +178,13 @@ class Application(LedgerAggregate):
         amount: Money
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.repaid = app.repaid + self.amount
 
     class ProofOfUseSubmitted(LedgerAggregate.Event):
         spent_amount: Money
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.proofs_of_use.append(
                 {"submitted_on": self.effective_date, "spent_amount": self.spent_amount}
             )
@@ -184,7 +194,7 @@ class Application(LedgerAggregate):
         released: Money
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.status = CLOSED
             app.released = app.released + self.released
 
@@ -194,7 +204,7 @@ class Application(LedgerAggregate):
         cancelled_drawdowns: list[str]
         postings: list[Posting]
 
-        def apply(self, app: Application) -> None:
+        def apply(self, app: Grant) -> None:
             app.status = REVOKED
             app.released = app.released + self.released
             for drawdown_id in self.cancelled_drawdowns:
@@ -489,3 +499,15 @@ class Application(LedgerAggregate):
         return self._accounts_posting(
             Account.outstanding(self.application_id), Account.phase(self.phase_id), released
         )
+
+
+# The topic every event of a grant has been stored under since the first release. The
+# class and its events carry it as eventsourcing's TOPIC (construct_topic), and it is
+# registered so that resolving a stored topic never imports the module it names.
+STORED_TOPIC = "ledger.domain.application:Application"
+Grant.TOPIC = STORED_TOPIC
+for _name, _value in vars(Grant).items():
+    if isinstance(_value, type) and issubclass(_value, CanMutateAggregate):
+        # an attribute eventsourcing reads, not one the event classes declare
+        setattr(_value, "TOPIC", f"{STORED_TOPIC}.{_name}")  # noqa: B010
+register_topic(STORED_TOPIC, Grant)
