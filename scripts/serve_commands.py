@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -91,8 +92,9 @@ def _prepare_store(settings: Settings) -> None:
 
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load and exit")] = False,
-    keys_file: Annotated[Path, typer.Option(help="where to write the API keys")] = Path(
-        "ledger-demo-keys.json"),
+    keys_file: Annotated[Path | None, typer.Option(
+        help="where to write the API keys (default: LEDGER_API_KEYS_FILE if set, else "
+             "ledger-demo-keys.json); other users' keys in it stay")] = None,
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
@@ -100,6 +102,12 @@ def demo(
     from scripts.demo_data import load_2020_scenario  # written alongside; heavy data file
 
     settings = Settings()
+    keys_file = keys_file or settings.api_keys_file or Path("ledger-demo-keys.json")
+    try:  # a broken keys file stops the demo before it writes anything
+        kept = other_users_keys(keys_file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     with removed_on_failure(settings):
         ledger = build_ledger(settings)
         try:
@@ -111,8 +119,9 @@ def demo(
             typer.echo(f"scenario already loaded ({exc.detail}); using the store as it is")
         finally:
             ledger.close()
-    keys = write_demo_keys(keys_file)
-    typer.echo(f"keys written to {keys_file} (LEDGER_API_KEYS_FILE)")
+    keys = write_demo_keys(keys_file, keep=kept)
+    typer.echo(f"keys written to {keys_file} (LEDGER_API_KEYS_FILE)"
+               + (f"; {len(kept)} other keys in it kept" if kept else ""))
     for entry in keys:
         typer.echo(f"  {entry['roles'][0]:<9} {entry['user']:<7} {entry['key']}")
     base = f"http://{host}:{port}"
@@ -124,15 +133,36 @@ def demo(
         _serve(settings.model_copy(update={"api_keys_file": keys_file}), host=host, port=port)
 
 
-def write_demo_keys(path: Path) -> list[dict[str, Any]]:
-    """New keys, printed once by the caller; the file (created 0600) keeps only their
-    SHA-256 (api/auth.py)."""
+def other_users_keys(path: Path) -> list[dict[str, Any]]:
+    """The entries of an existing keys file that are not the demo's users (an operator's
+    own keys survive a demo run); ValueError for a file that is not a valid keys file."""
+    from pydantic import ValidationError
+
+    from api.auth import KeysFile
+
+    if not path.exists():
+        return []
+    try:
+        entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["keys"]
+        KeysFile.model_validate({"keys": entries})
+    except (OSError, KeyError, TypeError, json.JSONDecodeError, ValidationError) as exc:
+        raise ValueError(f"{path} is not a keys file the demo can add to: {exc}") from exc
+    demo_users = {user for _, user in DEMO_USERS}
+    return [entry for entry in entries if entry.get("user") not in demo_users]
+
+
+def write_demo_keys(path: Path, *, keep: list[dict[str, Any]] | None = None
+                    ) -> list[dict[str, Any]]:
+    """New keys for the demo's users, printed once by the caller, after the entries of
+    `keep`; the file (created 0600) keeps only their SHA-256 (api/auth.py)."""
     from api.auth import digest, write_keys_file
 
     keys = [{"key": f"demo-{role}-{secrets.token_urlsafe(18)}", "user": user, "roles": [role]}
             for role, user in DEMO_USERS]
-    write_keys_file(path, [{"key_sha256": digest(str(entry["key"])), "user": entry["user"],
-                            "roles": entry["roles"]} for entry in keys])
+    entries: list[dict[str, object]] = [*(keep or [])]
+    entries += [{"key_sha256": digest(str(entry["key"])), "user": entry["user"],
+                 "roles": entry["roles"]} for entry in keys]
+    write_keys_file(path, entries)
     return keys
 
 

@@ -72,3 +72,38 @@ def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None
     assert {e["key_sha256"] for e in entries} <= printed  # printed once, stored as hashes
     assert "key" not in {name for e in entries for name in e}
     assert "/docs" in result.output
+
+
+def test_demo_adds_its_keys_to_the_configured_keys_file_and_keeps_the_others(
+        store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.auth import add_key
+
+    keys = tmp_path / "keys.json"
+    operator_key = add_key(keys, user="olga", roles=["auditor"])
+    monkeypatch.setenv("LEDGER_API_KEYS_FILE", str(keys))
+
+    first = CliRunner().invoke(app, ["demo", "--no-serve"])
+    second = CliRunner().invoke(app, ["demo", "--no-serve"])  # the demo's users get new keys
+
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert f"keys written to {keys}" in second.output and "1 other keys in it kept" in second.output
+    entries = json.loads(keys.read_text())["keys"]
+    assert [e["user"] for e in entries].count("olga") == 1 and len(entries) == 9
+    assert entries[0]["key_sha256"] == hashlib.sha256(operator_key.encode()).hexdigest()
+    printed = {hashlib.sha256(word.strip("'").encode()).hexdigest()
+               for word in second.output.split() if word.startswith("demo-")}
+    assert {e["key_sha256"] for e in entries[1:]} == printed
+    assert not Path("ledger-demo-keys.json").exists()
+
+
+def test_demo_refuses_a_broken_keys_file_before_writing_anything(
+        store: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"keys": [{"user": "olga"}]}')
+
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", str(keys)])
+
+    assert result.exit_code == 2
+    assert "is not a keys file" in result.output
+    assert keys.read_text() == '{"keys": [{"user": "olga"}]}'
+    assert not (tmp_path / "cli.db").exists()
