@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -122,7 +121,7 @@ class LedgerCore(Application[UUID]):
         repeated idempotency key (which reads the store). Raises the refusals that need
         no aggregate: business dates outside the window (I13), a reused key."""
         window = self.business_dates()
-        for field_name, business_date in business_dates_in(asdict(command)):
+        for field_name, business_date in business_dates_in(command):
             check_in_window(business_date, *window, what=field_name)
         fingerprint = command.fingerprint(actor.user)
         if actor.idempotency_key is not None:

@@ -9,7 +9,6 @@ the save compares their versions, so a writer beside the load makes it fail, who
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from uuid import UUID
 
 from ledger import Actor, Ledger
@@ -31,7 +30,7 @@ class InMemory(Context):
     def decide(self, actor: Actor, command: Command) -> dict[str, str]:
         """Decides `command` as `Ledger.execute` would; returns the ids it answers with.
         Raises the domain's LedgerError (the run stops: nothing has been saved)."""
-        for field_name, business_date in business_dates_in(asdict(command)):
+        for field_name, business_date in business_dates_in(command):
             check_in_window(business_date, *self._window, what=field_name)
         decision = handler_for(command)(command, actor, self)
         check_events_in_window(decision.aggregates, *self._window)

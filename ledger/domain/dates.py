@@ -6,6 +6,7 @@ business_years_ahead); the order is each aggregate's `check_*` guard.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -53,9 +54,14 @@ _PLANNED_DATES = frozenset({"opens_on", "closes_on"})
 
 
 def business_dates_in(request: Any, name: str = "date") -> Iterator[tuple[str, date]]:
-    """Every business date of a command's request, with its field name."""
+    """Every business date of a command (a dataclass, walked without copying it) or of
+    a request's plain values, with its field name."""
     if isinstance(request, date):
         yield name, request
+    elif dataclasses.is_dataclass(request) and not isinstance(request, type):
+        for field in dataclasses.fields(request):
+            if field.name not in _PLANNED_DATES:
+                yield from business_dates_in(getattr(request, field.name), field.name)
     elif isinstance(request, dict):
         for key, value in request.items():
             if key not in _PLANNED_DATES:
