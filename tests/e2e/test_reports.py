@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from ledger import Settings, build_ledger
 from scripts.cli import app
 from scripts.demo_data import load_2020_scenario
+from tests.support.screenshots import keep_current
 
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -112,7 +113,7 @@ def test_renders_the_screenshots_of_the_pdf_reports(demo: Path) -> None:
         document = pdfium.PdfDocument(report(*args, "--format", "pdf"))
         for n in range(len(document)):
             image = document[n].render(scale=1.5).to_pil()
-            image.save(SCREENSHOTS / f"{name}-pdf-page{n + 1}.png")
+            keep_current(SCREENSHOTS / f"{name}-pdf-page{n + 1}.png", image)
             assert image.size[0] > 800  # A4 at 108 dpi
 
 
@@ -133,7 +134,7 @@ def test_renders_the_screenshots_of_the_html_reports(demo: Path) -> None:
                                ("report-phase-2020-1", ("phase-totals", "2020-1"))):
                 path = _write(demo / f"{name}.html", report(*args, "--format", "html"))
                 page.goto(path.as_uri())
-                page.screenshot(path=str(SCREENSHOTS / f"{name}-html.png"), full_page=True)
+                keep_current(SCREENSHOTS / f"{name}-html.png", page.screenshot(full_page=True))
                 overflowing = page.evaluate(
                     "[...document.querySelectorAll('body *')].filter("
                     "e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow "

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from api.ui.formats import from_local, local_input
+from tests.support.screenshots import keep_current
 from tests.ui.conftest import Site, axe_violations, key_of, sign_in
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -20,8 +21,7 @@ LONG = frozenset({"ui-entries-paid", "ui-audit", "ui-phase"})
 
 def shoot(page: Any, site: Site, name: str) -> None:
     if site.store == "sqlite":  # long lists: the first screen is enough to show them
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=name not in LONG)
+        keep_current(SHOTS / f"{name}.png", page.screenshot(full_page=name not in LONG))
 
 
 def accessible(page: Any) -> None:
