@@ -90,7 +90,10 @@ ENTRIES = Table(
              ("programme_id", "fiscal_year", "account_kind", "cls", "position", "leg"),
              ("programme_id", "effective_year", "account_kind", "cls", "position", "leg"),
              ("programme_id", "account", "position", "leg"),
-             ("application_id", "effective_date", "position")),
+             ("application_id", "effective_date", "position"),
+             # appended, never inserted: an index is named by its place (`_i{n}`), and a
+             # start adds a new one to the live tables (CREATE INDEX IF NOT EXISTS)
+             ("phase_id", "recipient_kind", "account_kind", "cls", "position", "leg")),
 )
 SCOPES = Table(
     "scopes",

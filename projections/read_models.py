@@ -197,9 +197,11 @@ class ReadModelsImpl:
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
         limit: int = 100, at: int | None = None, effective_on: date | None = None,
+        recipient_kind: str | None = None,
     ) -> Json:
         with self._state(at, effective_on) as q:
-            return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit)
+            return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit,
+                                        recipient_kind=recipient_kind)
 
     @kept("grants")
     def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,
