@@ -13,6 +13,7 @@ import structlog
 from ledger import Ledger, Settings
 from ledger.errors import ValidationFailed
 from ledger.persistence.log import fields_decoder
+from projections import accounts as account_pages
 from projections import base, lists, lookups, state, totals
 from projections.answers import Answers, kept
 from projections.audit import AuditProjection, query_audit
@@ -223,7 +224,7 @@ class ReadModelsImpl:
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None, effective_on: date | None = None) -> Json:
         with self._state(at, effective_on) as q:
-            return totals.accounts(q, programme_id, cursor=cursor, limit=limit)
+            return account_pages.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------
 

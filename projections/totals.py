@@ -1,4 +1,4 @@
-"""Phase totals, yearly reconciliation and accounts, from running figures; drill-downs by range.
+"""Phase totals and yearly reconciliation from running figures; drill-downs by range.
 
 Every figure is read from its scope's running base sums (projections/figures.py):
 at the projection's position, one row; as of an earlier position, the checkpoint at
@@ -17,7 +17,6 @@ from ledger.errors import NotFound, ValidationFailed
 from ledger.vocabulary import RecipientKind
 from projections import days
 from projections import figures as fig
-from projections.balances import ACCOUNT_MARKS, ACCOUNTS
 from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.events import eur
 from projections.grants import CHECKPOINTS, ENTRIES, HISTORY, SCOPES
@@ -198,7 +197,7 @@ def _requested_entries(q: StateQuery, phase_id: str, kind: str | None, *, cursor
             **({"recipient_kind": kind} if kind is not None else {})}
 
 
-# -- reconciliation and accounts ---------------------------------------------------------------
+# -- reconciliation ---------------------------------------------------------------------------
 
 
 def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
@@ -265,43 +264,3 @@ def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: 
     value = fig.year_figures(figures_at(q, "programme", programme_id), year)[figure]
     sign, ranges = _year_ranges(programme_id, year, figure)
     return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit)
-
-
-def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
-             limit: int = 100) -> Json:
-    """A page of account balances, with the totals by account kind and the trial balance
-    over all of the programme's accounts."""
-    limit = check_limit(limit)
-    q.require("programme", programme_id)
-    base = figures_at(q, "programme", programme_id)
-    after = decode_cursor(cursor) or ""
-    table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
-    params: list[Any]
-    if q.on is not None:  # the account's legs up to the date (no marks by business date)
-        balance = (f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
-                   "a.programme_id AND e.account = a.account AND e.position <= ? "
-                   "AND e.effective_date <= ?), 0)")
-        params = [q.at, q.on, programme_id, after, q.at, limit + 1]
-    elif q.at >= q.live:
-        balance, params = "a.balance", [programme_id, after, q.at, limit + 1]
-    else:  # the mark at or before `at`, plus the account's few legs after it
-        mark = (f"SELECT MAX(m.position) FROM {marks} m WHERE m.programme_id = a.programme_id "
-                "AND m.account = a.account AND m.position <= ?")
-        balance = (
-            f"COALESCE((SELECT m.balance FROM {marks} m WHERE m.programme_id = a.programme_id "
-            f"AND m.account = a.account AND m.position = ({mark})), 0) + "
-            f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
-            "a.programme_id AND e.account = a.account AND e.position <= ? "
-            f"AND e.position > COALESCE(({mark}), 0)), 0)")
-        params = [q.at, q.at, q.at, programme_id, after, q.at, limit + 1]
-    rows = q.tx.execute(
-        f"SELECT a.account, {balance} FROM {table} a WHERE a.programme_id = ? "
-        "AND a.account > ? AND a.first_position <= ? ORDER BY a.account LIMIT ?", params)
-    page = [{"account": str(account), "balance": eur(int(value))} for account, value in rows]
-    more = len(page) > limit
-    return {"accounts": page[:limit],
-            "by_kind": {key[2:]: eur(value) for key, value in sorted(base.items())
-                        if key.startswith("k|")},
-            "total": eur(base.get("trial", 0)),
-            "next_cursor": encode_cursor(page[limit - 1]["account"]) if more else None,
-            "position": q.at, **dated_on(q)}
