@@ -135,6 +135,10 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
+    # 2: `account_days` (this release), and `days` filled from the start of the log
+    # (a store upgraded to the release that added `days` got them empty, filled only
+    # from the events after the upgrade). Version 1: written before either.
+    schema_version: int = 2
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
                                  *balances.TABLES, *days.TABLES, lookups.LOOKUP,
                                  *account_days.TABLES)

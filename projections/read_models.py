@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from ledger import Ledger, Settings
-from ledger.errors import ValidationFailed
+from ledger.errors import ProjectionOutdated, ValidationFailed
 from ledger.persistence.log import fields_decoder
 from projections import accounts as account_pages
 from projections import base, lists, lookups, state, totals
@@ -99,21 +99,29 @@ class ReadModelsImpl:
         return reached
 
     @contextmanager
-    def _read(self, projection: str, at: int | None) -> Iterator[tuple[Tx, str, int, int]]:
+    def _read(self, projection: str, at: int | None, *, dated: bool = False
+              ) -> Iterator[tuple[Tx, str, int, int]]:
+        """The live version of `projection` as of `at`; `dated` (a business-date cut-off)
+        needs tables of this release's schema (base.Projection.schema_version)."""
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
         with self.db.read() as tx:
-            rows = tx.execute(base.SELECT_LIVE_POSITION, (projection,))
+            rows = tx.execute(base.SELECT_LIVE_SCHEMA, (projection,))
             if not rows:
                 raise LookupError(f"projection {projection} has no live version")
-            tag, live = str(rows[0][1]), int(rows[0][2])
+            tag, live, version = str(rows[0][0]), int(rows[0][1]), int(rows[0][2])
+            if dated and version < self.runner.projections[projection].schema_version:
+                raise ProjectionOutdated(
+                    f"the {projection} tables were written by an earlier release, without "
+                    "the sums by business date: an operator must run `ledger replay "
+                    f"--projection {projection}` once before effective_on can be answered")
             yield tx, tag, live if at is None else min(at, live), live
 
     @contextmanager
     def _state(self, at: int | None, on: date | None = None) -> Iterator[StateQuery]:
         if on is not None and not isinstance(on, date):
             raise ValidationFailed("effective_on: a date (YYYY-MM-DD)")
-        with self._read("grants", at) as (tx, tag, position, live):
+        with self._read("grants", at, dated=on is not None) as (tx, tag, position, live):
             yield StateQuery(tx, tag, at=position, live=live,
                              on=on.isoformat() if on is not None else None)
 

@@ -262,3 +262,21 @@ def test_an_unknown_recipient_kind_is_422(client: TestClient, kind: str) -> None
 
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_outdated_projection_answers_503_naming_the_replay(client: TestClient) -> None:
+    setup = funded(client)
+    read = client.app.state.read_models  # type: ignore[attr-defined]
+    read.wait_for(head(client), 10)
+    with read.db.write() as tx:  # tables written by an earlier release (version 1)
+        tx.execute("UPDATE proj_schemas SET version = 1 WHERE projection = 'grants'")
+
+    dated = client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                       params={"effective_on": "2020-12-31"})
+    undated = client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"))
+
+    assert dated.status_code == 503
+    assert dated.headers["content-type"].startswith("application/problem+json")
+    assert dated.json()["code"] == "projection_outdated"
+    assert "ledger replay --projection grants" in dated.json()["detail"]
+    assert undated.status_code == 200
