@@ -18,6 +18,7 @@ account, never with its legs or the log. Written by the grants projection in its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 from typing import Any
 
 from projections import figures as fig
@@ -60,8 +61,8 @@ def _load(tx: Tx, tag: str, keys: set[DayKey]) -> dict[DayKey, tuple[int, int]]:
     found = dict.fromkeys(keys, (0, 0))
     for programme_id in {p for p, _, _ in keys}:
         mine = {(a, d) for p, a, d in keys if p == programme_id}
-        dates = sorted({d for _, d in mine})
-        for chunk in chunks(tx, {a for a, _ in mine}):
+        for chunk, dates in product(chunks(tx, {a for a, _ in mine}),
+                                    chunks(tx, {d for _, d in mine})):
             accounts, params = any_of(tx, "account", chunk)
             on_days, day_params = any_of(tx, "day", dates)
             for account, day, position, balance in tx.execute(
@@ -70,7 +71,7 @@ def _load(tx: Tx, tag: str, keys: set[DayKey]) -> dict[DayKey, tuple[int, int]]:
                 [programme_id, *params, *day_params],
             ):
                 key = (programme_id, str(account), str(day))
-                if key in found:
+                if key in found:  # the product of accounts and days reads a few more
                     found[key] = (int(position), int(balance))
     return found
 
