@@ -266,7 +266,7 @@ def test_an_unknown_recipient_kind_is_422(client: TestClient, kind: str) -> None
 
 def test_an_outdated_projection_answers_503_naming_the_replay(client: TestClient) -> None:
     setup = funded(client)
-    read = client.app.state.read_models  # type: ignore[attr-defined]
+    read = client.app.state.read_models  # type: ignore[attr-defined]  # Starlette's ASGIApp
     read.wait_for(head(client), 10)
     with read.db.write() as tx:  # tables written by an earlier release (version 1)
         tx.execute("UPDATE proj_schemas SET version = 1 WHERE projection = 'grants'")

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from ledger import Settings, build_ledger
+from ledger import Ledger, Settings, build_ledger
 from ledger.errors import ProjectionOutdated
 from projections import account_days, base, days
+from projections.db import Database
 from projections.grants import ENTRIES
 from projections.read_models import ReadModelsImpl, build_read_models
 from tests.projections.helpers import run_story
@@ -111,9 +112,8 @@ def test_a_new_index_is_added_to_the_live_tables_at_start(sql_database_url: str)
                                    "position", "leg")
 
 
-def _indexes(settings: Settings, ledger: Any, name: str, *, start: bool) -> int:
-    from projections.db import Database
-
+def _indexes(settings: Settings, ledger: Ledger, name: str, *, start: bool) -> int:
+    """How many indexes called `name` the store has (after a start, with `start`)."""
     if start:
         build_read_models(settings, ledger).close()
     db = Database(settings.database_url)
