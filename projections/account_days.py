@@ -18,12 +18,11 @@ account, never with its legs or the log. Written by the grants projection in its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import product
 from typing import Any
 
 from projections import figures as fig
 from projections.base import Table
-from projections.db import Tx, any_of, chunks
+from projections.db import Tx, chunks
 
 COLUMNS = (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
            ("day", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
@@ -58,21 +57,26 @@ def apply_legs(tx: Tx, tag: str, legs: Sequence[fig.Leg]) -> None:
 
 
 def _load(tx: Tx, tag: str, keys: set[DayKey]) -> dict[DayKey, tuple[int, int]]:
+    """The (position, balance) of each account-day in `keys` (0, 0 where it is new), read
+    by its primary key: a join with the keys on PostgreSQL, row values on SQLite."""
     found = dict.fromkeys(keys, (0, 0))
+    table = ACCOUNT_DAYS.name(tag)
     for programme_id in {p for p, _, _ in keys}:
-        mine = {(a, d) for p, a, d in keys if p == programme_id}
-        for chunk, dates in product(chunks(tx, {a for a, _ in mine}),
-                                    chunks(tx, {d for _, d in mine})):
-            accounts, params = any_of(tx, "account", chunk)
-            on_days, day_params = any_of(tx, "day", dates)
-            for account, day, position, balance in tx.execute(
-                f"SELECT account, day, position, balance FROM {ACCOUNT_DAYS.name(tag)} "
-                f"WHERE programme_id = ? AND {accounts} AND {on_days}",
-                [programme_id, *params, *day_params],
-            ):
-                key = (programme_id, str(account), str(day))
-                if key in found:  # the product of accounts and days reads a few more
-                    found[key] = (int(position), int(balance))
+        for chunk in chunks(tx, {(a, d) for p, a, d in keys if p == programme_id}):
+            if tx.dialect == "postgresql":
+                rows = tx.execute(
+                    f"SELECT t.account, t.day, t.position, t.balance FROM {table} t "
+                    "JOIN unnest(?::text[], ?::text[]) AS k(account, day) "
+                    "ON t.account = k.account AND t.day = k.day WHERE t.programme_id = ?",
+                    [[a for a, _ in chunk], [d for _, d in chunk], programme_id])
+            else:
+                pairs = ", ".join("(?, ?)" for _ in chunk)
+                rows = tx.execute(
+                    f"SELECT account, day, position, balance FROM {table} "
+                    f"WHERE programme_id = ? AND (account, day) IN (VALUES {pairs})",
+                    [programme_id, *(v for pair in chunk for v in pair)])
+            for account, day, position, balance in rows:
+                found[(programme_id, str(account), str(day))] = (int(position), int(balance))
     return found
 
 
