@@ -77,9 +77,14 @@ class ReadModelsImpl:
         return self.runner.positions()
 
     def projection_status(self) -> dict[str, Json]:
-        """Each live projection's position, and its error while it fails (one query)."""
+        """Each live projection's position, its error while it fails, and whether its
+        tables are of an older schema than this release's (`outdated`: replay it)."""
         with self.db.read() as tx:
             status = live_status(tx)
+            for name in status.keys() & self.runner.projections.keys():
+                rows = tx.execute(base.SELECT_LIVE_SCHEMA, (name,))
+                wanted = self.runner.projections[name].schema_version
+                status[name]["outdated"] = bool(rows) and int(rows[0][2]) < wanted
         return {name: status[name] for name in self.runner.projections if name in status}
 
     def runner_role(self) -> str:

@@ -280,3 +280,8 @@ def test_an_outdated_projection_answers_503_naming_the_replay(client: TestClient
     assert dated.json()["code"] == "projection_outdated"
     assert "ledger replay --projection grants" in dated.json()["detail"]
     assert undated.status_code == 200
+    health = client.get("/health")
+    grants = next(p for p in health.json()["projections"] if p["name"] == "grants")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert grants["status"] == "outdated"
+    assert grants["fix"] == "ledger replay --projection grants"
