@@ -99,6 +99,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "forbidden": 403,
     "projection_lagging": 503,
     "projections_unavailable": 503,
+    "projection_outdated": 503,
     "rate_limited": 429,
 }
 

@@ -139,3 +139,11 @@ class DuplicateReference(LedgerError):
 
     code = "duplicate_reference"
     title = "File reference already used"
+
+
+class ProjectionOutdated(LedgerError):
+    """The read side's live tables were written by an earlier release and cannot answer
+    this query right until the projection is replayed (`ledger replay`)."""
+
+    code = "projection_outdated"
+    title = "Projection needs a replay"

@@ -60,6 +60,7 @@ DataAt = Callable[[Sequence[int]], dict[int, dict[str, Any]]]
 class AuditProjection:
     name: str = "audit"
     tables: tuple[Table, ...] = (AUDIT, ENTITIES)
+    schema_version: int = 1
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         known = self._known_entities(tx, tag, {e.originator_id for e in events})

@@ -42,6 +42,25 @@ INSERT_VERSION = (
     "INSERT INTO proj_versions (projection, tag) VALUES (?, ?) ON CONFLICT (projection) DO NOTHING"
 )
 UPDATE_VERSION = "UPDATE proj_versions SET tag = ? WHERE projection = ?"
+# The schema version each (projection, tag) was written with (`Projection.schema_version`).
+# A tag written before this table existed counts as version 1 (LEGACY_SCHEMA).
+LEGACY_SCHEMA = 1
+CREATE_SCHEMAS = (
+    "CREATE TABLE IF NOT EXISTS proj_schemas (projection TEXT NOT NULL, tag TEXT NOT NULL, "
+    "version INTEGER NOT NULL, PRIMARY KEY (projection, tag))"
+)
+INSERT_SCHEMA = (
+    "INSERT INTO proj_schemas (projection, tag, version) VALUES (?, ?, ?) "
+    "ON CONFLICT (projection, tag) DO NOTHING"
+)
+DELETE_SCHEMA = "DELETE FROM proj_schemas WHERE projection = ? AND tag = ?"
+# A projection's live tag, its position and the schema version its rows were written with.
+SELECT_LIVE_SCHEMA = (
+    f"SELECT v.tag, t.position, COALESCE(s.version, {LEGACY_SCHEMA}) FROM proj_versions v "
+    "JOIN proj_tracking t ON t.projection = v.projection AND t.tag = v.tag "
+    "LEFT JOIN proj_schemas s ON s.projection = v.projection AND s.tag = v.tag "
+    "WHERE v.projection = ?"
+)
 
 
 Key = tuple[object, ...]
@@ -112,6 +131,12 @@ class Table:
 class Projection(Protocol):
     name: str
     tables: tuple[Table, ...]
+    # Bumped when a release adds a table or changes what rows hold, so that tables written
+    # by an earlier release lack rows or hold wrong ones: such a live version answers
+    # what it cannot answer right with 503 `projection_outdated` until `ledger replay`
+    # writes a version of the new schema. An index appended to a table's `indexes`
+    # needs no bump: every start adds missing indexes to the live tables.
+    schema_version: int
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         """Write the rows for `events` (in position order) into the tables of `tag`."""

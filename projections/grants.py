@@ -11,7 +11,9 @@ Tables, written in one transaction per batch:
   (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
 - `accounts` / `account_marks`: every account's balance (projections/balances.py);
 - `days`, `day_history`: the same running sums split by effective date, for figures
-  by business date (projections/days.py).
+  by business date (projections/days.py);
+- `account_days`, `account_day_history`: every account's legs summed per effective
+  date, for balances by business date (projections/account_days.py).
 
 So a figure now is one row, and a figure as of position n is the checkpoint at or
 before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
@@ -25,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from projections import balances, days, lookups
+from projections import account_days, balances, days, lookups
 from projections import figures as fig
 from projections.base import Table
 from projections.db import Tx, any_of, chunks
@@ -90,7 +92,10 @@ ENTRIES = Table(
              ("programme_id", "fiscal_year", "account_kind", "cls", "position", "leg"),
              ("programme_id", "effective_year", "account_kind", "cls", "position", "leg"),
              ("programme_id", "account", "position", "leg"),
-             ("application_id", "effective_date", "position")),
+             ("application_id", "effective_date", "position"),
+             # appended, never inserted: an index is named by its place (`_i{n}`), and a
+             # start adds a new one to the live tables (CREATE INDEX IF NOT EXISTS)
+             ("phase_id", "recipient_kind", "account_kind", "cls", "position", "leg")),
 )
 SCOPES = Table(
     "scopes",
@@ -130,8 +135,13 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
+    # 2: `account_days` (this release), and `days` filled from the start of the log
+    # (a store upgraded to the release that added `days` got them empty, filled only
+    # from the events after the upgrade). Version 1: written before either.
+    schema_version: int = 2
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
-                                 *balances.TABLES, *days.TABLES, lookups.LOOKUP)
+                                 *balances.TABLES, *days.TABLES, lookups.LOOKUP,
+                                 *account_days.TABLES)
 
     def apply(self, tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
         entities = _load_entities(tx, tag, {e.originator_id for e in events})
@@ -196,6 +206,7 @@ class GrantsProjection:
         tx.upsert_rows(SCOPES.name(tag), SCOPES.column_names, "scope",
                        ("position", "pending", "figures"), [s.row() for s in scopes.values()])
         balances.apply_legs(tx, tag, legs)
+        account_days.apply_legs(tx, tag, legs)
         days.apply_changes(tx, tag, day_changes)
         lookups.apply(tx, tag, events)
 

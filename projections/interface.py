@@ -110,10 +110,12 @@ class ReadModels(Protocol):
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
         limit: int = 100, at: int | None = None, effective_on: date | None = None,
+        recipient_kind: str | None = None,
     ) -> Json:
-        """The postings/events behind one figure; items carry position, event_type,
-        application_id, effective_date, recorded_at, account, amount (signed so
-        that the items sum to the figure) — plus `total`."""
+        """The postings/events behind one figure (with `recipient_kind`, behind its cell
+        of `by_kind`); items carry position, event_type, application_id, effective_date,
+        recorded_at, account, amount (signed so that the items sum to the figure) — plus
+        `total`."""
         ...
 
     def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,

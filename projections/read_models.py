@@ -11,8 +11,9 @@ from typing import Any
 import structlog
 
 from ledger import Ledger, Settings
-from ledger.errors import ValidationFailed
+from ledger.errors import ProjectionOutdated, ValidationFailed
 from ledger.persistence.log import fields_decoder
+from projections import accounts as account_pages
 from projections import base, lists, lookups, state, totals
 from projections.answers import Answers, kept
 from projections.audit import AuditProjection, query_audit
@@ -76,9 +77,14 @@ class ReadModelsImpl:
         return self.runner.positions()
 
     def projection_status(self) -> dict[str, Json]:
-        """Each live projection's position, and its error while it fails (one query)."""
+        """Each live projection's position, its error while it fails, and whether its
+        tables are of an older schema than this release's (`outdated`: replay it)."""
         with self.db.read() as tx:
             status = live_status(tx)
+            for name in status.keys() & self.runner.projections.keys():
+                rows = tx.execute(base.SELECT_LIVE_SCHEMA, (name,))
+                wanted = self.runner.projections[name].schema_version
+                status[name]["outdated"] = bool(rows) and int(rows[0][2]) < wanted
         return {name: status[name] for name in self.runner.projections if name in status}
 
     def runner_role(self) -> str:
@@ -98,21 +104,29 @@ class ReadModelsImpl:
         return reached
 
     @contextmanager
-    def _read(self, projection: str, at: int | None) -> Iterator[tuple[Tx, str, int, int]]:
+    def _read(self, projection: str, at: int | None, *, dated: bool = False
+              ) -> Iterator[tuple[Tx, str, int, int]]:
+        """The live version of `projection` as of `at`; `dated` (a business-date cut-off)
+        needs tables of this release's schema (base.Projection.schema_version)."""
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
         with self.db.read() as tx:
-            rows = tx.execute(base.SELECT_LIVE_POSITION, (projection,))
+            rows = tx.execute(base.SELECT_LIVE_SCHEMA, (projection,))
             if not rows:
                 raise LookupError(f"projection {projection} has no live version")
-            tag, live = str(rows[0][1]), int(rows[0][2])
+            tag, live, version = str(rows[0][0]), int(rows[0][1]), int(rows[0][2])
+            if dated and version < self.runner.projections[projection].schema_version:
+                raise ProjectionOutdated(
+                    f"the {projection} tables were written by an earlier release, without "
+                    "the sums by business date: an operator must run `ledger replay "
+                    f"--projection {projection}` once before effective_on can be answered")
             yield tx, tag, live if at is None else min(at, live), live
 
     @contextmanager
     def _state(self, at: int | None, on: date | None = None) -> Iterator[StateQuery]:
         if on is not None and not isinstance(on, date):
             raise ValidationFailed("effective_on: a date (YYYY-MM-DD)")
-        with self._read("grants", at) as (tx, tag, position, live):
+        with self._read("grants", at, dated=on is not None) as (tx, tag, position, live):
             yield StateQuery(tx, tag, at=position, live=live,
                              on=on.isoformat() if on is not None else None)
 
@@ -197,9 +211,11 @@ class ReadModelsImpl:
     def phase_entries(
         self, phase_id: str, figure: str, *, cursor: str | None = None,
         limit: int = 100, at: int | None = None, effective_on: date | None = None,
+        recipient_kind: str | None = None,
     ) -> Json:
         with self._state(at, effective_on) as q:
-            return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit)
+            return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit,
+                                        recipient_kind=recipient_kind)
 
     @kept("grants")
     def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,
@@ -221,7 +237,7 @@ class ReadModelsImpl:
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None, effective_on: date | None = None) -> Json:
         with self._state(at, effective_on) as q:
-            return totals.accounts(q, programme_id, cursor=cursor, limit=limit)
+            return account_pages.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------
 

@@ -66,14 +66,34 @@ class Runner:
     # -- schema ------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
+        """Creates what is missing of the live versions: tables, indexes (CREATE … IF NOT
+        EXISTS, so a release's new index is added to an existing database here), and
+        the record of each version's schema."""
         with self.db.schema() as tx:
             tx.execute(base.CREATE_VERSIONS)
             tx.execute(base.CREATE_TRACKING)
+            tx.execute(base.CREATE_SCHEMAS)
             live = {str(n): str(t) for n, t in tx.execute(base.SELECT_LIVE)}
             for name, projection in self.projections.items():
                 tag = str(live.get(name, "v1"))
+                if tracking(tx, name, tag) > 0:  # written before its schema was recorded?
+                    tx.execute(base.INSERT_SCHEMA, (name, tag, base.LEGACY_SCHEMA))
                 create_tables(tx, projection, tag)
                 tx.execute(base.INSERT_VERSION, (name, tag))
+        for name, (version, wanted) in self.outdated().items():
+            log.warning("projection_outdated", projection=name, version=version,
+                        wanted=wanted, fix=f"ledger replay --projection {name}")
+
+    def outdated(self) -> dict[str, tuple[int, int]]:
+        """The projections whose live version was written with an older schema:
+        {name: (its schema version, this release's)}."""
+        found = {}
+        with self.db.read() as tx:
+            for name, projection in self.projections.items():
+                rows = tx.execute(base.SELECT_LIVE_SCHEMA, (name,))
+                if rows and int(rows[0][2]) < projection.schema_version:
+                    found[name] = (int(rows[0][2]), projection.schema_version)
+        return found
 
     def live_tags(self, tx: Tx) -> dict[str, str]:
         tags = {str(n): str(t) for n, t in tx.execute(base.SELECT_LIVE)}
@@ -231,12 +251,14 @@ def create_tables(tx: Tx, projection: Projection, tag: str, *, indexes: bool = T
     for table in projection.tables:
         table.create(tx, tag, indexes=indexes)
     tx.execute(base.INSERT_TRACKING, (projection.name, tag))
+    tx.execute(base.INSERT_SCHEMA, (projection.name, tag, projection.schema_version))
 
 
 def drop_tables(tx: Tx, projection: Projection, tag: str) -> None:
     for table in projection.tables:
         table.drop(tx, tag)
     tx.execute(base.DELETE_TRACKING, (projection.name, tag))
+    tx.execute(base.DELETE_SCHEMA, (projection.name, tag))
 
 
 def tracking(tx: Tx, name: str, tag: str) -> int:

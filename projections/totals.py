@@ -1,4 +1,4 @@
-"""Phase totals, yearly reconciliation and accounts, from running figures; drill-downs by range.
+"""Phase totals and yearly reconciliation from running figures; drill-downs by range.
 
 Every figure is read from its scope's running base sums (projections/figures.py):
 at the projection's position, one row; as of an earlier position, the checkpoint at
@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 
 from ledger.errors import NotFound, ValidationFailed
+from ledger.vocabulary import RecipientKind
 from projections import days
 from projections import figures as fig
-from projections.balances import ACCOUNT_MARKS, ACCOUNTS
 from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.events import eur
 from projections.grants import CHECKPOINTS, ENTRIES, HISTORY, SCOPES
@@ -29,6 +29,7 @@ PHASE_FIGURES = fig.PHASE_FIGURES
 RECONCILIATION_FIGURES = fig.RECONCILIATION_FIGURES
 ITEM_COLUMNS = ("position", "leg", "event_type", "application_id", "recipient_id",
                 "effective_date", "recorded_at", "account", "amount")
+RECIPIENT_KINDS = tuple(RecipientKind)
 _SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
             "programme": ("programme_id", fig.programme_leg, fig.programme_state)}
 
@@ -144,37 +145,59 @@ def phase_totals(q: StateQuery, phase_id: str) -> Json:
 
 
 def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | None,
-                  limit: int) -> Json:
+                  limit: int, recipient_kind: str | None = None) -> Json:
+    """The legs behind a phase figure, or behind its cell of one recipient kind
+    (`by_kind`): one index range per (account kind, class) of the figure."""
     q.require("phase", phase_id)
+    if recipient_kind is not None and recipient_kind not in RECIPIENT_KINDS:
+        raise ValidationFailed(f"recipient_kind: one of {', '.join(RECIPIENT_KINDS)}")
     if figure == "requested" and q.on is not None:
         raise ValidationFailed("effective_on: requested is a sum of application states, not of "
                                "entries; its drill-down has no business-date cut-off")
     if figure == "requested":
-        return _requested_entries(q, phase_id, cursor=cursor, limit=limit)
+        return _requested_entries(q, phase_id, recipient_kind, cursor=cursor, limit=limit)
     definition = PHASE_FIGURES.get(figure)
     if definition is None:
         raise NotFound(f"unknown figure {figure}; one of requested, {', '.join(PHASE_FIGURES)}")
-    value = fig.phase_figures(figures_at(q, "phase", phase_id))[figure]
-    ranges = [("phase_id = ? AND account_kind = ? AND cls = ?", [phase_id, kind, cls])
-              for kind, cls in definition.pairs]
-    return _entries(q, ranges, sign=definition.sign, total=value, cursor=cursor, limit=limit)
+    prefix = f"{recipient_kind}|" if recipient_kind is not None else ""
+    value = fig.phase_figures(figures_at(q, "phase", phase_id), prefix)[figure]
+    if recipient_kind is None:
+        ranges = [("phase_id = ? AND account_kind = ? AND cls = ?", [phase_id, kind, cls])
+                  for kind, cls in definition.pairs]
+    else:  # the index (phase_id, recipient_kind, account_kind, cls, position, leg)
+        ranges = [("phase_id = ? AND recipient_kind = ? AND account_kind = ? AND cls = ?",
+                   [phase_id, recipient_kind, kind, cls]) for kind, cls in definition.pairs]
+    page = _entries(q, ranges, sign=definition.sign, total=value, cursor=cursor, limit=limit)
+    return {**page, "recipient_kind": recipient_kind} if recipient_kind is not None else page
 
 
-def _requested_entries(q: StateQuery, phase_id: str, *, cursor: str | None, limit: int) -> Json:
-    """The Submitted or Amended event that set each live application's requested amount."""
+def _requested_entries(q: StateQuery, phase_id: str, kind: str | None, *, cursor: str | None,
+                       limit: int) -> Json:
+    """The Submitted or Amended event that set each live application's requested amount
+    (of one recipient kind: the phase's applications read a chunk at a time, the others
+    skipped, so a page costs at most the phase's applications)."""
     limit = check_limit(limit)
-    states = q.many("application", after=decode_cursor(cursor), limit=limit + 1,
-                    phase_id=phase_id, status_not="withdrawn")
+    after = decode_cursor(cursor)
+    states: list[Json] = []
+    while len(states) <= limit:
+        chunk = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
+                       status_not="withdrawn")
+        states += [s for s in chunk if kind is None or s["recipient_kind"] == kind]
+        if len(chunk) <= limit:
+            break
+        after = chunk[-1]["application_id"]
     items = [{**s["requested_by"], "leg": None, "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "account": None,
               "amount": eur(s["requested"])} for s in states[:limit]]
     next_cursor = encode_cursor(states[limit - 1]["application_id"]) if len(
         states) > limit else None
-    total = figures_at(q, "phase", phase_id).get("requested", 0)
-    return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at}
+    key = f"{kind}|requested" if kind is not None else "requested"
+    total = figures_at(q, "phase", phase_id).get(key, 0)
+    return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
+            **({"recipient_kind": kind} if kind is not None else {})}
 
 
-# -- reconciliation and accounts ---------------------------------------------------------------
+# -- reconciliation ---------------------------------------------------------------------------
 
 
 def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
@@ -241,43 +264,3 @@ def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: 
     value = fig.year_figures(figures_at(q, "programme", programme_id), year)[figure]
     sign, ranges = _year_ranges(programme_id, year, figure)
     return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit)
-
-
-def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
-             limit: int = 100) -> Json:
-    """A page of account balances, with the totals by account kind and the trial balance
-    over all of the programme's accounts."""
-    limit = check_limit(limit)
-    q.require("programme", programme_id)
-    base = figures_at(q, "programme", programme_id)
-    after = decode_cursor(cursor) or ""
-    table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
-    params: list[Any]
-    if q.on is not None:  # the account's legs up to the date (no marks by business date)
-        balance = (f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
-                   "a.programme_id AND e.account = a.account AND e.position <= ? "
-                   "AND e.effective_date <= ?), 0)")
-        params = [q.at, q.on, programme_id, after, q.at, limit + 1]
-    elif q.at >= q.live:
-        balance, params = "a.balance", [programme_id, after, q.at, limit + 1]
-    else:  # the mark at or before `at`, plus the account's few legs after it
-        mark = (f"SELECT MAX(m.position) FROM {marks} m WHERE m.programme_id = a.programme_id "
-                "AND m.account = a.account AND m.position <= ?")
-        balance = (
-            f"COALESCE((SELECT m.balance FROM {marks} m WHERE m.programme_id = a.programme_id "
-            f"AND m.account = a.account AND m.position = ({mark})), 0) + "
-            f"COALESCE((SELECT SUM(e.amount) FROM {entries} e WHERE e.programme_id = "
-            "a.programme_id AND e.account = a.account AND e.position <= ? "
-            f"AND e.position > COALESCE(({mark}), 0)), 0)")
-        params = [q.at, q.at, q.at, programme_id, after, q.at, limit + 1]
-    rows = q.tx.execute(
-        f"SELECT a.account, {balance} FROM {table} a WHERE a.programme_id = ? "
-        "AND a.account > ? AND a.first_position <= ? ORDER BY a.account LIMIT ?", params)
-    page = [{"account": str(account), "balance": eur(int(value))} for account, value in rows]
-    more = len(page) > limit
-    return {"accounts": page[:limit],
-            "by_kind": {key[2:]: eur(value) for key, value in sorted(base.items())
-                        if key.startswith("k|")},
-            "total": eur(base.get("trial", 0)),
-            "next_cursor": encode_cursor(page[limit - 1]["account"]) if more else None,
-            "position": q.at, **dated_on(q)}

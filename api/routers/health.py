@@ -19,7 +19,8 @@ log = structlog.get_logger("api")
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def get_health(*, ledger: LedgerDep, request: Request) -> Any:
     """No key needed. `status` is `degraded` (503) when the database is unreachable, or a
-    projection fails or lags more than LEDGER_PROJECTION_MAX_LAG events behind the log.
+    projection fails or lags more than LEDGER_PROJECTION_MAX_LAG events behind the log, or
+    its tables were written by an earlier release (`outdated`, with the `fix` to run).
 
     Every worker answers the same: failures are read from the database, where the
     worker that runs the projections records them.
@@ -52,6 +53,9 @@ def get_health(*, ledger: LedgerDep, request: Request) -> Any:
 
 def _projection(name: str, state: dict[str, Any], *, head: int, max_lag: int) -> dict[str, Any]:
     lag = max(head - int(state["position"]), 0)
-    status = "failing" if state["error"] else "lagging" if lag > max_lag else "ok"
+    outdated = bool(state.get("outdated"))
+    status = ("failing" if state["error"] else "outdated" if outdated
+              else "lagging" if lag > max_lag else "ok")
     return {"name": name, "position": state["position"], "lag": lag, "status": status,
-            "error": state["error"], "failing_since": state["failing_since"]}
+            "error": state["error"], "failing_since": state["failing_since"],
+            "fix": f"ledger replay --projection {name}" if outdated else None}

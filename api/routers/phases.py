@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from api import tabular
 from api.deps import AnyRole, AtPosition, Cursor, EffectiveOn, Limit, ReadModelsDep
 from api.schemas.common import Page
 from api.schemas.phases import PhaseTotals
 from api.schemas.programmes import PhasePublic
+from ledger.vocabulary import RecipientKind
 
 router = APIRouter(prefix="/phases", tags=["phases"], dependencies=[AnyRole])
 
@@ -35,7 +36,12 @@ def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, reques
 def get_total_entries(
     *, phase_id: PhaseId, figure: Figure, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
+    recipient_kind: Annotated[RecipientKind | None, Query(
+        description="Only the entries of this kind of recipient: the cell of `by_kind`")
+    ] = None,
 ) -> Any:
     page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at,
-                              effective_on=effective_on)
+                              effective_on=effective_on,
+                              **({"recipient_kind": str(recipient_kind)} if recipient_kind
+                                 else {}))
     return tabular.page_csv(page) if tabular.wants_csv(request) else page

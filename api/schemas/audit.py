@@ -45,9 +45,10 @@ class ProjectionHealth(Public):
     name: str
     position: int
     lag: int
-    status: Literal["ok", "lagging", "failing"]
+    status: Literal["ok", "lagging", "failing", "outdated"]
     error: str | None = None
     failing_since: str | None = None
+    fix: str | None = None  # outdated: the command that brings the tables to this release
 
 
 class Health(Public):

@@ -126,12 +126,15 @@ def application(view: View, read: ReadModels, application_id: str, *,
 
 def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
             programme_id: str | None = None, year: int | None = None, figure: str,
-            cursor: str | None, carried: int = 0) -> Json:
-    """A page of the entries behind a figure; `carried` (cents) is the sum of the pages
-    before it, so the last page shows that all of them sum to the figure."""
+            cursor: str | None, carried: int = 0, recipient_kind: str | None = None) -> Json:
+    """A page of the entries behind a figure (of a phase: or behind its cell of one
+    recipient kind); `carried` (cents) is the sum of the pages before it, so the last
+    page shows that all of them sum to the figure."""
     if phase_id is not None:
-        page = view.read(read.phase_entries, phase_id, figure, cursor=cursor, limit=100)
-        owner: Json = {"kind": "phase", "id": phase_id}
+        kind = {"recipient_kind": recipient_kind} if recipient_kind else {}
+        page = view.read(read.phase_entries, phase_id, figure, cursor=cursor, limit=100,
+                         **kind)
+        owner: Json = {"kind": "phase", "id": phase_id, **kind}
     else:
         assert programme_id is not None and year is not None
         page = view.read(read.reconciliation_entries, programme_id, year, figure,

@@ -166,8 +166,10 @@ async def phase_page(request: Request, phase_id: str) -> Response:
 @router.get("/phases/{phase_id}/figures/{figure}", response_class=HTMLResponse)
 async def phase_entries(request: Request, phase_id: str, figure: str) -> Response:
     cursor, carried = request.query_params.get("cursor"), _carried(request)
+    kind = request.query_params.get("recipient_kind") or None  # a cell of the kinds table
     return await render(request, "entries.html", lambda v: contexts.entries(
-        v, _read(request), phase_id=phase_id, figure=figure, cursor=cursor, carried=carried))
+        v, _read(request), phase_id=phase_id, figure=figure, cursor=cursor, carried=carried,
+        recipient_kind=kind))
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)

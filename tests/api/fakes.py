@@ -87,7 +87,8 @@ class FakeReadModels:
 
     def phase_entries(self, phase_id: str, figure: str, *, cursor: str | None = None,
                       limit: int = 100, at: int | None = None,
-                      effective_on: date | None = None) -> Json:
+                      effective_on: date | None = None,
+                      recipient_kind: str | None = None) -> Json:
         self.ledger.phase(phase_id)
         if figure not in ("paid", "awarded", "requested"):
             raise NotFound(f"unknown figure {figure}")

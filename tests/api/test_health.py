@@ -76,7 +76,7 @@ def test_a_failing_projection_makes_health_503_until_it_recovers(
     assert recovered["status"] == "ok"
     assert _projection(recovered, "grants") == {
         "name": "grants", "position": recovered["head"], "lag": 0, "status": "ok",
-        "error": None, "failing_since": None}
+        "error": None, "failing_since": None, "fix": None}
     eventually(lambda: logs.events("projection_recovered"))
     assert len(logs.events("projection_failed")) == 1
     assert [e["projection"] for e in logs.events("projection_recovered")] == ["grants"]

@@ -228,3 +228,60 @@ def test_as_of_and_effective_on_answer_what_was_known_then_about_a_day(
     assert (then["paid"], now["paid"]) == ("0.00", "10.00")
     assert then["position"] == before_payment
     assert year_end["paid_in_year"] == "10.00" and year_end["balanced"]
+
+
+def test_a_cell_of_the_kinds_table_drills_down_to_its_entries(client: TestClient) -> None:
+    setup = funded(client)
+    approved(client, setup, 0, "50000.00")
+    submitted(client, setup, 1, "7000.00")
+    totals = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                           params={"min_position": head(client)}))
+    cells = totals["by_kind"]["gemeinde"]
+
+    def drill(figure: str, kind: str) -> dict[str, object]:
+        return ok(client.get(f"/phases/{setup.phase_id}/totals/{figure}/entries",
+                             headers=auth("ida"), params={"recipient_kind": kind}))
+
+    awarded, requested, stadt = drill("awarded", "gemeinde"), drill("requested", "gemeinde"), \
+        drill("awarded", "stadt")
+
+    assert (cells["awarded"], cells["requested"]) == ("50000.00", "57000.00")
+    assert awarded["total"] == "50000.00" and [i["amount"] for i in awarded["items"]] == [
+        "50000.00"]
+    assert requested["total"] == "57000.00" and sorted(
+        i["amount"] for i in requested["items"]) == ["50000.00", "7000.00"]
+    assert stadt["items"] == [] and stadt["total"] == "0.00"
+
+
+@pytest.mark.parametrize("kind", ["dorf", "GEMEINDE", "", "x" * 200])
+def test_an_unknown_recipient_kind_is_422(client: TestClient, kind: str) -> None:
+    setup = funded(client)
+
+    response = client.get(f"/phases/{setup.phase_id}/totals/paid/entries",
+                          headers=auth("ida"), params={"recipient_kind": kind})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_outdated_projection_answers_503_naming_the_replay(client: TestClient) -> None:
+    setup = funded(client)
+    read = client.app.state.read_models  # type: ignore[attr-defined]  # Starlette's ASGIApp
+    read.wait_for(head(client), 10)
+    with read.db.write() as tx:  # tables written by an earlier release (version 1)
+        tx.execute("UPDATE proj_schemas SET version = 1 WHERE projection = 'grants'")
+
+    dated = client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                       params={"effective_on": "2020-12-31"})
+    undated = client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"))
+
+    assert dated.status_code == 503
+    assert dated.headers["content-type"].startswith("application/problem+json")
+    assert dated.json()["code"] == "projection_outdated"
+    assert "ledger replay --projection grants" in dated.json()["detail"]
+    assert undated.status_code == 200
+    health = client.get("/health")
+    grants = next(p for p in health.json()["projections"] if p["name"] == "grants")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert grants["status"] == "outdated"
+    assert grants["fix"] == "ledger replay --projection grants"

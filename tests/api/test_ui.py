@@ -123,3 +123,26 @@ def test_a_search_of_punctuation_only_finds_nothing_and_is_not_an_error(
     page = client.get(f"/ui/phases/{setup.phase_id}", params={"q": "--"})
 
     assert page.status_code == 200
+
+
+def test_each_cell_of_the_kinds_table_drills_down_to_entries_summing_to_it(
+    client: TestClient,
+) -> None:
+    setup = funded(client, recipients=2)
+    approved(client, setup, amount="1234567.89")
+    caught_up(client)
+    signed_in(client)
+
+    page = client.get(f"/ui/phases/{setup.phase_id}")
+    link = f"/ui/phases/{setup.phase_id}/figures/awarded?recipient_kind=gemeinde"
+    cell = client.get(link)
+    requested = client.get(f"/ui/phases/{setup.phase_id}/figures/requested",
+                           params={"recipient_kind": "gemeinde", "lang": "en"})
+    bad = client.get(f"/ui/phases/{setup.phase_id}/figures/paid?recipient_kind=dorf")
+
+    assert f'href="{link}" data-cell="awarded" data-kind="gemeinde"' in page.text
+    assert cell.status_code == 200 and "Gemeinde" in cell.text
+    assert 'data-testid="sums-to-figure"' in cell.text
+    assert 'data-testid="figure-total" data-amount="1234567.89"' in cell.text
+    assert 'data-testid="sums-to-figure"' in requested.text
+    assert bad.status_code == 422 and "recipient_kind" in bad.text

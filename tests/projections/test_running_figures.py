@@ -165,6 +165,14 @@ def _drill_downs_sum_to_figures(read_models: ReadModelsImpl, programme_id: str, 
         items = all_pages(read_models.phase_entries, phase_id=phase_id, figure=figure, limit=2,
                           at=at, effective_on=on)
         assert sum(Decimal(i["amount"]) for i in items) == Decimal(totals[figure]), figure
+    for kind, cells in totals["by_kind"].items():  # each cell of the kinds × figures table
+        for figure, value in cells.items():
+            if figure == "requested" and on is not None:
+                continue
+            items = all_pages(read_models.phase_entries, phase_id=phase_id, figure=figure,
+                              limit=2, at=at, effective_on=on, recipient_kind=kind)
+            assert sum(Decimal(i["amount"]) for i in items) == Decimal(value), (kind, figure)
+            assert all(i["recipient_id"] is not None for i in items)
     answer = read_models.reconciliation(programme_id, 2020, at=at, effective_on=on)
     for figure in RECONCILIATION_FIGURES:
         items = all_pages(read_models.reconciliation_entries, programme_id=programme_id,

@@ -19,6 +19,7 @@ class Breakable:
         self.inner = inner
         self.name: str = inner.name
         self.tables = inner.tables
+        self.schema_version: int = inner.schema_version
         self.broken = True
         self.failures = 0
 

@@ -83,6 +83,33 @@ def test_paid_drills_down_to_entries_that_sum_to_it(page: Any, site: Site) -> No
     assert page.get_by_test_id("sums-to-figure").count() == 1
 
 
+def test_a_cell_of_the_kinds_table_drills_down_to_entries_summing_to_it(
+    page: Any, site: Site
+) -> None:
+    sign_in(page, site, path="/ui/phases/2020-1")
+    cell = page.locator("a[data-cell=paid]").first
+    kind = cell.get_attribute("data-kind")
+    figure = amount(cell.inner_text())
+    expected = Decimal(site.get("/phases/2020-1/totals")["by_kind"][kind]["paid"])
+
+    cell.click()
+    page.wait_for_url(re.compile(f"recipient_kind={kind}"))
+    accessible(page)
+    summed = Decimal(0)
+    while True:
+        summed += sum((Decimal(c) for c in page.locator("#entries td[data-amount]").evaluate_all(
+            "cells => cells.map(c => c.dataset.amount)")), Decimal(0))
+        following = page.locator("a[rel=next]")
+        if following.count() == 0:
+            break
+        following.click()
+        page.wait_for_selector("#entries")
+
+    total = Decimal(page.get_by_test_id("figure-total").get_attribute("data-amount"))
+    assert summed == total == figure == expected > 0
+    assert page.get_by_test_id("sums-to-figure").count() == 1
+
+
 def test_entry_leads_to_its_event_with_hash(page: Any, site: Site) -> None:
     sign_in(page, site, path="/ui/phases/2020-1/figures/paid")
     position = int(page.locator("#entries tbody th a").first.inner_text())

@@ -1,0 +1,127 @@
+"""A database written by an earlier release: its live tables get this release's new
+indexes at start, and what they cannot answer right (figures by business date, without
+`days`/`account_days` filled from the start of the log) is refused with a message naming
+`ledger replay`, until a replay writes a version of this release's schema. SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from ledger import Ledger, Settings, build_ledger
+from ledger.errors import ProjectionOutdated
+from projections import account_days, base, days
+from projections.db import Database
+from projections.grants import ENTRIES
+from projections.read_models import ReadModelsImpl, build_read_models
+from tests.projections.helpers import run_story
+
+ON = date(2020, 12, 31)
+
+
+def _answers(read: ReadModelsImpl, programme_id: str, phase_id: str) -> dict[str, Any]:
+    return {"totals": read.phase_totals(phase_id, effective_on=ON),
+            "year": read.reconciliation(programme_id, 2020, effective_on=ON),
+            "accounts": read.accounts(programme_id, effective_on=ON, limit=1000)}
+
+
+def _live_tag(read: ReadModelsImpl) -> str:
+    with read.db.read() as tx:
+        return str(tx.execute(base.SELECT_LIVE_POSITION, ("grants",))[0][1])
+
+
+def test_business_dates_are_refused_on_an_old_store_until_a_replay(
+    sql_database_url: str,
+) -> None:
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read = build_read_models(settings, ledger)
+    story = run_story(ledger, read)
+    read.catch_up()
+    expected = _answers(read, story.programme_id, story.phase_id)
+    now = read.phase_totals(story.phase_id)
+    tag = _live_tag(read)
+    with read.db.write() as tx:  # as an upgrade through the release of `days` left it
+        tx.execute("DELETE FROM proj_schemas")
+        for table in (*days.TABLES, *account_days.TABLES):
+            tx.execute(f"DELETE FROM {table.name(tag)}")
+    read.close()
+
+    again = build_read_models(settings, ledger)
+    try:
+        outdated = again.runner.outdated()
+        with pytest.raises(ProjectionOutdated, match="ledger replay --projection grants"):
+            again.phase_totals(story.phase_id, effective_on=ON)
+        with pytest.raises(ProjectionOutdated):
+            again.accounts(story.programme_id, effective_on=ON)
+        current = again.phase_totals(story.phase_id)  # without a cut-off: as before
+
+        again.replay(["grants"])
+
+        assert again.runner.outdated() == {}
+        assert _answers(again, story.programme_id, story.phase_id) == expected
+    finally:
+        again.close()
+        ledger.close()
+    assert outdated == {"grants": (1, 2)}
+    assert current == now
+
+
+def test_a_fresh_store_and_a_replayed_one_are_of_this_release(sql_database_url: str) -> None:
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read = build_read_models(settings, ledger)
+    try:
+        run_story(ledger, read)
+        read.catch_up()
+        read.close()
+        read = build_read_models(settings, ledger)  # a restart keeps the recorded version
+        fresh = read.runner.outdated()
+        read.replay()
+        replayed = read.runner.outdated()
+        with read.db.read() as tx:
+            versions = sorted(tx.execute("SELECT projection, tag, version FROM proj_schemas"))
+            live = {str(n): str(t) for n, t in tx.execute(base.SELECT_LIVE)}
+    finally:
+        read.close()
+        ledger.close()
+    assert fresh == replayed == {}
+    # the version before a rebuild stays for readers inside it, with its own record
+    assert {(n, t) for n, t, _ in versions} >= {(n, t) for n, t in live.items()}
+    assert all(v == (2 if n == "grants" else 1) for n, _, v in versions)
+
+
+def test_a_new_index_is_added_to_the_live_tables_at_start(sql_database_url: str) -> None:
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read = build_read_models(settings, ledger)
+    tag = _live_tag(read)
+    newest = f"{ENTRIES.name(tag)}_i{len(ENTRIES.indexes) - 1}"
+    with read.db.write() as tx:  # an earlier release had no index on recipient kinds
+        tx.execute(f"DROP INDEX {newest}")
+    read.close()
+    before = _indexes(settings, ledger, newest, start=False)
+
+    after = _indexes(settings, ledger, newest, start=True)
+    ledger.close()
+    assert (before, after) == (0, 1)
+    assert ENTRIES.indexes[-1] == ("phase_id", "recipient_kind", "account_kind", "cls",
+                                   "position", "leg")
+
+
+def _indexes(settings: Settings, ledger: Ledger, name: str, *, start: bool) -> int:
+    """How many indexes called `name` the store has (after a start, with `start`)."""
+    if start:
+        build_read_models(settings, ledger).close()
+    db = Database(settings.database_url)
+    try:
+        with db.read() as tx:
+            sql = ("SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
+                   if tx.dialect == "postgresql" else
+                   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?")
+            return int(tx.execute(sql, (name,))[0][0])
+    finally:
+        db.close()
