@@ -195,7 +195,7 @@ def _utc(moment: datetime) -> datetime:
 AtPosition = Annotated[int | None, Depends(read_position)]
 # A business-date cut-off: with `as_of`/`as_of_position` it answers "what did we know
 # then about the money of that day" (projections/days.py).
-def read_effective_on(effective_on: Annotated[str | None, Query(
+async def read_effective_on(effective_on: Annotated[str | None, Query(
     pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2020-12-31"],
     description="Figures from entries effective on or before this business date "
     "(YYYY-MM-DD)")] = None) -> date | None:

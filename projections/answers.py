@@ -9,8 +9,12 @@ A client that must read its own writes passes `min_position`: `wait_for` refresh
 the live position when it returns, so no older answer is served after it.
 
 Answers are shared between callers: they must not be mutated (the API only
-serialises them). At most 256 are kept, none with more than 100 rows, so a crawl of
-long pages cannot grow the server's memory.
+serialises them). A kept answer is a `Kept` dict that also holds its encoded forms,
+so the API serialises it once, not per request. At most 256 are kept, none with
+more than 100 rows, so a crawl of long pages cannot grow the server's memory.
+
+`peek` finds a kept answer without touching the database (nor blocking on it), so
+an async caller can answer on the event loop and leave the threadpool for misses.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ Json = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Json])
 Live = dict[str, tuple[str, int]]  # projection → (live tag, tracking position)
 MAX_ROWS = 100  # longer pages are not kept: at most `size` answers of ≤ 100 rows each
+
+
+class Kept(dict[str, Any]):
+    """A kept answer, with its serialised forms by encoder (filled by the API, once)."""
+
+    __slots__ = ("encodings",)
+
+    def __init__(self, answer: Json) -> None:
+        super().__init__(answer)
+        self.encodings: dict[Any, bytes] = {}
 
 
 class Answers:
@@ -57,6 +71,15 @@ class Answers:
         self._live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
         self._read_at = time.monotonic()
 
+    def peek(self, projection: str, asked: tuple[Any, ...]) -> Json | None:
+        """The kept answer to `asked` while the live position is fresh, else None.
+
+        Never reads the database: a stale live position is refreshed by the next `live()`."""
+        if time.monotonic() - self._read_at >= self._max_age:
+            return None
+        tag, position = self._live.get(projection, ("", -1))
+        return self.get((*asked, tag, position))
+
     def get(self, key: tuple[Any, ...]) -> Json | None:
         with self._lock:
             answer = self._answers.get(key)
@@ -64,13 +87,21 @@ class Answers:
                 self._answers.move_to_end(key)
             return answer
 
-    def put(self, key: tuple[Any, ...], answer: Json) -> None:
+    def put(self, key: tuple[Any, ...], answer: Json) -> Json:
+        """Keeps `answer`; returns what to answer (the kept copy, or `answer` itself)."""
         if any(len(answer.get(name) or ()) > MAX_ROWS for name in ("items", "accounts")):
-            return  # a long page is asked rarely and weighs much: memory stays bounded
+            return answer  # a long page is asked rarely and weighs much: memory stays bounded
+        kept = Kept(answer)
         with self._lock:
-            self._answers[key] = answer
+            self._answers[key] = kept
             while len(self._answers) > self._size:
                 self._answers.popitem(last=False)
+        return kept
+
+
+def asked(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """The key of a question (the answer's tag and position are added to it)."""
+    return (method, args, tuple(sorted(kwargs.items())))
 
 
 def kept(projection: str) -> Callable[[F], F]:
@@ -83,13 +114,14 @@ def kept(projection: str) -> Callable[[F], F]:
             if at is not None or answers is None:
                 return method(self, *args, at=at, **kwargs)
             tag, position = answers.live().get(projection, ("", -1))
-            asked = (method.__name__, args, tuple(sorted(kwargs.items())), tag)
-            answer = answers.get((*asked, position))
+            key = (*asked(method.__name__, args, kwargs), tag)
+            answer = answers.get((*key, position))
             if answer is None:
-                answer = method(self, *args, **kwargs)
-                answers.put((*asked, answer["position"]), answer)
+                fresh = method(self, *args, **kwargs)
+                answer = answers.put((*key, fresh["position"]), fresh)
             return answer
 
+        query.kept_by = projection  # type: ignore[attr-defined]  # read by ReadModelsImpl.peek
         return cast(F, query)
 
     return wrap

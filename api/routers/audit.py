@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import tabular
+from api.answers import answer
 from api.deps import (
     MAX_POSITION,
     AtPosition,
@@ -29,7 +30,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=Page, responses=tabular.CSV_RESPONSE,
             dependencies=[Depends(requires("auditor", "finance"))])
-def get_audit(
+async def get_audit(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     entity_id: FilterText = None,
     actor: FilterText = None,
@@ -37,14 +38,14 @@ def get_audit(
     recorded_from: datetime | None = None,
     recorded_to: datetime | None = None,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
-    page = read.audit(
+) -> Response:
+    return await answer(
+        request, read, Page, read.audit,
         entity_id=entity_id, actor=actor, event_type=event_type,
         recorded_from=recorded_from.isoformat() if recorded_from else None,
         recorded_to=recorded_to.isoformat() if recorded_to else None,
-        cursor=cursor, limit=limit, at=at,
+        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv,
     )
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 
 @router.get("/events", response_model=Page, responses=tabular.CSV_RESPONSE,

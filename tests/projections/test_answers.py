@@ -20,6 +20,8 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         first = read_models.phase_totals(f.phase_id)
         assert read_models.phase_totals(f.phase_id) is first  # kept, not recomputed
         assert read_models.phase_totals(f.phase_id, at=first["position"]) is not first
+        assert read_models.peek(read_models.phase_totals, f.phase_id) is first
+        assert read_models.peek(read_models.phase_totals, f.phase_id, at=0) is None
 
         result = ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
                                            requested_amount=money("100.00"),
@@ -28,6 +30,7 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         after = read_models.phase_totals(f.phase_id)
 
         assert after["position"] >= result.position
+        assert read_models.peek(read_models.phase_totals, f.phase_id) in (after, None)
         assert after["requested"] == "100.00" and first["requested"] == "0.00"
     finally:
         read_models.close()
