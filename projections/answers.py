@@ -71,6 +71,12 @@ class Answers:
         self._live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
         self._read_at = time.monotonic()
 
+    def reached(self, position: int) -> bool:
+        """True if every projection stood at `position` or beyond when last looked at
+        (positions only grow, and a rebuilt version goes live at the head); no I/O."""
+        live = self._live
+        return bool(live) and min(at for _, at in live.values()) >= position
+
     def peek(self, projection: str, asked: tuple[Any, ...]) -> Json | None:
         """The kept answer to `asked` while the live position is fresh, else None.
 

@@ -39,6 +39,11 @@ class ReadModels(Protocol):
         """Block until every projection reached `position`; False on timeout."""
         ...
 
+    def reached(self, position: int) -> bool:
+        """True if every projection is known to have reached `position` (no wait, no
+        I/O: False when that is not known yet)."""
+        ...
+
     def peek(self, query: Callable[..., Json], *args: Any, **kwargs: Any) -> Json | None:
         """What `query(*args, **kwargs)` (one of these methods) answers, if that answer is
         kept and current; else None. Never blocks, so an event loop may call it."""

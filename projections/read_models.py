@@ -97,6 +97,9 @@ class ReadModelsImpl:
             self.answers.refresh()  # no answer older than `position` from here on
         return reached
 
+    def reached(self, position: int) -> bool:
+        return self.answers is not None and self.answers.reached(position)
+
     def peek(self, query: Callable[..., Json], *args: Any, **kwargs: Any) -> Json | None:
         """What `query(*args, **kwargs)` answers if that answer is kept and current, else
         None; never blocks (no database, no wait), so it may run on an event loop."""

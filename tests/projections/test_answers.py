@@ -22,6 +22,8 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         assert read_models.phase_totals(f.phase_id, at=first["position"]) is not first
         assert read_models.peek(read_models.phase_totals, f.phase_id) is first
         assert read_models.peek(read_models.phase_totals, f.phase_id, at=0) is None
+        assert read_models.reached(first["position"])  # known without a look at the log
+        assert not read_models.reached(first["position"] + 1_000_000)
 
         result = ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
                                            requested_amount=money("100.00"),
