@@ -19,6 +19,7 @@ an async caller can answer on the event loop and leave the threadpool for misses
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -80,11 +81,25 @@ class Answers:
     def peek(self, projection: str, asked: tuple[Any, ...]) -> Json | None:
         """The kept answer to `asked` while the live position is fresh, else None.
 
-        Never reads the database: a stale live position is refreshed by the next `live()`."""
-        if time.monotonic() - self._read_at >= self._max_age:
+        Never reads the database itself: past half its age the live position is read
+        again in a thread of its own (one at a time), so that under steady load it is
+        fresh before it expires and answers keep being found here."""
+        age = time.monotonic() - self._read_at
+        if age >= self._max_age / 2 and self._refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh_ahead, daemon=True).start()
+        if age >= self._max_age:
             return None
         tag, position = self._live.get(projection, ("", -1))
         return self.get((*asked, tag, position))
+
+    def _refresh_ahead(self) -> None:
+        try:
+            # A read ahead of need: if it fails, the next request's own `live()` reads
+            # again and fails loudly, so nothing is hidden by dropping the error here.
+            with contextlib.suppress(Exception):
+                self.refresh()
+        finally:
+            self._refreshing.release()
 
     def get(self, key: tuple[Any, ...]) -> Json | None:
         with self._lock:
