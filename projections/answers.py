@@ -67,8 +67,7 @@ class Answers:
         return self._live
 
     def refresh(self) -> None:
-        with self._db.read() as tx:
-            rows = tx.execute(base.SELECT_LIVE_POSITIONS)
+        rows = self._db.fetch(base.SELECT_LIVE_POSITIONS)
         self._live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
         self._read_at = time.monotonic()
 
