@@ -4,7 +4,8 @@ Under load many clients ask the same current figure (a phase's totals, a year's
 reconciliation) while the projections stand at one position; the answer is the
 same every time, so it is computed once. The live position is read from the
 database at most every `max_age_seconds` (one statement), so an answer may be that
-much older than the newest batch — within what a projection's lag already means.
+much older than the newest batch (twice that from `peek` while a read is under way)
+— within what a projection's lag already means (the runner polls every 0.1 s).
 A client that must read its own writes passes `min_position`: `wait_for` refreshes
 the live position when it returns, so no older answer is served after it.
 
@@ -67,9 +68,14 @@ class Answers:
         return self._live
 
     def refresh(self) -> None:
+        started = time.monotonic()
         rows = self._db.fetch(base.SELECT_LIVE_POSITIONS)
-        self._live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
-        self._read_at = time.monotonic()
+        live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
+        with self._lock:
+            # Reads overlap (one ahead of need, one for min_position): the one that began
+            # first must not undo the newer one, or an older answer could follow a wait.
+            if started >= self._read_at:
+                self._live, self._read_at = live, started
 
     def reached(self, position: int) -> bool:
         """True if every projection stood at `position` or beyond when last looked at
@@ -82,11 +88,13 @@ class Answers:
 
         Never reads the database itself: past half its age the live position is read
         again in a thread of its own (one at a time), so that under steady load it is
-        fresh before it expires and answers keep being found here."""
+        fresh before it expires and answers keep being found here. While that read is
+        under way (a new thread waits for the GIL behind a busy event loop) the view
+        serves up to twice its age."""
         age = time.monotonic() - self._read_at
         if age >= self._max_age / 2 and self._refreshing.acquire(blocking=False):
             threading.Thread(target=self._refresh_ahead, daemon=True).start()
-        if age >= self._max_age:
+        if age >= self._max_age * (2 if self._refreshing.locked() else 1):
             return None
         tag, position = self._live.get(projection, ("", -1))
         return self.get((*asked, tag, position))
