@@ -146,12 +146,14 @@ async def read_position(
 ) -> int | None:
     """The position to answer at (None: the projections' current position).
 
-    Async so a plain query (no as_of, no min_position) needs no threadpool hop; the
+    Async so a plain query (no as_of, no min_position, or an as_of_position the read
+    models are known to have reached) needs no threadpool hop; the
     database look-ups run in the threadpool when they are needed, and the wait on the
     event loop (api/waiting.py), so waiting requests hold no thread.
     """
-    if as_of is None and as_of_position is None and not min_position:
-        return None
+    if as_of is None and not min_position and (
+            as_of_position is None or read_models.reached(as_of_position)):
+        return as_of_position  # nothing to wait for: no look at the log's head either
     at, needed = await run_in_threadpool(_position, ledger, as_of, as_of_position,
                                          min_position)
     if needed and not await _waiters(request, read_models).wait_for(needed, WAIT_SECONDS):
@@ -195,7 +197,7 @@ def _utc(moment: datetime) -> datetime:
 AtPosition = Annotated[int | None, Depends(read_position)]
 # A business-date cut-off: with `as_of`/`as_of_position` it answers "what did we know
 # then about the money of that day" (projections/days.py).
-def read_effective_on(effective_on: Annotated[str | None, Query(
+async def read_effective_on(effective_on: Annotated[str | None, Query(
     pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2020-12-31"],
     description="Figures from entries effective on or before this business date "
     "(YYYY-MM-DD)")] = None) -> date | None:

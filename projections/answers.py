@@ -4,17 +4,23 @@ Under load many clients ask the same current figure (a phase's totals, a year's
 reconciliation) while the projections stand at one position; the answer is the
 same every time, so it is computed once. The live position is read from the
 database at most every `max_age_seconds` (one statement), so an answer may be that
-much older than the newest batch — within what a projection's lag already means.
+much older than the newest batch (twice that from `peek` while a read is under way)
+— within what a projection's lag already means (the runner polls every 0.1 s).
 A client that must read its own writes passes `min_position`: `wait_for` refreshes
 the live position when it returns, so no older answer is served after it.
 
 Answers are shared between callers: they must not be mutated (the API only
-serialises them). At most 256 are kept, none with more than 100 rows, so a crawl of
-long pages cannot grow the server's memory.
+serialises them). A kept answer is a `Kept` dict that also holds its encoded forms,
+so the API serialises it once, not per request. At most 256 are kept, none with
+more than 100 rows, so a crawl of long pages cannot grow the server's memory.
+
+`peek` finds a kept answer without touching the database (nor blocking on it), so
+an async caller can answer on the event loop and leave the threadpool for misses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -29,6 +35,16 @@ Json = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Json])
 Live = dict[str, tuple[str, int]]  # projection → (live tag, tracking position)
 MAX_ROWS = 100  # longer pages are not kept: at most `size` answers of ≤ 100 rows each
+
+
+class Kept(dict[str, Any]):
+    """A kept answer, with its serialised forms by encoder (filled by the API, once)."""
+
+    __slots__ = ("encodings",)
+
+    def __init__(self, answer: Json) -> None:
+        super().__init__(answer)
+        self.encodings: dict[Any, bytes] = {}
 
 
 class Answers:
@@ -52,10 +68,45 @@ class Answers:
         return self._live
 
     def refresh(self) -> None:
-        with self._db.read() as tx:
-            rows = tx.execute(base.SELECT_LIVE_POSITIONS)
-        self._live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
-        self._read_at = time.monotonic()
+        started = time.monotonic()
+        rows = self._db.fetch(base.SELECT_LIVE_POSITIONS)
+        live = {str(name): (str(tag), int(position)) for name, tag, position in rows}
+        with self._lock:
+            # Reads overlap (one ahead of need, one for min_position): the one that began
+            # first must not undo the newer one, or an older answer could follow a wait.
+            if started >= self._read_at:
+                self._live, self._read_at = live, started
+
+    def reached(self, position: int) -> bool:
+        """True if every projection stood at `position` or beyond when last looked at
+        (positions only grow, and a rebuilt version goes live at the head); no I/O."""
+        live = self._live
+        return bool(live) and min(at for _, at in live.values()) >= position
+
+    def peek(self, projection: str, asked: tuple[Any, ...]) -> Json | None:
+        """The kept answer to `asked` while the live position is fresh, else None.
+
+        Never reads the database itself: past half its age the live position is read
+        again in a thread of its own (one at a time), so that under steady load it is
+        fresh before it expires and answers keep being found here. While that read is
+        under way (a new thread waits for the GIL behind a busy event loop) the view
+        serves up to twice its age."""
+        age = time.monotonic() - self._read_at
+        if age >= self._max_age / 2 and self._refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh_ahead, daemon=True).start()
+        if age >= self._max_age * (2 if self._refreshing.locked() else 1):
+            return None
+        tag, position = self._live.get(projection, ("", -1))
+        return self.get((*asked, tag, position))
+
+    def _refresh_ahead(self) -> None:
+        try:
+            # A read ahead of need: if it fails, the next request's own `live()` reads
+            # again and fails loudly, so nothing is hidden by dropping the error here.
+            with contextlib.suppress(Exception):
+                self.refresh()
+        finally:
+            self._refreshing.release()
 
     def get(self, key: tuple[Any, ...]) -> Json | None:
         with self._lock:
@@ -64,13 +115,21 @@ class Answers:
                 self._answers.move_to_end(key)
             return answer
 
-    def put(self, key: tuple[Any, ...], answer: Json) -> None:
+    def put(self, key: tuple[Any, ...], answer: Json) -> Json:
+        """Keeps `answer`; returns what to answer (the kept copy, or `answer` itself)."""
         if any(len(answer.get(name) or ()) > MAX_ROWS for name in ("items", "accounts")):
-            return  # a long page is asked rarely and weighs much: memory stays bounded
+            return answer  # a long page is asked rarely and weighs much: memory stays bounded
+        kept = Kept(answer)
         with self._lock:
-            self._answers[key] = answer
+            self._answers[key] = kept
             while len(self._answers) > self._size:
                 self._answers.popitem(last=False)
+        return kept
+
+
+def asked(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """The key of a question (the answer's tag and position are added to it)."""
+    return (method, args, tuple(sorted(kwargs.items())))
 
 
 def kept(projection: str) -> Callable[[F], F]:
@@ -83,13 +142,14 @@ def kept(projection: str) -> Callable[[F], F]:
             if at is not None or answers is None:
                 return method(self, *args, at=at, **kwargs)
             tag, position = answers.live().get(projection, ("", -1))
-            asked = (method.__name__, args, tuple(sorted(kwargs.items())), tag)
-            answer = answers.get((*asked, position))
+            key = (*asked(method.__name__, args, kwargs), tag)
+            answer = answers.get((*key, position))
             if answer is None:
-                answer = method(self, *args, **kwargs)
-                answers.put((*asked, answer["position"]), answer)
+                fresh = method(self, *args, **kwargs)
+                answer = answers.put((*key, fresh["position"]), fresh)
             return answer
 
+        query.kept_by = projection  # type: ignore[attr-defined]  # read by ReadModelsImpl.peek
         return cast(F, query)
 
     return wrap

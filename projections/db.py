@@ -233,6 +233,15 @@ class Database:
                 tx.execute(SCHEMA_LOCK, (SCHEMA_LOCK_KEY,))
             yield tx
 
+    def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        """One statement on its own (it sees one state by itself): one round trip on
+        PostgreSQL where `read()` takes three (BEGIN, the statement, COMMIT)."""
+        if self._pool is not None:
+            with self._pool.connection() as pg:
+                return _PgTx(pg).execute(sql, params)
+        with self.read() as tx:
+            return tx.execute(sql, params)
+
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A read-only snapshot: every statement inside sees the same state."""

@@ -18,6 +18,7 @@ cursor or filter. Never anything else for bad input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
@@ -36,6 +37,16 @@ class ReadModels(Protocol):
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         """Block until every projection reached `position`; False on timeout."""
+        ...
+
+    def reached(self, position: int) -> bool:
+        """True if every projection is known to have reached `position` (no wait, no
+        I/O: False when that is not known yet)."""
+        ...
+
+    def peek(self, query: Callable[..., Json], *args: Any, **kwargs: Any) -> Json | None:
+        """What `query(*args, **kwargs)` (one of these methods) answers, if that answer is
+        kept and current; else None. Never blocks, so an event loop may call it."""
         ...
 
     def projection_status(self) -> dict[str, Json]:

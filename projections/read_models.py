@@ -3,7 +3,7 @@ its factory and the replay entry point used by scripts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -15,7 +15,7 @@ from ledger.errors import ProjectionOutdated, ValidationFailed
 from ledger.persistence.log import fields_decoder
 from projections import accounts as account_pages
 from projections import base, lists, lookups, state, totals
-from projections.answers import Answers, kept
+from projections.answers import Answers, asked, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
@@ -102,6 +102,17 @@ class ReadModelsImpl:
         if reached and self.answers is not None:
             self.answers.refresh()  # no answer older than `position` from here on
         return reached
+
+    def reached(self, position: int) -> bool:
+        return self.answers is not None and self.answers.reached(position)
+
+    def peek(self, query: Callable[..., Json], *args: Any, **kwargs: Any) -> Json | None:
+        """What `query(*args, **kwargs)` answers if that answer is kept and current, else
+        None; never blocks (no database, no wait), so it may run on an event loop."""
+        projection: str | None = getattr(query, "kept_by", None)
+        if self.answers is None or projection is None or kwargs.pop("at", None) is not None:
+            return None
+        return self.answers.peek(projection, asked(query.__name__, args, kwargs))
 
     @contextmanager
     def _read(self, projection: str, at: int | None, *, dated: bool = False

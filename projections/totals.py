@@ -9,6 +9,7 @@ a page at a time; signed like the figure, they sum to it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -38,48 +39,69 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     """A scope's base sums as of `q.at`: its current row, or a checkpoint plus what followed."""
     column, on_leg, on_state = _SOURCES[kind]
     key = f"{kind}:{scope_id}"
-    current = q.tx.execute(f"SELECT position, figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
-                           (key,))
-    if not current:
+    if q.on is not None or q.at >= q.live:
+        current = q.tx.execute(f"SELECT figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
+                               (key,))
+        if not current:
+            return {}
+        if q.on is not None:
+            return days.figures_on(q, key, q.on)
+        now: fig.Figures = orjson.loads(current[0][0])
+        return now
+    parts: dict[int, list[Any]] = {part: [] for part in _PARTS}
+    for row in q.tx.execute(_as_of_sql(q.tag, column),
+                            {"key": key, "scope_id": scope_id, "at": q.at}):
+        parts[int(row[0])].append(row)
+    if not parts[_SCOPE]:
         return {}
-    if q.on is not None:
-        return days.figures_on(q, key, q.on)
-    if int(current[0][0]) <= q.at:
-        figures: fig.Figures = orjson.loads(current[0][1])
+    if int(parts[_SCOPE][0][1]) <= q.at:  # the scope has not changed since `at`
+        figures: fig.Figures = orjson.loads(parts[_SCOPE][0][2])
         return figures
-    checkpoint = q.tx.execute(
-        f"SELECT position, figures FROM {CHECKPOINTS.name(q.tag)} WHERE scope = ? "
-        "AND position <= ? ORDER BY position DESC LIMIT 1", (key, q.at))
-    start, figures = (int(checkpoint[0][0]), orjson.loads(checkpoint[0][1])) if checkpoint else (
-        0, {})
-    for row in q.tx.execute(
-        f"SELECT {', '.join(ENTRIES.column_names)} FROM {ENTRIES.name(q.tag)} "
-        f"WHERE {column} = ? AND position > ? AND position <= ?", (scope_id, start, q.at)
-    ):
-        on_leg(figures, fig.Leg(*row))
-    changes = q.tx.execute(
-        f"SELECT entity_id, state FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
-        f"AND {column} = ? AND position > ? AND position <= ? ORDER BY position",
-        (scope_id, start, q.at))
-    if changes:
-        states = _states_at(q, {str(entity_id) for entity_id, _ in changes}, start)
-        for entity_id, text in changes:
-            now = orjson.loads(text)
-            fig.add_change(figures, on_state(states.get(entity_id)), on_state(now))
-            states[entity_id] = now
+    figures = orjson.loads(parts[_CHECKPOINT][0][2]) if parts[_CHECKPOINT] else {}
+    for row in parts[_LEG]:
+        on_leg(figures, fig.Leg(*row[4:]))
+    states = {str(entity_id): orjson.loads(state) for _, _, entity_id, state, *_ in
+              parts[_BEFORE]}
+    for _, _, entity_id, state, *_ in parts[_CHANGE]:
+        now = orjson.loads(state)
+        fig.add_change(figures, on_state(states.get(entity_id)), on_state(now))
+        states[entity_id] = now
     return figures
 
 
-def _states_at(q: StateQuery, ids: set[str], at: int) -> dict[str, Any]:
-    ordered = sorted(ids)
-    marks = ", ".join("?" for _ in ordered)
-    table = HISTORY.name(q.tag)
-    rows = q.tx.execute(
-        f"SELECT h.entity_id, h.state FROM {table} h WHERE h.kind = 'application' "
-        f"AND h.entity_id IN ({marks}) AND h.position = (SELECT MAX(p.position) FROM {table} p "
-        "WHERE p.kind = 'application' AND p.entity_id = h.entity_id AND p.position <= ?)",
-        [*ordered, at])
-    return {str(entity_id): orjson.loads(state) for entity_id, state in rows}
+# The parts of the as-of statement, in the order of its rows.
+_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE = _PARTS = range(5)
+
+
+@functools.cache
+def _as_of_sql(tag: str, column: str) -> str:
+    """One statement for a scope as of `:at` (one round trip, not five): its current row,
+    its checkpoint at or before `:at`, the legs and application changes after that
+    checkpoint up to `:at` (in position order), and the state of each changed
+    application at the checkpoint. Rows are (part, position, text, text, *leg); the leg
+    branch comes first so PostgreSQL types the NULL columns of the others from it."""
+    history, legs = HISTORY.name(tag), ENTRIES.column_names
+    nulls = ", ".join("NULL" for _ in legs)
+    start = "(SELECT position FROM start)"
+    return (
+        f"WITH cp AS (SELECT position, figures FROM {CHECKPOINTS.name(tag)} "
+        "WHERE scope = :key AND position <= :at ORDER BY position DESC LIMIT 1), "
+        "start AS (SELECT COALESCE(MAX(position), 0) AS position FROM cp), "
+        f"changes AS (SELECT entity_id, position, state FROM {history} "
+        f"WHERE kind = 'application' AND {column} = :scope_id AND position > {start} "
+        "AND position <= :at) "
+        f"SELECT {_LEG}, position, NULL, NULL, {', '.join(legs)} FROM {ENTRIES.name(tag)} "
+        f"WHERE {column} = :scope_id AND position > {start} AND position <= :at "
+        f"UNION ALL SELECT {_SCOPE}, position, figures, NULL, {nulls} FROM {SCOPES.name(tag)} "
+        "WHERE scope = :key "
+        f"UNION ALL SELECT {_CHECKPOINT}, position, figures, NULL, {nulls} FROM cp "
+        f"UNION ALL SELECT {_CHANGE}, position, entity_id, state, {nulls} FROM changes "
+        f"UNION ALL SELECT {_BEFORE}, h.position, h.entity_id, h.state, {nulls} "
+        f"FROM {history} h WHERE h.kind = 'application' "
+        "AND h.entity_id IN (SELECT entity_id FROM changes) "
+        f"AND h.position = (SELECT MAX(p.position) FROM {history} p "
+        f"WHERE p.kind = 'application' AND p.entity_id = h.entity_id AND p.position <= {start}) "
+        "ORDER BY 1, 2")
 
 
 def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, cursor: str | None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api import commands, state, tabular
+from api.answers import answer
 from api.deps import (
     AnyRole,
     ApproverActor,
@@ -104,7 +105,7 @@ async def amend_award(
 
 @router.get("", response_model=CountedPage, dependencies=[AnyRole],
             responses=tabular.CSV_RESPONSE)
-def list_applications(
+async def list_applications(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     phase_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     recipient_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
@@ -115,26 +116,27 @@ def list_applications(
         "the start of any word of the recipient's name or of the reference",
         "darmstadt")] = None,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
+) -> Response:
     """Applications in id order, each with its `recipient_name`, filtered and searched by
     the parameters given (all must hold), with the `total`."""
-    page = read.applications(phase_id=phase_id, recipient_id=recipient_id, status=status,
-                             reference=reference, text=q, cursor=cursor, limit=limit, at=at)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+    return await answer(request, read, CountedPage, read.applications, phase_id=phase_id,
+                        recipient_id=recipient_id, status=status, reference=reference,
+                        text=q, cursor=cursor, limit=limit, at=at, csv=tabular.page_csv)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic, dependencies=[AnyRole])
-def get_application(
-    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition
-) -> dict[str, Any]:
-    return read.application(application_id, at=at)
+async def get_application(
+    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request
+) -> Response:
+    return await answer(request, read, ApplicationPublic, read.application, application_id,
+                        at=at)
 
 
 @router.get("/{application_id}/history", response_model=Page, dependencies=[AnyRole],
             responses=tabular.CSV_RESPONSE)
-def get_history(
+async def get_history(
     *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
-    page = read.application_history(application_id, cursor=cursor, limit=limit, at=at)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+) -> Response:
+    return await answer(request, read, Page, read.application_history, application_id,
+                        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api import tabular
+from api.answers import JSON, answer, encode
 from api.deps import (
     MAX_POSITION,
     AtPosition,
@@ -20,6 +22,7 @@ from api.deps import (
 )
 from api.schemas.audit import DIGEST_PATTERN, Integrity
 from api.schemas.common import Page
+from ledger import Ledger
 from ledger.persistence.chain import format_recorded_at
 from ledger.persistence.log import plain_decoder
 from ledger.persistence.snapshots import problems_met
@@ -29,7 +32,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=Page, responses=tabular.CSV_RESPONSE,
             dependencies=[Depends(requires("auditor", "finance"))])
-def get_audit(
+async def get_audit(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     entity_id: FilterText = None,
     actor: FilterText = None,
@@ -37,14 +40,14 @@ def get_audit(
     recorded_from: datetime | None = None,
     recorded_to: datetime | None = None,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
-    page = read.audit(
+) -> Response:
+    return await answer(
+        request, read, Page, read.audit,
         entity_id=entity_id, actor=actor, event_type=event_type,
         recorded_from=recorded_from.isoformat() if recorded_from else None,
         recorded_to=recorded_to.isoformat() if recorded_to else None,
-        cursor=cursor, limit=limit, at=at,
+        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv,
     )
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
 
 
 @router.get("/events", response_model=Page, responses=tabular.CSV_RESPONSE,
@@ -78,12 +81,18 @@ def get_events(
 
 @router.get("/integrity", response_model=Integrity,
             dependencies=[Depends(requires("auditor"))])
-def get_integrity(
+async def get_integrity(
     *, ledger: LedgerDep,
     digest: Annotated[str | None, Query(
         pattern=DIGEST_PATTERN, description="POS:HASH from `ledger head`, checked too")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """From the verified checkpoint, extended by at most a few thousand links per call."""
+    # One threadpool hop for the reads and the encoding (a `def` route takes two).
+    body = await run_in_threadpool(lambda: encode(_integrity(ledger, digest), Integrity))
+    return Response(body, media_type=JSON)
+
+
+def _integrity(ledger: Ledger, digest: str | None) -> dict[str, Any]:
     expected = None
     if digest is not None:
         position, _, head = digest.partition(":")

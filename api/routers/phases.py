@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api import tabular
+from api.answers import answer
 from api.deps import AnyRole, AtPosition, Cursor, EffectiveOn, Limit, ReadModelsDep
 from api.schemas.common import Page
 from api.schemas.phases import PhaseTotals
@@ -20,28 +21,28 @@ Figure = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", examples=["paid"])]
 
 
 @router.get("/{phase_id}", response_model=PhasePublic)
-def get_phase(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
-    return read.phase(phase_id, at=at)
+async def get_phase(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition,
+                    request: Request) -> Response:
+    return await answer(request, read, PhasePublic, read.phase, phase_id, at=at)
 
 
 @router.get("/{phase_id}/totals", response_model=PhaseTotals, responses=tabular.CSV_RESPONSE)
-def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition, request: Request,
-               effective_on: EffectiveOn) -> Any:
-    document = read.phase_totals(phase_id, at=at, effective_on=effective_on)
-    return tabular.figures_csv(document) if tabular.wants_csv(request) else document
+async def get_totals(*, phase_id: PhaseId, read: ReadModelsDep, at: AtPosition,
+                     request: Request, effective_on: EffectiveOn) -> Response:
+    return await answer(request, read, PhaseTotals, read.phase_totals, phase_id, at=at,
+                        effective_on=effective_on, csv=tabular.figures_csv)
 
 
 @router.get("/{phase_id}/totals/{figure}/entries", response_model=Page,
             responses=tabular.CSV_RESPONSE)
-def get_total_entries(
+async def get_total_entries(
     *, phase_id: PhaseId, figure: Figure, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
     recipient_kind: Annotated[RecipientKind | None, Query(
         description="Only the entries of this kind of recipient: the cell of `by_kind`")
     ] = None,
-) -> Any:
-    page = read.phase_entries(phase_id, figure, cursor=cursor, limit=limit, at=at,
-                              effective_on=effective_on,
-                              **({"recipient_kind": str(recipient_kind)} if recipient_kind
-                                 else {}))
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+) -> Response:
+    return await answer(request, read, Page, read.phase_entries, phase_id, figure,
+                        cursor=cursor, limit=limit, at=at, effective_on=effective_on,
+                        csv=tabular.page_csv,
+                        **({"recipient_kind": str(recipient_kind)} if recipient_kind else {}))

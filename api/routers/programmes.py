@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import commands, state, tabular
+from api.answers import answer
 from api.deps import (
     AdminActor,
     AnyRole,
@@ -111,65 +112,69 @@ async def open_phase(
 
 @router.get("", response_model=CountedPage, dependencies=[AnyRole],
             responses=tabular.CSV_RESPONSE)
-def list_programmes(
+async def list_programmes(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
+) -> Response:
     """Every programme in id order, each as `GET /programmes/{pid}` answers it, with the
     `total`."""
-    page = read.programmes(cursor=cursor, limit=limit, at=at)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+    return await answer(request, read, CountedPage, read.programmes, cursor=cursor,
+                        limit=limit, at=at, csv=tabular.page_csv)
 
 
 @router.get("/{pid}/phases", response_model=CountedPage, dependencies=[AnyRole],
             responses=tabular.CSV_RESPONSE)
-def list_phases(
+async def list_phases(
     *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
+) -> Response:
     """The programme's phases in id order, each as `GET /phases/{phase_id}` answers it,
     with the `total`."""
-    page = read.phases_of(pid, cursor=cursor, limit=limit, at=at)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+    return await answer(request, read, CountedPage, read.phases_of, pid, cursor=cursor,
+                        limit=limit, at=at, csv=tabular.page_csv)
 
 
 @router.get("/{pid}", response_model=ProgrammePublic, dependencies=[AnyRole])
-def get_programme(*, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
-    return read.programme(pid, at=at)
+async def get_programme(*, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition,
+                        request: Request) -> Response:
+    return await answer(request, read, ProgrammePublic, read.programme, pid, at=at)
 
 
 @router.get("/{pid}/reconciliation/{year}", response_model=ReconciliationPublic,
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
-def get_reconciliation(
+async def get_reconciliation(
     *, pid: ProgrammeId, year: Year, read: ReadModelsDep, at: AtPosition, request: Request,
     effective_on: EffectiveOn,
-) -> Any:
-    document = read.reconciliation(pid, year, at=at, effective_on=effective_on)
-    return tabular.figures_csv(document) if tabular.wants_csv(request) else document
+) -> Response:
+    return await answer(request, read, ReconciliationPublic, read.reconciliation, pid, year,
+                        at=at, effective_on=effective_on, csv=tabular.figures_csv)
 
 
 @router.get("/{pid}/reconciliation/{year}/{figure}/entries", response_model=Page,
             dependencies=[AnyRole], responses=tabular.CSV_RESPONSE)
-def get_reconciliation_entries(
+async def get_reconciliation_entries(
     *, pid: ProgrammeId, year: Year, figure: Figure, read: ReadModelsDep, at: AtPosition,
     request: Request, cursor: Cursor = None, limit: Limit = 100,
     effective_on: EffectiveOn,
-) -> Any:
-    page = read.reconciliation_entries(pid, year, figure, cursor=cursor, limit=limit, at=at,
-                                       effective_on=effective_on)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+) -> Response:
+    return await answer(request, read, Page, read.reconciliation_entries, pid, year, figure,
+                        cursor=cursor, limit=limit, at=at, effective_on=effective_on,
+                        csv=tabular.page_csv)
 
 
 @router.get("/{pid}/accounts", response_model=AccountsPublic,
             dependencies=[Depends(requires("finance", "auditor"))],
             responses=tabular.CSV_RESPONSE)
-def get_accounts(
+async def get_accounts(
     *, pid: ProgrammeId, read: ReadModelsDep, at: AtPosition, request: Request,
     cursor: Cursor = None, limit: Limit = 100, effective_on: EffectiveOn,
-) -> Any:
+) -> Response:
     """A page of account balances in name order (`next_cursor` for the next), with the
     totals by account kind and the trial balance over all of the programme's accounts."""
-    document = read.accounts(pid, at=at, cursor=cursor, limit=limit, effective_on=effective_on)
-    if tabular.wants_csv(request):
-        return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
-    return document
+    return await answer(request, read, AccountsPublic, read.accounts, pid, at=at,
+                        cursor=cursor, limit=limit, effective_on=effective_on,
+                        csv=_accounts_csv)
+
+
+def _accounts_csv(document: dict[str, Any]) -> Response:
+    return tabular.rows_csv(list(document["accounts"]), int(document["position"]))

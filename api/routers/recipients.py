@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from api import state, tabular
+from api.answers import answer
 from api.deps import (
     AdminActor,
     AnyRole,
@@ -53,24 +54,26 @@ def register_recipients(
 
 @router.get("", response_model=CountedPage, dependencies=[AnyRole],
             responses=tabular.CSV_RESPONSE)
-def list_recipients(
+async def list_recipients(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     q: Annotated[str | None, search_text(
         "the start of any word of the name, or of the id: `frankf` finds "
         "'Stadt Frankfurt am Main' (case and punctuation aside)", "frankfurt")] = None,
     cursor: Cursor = None, limit: Limit = 100,
-) -> Any:
+) -> Response:
     """Recipients in id order, those matching `q` when given, with the `total`."""
-    page = read.recipients(text=q, cursor=cursor, limit=limit, at=at)
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+    return await answer(request, read, CountedPage, read.recipients, text=q, cursor=cursor,
+                        limit=limit, at=at, csv=tabular.page_csv)
 
 
 @router.get("/{rid}", response_model=RecipientPublic, dependencies=[AnyRole])
-def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition) -> dict[str, Any]:
-    return read.recipient(rid, at=at)
+async def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
+                        request: Request) -> Response:
+    return await answer(request, read, RecipientPublic, read.recipient, rid, at=at)
 
 
 @router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
-def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
-                  effective_on: EffectiveOn) -> dict[str, Any]:
-    return read.recipient_statement(rid, at=at, effective_on=effective_on)
+async def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
+                        effective_on: EffectiveOn, request: Request) -> Response:
+    return await answer(request, read, StatementPublic, read.recipient_statement, rid, at=at,
+                        effective_on=effective_on)

@@ -31,6 +31,12 @@ class FakeReadModels:
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         return self.position() >= position
 
+    def reached(self, position: int) -> bool:
+        return False  # every wait goes through wait_for
+
+    def peek(self, query: Any, *args: Any, **kwargs: Any) -> Json | None:
+        return None  # nothing is kept: every answer is computed
+
     def projection_status(self) -> dict[str, Json]:
         return {"fake": {"position": self.position(), "error": None, "failing_since": None}}
 

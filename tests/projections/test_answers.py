@@ -6,6 +6,7 @@ from datetime import date
 
 from ledger import Settings, build_ledger
 from projections import build_read_models
+from projections.answers import Answers
 from tests.support.scenario import CLERK, funded_phase, money, recipients
 
 
@@ -20,6 +21,10 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         first = read_models.phase_totals(f.phase_id)
         assert read_models.phase_totals(f.phase_id) is first  # kept, not recomputed
         assert read_models.phase_totals(f.phase_id, at=first["position"]) is not first
+        assert read_models.peek(read_models.phase_totals, f.phase_id) is first
+        assert read_models.peek(read_models.phase_totals, f.phase_id, at=0) is None
+        assert read_models.reached(first["position"])  # known without a look at the log
+        assert not read_models.reached(first["position"] + 1_000_000)
 
         result = ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
                                            requested_amount=money("100.00"),
@@ -28,6 +33,7 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         after = read_models.phase_totals(f.phase_id)
 
         assert after["position"] >= result.position
+        assert read_models.peek(read_models.phase_totals, f.phase_id) in (after, None)
         assert after["requested"] == "100.00" and first["requested"] == "0.00"
     finally:
         read_models.close()
@@ -52,3 +58,30 @@ def test_a_long_page_is_not_kept(sql_database_url: str):
     finally:
         read_models.close()
         ledger.close()
+
+
+class _OverlappingReads:
+    """A database whose first read of the live positions is overtaken by a second one."""
+
+    def __init__(self) -> None:
+        self.answers: Answers | None = None
+        self.reads = 0
+
+    def fetch(self, sql: str, params: object = ()) -> list[tuple[str, str, int]]:
+        self.reads += 1
+        if self.reads == 1:
+            assert self.answers is not None
+            self.answers.refresh()  # begins later, sees the newer position, ends first
+            return [("grants", "v1", 10)]
+        return [("grants", "v1", 20)]
+
+
+def test_an_older_read_of_the_live_position_never_replaces_a_newer_one():
+    db = _OverlappingReads()
+    answers = Answers(db)  # type: ignore[arg-type]  # only fetch is used
+    db.answers = answers
+
+    answers.refresh()
+
+    assert answers.live() == {"grants": ("v1", 20)}
+    assert answers.reached(20)

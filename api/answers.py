@@ -1,0 +1,65 @@
+"""Query answers as JSON bytes: a kept answer is encoded once, and served from the event loop.
+
+A route declares its `response_model` (the OpenAPI document shows it) and returns
+`await answer(...)`: the bytes are what FastAPI would send for the same dict —
+validated by the same model and serialised by pydantic's `dump_json` with aliases —
+so the schema holds exactly, but FastAPI validates nothing more per request.
+
+- A current answer the read models keep (projections/answers.py) is looked up
+  without blocking (`peek`); found, it is answered on the event loop from the bytes
+  encoded the first time, with no threadpool hop and no validation.
+- Otherwise the query and its encoding run in one threadpool hop (FastAPI's own
+  path takes two for a plain `def` route: the handler, then the validation).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
+
+from api import tabular
+from projections.answers import Kept
+from projections.interface import ReadModels
+
+Json = dict[str, Any]
+Csv = Callable[[Json], Response]
+JSON = "application/json"
+
+
+@functools.cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def encode(document: Json, model: Any) -> bytes:
+    """`document` as FastAPI answers it for `response_model=model`; kept answers once.
+
+    Raises pydantic.ValidationError when `document` does not fit `model` (FastAPI's
+    ResponseValidationError: a bug of the read side, answered 500)."""
+    encodings = document.encodings if isinstance(document, Kept) else None
+    if encodings is not None and (body := encodings.get(model)) is not None:
+        return body
+    adapter = _adapter(model)
+    body = adapter.dump_json(adapter.validate_python(document, from_attributes=True),
+                             by_alias=True)
+    if encodings is not None:
+        encodings[model] = body  # a race encodes twice, to the same bytes
+    return body
+
+
+async def answer(request: Request, read: ReadModels, model: Any,
+                 query: Callable[..., Json], *args: Any, csv: Csv | None = None,
+                 **kwargs: Any) -> Response:
+    """`query(*args, **kwargs)` as JSON of `model`, or as CSV by `csv` when asked."""
+    if csv is not None and tabular.wants_csv(request):
+        return await run_in_threadpool(lambda: csv(query(*args, **kwargs)))
+    document = read.peek(query, *args, **kwargs)
+    if document is not None:
+        return Response(encode(document, model), media_type=JSON)
+    body = await run_in_threadpool(lambda: encode(query(*args, **kwargs), model))
+    return Response(body, media_type=JSON)
