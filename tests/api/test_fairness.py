@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
+from api.deps import WAIT_SECONDS
 from tests.api.conftest import auth
 from tests.api.scenario import funded, head, ok
 
@@ -39,5 +40,8 @@ def test_48_unreachable_min_positions_do_not_stall_an_unrelated_read(client: Tes
     assert unrelated.status_code == 200, unrelated.text
     assert took < 1.0, f"an unrelated read took {took:.2f} s behind 48 waiting requests"
     assert {(status, code) for status, code, _ in answers} == {(503, "projection_lagging")}
-    # Beyond the bound of waiters per process the answer comes at once, not after 5 s.
-    assert sum(1 for *_, seconds in answers if seconds < 1.0) >= 48 - 32
+    # Beyond the bound of waiters per process the answer comes at once, not after the
+    # wait of WAIT_SECONDS (5 s) the others get: well under half of it even on a machine
+    # busy with the rest of the suite (a 1 s bound failed there once).
+    assert sum(1 for *_, seconds in answers if seconds < WAIT_SECONDS / 2) >= 48 - 32
+    assert sum(1 for *_, seconds in answers if seconds >= WAIT_SECONDS * 0.9) >= 32 - 4
