@@ -119,7 +119,9 @@ def _indexes(settings: Settings, ledger: Ledger, name: str, *, start: bool) -> i
     db = Database(settings.database_url)
     try:
         with db.read() as tx:
-            sql = ("SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
+            # each test has its own schema: others' indexes of the same name do not count
+            sql = ("SELECT COUNT(*) FROM pg_indexes WHERE indexname = ? "
+                   "AND schemaname = current_schema()"
                    if tx.dialect == "postgresql" else
                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?")
             return int(tx.execute(sql, (name,))[0][0])
