@@ -91,6 +91,8 @@ class Burst:
                         self.acknowledged.append(response.json()["application_id"])
                 elif response.status_code >= 500:
                     return
+                else:  # e.g. 409: the last round committed it but died before answering
+                    recipients.pop()
 
     def count(self) -> int:
         with self._lock:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,17 @@ class Server:
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True,
                                         start_new_session=True)
+        # The server logs a line per request: read them as they come, or a burst fills
+        # the pipe and the server blocks on its next log line (a hung server, not a bug).
+        self._log: list[str] = []
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
         eventually(self.health)
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._log.append(line)
 
     def health(self) -> dict[str, Any] | None:
         """/health on a fresh connection (so `--workers` spreads them), None while down."""
@@ -53,4 +64,5 @@ class Server:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        return self.process.stderr.read() if self.process.stderr else ""
+        self._reader.join(timeout=10)  # the pipe closes with the process group
+        return "".join(self._log)
