@@ -125,18 +125,28 @@ def write_keys_file(path: Path, entries: list[dict[str, object]]) -> None:
         raise
 
 
+def read_keys_file(path: Path, *, adding: list[dict[str, object]] | None = None
+                   ) -> list[dict[str, object]]:
+    """The entries of the keys file at `path` as stored (none if it is missing), then
+    `adding`: a list to rewrite the file with. Raises ValueError, before anything is
+    rewritten, when the file or the combined entries are not a valid keys file."""
+    path = Path(path)
+    entries: list[dict[str, object]] = []
+    try:
+        if path.exists():  # the entries already there stay as they are, in their order
+            entries = json.loads(path.read_text(encoding="utf-8"))["keys"]
+        entries = [*entries, *(adding or [])]
+        KeysFile.model_validate({"keys": entries})
+    except (OSError, KeyError, TypeError, json.JSONDecodeError, ValidationError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    return entries
+
+
 def add_key(path: Path, *, user: str, roles: list[str]) -> str:
     """Adds a new key for `user` to the keys file (created if missing) and returns it;
     the file keeps only its SHA-256. Raises ValueError for an invalid file or entry."""
-    path = Path(path)
     key = new_key()
-    entries: list[dict[str, object]] = [{"key_sha256": digest(key), "user": user,
-                                         "roles": roles}]
-    try:
-        if path.exists():  # the entries already there stay as they are, in their order
-            entries[:0] = json.loads(path.read_text(encoding="utf-8"))["keys"]
-        KeysFile.model_validate({"keys": entries})  # refuses a broken file before rewriting
-    except (OSError, KeyError, TypeError, json.JSONDecodeError, ValidationError) as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    entries = read_keys_file(path, adding=[{"key_sha256": digest(key), "user": user,
+                                            "roles": roles}])
     write_keys_file(path, entries)
     return key

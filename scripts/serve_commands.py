@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -136,17 +135,13 @@ def demo(
 def other_users_keys(path: Path) -> list[dict[str, Any]]:
     """The entries of an existing keys file that are not the demo's users (an operator's
     own keys survive a demo run); ValueError for a file that is not a valid keys file."""
-    from pydantic import ValidationError
+    from api.auth import read_keys_file
 
-    from api.auth import KeysFile
-
-    if not path.exists():
-        return []
     try:
-        entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["keys"]
-        KeysFile.model_validate({"keys": entries})
-    except (OSError, KeyError, TypeError, json.JSONDecodeError, ValidationError) as exc:
-        raise ValueError(f"{path} is not a keys file the demo can add to: {exc}") from exc
+        entries = read_keys_file(path)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a keys file the demo can add to: {exc.__cause__}"
+                         ) from exc.__cause__
     demo_users = {user for _, user in DEMO_USERS}
     return [entry for entry in entries if entry.get("user") not in demo_users]
 
