@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
@@ -20,34 +21,31 @@ def configure_logging(
     if _configured:
         return
     chosen = log_format or ("console" if sys.stderr.isatty() else "json")
-    processors: list[structlog.typing.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-    ]
-    if chosen == "console":
-        structlog.configure(
-            processors=[*processors, structlog.dev.ConsoleRenderer()],
-            wrapper_class=structlog.make_filtering_bound_logger(level),
-            # One write per line (PrintLogger writes the newline apart): with several
-            # `ledger serve --workers` on one stderr, lines never run into each other.
-            logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
-            cache_logger_on_first_use=True,
-        )
-    else:
+    # One write per line (PrintLogger writes the newline apart): with several
+    # `ledger serve --workers` on one stderr, lines never run into each other.
+    renderer: structlog.typing.Processor = structlog.dev.ConsoleRenderer()
+    factory: Callable[..., Any] = structlog.WriteLoggerFactory(file=sys.stderr)
+    if chosen == "json":
         # JSON lines as bytes from orjson, as structlog's performance notes recommend: a
         # server logs a line per request on its event loop. Values orjson does not know
         # (Decimal, ...) fall back to structlog's repr handler, as with the stdlib.
         binary = getattr(sys.stderr, "buffer", None)  # a replaced stderr may have none
-        structlog.configure(
-            processors=[*processors, structlog.processors.JSONRenderer(
-                serializer=orjson.dumps if binary is not None else _orjson_text)],
-            wrapper_class=structlog.make_filtering_bound_logger(level),
-            logger_factory=(structlog.BytesLoggerFactory(file=binary) if binary is not None
-                            else structlog.WriteLoggerFactory(file=sys.stderr)),
-            cache_logger_on_first_use=True,
-        )
+        renderer = structlog.processors.JSONRenderer(
+            serializer=orjson.dumps if binary is not None else _orjson_text)
+        if binary is not None:
+            factory = structlog.BytesLoggerFactory(file=binary)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=factory,
+        cache_logger_on_first_use=True,
+    )
     _configured = True
 
 
