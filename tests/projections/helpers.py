@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger import CommandResult, Ledger
+from ledger import CommandResult, Ledger, Money
 from projections import ReadModelsImpl
 from tests.support.scenario import (
     APPROVER,
@@ -15,6 +17,7 @@ from tests.support.scenario import (
     CLERK_2,
     FINANCE,
     FINANCE_2,
+    Funded,
     funded_phase,
     money,
     recipients,
@@ -162,3 +165,43 @@ def all_pages(fetch: Callable[..., dict[str, Any]], **kwargs: Any) -> list[dict[
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+@dataclass
+class Played:
+    """A random command sequence recorded and projected: the read models, the funded
+    phase it ran in, and every log position it wrote."""
+
+    read_models: ReadModelsImpl
+    funded: Funded
+    positions: list[int]
+
+
+@contextmanager
+def played(database_url: str, ops: list[tuple[str, int, Money, date]], *,
+           batch_size: int) -> Iterator[Played]:
+    """`ops` (tests/unit/test_money_properties.py) run in a funded phase of a fresh ledger
+    with three recipients of one kind and two of another, refused commands skipped, and
+    projected to the head in batches of `batch_size`."""
+    from ledger import Settings, build_ledger
+    from ledger.errors import LedgerError
+    from projections import build_read_models
+    from tests.unit.test_money_properties import run
+
+    store = Settings(database_url=database_url)
+    ledger = build_ledger(store)
+    read_models = build_read_models(store, ledger, batch_size=batch_size)
+    try:
+        start = ledger.head()[0]
+        f = funded_phase(ledger, budget="3000.00", envelope="1000.00")
+        rids = recipients(ledger, 3) + recipients(ledger, 2, kind="stadt")
+        for op, i, amount, day in ops:
+            with contextlib.suppress(LedgerError):
+                run(ledger, f.phase_id, f.programme_id, rids, op, i, amount, day)
+        read_models.catch_up()
+        positions = [link.position for link in
+                     ledger.chained_recorder.select_chain(after=start, limit=10_000)]
+        yield Played(read_models, f, positions)
+    finally:
+        read_models.close()
+        ledger.close()

@@ -8,18 +8,16 @@ business day and a day changes after the positions it is read at (the history ro
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Money, Settings, build_ledger
-from ledger.errors import LedgerError
-from projections import ReadModelsImpl, build_read_models
+from ledger import Money
+from projections import ReadModelsImpl
 from tests.projections import recompute
-from tests.support.scenario import funded_phase, recipients
-from tests.unit.test_money_properties import operations, run
+from tests.projections.helpers import played
+from tests.unit.test_money_properties import operations
 
 START = date(2020, 1, 1)
 Ops = list[tuple[str, int, Money, date]]
@@ -37,30 +35,16 @@ cut_offs = st.lists(st.integers(min_value=-1, max_value=22).map(
 def test_account_balances_by_business_date_equal_the_sum_of_their_legs(
     sql_database_url: str, ops: Ops, on_days: list[date], picks: list[int]
 ) -> None:
-    store = Settings(database_url=sql_database_url)
-    ledger = build_ledger(store)
-    read_models = build_read_models(store, ledger, batch_size=4)
-    try:
-        start = ledger.head()[0]
-        f = funded_phase(ledger, budget="3000.00", envelope="1000.00")
-        rids = recipients(ledger, 3) + recipients(ledger, 2, kind="stadt")
-        for op, i, amount, day in ops:
-            with contextlib.suppress(LedgerError):
-                run(ledger, f.phase_id, f.programme_id, rids, op, i, amount, day)
-        read_models.catch_up()
-        positions = [link.position for link in
-                     ledger.chained_recorder.select_chain(after=start, limit=10_000)]
-        moments: list[int | None] = [None, *(positions[p % len(positions)] for p in picks)]
+    with played(sql_database_url, ops, batch_size=4) as p:
+        f, positions = p.funded, p.positions
+        moments: list[int | None] = [None, *(positions[pick % len(positions)] for pick in picks)]
 
         for at in moments:
             for on in on_days:
-                answer = _balances(read_models, f.programme_id, at, on)
-                with read_models._state(at, on) as q:
+                answer = _balances(p.read_models, f.programme_id, at, on)
+                with p.read_models._state(at, on) as q:
                     slow = recompute.account_balances(q, f.programme_id)
                 assert answer == slow, (at, on)
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def _balances(read_models: ReadModelsImpl, programme_id: str, at: int | None, on: date

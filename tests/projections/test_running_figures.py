@@ -9,7 +9,6 @@ tests/projections/recompute.py, and every figure's drill-down sums to it.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,14 +16,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from ledger import Money, Settings, build_ledger
-from ledger.errors import LedgerError, NotFound
-from projections import ReadModelsImpl, balances, build_read_models, grants
+from ledger import Money
+from ledger.errors import NotFound
+from projections import ReadModelsImpl, balances, grants
 from projections.figures import PHASE_FIGURES, RECONCILIATION_FIGURES
 from tests.projections import recompute
-from tests.projections.helpers import all_pages
-from tests.support.scenario import funded_phase, recipients
-from tests.unit.test_money_properties import operations, run
+from tests.projections.helpers import all_pages, played
+from tests.unit.test_money_properties import operations
 
 Ops = list[tuple[str, int, Money, date]]
 
@@ -42,27 +40,12 @@ def checkpoint_often(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_running_figures_equal_a_recomputation_at_every_position(
     sql_database_url: str, ops: Ops
 ) -> None:
-    store = Settings(database_url=sql_database_url)
-    ledger = build_ledger(store)
-    read_models = build_read_models(store, ledger, batch_size=5)
-    try:
-        start = ledger.head()[0]
-        f = funded_phase(ledger, budget="3000.00", envelope="1000.00")
-        rids = recipients(ledger, 3) + recipients(ledger, 2, kind="stadt")
-        for op, i, amount, day in ops:
-            with contextlib.suppress(LedgerError):
-                run(ledger, f.phase_id, f.programme_id, rids, op, i, amount, day)
-        read_models.catch_up()
-
-        positions = [link.position for link in
-                     ledger.chained_recorder.select_chain(after=start, limit=10_000)]
+    with played(sql_database_url, ops, batch_size=5) as p:
+        f, positions = p.funded, p.positions
         for at in positions:
-            _compare(read_models, f.programme_id, f.phase_id, at)
+            _compare(p.read_models, f.programme_id, f.phase_id, at)
         for at in (positions[len(positions) // 2], positions[-1]):
-            _drill_downs_sum_to_figures(read_models, f.programme_id, f.phase_id, at)
-    finally:
-        read_models.close()
-        ledger.close()
+            _drill_downs_sum_to_figures(p.read_models, f.programme_id, f.phase_id, at)
 
 
 @pytest.mark.usefixtures("checkpoint_often")
@@ -72,32 +55,17 @@ def test_running_figures_equal_a_recomputation_at_every_position(
 def test_figures_by_business_date_equal_a_recomputation(sql_database_url: str, ops: Ops) -> None:
     """effective_on alone (now) and with as_of_position (then): "what did we know at
     position n about the money of day d", for every position and a range of days."""
-    store = Settings(database_url=sql_database_url)
-    ledger = build_ledger(store)
-    read_models = build_read_models(store, ledger, batch_size=5)
-    try:
-        start = ledger.head()[0]
-        f = funded_phase(ledger, budget="3000.00", envelope="1000.00")
-        rids = recipients(ledger, 3) + recipients(ledger, 2, kind="stadt")
-        for op, i, amount, day in ops:
-            with contextlib.suppress(LedgerError):
-                run(ledger, f.phase_id, f.programme_id, rids, op, i, amount, day)
-        read_models.catch_up()
-
-        positions = [link.position for link in
-                     ledger.chained_recorder.select_chain(after=start, limit=10_000)]
+    with played(sql_database_url, ops, batch_size=5) as p:
+        f, positions = p.funded, p.positions
         dates = sorted({date(2019, 12, 31), date(2020, 1, 1), date(2021, 12, 31),
                        *(day for *_, day in ops)})
         for n, at in enumerate(positions):
-            _compare(read_models, f.programme_id, f.phase_id, at, on=dates[n % len(dates)])
+            _compare(p.read_models, f.programme_id, f.phase_id, at, on=dates[n % len(dates)])
         for on in dates:
-            _compare(read_models, f.programme_id, f.phase_id, None, on=on)
+            _compare(p.read_models, f.programme_id, f.phase_id, None, on=on)
         for n, at in enumerate((positions[len(positions) // 2], positions[-1])):
-            _drill_downs_sum_to_figures(read_models, f.programme_id, f.phase_id, at,
+            _drill_downs_sum_to_figures(p.read_models, f.programme_id, f.phase_id, at,
                                         on=dates[(n + 1) * len(dates) // 3])
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def _compare(read_models: ReadModelsImpl, programme_id: str, phase_id: str, at: int | None,
