@@ -70,9 +70,9 @@ def _sums(q: StateQuery, scope: str, figures: dict[str, Figure], params: dict[st
             for row in q.tx.execute(sql, params)}
 
 
-def phase_totals(q: StateQuery, phase_id: str) -> dict[str, Any]:
-    if q.on is not None:
-        return _phase_totals_on(q, phase_id)
+def _phase_legs(q: StateQuery, phase_id: str
+                ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """The phase's figures from its legs, in all and by recipient kind (no `requested`)."""
     groups = _sums(q, "phase_id = :phase_id", PHASE, {"phase_id": phase_id, "at": q.at},
                    group="recipient_kind")
     totals = dict.fromkeys(PHASE, 0)
@@ -82,6 +82,13 @@ def phase_totals(q: StateQuery, phase_id: str) -> dict[str, Any]:
             totals[name] += value
         if kind is not None:
             by_kind[kind] = {name: figures[name] for name in KIND_FIGURES if name != "requested"}
+    return totals, by_kind
+
+
+def phase_totals(q: StateQuery, phase_id: str) -> dict[str, Any]:
+    if q.on is not None:
+        return _phase_totals_on(q, phase_id)
+    totals, by_kind = _phase_legs(q, phase_id)
     requested, counts, by_category = 0, {}, {}  # type: ignore[var-annotated]
     for s in q.many("application", phase_id=phase_id):
         counts[s["status"]] = counts.get(s["status"], 0) + 1
@@ -168,15 +175,7 @@ def _application_features(s: dict[str, Any]) -> dict[str, int]:
 
 
 def _phase_totals_on(q: StateQuery, phase_id: str) -> dict[str, Any]:
-    groups = _sums(q, "phase_id = :phase_id", PHASE, {"phase_id": phase_id, "at": q.at},
-                   group="recipient_kind")
-    totals = dict.fromkeys(PHASE, 0)
-    by_kind: dict[str, dict[str, int]] = {}
-    for kind, figures in groups.items():
-        for name, value in figures.items():
-            totals[name] += value
-        if kind is not None:
-            by_kind[kind] = {name: figures[name] for name in KIND_FIGURES if name != "requested"}
+    totals, by_kind = _phase_legs(q, phase_id)
     states = _state_sums(q, "phase_id", phase_id, _application_features)
     for key, value in states.items():
         if key.startswith("kind:") and value:
