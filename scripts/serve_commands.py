@@ -78,8 +78,10 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
 
 
 def _prepare_store(settings: Settings) -> None:
-    """Creates every table once, before the workers start: workers starting together on
-    PostgreSQL would race on CREATE TABLE and fail ("tuple concurrently updated")."""
+    """Opens the store once, creating its tables, before the workers start: a store that
+    cannot be opened fails here, once, instead of in every worker. (Workers starting
+    together no longer race on CREATE TABLE: the schema's DDL takes an advisory lock,
+    ledger/persistence/postgres.py.)"""
     from projections import build_read_models
 
     ledger = build_ledger(settings)
