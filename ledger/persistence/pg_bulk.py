@@ -26,13 +26,16 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.persistence.chain import build_links
+from ledger.persistence.pg_save import Head
 
 
 class PostgresBulkWriter:
     def __init__(self, datastore: PostgresDatastore, names: dict[str, Identifier],
                  *, lock: Callable[[Cursor[DictRow]], None],
-                 notify: Callable[[Cursor[DictRow]], None]) -> None:
+                 notify: Callable[[Cursor[DictRow]], None],
+                 committed: Callable[[Head], None]) -> None:
         self._datastore, self._lock, self._notify = datastore, lock, notify
+        self._committed = committed  # told the new head, so the next small save predicts it
         schema, events = names["schema"].as_string(), names["events"].as_string()
         # n positions in one step: the lock keeps every other writer from the sequence.
         self._sql_positions = SQL(
@@ -93,6 +96,7 @@ class PostgresBulkWriter:
                 with curs.copy(self._sql_copy_links) as copy:
                     for chunk in _link_rows(links):
                         copy.write(chunk)
+        self._committed(Head(positions[-1], links[-1][4], links[-1][3]))
         return positions
 
 

@@ -26,9 +26,8 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import retry
-from psycopg import Cursor
-from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from ledger.persistence.chain import (
     BULK_EVENTS,
@@ -36,31 +35,25 @@ from ledger.persistence.chain import (
     ChainLink,
     Checkpoint,
     CheckpointStep,
-    build_links,
 )
 from ledger.persistence.log import LogRecord
 from ledger.persistence.pg_bulk import PostgresBulkWriter
 from ledger.persistence.pg_checkpoint import CHECKPOINT_TABLE, PostgresCheckpoint
+from ledger.persistence.pg_save import PostgresSmallSave
 
 CHAIN_TABLE = "ledger_chain"
 
 # Every schema change of the product (the log's and the projections' DDL) takes it.
 SCHEMA_LOCK_KEY = "program-ledger:schema"
 
-# DO blocks take no parameters: the id and version are composed as literals.
-_READ_GUARD = (
-    "DO $guard$ BEGIN IF (SELECT COALESCE(MAX(originator_version), 0) "
-    "FROM {schema}.{events} WHERE originator_id = {originator_id}::uuid) "
-    "<> {version} THEN RAISE EXCEPTION 'read guard: an aggregate this decision "
-    "read has changed' USING ERRCODE = 'unique_violation'; END IF; END $guard$"
-)
-
-
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        if self.datastore.originator_id_type != "uuid":
+            raise ValueError("the ledger's log keys its aggregates by uuid "
+                             f"(ORIGINATOR_ID_TYPE is {self.datastore.originator_id_type!r})")
         names = {
             "schema": Identifier(self.datastore.schema),
             "chain": Identifier(CHAIN_TABLE),
@@ -96,19 +89,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT position, hash, recorded_at FROM {schema}.{chain} "
             "ORDER BY position DESC LIMIT 1"
         ).format(**names)
-        # A save is two statements whatever its size: the events and their links each as
-        # one INSERT of arrays (binary parameters, no per-row statement or composite type).
-        self._sql_insert_events = SQL(
-            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(**names, id_type=Identifier(self.datastore.originator_id_type))
-        self._sql_insert_links = SQL(
-            "INSERT INTO {schema}.{chain} "
-            "(position, originator_id, originator_version, recorded_at, hash) "
-            "SELECT p, o, v, %s, h FROM unnest(%b::bigint[], %b::{id_type}[], %b::bigint[], "
-            "%b::bytea[]) AS t(p, o, v, h)"
-        ).format(**names, id_type=Identifier(self.datastore.originator_id_type))
         self._sql_select_chain = SQL(
             "SELECT position, originator_id, originator_version, recorded_at, hash "
             "FROM {schema}.{chain} WHERE position > %s ORDER BY position LIMIT %s"
@@ -133,8 +113,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{events} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(**names)
+        self._small = PostgresSmallSave(self.datastore, names, self.events_table_name,
+                                        lock=self._lock_table, notify=self._notify_channel)
+        self.sql_create_statements.append(self._small.sql_create)
         self._bulk = PostgresBulkWriter(self.datastore, names, lock=self._lock_table,
-                                        notify=self._notify_channel)
+                                        notify=self._notify_channel,
+                                        committed=self._small.remember)
         # The log as readers want it: text where they want text, formatted by the server.
         columns = SQL(
             "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
@@ -166,80 +150,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(**names)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """A large save (an import, the demo, the bench's log) takes the bulk path."""
-        ids: Sequence[int] | None
-        if len(stored_events) >= BULK_EVENTS and self.datastore.originator_id_type == "uuid":
-            ids = self._bulk_save(stored_events, kwargs.get("read_guards", ()))
-        else:
-            # Where this call's read of the chain's head waits between the two hooks below.
-            ids = super().insert_events(stored_events, **kwargs, head_cursor=[])
-        return ids
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _bulk_save(
-        self, stored_events: Sequence[StoredEvent], read_guards: Sequence[tuple[Any, int]]
-    ) -> list[int]:
-        return self._bulk.save(stored_events, read_guards)
-
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """eventsourcing's order (lock, notify, insert), with the rows as four arrays; then
-        the read guards and the read of the chain's head, in the same pipeline.
-
-        eventsourcing sends all of it with one sync, so a save is two round trips: this
-        one (a failed guard raises its unique_violation at that sync: the batch is decided
-        again) and the links with the commit. Before, the guards and the head took a
-        nested pipeline of their own, two more syncs.
-        """
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(self._sql_insert_events, (
-            [s.originator_id for s in stored_events],
-            [s.originator_version for s in stored_events],
-            [s.topic for s in stored_events],
-            [s.state for s in stored_events],
-        ), prepare=True)
-        # Still inside the transaction that holds the EXCLUSIVE lock.
-        guards, head = curs.connection.cursor(), curs.connection.cursor()
-        kwargs["head_cursor"].extend((guards, head))  # closed once answered
-        for originator_id, version in kwargs.get("read_guards", ()):
-            guards.execute(SQL(_READ_GUARD).format(
-                **self._names, originator_id=Literal(str(originator_id)),
-                version=Literal(version)))
-        head.execute(self._sql_head, prepare=True)
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        guards, cursor = kwargs["head_cursor"]  # answered at eventsourcing's sync
-        with guards, cursor:
-            head = cursor.fetchone()
-        if not ids:
-            return ids
-        previous = bytes(head["hash"]) if head else bytes(32)
-        previous_at = head["recorded_at"] if head else None
-        links = build_links(
-            previous,
-            previous_at,
-            ids,
-            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
-        )
-        curs.execute(self._sql_insert_links, (
-            links[0][3],
-            [row[0] for row in links],
-            [row[1] for row in links],
-            [row[2] for row in links],
-            [row[4] for row in links],
-        ), prepare=True)
-        return ids
+        """A command's save is one round trip (pg_save.py); a large save (an import, the
+        demo, the bench's log) takes the bulk path (pg_bulk.py)."""
+        if not stored_events:
+            return []
+        guards = kwargs.get("read_guards", ())
+        if len(stored_events) >= BULK_EVENTS:
+            return self._bulk.save(stored_events, guards)
+        return self._small.save(stored_events, guards)
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of these aggregates, by aggregate and version, in one query (the

@@ -1,0 +1,198 @@
+"""The small save of the PostgreSQL recorder (a command's events): one round trip.
+
+A save is one transaction in this order: the EXCLUSIVE lock on the events table (which
+orders every writer of the log), NOTIFY, the read guards, the events at their positions,
+their chain links, COMMIT. The links hash each event's position, recorded time and the
+hash before it, so they can only be computed once the chain's head is known.
+
+eventsourcing's own save runs in psycopg's `transaction()` inside a pipeline, which syncs
+five times (entering the transaction, after the insert, the links, the commit, leaving the
+pipeline). Here the statements go as one pipeline with an explicit BEGIN and COMMIT:
+
+- **predicted** (the usual case): the recorder remembers the head its own last save left,
+  so the positions and links are computed before anything is sent, and the whole save is
+  one sync. The guard function checks, under the lock, that the head is still the one
+  predicted; if another process (a second worker, an import) wrote since, it raises
+  `HEAD_MOVED`, the transaction is rolled back with nothing written, and the save runs
+  again unpredicted. Trust in the remembered head is checked, never assumed.
+- **unpredicted** (the first save, or after a miss): positions are drawn from the events'
+  sequence under the lock and the head is read with the guards (first sync); then the
+  events, links and COMMIT (second sync).
+
+Both write explicit positions, as the bulk path (`pg_bulk.py`) does, and keep the sequence
+ahead of them, so every writer — this one, the bulk path, another process — draws fresh
+positions. Positions follow commit order because every writer holds the lock from before
+it picks positions until its commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Connection, Cursor
+from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from ledger.persistence.chain import build_links
+
+#: SQLSTATE the guard function raises when the chain's head is not the predicted one.
+HEAD_MOVED = "LH001"
+
+
+class Head(NamedTuple):
+    position: int
+    hash: bytes
+    recorded_at: datetime | None  # None before the first event
+
+
+GENESIS = Head(0, bytes(32), None)
+
+
+def guard_function(names: dict[str, Identifier], events_table: str) -> tuple[Identifier, Composed]:
+    """The function's name (one per events table) and its CREATE OR REPLACE statement.
+
+    A read guard that moved raises unique_violation, as a lost race on a version does,
+    so the writer decides the batch again on fresh state."""
+    name = Identifier(f"{events_table}_save_check")
+    create = SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.{name}(guard_ids uuid[], guard_versions bigint[], "
+        "head_position bigint, head_hash bytea) RETURNS void LANGUAGE plpgsql AS $check$ "
+        "BEGIN "
+        "IF EXISTS (SELECT 1 FROM unnest(guard_ids, guard_versions) AS g(id, version) "
+        "WHERE (SELECT COALESCE(MAX(originator_version), 0) FROM {schema}.{events} "
+        "WHERE originator_id = g.id) <> g.version) THEN "
+        "RAISE EXCEPTION 'read guard: an aggregate this decision read has changed' "
+        "USING ERRCODE = 'unique_violation'; END IF; "
+        "IF head_position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM (SELECT position, hash "
+        "FROM {schema}.{chain} ORDER BY position DESC LIMIT 1) AS h "
+        "WHERE h.position = head_position AND h.hash = head_hash) THEN "
+        "RAISE EXCEPTION 'the chain head moved' USING ERRCODE = {moved}; END IF; "
+        "END $check$"
+    ).format(**names, name=name, moved=Literal(HEAD_MOVED))
+    return name, create
+
+
+class PostgresSmallSave:
+    def __init__(self, datastore: PostgresDatastore, names: dict[str, Identifier],
+                 events_table: str, *, lock: Callable[[Cursor[Any]], None],
+                 notify: Callable[[Cursor[Any]], None]) -> None:
+        self._datastore, self._lock, self._notify = datastore, lock, notify
+        self._predicted: Head | None = None
+        self._mutex = threading.Lock()
+        schema, events = names["schema"].as_string(), names["events"].as_string()
+        sequence = SQL("(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
+                       ).format(table=Literal(f"{schema}.{events}"))
+        function, self.sql_create = guard_function(names, events_table)
+        self._sql_check = SQL(
+            "SELECT {schema}.{function}(%b::uuid[], %b::bigint[], %b::bigint, %b::bytea)"
+        ).format(**names, function=function)
+        self._sql_reserve = SQL("SELECT setval(s, nextval(s) + %b - 1) FROM ") + sequence
+        # Predicted positions follow the head; the sequence must not fall behind them.
+        self._sql_catch_up = SQL(
+            "SELECT setval(s, GREATEST(%b::bigint, COALESCE(pg_sequence_last_value(s::regclass), "
+            "0))) FROM ") + sequence
+        self._sql_head = SQL(
+            "SELECT position, hash, recorded_at FROM {schema}.{chain} "
+            "ORDER BY position DESC LIMIT 1").format(**names)
+        self._sql_events = SQL(
+            "INSERT INTO {schema}.{events} "
+            "(notification_id, originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::bigint[], %b::uuid[], %b::bigint[], %b::text[], "
+            "%b::bytea[])").format(**names)
+        self._sql_links = SQL(
+            "INSERT INTO {schema}.{chain} "
+            "(position, originator_id, originator_version, recorded_at, hash) "
+            "SELECT p, o, v, %b, h FROM unnest(%b::bigint[], %b::uuid[], %b::bigint[], "
+            "%b::bytea[]) AS t(p, o, v, h)").format(**names)
+
+    def remember(self, head: Head) -> None:
+        """The head after a committed save of this process (kept if it is the newest)."""
+        with self._mutex:
+            if self._predicted is None or head.position > self._predicted.position:
+                self._predicted = head
+
+    def forget(self) -> None:
+        with self._mutex:
+            self._predicted = None
+
+    def save(self, stored_events: Sequence[StoredEvent],
+             read_guards: Sequence[tuple[Any, int]] = ()) -> list[int]:
+        """Writes the events and their links in one transaction; their positions, in the
+        order of `stored_events`. Raises eventsourcing's IntegrityError (nothing written)
+        when a guarded aggregate has moved on or an event's version is taken."""
+        with self._mutex:  # one save at a time may bet on the remembered head
+            predicted, self._predicted = self._predicted, None
+        guards = ([g if type(g) is UUID else UUID(str(g)) for g, _ in read_guards],
+                  [v for _, v in read_guards])
+        with self._datastore.get_connection() as conn:
+            if predicted is not None:
+                try:
+                    return self._run(conn, stored_events, guards, predicted)
+                except psycopg.Error as exc:
+                    if exc.sqlstate != HEAD_MOVED:
+                        raise
+            return self._run(conn, stored_events, guards, None)
+
+    def _run(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
+             guards: tuple[list[UUID], list[int]], predicted: Head | None) -> list[int]:
+        n = len(stored_events)
+        failure: BaseException | None = None
+        try:
+            with conn.pipeline() as pipeline, conn.cursor(row_factory=tuple_row) as curs:
+                try:
+                    curs.execute("BEGIN")
+                    self._lock(curs)
+                    self._notify(curs)
+                    curs.execute(self._sql_check, (
+                        *guards, predicted and predicted.position,
+                        predicted and predicted.hash), prepare=True)
+                    if predicted is None:
+                        curs.execute(self._sql_reserve, (n,), prepare=True)
+                        reserve = curs
+                        head_cursor = conn.cursor(row_factory=tuple_row)
+                        head_cursor.execute(self._sql_head, prepare=True)
+                        pipeline.sync()
+                        last = int(reserve.fetchone()[0])  # type: ignore[index]  # one row
+                        row = head_cursor.fetchone()
+                        head_cursor.close()
+                        head = Head(row[0], bytes(row[1]), row[2]) if row else GENESIS
+                    else:
+                        last, head = predicted.position + n, predicted
+                    positions = list(range(last - n + 1, last + 1))
+                    links = self._write(curs, head, positions, stored_events)
+                    if predicted is not None:
+                        curs.execute(self._sql_catch_up, (last,), prepare=True)
+                    curs.execute("COMMIT")  # sent, and answered, as the pipeline ends
+                except BaseException as exc:  # re-raised once the pipeline has ended
+                    failure = exc
+        finally:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        if failure is not None:
+            raise failure
+        self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
+        return positions
+
+    def _write(self, curs: Cursor[Any], head: Head, positions: list[int],
+               stored_events: Sequence[StoredEvent]
+               ) -> list[tuple[int, UUID | str, int, datetime, bytes]]:
+        ids = [s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id))
+               for s in stored_events]
+        versions = [s.originator_version for s in stored_events]
+        links = build_links(head.hash, head.recorded_at, positions,
+                            [(i, s.originator_version, s.topic, s.state)
+                             for i, s in zip(ids, stored_events, strict=True)])
+        curs.execute(self._sql_events, (positions, ids, versions,
+                                        [s.topic for s in stored_events],
+                                        [s.state for s in stored_events]), prepare=True)
+        curs.execute(self._sql_links, (links[0][3], positions, ids, versions,
+                                       [row[4] for row in links]), prepare=True)
+        return links

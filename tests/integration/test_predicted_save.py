@@ -1,0 +1,124 @@
+"""A command's save on PostgreSQL bets on the chain head its own last save left, and sends
+the whole transaction in one round trip (ledger/persistence/pg_save.py). These tests check
+that the bet is checked, never assumed: another process writing in between, a bulk save, a
+refusal — the log stays one unbroken chain with every position fresh."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from ledger import Ledger, Settings, build_ledger
+from ledger.persistence.chain import BULK_EVENTS
+from ledger.persistence.log import LogRecord
+from ledger.persistence.pg_save import PostgresSmallSave
+from tests.support.reference_chain import unmatched_links
+
+
+@pytest.fixture
+def two(postgres_url: str) -> Iterator[tuple[Ledger, Ledger]]:
+    """Two processes' ledgers on one database (each has its own recorder and pool)."""
+    a, b = (build_ledger(Settings(database_url=postgres_url)) for _ in range(2))
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each transaction a small save sent was predicted (one round trip)."""
+    seen: list[bool] = []
+    original = PostgresSmallSave._run
+
+    def run(self: PostgresSmallSave, conn: Any, events: Any, guards: Any,
+            predicted: Any) -> list[int]:
+        seen.append(predicted is not None)
+        return original(self, conn, events, guards, predicted)
+
+    monkeypatch.setattr(PostgresSmallSave, "_run", run)
+    return seen
+
+
+def events(count: int, *, version: int = 1, oid: uuid.UUID | None = None) -> list[StoredEvent]:
+    return [StoredEvent(originator_id=oid or uuid.uuid4(), originator_version=version + n
+                        if oid else version, topic="tests:Small.Event", state=b'{"n":%d}' % n)
+            for n in range(count)]
+
+
+def log_of(ledger: Ledger) -> list[LogRecord]:
+    return list(ledger.chained_recorder.read_log(after=0, limit=10**6))
+
+
+def assert_one_chain(ledger: Ledger, expected_events: int) -> list[int]:
+    log = log_of(ledger)
+    positions = [r.position for r in log]
+    assert len(log) == expected_events
+    assert positions == sorted(set(positions))
+    assert unmatched_links(log) == [] and ledger.verify_chain().verified
+    return positions
+
+
+def test_the_only_writer_saves_predicted_after_its_first_save(
+    two: tuple[Ledger, Ledger], runs: list[bool],
+) -> None:
+    a, _ = two
+    saved = [a.recorder.insert_events(events(2)) for _ in range(5)]
+
+    assert runs == [False, True, True, True, True]
+    positions = assert_one_chain(a, 10)
+    assert [p for s in saved for p in s or []] == positions
+    assert positions == list(range(positions[0], positions[0] + 10))  # no gaps
+
+
+def test_a_save_after_another_process_wrote_finds_the_moved_head_and_saves_on_it(
+    two: tuple[Ledger, Ledger], runs: list[bool],
+) -> None:
+    a, b = two
+    for _ in range(4):  # each one's bet is stale: the other wrote since
+        a.recorder.insert_events(events(1))
+        b.recorder.insert_events(events(2))
+
+    # a: first unpredicted; then each predicted try fails (head moved) and runs again.
+    assert runs.count(True) == 6 and runs.count(False) == 8
+    assert_one_chain(a, 12)
+
+
+def test_positions_stay_fresh_for_sequence_writers_after_predicted_saves(
+    two: tuple[Ledger, Ledger],
+) -> None:
+    a, b = two
+    for _ in range(3):
+        a.recorder.insert_events(events(1))
+    last = a.head()[0]
+
+    single = b.recorder.insert_events(events(1))  # unpredicted: draws from the sequence
+    bulk = b.recorder.insert_events(events(BULK_EVENTS))  # draws a run from it
+    after = a.recorder.insert_events(events(1))  # a's bet is stale: the head moved
+
+    assert single == [last + 1]
+    assert bulk == list(range(last + 2, last + 2 + BULK_EVENTS))
+    assert after == [last + 2 + BULK_EVENTS]
+    assert_one_chain(a, 5 + BULK_EVENTS)
+
+
+def test_a_refused_predicted_save_writes_nothing_and_the_next_one_chains_on(
+    two: tuple[Ledger, Ledger], runs: list[bool],
+) -> None:
+    a, _ = two
+    oid = uuid.uuid4()
+    a.recorder.insert_events(events(1, oid=oid))
+    head = a.head()
+
+    with pytest.raises(IntegrityError):  # version 1 of oid is taken
+        a.recorder.insert_events([*events(1), *events(1, oid=oid)])
+    with pytest.raises(IntegrityError):  # a read guard that moved
+        a.recorder.insert_events(events(1), read_guards=[(oid, 0)])
+    assert a.head() == head
+
+    a.recorder.insert_events(events(1, oid=oid, version=2), read_guards=[])
+    assert runs[:2] == [False, True]
+    assert_one_chain(a, 2)
