@@ -6,10 +6,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from ledger.commands import validate
 from ledger.commands.model.base import Command, set_field
+from ledger.commands.model.rules import Day, PositiveMoney, Reason, Reference
 from ledger.errors import ValidationFailed
 from ledger.money import Money
 from ledger.vocabulary import MeasureCategory
@@ -68,7 +69,7 @@ class SubmitApplications(Command):
     COMMAND: ClassVar[str] = "submit_applications"
     applications: Sequence[NewApplication]
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not self.applications:
             raise ValidationFailed("applications: at least one")
         rows = []
@@ -92,7 +93,8 @@ class SubmitApplication(Command):
     reference: str | None = None
     measures: Sequence[Measure | Mapping[str, Any]] = ()  # kept as a tuple of Measure
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """The rules of a row of SubmitApplications (NewApplication.checked)."""
         row = self.as_new().checked()
         for name in ("requested_amount", "submitted_on", "reference", "measures"):
             set_field(self, name, getattr(row, name))
@@ -108,77 +110,47 @@ class SubmitApplication(Command):
 class AmendApplication(Command):
     COMMAND: ClassVar[str] = "amend_application"
     application_id: str
-    reason: str
-    requested_amount: Money | None = None
+    reason: Annotated[str, Reason("amend an application")]
+    requested_amount: PositiveMoney | None = None
     measures: Sequence[Measure | Mapping[str, Any]] | None = None
-    amended_on: date | None = None
+    amended_on: Day | None = None
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if self.requested_amount is None and self.measures is None:
             raise ValidationFailed("requested_amount and/or measures: give at least one")
-        if self.requested_amount is not None:
-            set_field(self, "requested_amount",
-                 validate.positive(self.requested_amount, field="requested_amount"))
         if self.measures is not None:
             set_field(self, "measures", measures_of(self.measures))
-        if self.amended_on is not None:
-            set_field(self, "amended_on", validate.day(self.amended_on, field="amended_on"))
-        set_field(self, "reason",
-                  validate.required_reason(self.reason, what="amend an application"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class WithdrawApplication(Command):
     COMMAND: ClassVar[str] = "withdraw_application"
     application_id: str
-    reason: str
-    withdrawn_on: date
-
-    def __post_init__(self) -> None:
-        set_field(self, "reason",
-             validate.required_reason(self.reason, what="withdraw an application"))
-        set_field(self, "withdrawn_on", validate.day(self.withdrawn_on, field="withdrawn_on"))
+    reason: Annotated[str, Reason("withdraw an application")]
+    withdrawn_on: Day
 
 
 @dataclass(frozen=True, kw_only=True)
 class RejectApplication(Command):
     COMMAND: ClassVar[str] = "reject_application"
     application_id: str
-    reason: str
-    decided_on: date
-
-    def __post_init__(self) -> None:
-        set_field(self, "reason",
-                  validate.required_reason(self.reason, what="reject an application"))
-        set_field(self, "decided_on", validate.day(self.decided_on, field="decided_on"))
+    reason: Annotated[str, Reason("reject an application")]
+    decided_on: Day
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApproveApplication(Command):
     COMMAND: ClassVar[str] = "approve_application"
     application_id: str
-    approved_amount: Money
-    decided_on: date
-    decision_reference: str | None = None
-
-    def __post_init__(self) -> None:
-        set_field(self, "approved_amount",
-             validate.positive(self.approved_amount, field="approved_amount"))
-        set_field(self, "decided_on", validate.day(self.decided_on, field="decided_on"))
-        set_field(self, "decision_reference", validate.text(
-            self.decision_reference, field="decision_reference", required=False,
-            limit=200) or None)
+    approved_amount: PositiveMoney
+    decided_on: Day
+    decision_reference: Reference = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class AmendAward(Command):
     COMMAND: ClassVar[str] = "amend_award"
     application_id: str
-    new_amount: Money
-    reason: str
-    decided_on: date
-
-    def __post_init__(self) -> None:
-        set_field(self, "new_amount", validate.positive(self.new_amount, field="new_amount"))
-        set_field(self, "reason", validate.required_reason(self.reason, what="amend an award"))
-        set_field(self, "decided_on", validate.day(self.decided_on, field="decided_on"))
+    new_amount: PositiveMoney
+    reason: Annotated[str, Reason("amend an award")]
+    decided_on: Day

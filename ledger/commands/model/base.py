@@ -1,4 +1,5 @@
-"""The base of every command: its stable name and its idempotency fingerprint."""
+"""The base of every command: its stable name, its field rules and its idempotency
+fingerprint."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
+
+from ledger.commands.model.rules import rules_of
 
 
 def set_field(obj: object, name: str, value: Any) -> None:
@@ -20,6 +23,18 @@ class Command:
     """Base of every command. `COMMAND` is its stable name (logs, idempotency)."""
 
     COMMAND: ClassVar[str] = "command"
+
+    def __post_init__(self) -> None:
+        """Checks and normalises every field that declares a rule (rules.py), in field
+        order, then what spans several fields (`check`)."""
+        for name, rule in rules_of(type(self)):
+            value = getattr(self, name)
+            if value is not None:
+                set_field(self, name, rule(value, name))
+        self.check()
+
+    def check(self) -> None:
+        """Rules across fields, and fields whose rule is the command's own."""
 
     def fields(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

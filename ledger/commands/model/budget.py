@@ -5,11 +5,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from ledger.commands import validate
 from ledger.commands.model.base import Command, set_field
+from ledger.commands.model.rules import (
+    Day,
+    FiscalYear,
+    Identifier,
+    Name,
+    PositiveMoney,
+    Reason,
+    Text,
+)
 from ledger.errors import ValidationFailed
 from ledger.money import Money
 from ledger.vocabulary import RecipientKind
@@ -20,75 +28,50 @@ from ledger.vocabulary import RecipientKind
 @dataclass(frozen=True, kw_only=True)
 class CreateProgramme(Command):
     COMMAND: ClassVar[str] = "create_programme"
-    programme_id: str
-    name: str
-    funder: str
-
-    def __post_init__(self) -> None:
-        validate.identifier(self.programme_id, field="programme_id")
-        set_field(self, "name", validate.text(self.name, field="name", limit=200))
-        set_field(self, "funder", validate.text(self.funder, field="funder", limit=200))
+    programme_id: Identifier
+    name: Name
+    funder: Name
 
 
 @dataclass(frozen=True, kw_only=True)
 class AppropriateBudget(Command):
     COMMAND: ClassVar[str] = "appropriate_budget"
     programme_id: str
-    fiscal_year: int
-    amount: Money
-    effective_date: date
-
-    def __post_init__(self) -> None:
-        validate.fiscal_year(self.fiscal_year)
-        set_field(self, "amount", validate.positive(self.amount, field="amount"))
-        set_field(self, "effective_date", validate.day(self.effective_date, field="effective_date"))
+    fiscal_year: FiscalYear
+    amount: PositiveMoney
+    effective_date: Day
 
 
 @dataclass(frozen=True, kw_only=True)
 class AmendBudget(Command):
     COMMAND: ClassVar[str] = "amend_budget"
     programme_id: str
-    fiscal_year: int
-    new_amount: Money
-    reason: str
-    effective_date: date
-
-    def __post_init__(self) -> None:
-        validate.fiscal_year(self.fiscal_year)
-        set_field(self, "new_amount", validate.positive(self.new_amount, field="new_amount"))
-        set_field(self, "reason", validate.required_reason(self.reason, what="amend a budget"))
-        set_field(self, "effective_date", validate.day(self.effective_date, field="effective_date"))
+    fiscal_year: FiscalYear
+    new_amount: PositiveMoney
+    reason: Annotated[str, Reason("amend a budget")]
+    effective_date: Day
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordDirectExpenditure(Command):
     COMMAND: ClassVar[str] = "record_direct_expenditure"
     programme_id: str
-    fiscal_year: int
-    amount: Money
-    paid_on: date
-    payee: str
-    purpose: str
-
-    def __post_init__(self) -> None:
-        validate.fiscal_year(self.fiscal_year)
-        set_field(self, "amount", validate.positive(self.amount, field="amount"))
-        set_field(self, "paid_on", validate.day(self.paid_on, field="paid_on"))
-        set_field(self, "payee", validate.text(self.payee, field="payee", limit=200))
-        set_field(self, "purpose", validate.text(self.purpose, field="purpose", limit=1000))
+    fiscal_year: FiscalYear
+    amount: PositiveMoney
+    paid_on: Day
+    payee: Name
+    purpose: Annotated[str, Text(1000)]
 
 
 @dataclass(frozen=True, kw_only=True)
 class CloseFiscalYear(Command):
     COMMAND: ClassVar[str] = "close_fiscal_year"
     programme_id: str
-    fiscal_year: int
-    closed_on: date
+    fiscal_year: FiscalYear
+    closed_on: Day
     carry_over: Money | None = None  # kept as 0.00 when not given
 
-    def __post_init__(self) -> None:
-        validate.fiscal_year(self.fiscal_year)
-        set_field(self, "closed_on", validate.day(self.closed_on, field="closed_on"))
+    def check(self) -> None:
         carry = Money.parse(self.carry_over if self.carry_over is not None else Money.zero(),
                             field="carry_over")
         if carry.amount < 0:
@@ -100,24 +83,18 @@ class CloseFiscalYear(Command):
 class OpenPhase(Command):
     COMMAND: ClassVar[str] = "open_phase"
     programme_id: str
-    phase_id: str
-    name: str
-    fiscal_year: int
-    envelope: Money
-    opens_on: date
-    closes_on: date
+    phase_id: Identifier
+    name: Name
+    fiscal_year: FiscalYear
+    envelope: PositiveMoney
+    opens_on: Day
+    closes_on: Day
     eligible_kinds: Sequence[str]  # RecipientKind values; kept as a sorted tuple
     max_open_per_recipient: int = 1
     # I15: awards above the amount applied for are refused unless the phase allows them.
     allow_award_above_request: bool = False
 
-    def __post_init__(self) -> None:
-        validate.identifier(self.phase_id, field="phase_id")
-        set_field(self, "name", validate.text(self.name, field="name", limit=200))
-        validate.fiscal_year(self.fiscal_year)
-        set_field(self, "envelope", validate.positive(self.envelope, field="envelope"))
-        set_field(self, "opens_on", validate.day(self.opens_on, field="opens_on"))
-        set_field(self, "closes_on", validate.day(self.closes_on, field="closes_on"))
+    def check(self) -> None:
         if self.closes_on < self.opens_on:
             raise ValidationFailed("closes_on: must not be before opens_on")
         set_field(self, "eligible_kinds", tuple(sorted(
@@ -155,7 +132,7 @@ class RegisterRecipients(Command):
     COMMAND: ClassVar[str] = "register_recipients"
     recipients: Sequence[NewRecipient]
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not self.recipients:
             raise ValidationFailed("recipients: at least one")
         checked = tuple(r.checked(f"recipients[{n}]") for n, r in enumerate(self.recipients))
