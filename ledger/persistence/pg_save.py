@@ -14,7 +14,9 @@ pipeline). Here the statements go as one pipeline with an explicit BEGIN and COM
   one sync. The guard function checks, under the lock, that the head is still the one
   predicted; if another process (a second worker, an import) wrote since, it raises
   `HEAD_MOVED`, the transaction is rolled back with nothing written, and the save runs
-  again unpredicted. Trust in the remembered head is checked, never assumed.
+  again unpredicted. Trust in the remembered head is checked, never assumed. After a lost
+  bet the recorder stops betting until an unpredicted save finds the head where its own
+  last save left it, so several writing processes do not pay a lost round trip each.
 - **unpredicted** (the first save, or after a miss): positions are drawn from the events'
   sequence under the lock and the head is read with the guards (first sync); then the
   events, links and COMMIT (second sync).
@@ -36,7 +38,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg import Connection, Cursor
+from psycopg import Connection, Cursor, Pipeline
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
@@ -54,6 +56,7 @@ class Head(NamedTuple):
 
 
 GENESIS = Head(0, bytes(32), None)
+Links = list[tuple[int, UUID | str, int, datetime, bytes]]  # chain.build_links
 
 
 def guard_function(names: dict[str, Identifier], events_table: str) -> tuple[Identifier, Composed]:
@@ -85,7 +88,8 @@ class PostgresSmallSave:
                  events_table: str, *, lock: Callable[[Cursor[Any]], None],
                  notify: Callable[[Cursor[Any]], None]) -> None:
         self._datastore, self._lock, self._notify = datastore, lock, notify
-        self._predicted: Head | None = None
+        self._last: Head | None = None  # the head this recorder's last save left
+        self._bet = True  # whether the next save predicts it (off while others write)
         self._mutex = threading.Lock()
         schema, events = names["schema"].as_string(), names["events"].as_string()
         sequence = SQL("(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
@@ -116,20 +120,19 @@ class PostgresSmallSave:
     def remember(self, head: Head) -> None:
         """The head after a committed save of this process (kept if it is the newest)."""
         with self._mutex:
-            if self._predicted is None or head.position > self._predicted.position:
-                self._predicted = head
-
-    def forget(self) -> None:
-        with self._mutex:
-            self._predicted = None
+            if self._last is None or head.position > self._last.position:
+                self._last = head
 
     def save(self, stored_events: Sequence[StoredEvent],
              read_guards: Sequence[tuple[Any, int]] = ()) -> list[int]:
         """Writes the events and their links in one transaction; their positions, in the
         order of `stored_events`. Raises eventsourcing's IntegrityError (nothing written)
         when a guarded aggregate has moved on or an event's version is taken."""
-        with self._mutex:  # one save at a time may bet on the remembered head
-            predicted, self._predicted = self._predicted, None
+        with self._mutex:
+            known = self._last
+            predicted = known if self._bet else None
+            if predicted is not None:
+                self._last = None  # one save at a time bets on it
         guards = ([g if type(g) is UUID else UUID(str(g)) for g, _ in read_guards],
                   [v for _, v in read_guards])
         with self._datastore.get_connection() as conn:
@@ -139,40 +142,27 @@ class PostgresSmallSave:
                 except psycopg.Error as exc:
                     if exc.sqlstate != HEAD_MOVED:
                         raise
-            return self._run(conn, stored_events, guards, None)
+                    # Another process writes too: stop betting until a save finds the
+                    # head where this one left it (each lost bet costs a round trip).
+                    self._bet = False
+            return self._run(conn, stored_events, guards, None, known=known)
 
     def _run(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
-             guards: tuple[list[UUID], list[int]], predicted: Head | None) -> list[int]:
-        n = len(stored_events)
+             guards: tuple[list[UUID], list[int]], predicted: Head | None,
+             *, known: Head | None = None) -> list[int]:
         failure: BaseException | None = None
         try:
-            with conn.pipeline() as pipeline, conn.cursor(row_factory=tuple_row) as curs:
-                try:
-                    curs.execute("BEGIN")
-                    self._lock(curs)
-                    self._notify(curs)
-                    curs.execute(self._sql_check, (
-                        *guards, predicted and predicted.position,
-                        predicted and predicted.hash), prepare=True)
-                    if predicted is None:
-                        curs.execute(self._sql_reserve, (n,), prepare=True)
-                        reserve = curs
-                        head_cursor = conn.cursor(row_factory=tuple_row)
-                        head_cursor.execute(self._sql_head, prepare=True)
-                        pipeline.sync()
-                        last = int(reserve.fetchone()[0])  # type: ignore[index]  # one row
-                        row = head_cursor.fetchone()
-                        head_cursor.close()
-                        head = Head(row[0], bytes(row[1]), row[2]) if row else GENESIS
-                    else:
-                        last, head = predicted.position + n, predicted
-                    positions = list(range(last - n + 1, last + 1))
-                    links = self._write(curs, head, positions, stored_events)
-                    if predicted is not None:
-                        curs.execute(self._sql_catch_up, (last,), prepare=True)
-                    curs.execute("COMMIT")  # sent, and answered, as the pipeline ends
-                except BaseException as exc:  # re-raised once the pipeline has ended
-                    failure = exc
+            try:
+                with conn.pipeline() as pipeline, conn.cursor(row_factory=tuple_row) as curs:
+                    try:
+                        positions, links = self._send(pipeline, curs, stored_events, guards,
+                                                      predicted=predicted, known=known)
+                    except BaseException as exc:  # raised once the pipeline has ended
+                        failure = exc
+            except psycopg.Error as exc:
+                # An error met while sending (results are read as they come) is the cause;
+                # the end of the pipeline then only reports the statements it aborted.
+                failure = failure or exc
         finally:
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
@@ -181,9 +171,37 @@ class PostgresSmallSave:
         self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
         return positions
 
+    def _send(self, pipeline: Pipeline, curs: Cursor[Any], stored_events: Sequence[StoredEvent],
+              guards: tuple[list[UUID], list[int]], *, predicted: Head | None,
+              known: Head | None) -> tuple[list[int], Links]:
+        """The save's statements; COMMIT is answered when the pipeline ends."""
+        n = len(stored_events)
+        curs.execute("BEGIN")
+        self._lock(curs)
+        self._notify(curs)
+        curs.execute(self._sql_check, (*guards, predicted and predicted.position,
+                                       predicted and predicted.hash), prepare=True)
+        if predicted is None:
+            curs.execute(self._sql_reserve, (n,), prepare=True)
+            with curs.connection.cursor(row_factory=tuple_row) as head_cursor:
+                head_cursor.execute(self._sql_head, prepare=True)
+                pipeline.sync()
+                last = int(curs.fetchone()[0])  # type: ignore[index]  # setval: one row
+                row = head_cursor.fetchone()
+            head = Head(row[0], bytes(row[1]), row[2]) if row else GENESIS
+            if known is not None and head[:2] == known[:2]:
+                self._bet = True  # nobody else wrote since this recorder's last save
+        else:
+            last, head = predicted.position + n, predicted
+        positions = list(range(last - n + 1, last + 1))
+        links = self._write(curs, head, positions, stored_events)
+        if predicted is not None:
+            curs.execute(self._sql_catch_up, (last,), prepare=True)
+        curs.execute("COMMIT")
+        return positions, links
+
     def _write(self, curs: Cursor[Any], head: Head, positions: list[int],
-               stored_events: Sequence[StoredEvent]
-               ) -> list[tuple[int, UUID | str, int, datetime, bytes]]:
+               stored_events: Sequence[StoredEvent]) -> Links:
         ids = [s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id))
                for s in stored_events]
         versions = [s.originator_version for s in stored_events]

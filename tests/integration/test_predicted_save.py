@@ -35,9 +35,9 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     original = PostgresSmallSave._run
 
     def run(self: PostgresSmallSave, conn: Any, events: Any, guards: Any,
-            predicted: Any) -> list[int]:
+            predicted: Any, **kwargs: Any) -> list[int]:
         seen.append(predicted is not None)
-        return original(self, conn, events, guards, predicted)
+        return original(self, conn, events, guards, predicted, **kwargs)
 
     monkeypatch.setattr(PostgresSmallSave, "_run", run)
     return seen
@@ -82,9 +82,27 @@ def test_a_save_after_another_process_wrote_finds_the_moved_head_and_saves_on_it
         a.recorder.insert_events(events(1))
         b.recorder.insert_events(events(2))
 
-    # a: first unpredicted; then each predicted try fails (head moved) and runs again.
-    assert runs.count(True) == 6 and runs.count(False) == 8
+    # Each bets once (its second save), loses (the head moved) and saves unpredicted;
+    # then neither bets while the other keeps writing.
+    assert runs.count(True) == 2 and runs.count(False) == 8, runs
     assert_one_chain(a, 12)
+
+
+def test_a_writer_bets_again_once_the_other_process_stops_writing(
+    two: tuple[Ledger, Ledger], runs: list[bool],
+) -> None:
+    a, b = two
+    a.recorder.insert_events(events(1))
+    b.recorder.insert_events(events(1))
+    a.recorder.insert_events(events(1))  # lost bet, then unpredicted
+    runs.clear()
+
+    for _ in range(4):  # b has stopped
+        a.recorder.insert_events(events(1))
+
+    # The first finds the head where a left it and bets again from the next save on.
+    assert runs == [False, True, True, True]
+    assert_one_chain(a, 7)
 
 
 def test_positions_stay_fresh_for_sequence_writers_after_predicted_saves(
@@ -117,6 +135,14 @@ def test_a_refused_predicted_save_writes_nothing_and_the_next_one_chains_on(
         a.recorder.insert_events([*events(1), *events(1, oid=oid)])
     with pytest.raises(IntegrityError):  # a read guard that moved
         a.recorder.insert_events(events(1), read_guards=[(oid, 0)])
+    # Large rows, so answers may be read while the save is still being sent: the caller
+    # gets the refusal itself, not psycopg's "pipeline aborted" for the statements after it.
+    large = [StoredEvent(originator_id=oid, originator_version=1, topic="tests:Small.Event",
+                         state=b'{"pad":"%s"}' % (b"x" * 200_000)), *events(3)]
+    with pytest.raises(IntegrityError):
+        a.recorder.insert_events(large)
+    with pytest.raises(IntegrityError):
+        a.recorder.insert_events(large)
     assert a.head() == head
 
     a.recorder.insert_events(events(1, oid=oid, version=2), read_guards=[])
