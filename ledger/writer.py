@@ -2,7 +2,9 @@
 commits them in groups.
 
 Commands of one process never race each other for an aggregate: callers queue
-them, and the writer takes everything queued (up to `MAX_BATCH`), decides each
+them (a synchronous caller that finds the queue empty and nobody committing decides and
+commits its own command on its own thread, under the same lock, which spares it two
+thread switches), and the writer takes everything queued (up to `MAX_BATCH`), decides each
 in turn against the aggregates as the ones before it left them, and commits all
 accepted decisions in one transaction — group commit, as a database's WAL does.
 A refusal answers its own caller and leaves its batch-mates alone (the
@@ -53,7 +55,7 @@ IDLE_SECONDS = 2.0  # the thread ends after this long without a command
 
 
 class Writer:
-    """Takes commands from any thread; decides and commits them on its own thread."""
+    """Takes commands from any thread; decides and commits them one batch at a time."""
 
     def __init__(self, ledger: LedgerCore, *, cache_size: int = 5000) -> None:
         self._ledger = ledger
@@ -62,19 +64,36 @@ class Writer:
         self._cache_size = cache_size
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        # Held while a batch is decided and committed: by the writer thread, or by a caller
+        # of `execute` that finds nobody committing (it then commits its own command and
+        # whatever is queued, without the two thread switches of a hand-over).
+        self._committing = threading.Lock()
+        self._committer: threading.Thread | None = None  # the thread holding it
         self._closed = False
 
     # -- the callers' side ---------------------------------------------------------------
 
     def execute(self, pending: Pending) -> CommandResult:
-        """Queues the command and waits for its answer."""
-        self.submit(pending)
+        """Decides and commits the command on this thread when nobody is committing and
+        nothing waits; otherwise queues it for the writer thread and waits for its answer.
+        Either way the batch is decided in order under `_committing`."""
+        if threading.current_thread() is self._committer:
+            raise RuntimeError("a command may not issue another command")
+        if self._queue.empty() and self._committing.acquire(blocking=False):
+            try:
+                if self._closed:
+                    raise RuntimeError("the ledger is closed")
+                self._commit_safely([pending])
+            finally:
+                self._committing.release()
+        else:
+            self.submit(pending)
         pending.done.wait()
         return pending.outcome()
 
     def submit(self, pending: Pending) -> None:
         """Queues the command; `pending.done` (and its callbacks) tell when it is answered."""
-        if threading.current_thread() is self._thread:
+        if threading.current_thread() in (self._thread, self._committer):
             raise RuntimeError("a command may not issue another command")
         with self._start_lock:  # the thread exits when idle; it checks the queue under it
             if self._closed:
@@ -120,14 +139,22 @@ class Writer:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(item)
-            try:
-                self._commit(batch)
-            except BaseException as exc:  # never leave a caller waiting
-                log.exception("writer_failed", commands=len(batch))
-                self._memory.clear()
-                for pending in batch:
-                    if not pending.done.is_set():
-                        pending.answer(error=exc)
+            with self._committing:
+                self._commit_safely(batch)
+
+    def _commit_safely(self, batch: list[Pending]) -> None:
+        """Decides and commits `batch` (the caller holds `_committing`)."""
+        self._committer = threading.current_thread()
+        try:
+            self._commit(batch)
+        except BaseException as exc:  # never leave a caller waiting
+            log.exception("writer_failed", commands=len(batch))
+            self._memory.clear()
+            for pending in batch:
+                if not pending.done.is_set():
+                    pending.answer(error=exc)
+        finally:
+            self._committer = None
 
     def _commit(self, batch: list[Pending]) -> None:
         for attempt in range(MAX_ATTEMPTS):
