@@ -93,8 +93,10 @@ def create_app(
         if keep_current and callable(starter):
             starter()
         keeper = IntegrityKeeper(ledger)
+        app.state.integrity_keeper = None
         if keep_current if keep_integrity is None else keep_integrity:
             keeper.start()
+            app.state.integrity_keeper = keeper  # its current answer serves GET /integrity
         log.info("api_started", keys=len(app.state.api_keys))
         try:
             yield
