@@ -10,6 +10,8 @@ so the schema holds exactly, but FastAPI validates nothing more per request.
   encoded the first time, with no threadpool hop and no validation.
 - Otherwise the query and its encoding run in one threadpool hop (FastAPI's own
   path takes two for a plain `def` route: the handler, then the validation).
+- Either way the question is noted (api/shortcut.py): the same request again is
+  answered before routing, from the answer kept then.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ async def answer(request: Request, read: ReadModels, model: Any,
         return await run_in_threadpool(lambda: csv(query(*args, **kwargs)))
     document = read.peek(query, *args, **kwargs)
     if document is not None:
-        return Response(encode(document, model), media_type=JSON)
-    body = await run_in_threadpool(lambda: encode(query(*args, **kwargs), model))
+        body = encode(document, model)
+    else:
+        body = await run_in_threadpool(lambda: encode(query(*args, **kwargs), model))
+    questions = getattr(request.app.state, "kept_questions", None)
+    if questions is not None and getattr(query, "kept_by", None) is not None:
+        questions.note(request, model, query, args, kwargs)  # api/shortcut.py
     return Response(body, media_type=JSON)

@@ -33,6 +33,7 @@ from api.routers import (
     stream,
     whoami,
 )
+from api.shortcut import KeptAnswerMiddleware, KeptQuestions
 from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
 from ledger.keeper import IntegrityKeeper
@@ -89,12 +90,15 @@ def create_app(
         app.state.api_keys = ApiKeys.load(chosen.api_keys_file)
         read_models = factory(chosen, ledger)
         app.state.read_models = read_models
+        app.state.kept_questions = KeptQuestions()  # api/shortcut.py
         starter = getattr(read_models, "start", None)
         if keep_current and callable(starter):
             starter()
         keeper = IntegrityKeeper(ledger)
+        app.state.integrity_keeper = None
         if keep_current if keep_integrity is None else keep_integrity:
             keeper.start()
+            app.state.integrity_keeper = keeper  # its current answer serves GET /integrity
         log.info("api_started", keys=len(app.state.api_keys))
         try:
             yield
@@ -121,7 +125,9 @@ def create_app(
     app.add_api_route("/", _to_docs, include_in_schema=False)
     # The last added runs first: request context, then authentication, then the rate
     # limit of expensive requests (it counts per key), then the body limit, so an
-    # anonymous caller is refused before its body is read.
+    # anonymous caller is refused before its body is read; last, a request asked
+    # again is answered from a kept answer before routing (api/shortcut.py).
+    app.add_middleware(KeptAnswerMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AuthenticationMiddleware)

@@ -5,26 +5,36 @@ links per call; without this thread a server started on a large log would answer
 "verified up to n" far behind the head until enough auditors had asked. The thread
 extends it in the same bounded steps (under the same lock, so several workers or
 servers never race), back to back while it is behind, then once per `interval`.
+
+Each step's answer is kept: while it is younger than `max_age`, `GET /integrity`
+(without a digest) sends it as it is, without touching the database. It is what a
+request would have answered when the step began — the head it saw and the position
+up to which the chain was verified then — so it never claims more than was verified.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import structlog
 
 from ledger.app import Ledger
+from ledger.persistence.integrity import Integrity
 
 log = structlog.get_logger("ledger")
 
 
 class IntegrityKeeper:
-    def __init__(self, ledger: Ledger, *, interval: float = 1.0) -> None:
+    def __init__(self, ledger: Ledger, *, interval: float = 0.1,
+                 max_age: float | None = None) -> None:
         self.ledger = ledger
         self.interval = interval
+        self.max_age = 2.5 * interval if max_age is None else max_age
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._latest: tuple[float, Integrity] | None = None  # (when its step began, answer)
 
     def start(self) -> None:
         if self._thread is None:
@@ -37,11 +47,21 @@ class IntegrityKeeper:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._latest = None
 
     def step(self) -> bool:
         """One bounded extension; True while the checkpoint is still behind the head."""
+        began = time.monotonic()
         answer = self.ledger.integrity()
+        self._latest = (began, answer)
         return answer.checkpoint.verified and answer.checkpoint.position < answer.head_position
+
+    def current(self) -> Integrity | None:
+        """The last step's answer if that step began less than `max_age` ago; no I/O."""
+        latest = self._latest
+        if latest is None or time.monotonic() - latest[0] >= self.max_age:
+            return None
+        return latest[1]
 
     def _run(self) -> None:
         while not self._stop.is_set():

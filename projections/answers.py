@@ -16,6 +16,11 @@ more than 100 rows, so a crawl of long pages cannot grow the server's memory.
 
 `peek` finds a kept answer without touching the database (nor blocking on it), so
 an async caller can answer on the event loop and leave the threadpool for misses.
+
+The kept view (`view`) also serves answers as of an earlier position: the rows they
+read no longer change, so they are read with statements on their own, without a
+snapshot (ReadModelsImpl._read). Should the view's version have been dropped since
+(two rebuilds), `kept` asks once more after reading the view again.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from projections import base
-from projections.db import Database
+from projections.db import Database, missing_table
 
 Json = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Json])
@@ -76,6 +81,14 @@ class Answers:
             # first must not undo the newer one, or an older answer could follow a wait.
             if started >= self._read_at:
                 self._live, self._read_at = live, started
+
+    def view(self, projection: str) -> tuple[str, int] | None:
+        """The live version (tag, position) of `projection` when last looked at, however
+        long ago; no I/O. Rows of that version at or before that position no longer change
+        (a rebuilt version goes live at the head, and the one before it is kept until the
+        next rebuild), so an answer as of an earlier position may read them without a
+        snapshot."""
+        return self._live.get(projection)
 
     def reached(self, position: int) -> bool:
         """True if every projection stood at `position` or beyond when last looked at
@@ -136,10 +149,9 @@ def kept(projection: str) -> Callable[[F], F]:
     """A query method of ReadModelsImpl whose current answers (no `at`) are kept."""
 
     def wrap(method: F) -> F:
-        @functools.wraps(method)
-        def query(self: Any, *args: Any, at: int | None = None, **kwargs: Any) -> Json:
-            answers: Answers | None = self.answers
-            if at is not None or answers is None:
+        def ask(self: Any, answers: Answers, args: tuple[Any, ...], at: int | None,
+                kwargs: dict[str, Any]) -> Json:
+            if at is not None:
                 return method(self, *args, at=at, **kwargs)
             tag, position = answers.live().get(projection, ("", -1))
             key = (*asked(method.__name__, args, kwargs), tag)
@@ -148,6 +160,21 @@ def kept(projection: str) -> Callable[[F], F]:
                 fresh = method(self, *args, **kwargs)
                 answer = answers.put((*key, fresh["position"]), fresh)
             return answer
+
+        @functools.wraps(method)
+        def query(self: Any, *args: Any, at: int | None = None, **kwargs: Any) -> Json:
+            answers: Answers | None = self.answers
+            if answers is None:
+                return method(self, *args, at=at, **kwargs)
+            try:
+                return ask(self, answers, args, at, kwargs)
+            except Exception as error:
+                if not missing_table(error):
+                    raise
+                # Read outside a snapshot from a version dropped since it was last looked
+                # at (two rebuilds meanwhile): once more, from the live one.
+                answers.refresh()
+                return ask(self, answers, args, at, kwargs)
 
         query.kept_by = projection  # type: ignore[attr-defined]  # read by ReadModelsImpl.peek
         return cast(F, query)

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import orjson
 import structlog
 
 from ledger import Ledger, Settings
-from ledger.errors import ProjectionOutdated, ValidationFailed
+from ledger.errors import NotFound, ProjectionOutdated, ValidationFailed
 from ledger.persistence.log import fields_decoder
 from projections import accounts as account_pages
 from projections import base, lists, lookups, state, totals
@@ -45,6 +46,7 @@ class ReadModelsImpl:
         self.runner = runner
         # Current answers kept until the projections move on (projections/answers.py).
         self.answers = Answers(db) if keep_answers else None
+        self._schemas: dict[tuple[str, str], int] = {}  # (projection, tag) → its version
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -121,17 +123,36 @@ class ReadModelsImpl:
         needs tables of this release's schema (base.Projection.schema_version)."""
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
+        pinned = self._pinned(projection, at, dated=dated)
+        if at is not None and pinned is not None:
+            # Every row it reads lies at or before `at`, below a position the version
+            # is known to have passed: no snapshot needed, nor a look at the live tag.
+            with self.db.statements() as tx:
+                yield tx, pinned[0], at, pinned[1]
+            return
         with self.db.read() as tx:
             rows = tx.execute(base.SELECT_LIVE_SCHEMA, (projection,))
             if not rows:
                 raise LookupError(f"projection {projection} has no live version")
             tag, live, version = str(rows[0][0]), int(rows[0][1]), int(rows[0][2])
+            self._schemas[(projection, tag)] = version  # a version's schema never changes
             if dated and version < self.runner.projections[projection].schema_version:
                 raise ProjectionOutdated(
                     f"the {projection} tables were written by an earlier release, without "
                     "the sums by business date: an operator must run `ledger replay "
                     f"--projection {projection}` once before effective_on can be answered")
             yield tx, tag, live if at is None else min(at, live), live
+
+    def _pinned(self, projection: str, at: int | None, *, dated: bool) -> tuple[str, int] | None:
+        """The kept view's (tag, position) of `projection` if it lies beyond `at` (and, when
+        `dated`, its tables are known to be of this release's schema); else None."""
+        view = self.answers.view(projection) if self.answers is not None else None
+        if at is None or view is None or view[1] <= at:
+            return None
+        if dated and self._schemas.get((projection, view[0]), 0) < (
+                self.runner.projections[projection].schema_version):
+            return None  # unknown or outdated: the snapshot's path looks (and refuses)
+        return view
 
     @contextmanager
     def _state(self, at: int | None, on: date | None = None) -> Iterator[StateQuery]:
@@ -145,6 +166,16 @@ class ReadModelsImpl:
 
     @kept("grants")
     def application(self, application_id: str, *, at: int | None = None) -> Json:
+        view = self.answers.view("grants") if self.answers is not None else None
+        if at is None and view is not None:
+            # One statement (one snapshot): the version's position and the state there.
+            rows = self.db.fetch(state.current_sql(view[0]), ("application", application_id,
+                                                              "grants", view[0]))
+            if rows:  # else that version is gone (a rebuild): the snapshot's path
+                position, found = int(rows[0][0]), rows[0][1]
+                if found is None:
+                    raise NotFound(f"unknown application {application_id}")
+                return state.application_json(orjson.loads(found), position)
         with self._state(at) as q:
             return state.application_json(q.require("application", application_id), q.at)
 

@@ -7,6 +7,7 @@ an as-of answer is, by construction, what the live table said then.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,14 @@ from projections.grants import ENTITIES, ENTRIES, HISTORY
 Json = dict[str, Any]
 FILTERS = ("programme_id", "phase_id", "recipient_id", "fiscal_year", "status")
 APPLICATION_STATUSES = ("submitted", "approved", "rejected", "withdrawn", "closed", "revoked")
+
+
+@functools.cache
+def current_sql(tag: str) -> str:
+    """A state now and the position of the version `tag` it is at, in one statement
+    (no row: no such version; a NULL state: no such entity)."""
+    return (f"SELECT t.position, e.state FROM proj_tracking t LEFT JOIN {ENTITIES.name(tag)} e "
+            "ON e.kind = ? AND e.entity_id = ? WHERE t.projection = ? AND t.tag = ?")
 
 
 class StateQuery:

@@ -23,7 +23,9 @@ from api.deps import (
 from api.schemas.audit import DIGEST_PATTERN, Integrity
 from api.schemas.common import Page
 from ledger import Ledger
-from ledger.persistence.chain import format_recorded_at
+from ledger.keeper import IntegrityKeeper
+from ledger.persistence.chain import Digest, format_recorded_at
+from ledger.persistence.integrity import Integrity as LedgerIntegrity
 from ledger.persistence.log import plain_decoder
 from ledger.persistence.snapshots import problems_met
 
@@ -82,14 +84,36 @@ def get_events(
 @router.get("/integrity", response_model=Integrity,
             dependencies=[Depends(requires("auditor"))])
 async def get_integrity(
-    *, ledger: LedgerDep,
+    *, ledger: LedgerDep, request: Request,
     digest: Annotated[str | None, Query(
         pattern=DIGEST_PATTERN, description="POS:HASH from `ledger head`, checked too")] = None,
 ) -> Response:
     """From the verified checkpoint, extended by at most a few thousand links per call."""
+    keeper: IntegrityKeeper | None = getattr(request.app.state, "integrity_keeper", None)
+    kept = keeper.current() if keeper is not None and digest is None else None
+    if kept is not None:  # the keeper's answer of a moment ago: no I/O, no thread hop
+        return Response(_kept_body(request, kept, _snapshot_problems(ledger)),
+                        media_type=JSON)
     # One threadpool hop for the reads and the encoding (a `def` route takes two).
     body = await run_in_threadpool(lambda: encode(_integrity(ledger, digest), Integrity))
     return Response(body, media_type=JSON)
+
+
+def _kept_body(request: Request, kept: LedgerIntegrity, snapshots: list[str]) -> bytes:
+    """The kept answer's bytes, encoded once per answer (and per snapshot finding)."""
+    state = request.app.state
+    last: tuple[LedgerIntegrity, list[str], bytes] | None = getattr(
+        state, "integrity_body", None)
+    if last is not None and last[0] is kept and last[1] == snapshots:
+        return last[2]
+    body = encode(_document(kept, None, snapshots), Integrity)
+    state.integrity_body = (kept, snapshots, body)
+    return body
+
+
+def _snapshot_problems(ledger: Ledger) -> list[str]:
+    # Snapshots lie outside the chain: one found altered is ignored, and reported here.
+    return [str(problem) for problem in problems_met(ledger)]
 
 
 def _integrity(ledger: Ledger, digest: str | None) -> dict[str, Any]:
@@ -97,10 +121,12 @@ def _integrity(ledger: Ledger, digest: str | None) -> dict[str, Any]:
     if digest is not None:
         position, _, head = digest.partition(":")
         expected = (int(position), head.lower())
-    answer = ledger.integrity(expected)
+    return _document(ledger.integrity(expected), expected, _snapshot_problems(ledger))
+
+
+def _document(answer: LedgerIntegrity, expected: Digest | None,
+              snapshots: list[str]) -> dict[str, Any]:
     checkpoint = answer.checkpoint
-    # Snapshots lie outside the chain: one found altered is ignored, and reported here.
-    snapshots = [str(problem) for problem in problems_met(ledger)]
     return {
         "position": answer.head_position, "head_position": answer.head_position,
         "head_hash": answer.head_hash, "verified": answer.verified and not snapshots,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from ledger.keeper import IntegrityKeeper
 from tests.api.conftest import ClientFactory, auth
 from tests.api.scenario import approved, funded, ok
 from tests.support.tamper import Insider
@@ -85,3 +86,24 @@ def test_a_tampered_row_after_the_checkpoint_is_reported_with_its_position(
     assert answer["broken_at"] == target
     assert answer["verified_position"] < target
     assert str(target) in answer["problem"]
+
+
+def test_the_keepers_answer_is_served_as_computed_and_says_what_it_verified(
+        client: TestClient) -> None:
+    setup = funded(client)
+    computed = ok(client.get("/integrity", headers=auth("ida")))
+    keeper = IntegrityKeeper(client.app.state.ledger, max_age=60)  # type: ignore[attr-defined]  # a FastAPI app
+    keeper.step()
+    client.app.state.integrity_keeper = keeper  # type: ignore[attr-defined]  # as `ledger serve` sets it
+
+    kept = ok(client.get("/integrity", headers=auth("ida")))
+    approved(client, setup)  # links the kept answer has not seen
+    still = ok(client.get("/integrity", headers=auth("ida")))
+    with_digest = ok(client.get("/integrity", params={"digest": f"{kept['position']}:"
+                                                      f"{kept['head_hash']}"},
+                                headers=auth("ida")))
+
+    assert kept == {**computed, "verified_at": kept["verified_at"]}
+    assert still == kept  # a moment old: what was verified then, no more
+    assert with_digest["head_position"] > kept["head_position"]  # a digest is computed
+    assert with_digest["digest"]["verified"] is True

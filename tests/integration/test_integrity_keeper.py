@@ -37,3 +37,34 @@ def test_the_keeper_thread_follows_new_events(ledger: Ledger) -> None:
         keeper.stop()
 
     assert ledger.chained_recorder.read_checkpoint().position == head
+
+
+def test_the_kept_answer_is_the_steps_answer_until_it_is_too_old(ledger: Ledger) -> None:
+    funded_phase(ledger)
+    keeper = IntegrityKeeper(ledger, max_age=0.3)
+    assert keeper.current() is None  # no step yet
+
+    while keeper.step():
+        pass
+    kept = keeper.current()
+
+    assert kept is not None and kept == ledger.integrity()  # at the head: nothing moved
+    time.sleep(0.3)
+    assert keeper.current() is None
+
+
+def test_the_kept_answer_never_claims_more_than_was_verified(ledger: Ledger) -> None:
+    funded_phase(ledger)
+    keeper = IntegrityKeeper(ledger, max_age=60)
+    while keeper.step():
+        pass
+    recipients(ledger, 3)  # new links the kept answer has not seen
+
+    kept = keeper.current()
+
+    assert kept is not None
+    assert kept.checkpoint.position == kept.head_position < ledger.head()[0]
+    assert kept.checkpoint.position <= ledger.chained_recorder.read_checkpoint().position
+    keeper.step()
+    moved = keeper.current()
+    assert moved is not None and moved.checkpoint.position == ledger.head()[0]
