@@ -10,6 +10,7 @@ decided again on fresh state, which re-checks every invariant.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -100,6 +101,7 @@ class LedgerCore(Application[UUID]):
         # The one writer of this Ledger (its thread starts with the first command).
         self.writer = Writer(
             self, cache_size=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000))
+        self._business_window: tuple[float, tuple[date, date]] | None = None
 
     def execute(self, actor: Actor, command: Command) -> CommandResult:
         """Decides and records one command; its answer once it is durable.
@@ -164,11 +166,18 @@ class LedgerCore(Application[UUID]):
         super().close()
 
     def business_dates(self) -> tuple[date, date]:
-        """I13's window (Settings.earliest_business_date, business_years_ahead)."""
+        """I13's window (Settings.earliest_business_date, business_years_ahead), worked
+        out at most once a second (every command asks; today moves once a day)."""
+        now = time.monotonic()
+        kept = self._business_window
+        if kept is not None and now < kept[0]:
+            return kept[1]
         earliest = date.fromisoformat(
             self.env.get("LEDGER_EARLIEST_BUSINESS_DATE") or "1990-01-01")
-        return earliest, years_after(
+        window = earliest, years_after(
             today(), int(self.env.get("LEDGER_BUSINESS_YEARS_AHEAD") or 2))
+        self._business_window = (now + 1.0, window)
+        return window
 
     def replay(self, user: str, key: str, fingerprint: str) -> CommandResult | None:
         """The first answer to a repeated idempotency key, or None if it is new."""

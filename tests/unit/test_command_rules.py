@@ -87,3 +87,39 @@ def test_rules_across_fields_still_apply() -> None:
         CreateProgramme(programme_id="no spaces", name="P", funder="F")
     with pytest.raises(ValidationFailed, match=r"^name: at most 200"):
         CreateProgramme(programme_id="p", name="x" * 201, funder="F")
+
+
+def test_the_fingerprint_is_the_one_of_every_field_as_dataclasses_asdict_gives_it() -> None:
+    from ledger.commands.model import (
+        NewApplication,
+        NewRecipient,
+        OpenPhase,
+        RegisterRecipients,
+        SubmitApplications,
+    )
+
+    def reference(command: Command, user: str) -> str:  # the definition, as first written
+        import dataclasses
+        import hashlib
+
+        import orjson
+        return hashlib.sha256(orjson.dumps(
+            {"command": command.COMMAND, "user": user, "request": dataclasses.asdict(command)},
+            option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+
+    commands_ = [
+        RecordRepayment(application_id="a", amount="12.50", received_on="2020-02-03",
+                        reason="returned"),
+        OpenPhase(programme_id="p", phase_id="ph", name="Phase", fiscal_year=2020,
+                  envelope="100.00", opens_on="2020-01-01", closes_on="2020-12-31",
+                  eligible_kinds=["stadt", "gemeinde"]),
+        RegisterRecipients(recipients=[NewRecipient("r1", "Gemeinde A", "gemeinde", 12),
+                                       NewRecipient("r2", "Stadt B", "stadt")]),
+        SubmitApplications(applications=[NewApplication(
+            "ph", "r1", Money.parse("10.00"), date(2020, 3, 1), "DA-1",
+            [{"category": "training", "description": "Kurse", "amount": "10.00"}])]),
+        CancelDrawdown(application_id="a", drawdown_id="D1", reason="typo"),
+    ]
+    for command in commands_:
+        assert command.fingerprint("ida") == reference(command, "ida")
+    assert commands_[0].fingerprint("ida") != commands_[0].fingerprint("fritz")

@@ -40,10 +40,30 @@ class Command:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def fingerprint(self, user: str) -> str:
-        """SHA-256 over the command's name, the user and every field, canonically."""
+        """SHA-256 over the command's name, the user and every field, canonically: the
+        bytes of `dataclasses.asdict` (tests/unit/test_command_rules.py), without its deep
+        copy of every value (a command's values are immutable)."""
         body = orjson.dumps(
-            {"command": self.COMMAND, "user": user, "request": dataclasses.asdict(self)},
+            {"command": self.COMMAND, "user": user, "request": _plain(self)},
             option=orjson.OPT_SORT_KEYS,
             default=str,
         )
         return hashlib.sha256(body).hexdigest()
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """What `dataclasses.asdict` makes of a command's values, sharing the leaves."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
