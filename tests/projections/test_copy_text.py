@@ -5,19 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from projections.db import Database, copy_text
-
-
-def test_copy_text_escapes_and_marks_nulls() -> None:
-    rows = [(1, "a\tb\\c\nd\re", None), (2, "", "x")]
-
-    text = copy_text(rows)
-
-    assert text == "1\ta\\tb\\\\c\\nd\\re\t\\N\n2\t\tx\n"
-
-
-def test_a_nul_in_a_value_is_not_taken_for_a_marker() -> None:
-    assert copy_text([(1, "bad\x00tvalue", None)]) == "1\tbad\x00tvalue\t\\N\n"
+from projections.db import Database
 
 
 def test_rows_round_trip_through_postgresql(postgres_url: str) -> None:
