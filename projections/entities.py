@@ -148,8 +148,9 @@ def _application_changed(entity: Entity | None, e: LoggedEvent) -> Entity:
     else:  # Closed, Revoked
         s["status"], s["closed_on"] = kind.lower(), e.effective_date
         s["released"] += cents(f("released"))
+        cancelled = set(f("cancelled_drawdowns", []))
         for drawdown in s["drawdowns"]:
-            if drawdown["drawdown_id"] in f("cancelled_drawdowns", []):
+            if drawdown["drawdown_id"] in cancelled:
                 drawdown["status"] = "cancelled"
     return entity
 
@@ -163,7 +164,8 @@ def _drawdown(entity: Entity | None, e: LoggedEvent) -> Entity:
                                "status": "requested", "requested_on": e.effective_date,
                                "paid_on": None})
         return entity
-    drawdown = next(d for d in s["drawdowns"] if d["drawdown_id"] == f("drawdown_id"))
+    wanted = f("drawdown_id")  # once: an application may have many drawdowns
+    drawdown = next(d for d in s["drawdowns"] if d["drawdown_id"] == wanted)
     if e.event_type == "DrawdownPaid":
         drawdown["status"], drawdown["paid_on"] = "paid", e.effective_date
         s["paid"] += cents(f("amount"))
