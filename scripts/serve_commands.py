@@ -62,7 +62,7 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
     options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop",
                                "http": "httptools", "log_config": None, "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings, settle=True), **options)
         return
     _prepare_store(settings)
     os.environ.update(settings.environment())  # the workers' create_app reads them back
@@ -71,7 +71,7 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> Non
 
     metrics_dir, made = shared_directory()
     try:
-        uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("api.main:create_served_app", factory=True, workers=workers, **options)
     finally:
         if made:
             shutil.rmtree(metrics_dir, ignore_errors=True)
