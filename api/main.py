@@ -6,7 +6,6 @@ the key table from Settings, and closes them on shutdown.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -37,6 +36,7 @@ from api.routers import (
 from api.shortcut import KeptAnswerMiddleware, KeptQuestions
 from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
+from ledger.heap import settle_heap
 from ledger.keeper import IntegrityKeeper
 from ledger.version import VERSION
 from projections.interface import ReadModels
@@ -144,21 +144,6 @@ def create_app(
         app.include_router(router)
     install_ui(app)  # the read-only dashboard at /ui (api/ui/)
     return app
-
-
-def settle_heap() -> None:
-    """Takes what the server built at start out of the garbage collector's sight.
-
-    A started server holds a million-odd long-lived objects (modules, FastAPI's routes and
-    models, pydantic's schemas, the ledger). Python's full collection walked all of them
-    every few seconds under write load, 70-100 ms each with the GIL held, and found nothing:
-    that was the p99 of HTTP commands (docs/benchmarks.md, fourth session). After start they
-    are frozen (`gc.freeze`, as CPython's documentation suggests for long-running
-    processes), and young collections run a tenth as often.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(7000, 20, 20)
 
 
 def create_served_app() -> FastAPI:

@@ -65,6 +65,7 @@ from ledger.commands import (
     RequestDrawdown,
     SubmitApplication,
 )
+from ledger.heap import settle_heap
 from ledger.logging import configure_logging
 from scripts import bench_http
 from scripts.bench_log import (
@@ -428,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings(database_url=url)
         ledger = build_ledger(settings)
+        settle_heap()  # as `ledger serve`, `ledger import` and the replay's children do
         report.stage_done("start")
         run(ledger, settings=settings, url=url, report=report, args=args, threads=threads)
     finally:

@@ -172,9 +172,11 @@ def import_applications(
 ) -> None:
     """Import applications from CSV, all or nothing: every row is checked first and every
     bad row is reported, by line, before anything is written."""
+    from ledger.heap import settle_heap
     from scripts.import_rows import checked_rows
 
     ledger = build_ledger(Settings())
+    settle_heap()  # a large import makes many objects that outlive young collections
     try:
         rows = checked_rows(ledger, file)
         actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")

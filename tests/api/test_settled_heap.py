@@ -1,5 +1,5 @@
 """`ledger serve` takes what it built at start out of the garbage collector's sight
-(api.main.settle_heap): full collections over a million start-up objects were the p99 of
+(ledger.heap.settle_heap): full collections over a million start-up objects were the p99 of
 HTTP commands. Apps built for tests leave the collector alone."""
 
 from __future__ import annotations
