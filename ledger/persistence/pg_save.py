@@ -11,7 +11,8 @@ pipeline). Here the statements go as one pipeline with an explicit BEGIN and COM
 
 - **predicted** (the usual case): the recorder remembers the head its own last save left,
   so the positions and links are computed before anything is sent, and the whole save is
-  one sync. The guard function checks, under the lock, that the head is still the one
+  one statement (`save_function`, run in autocommit: a transaction of its own), one
+  execute and one round trip. The guard function checks, under the lock, that the head is still the one
   predicted; if another process (a second worker, an import) wrote since, it raises
   `HEAD_MOVED`, the transaction is rolled back with nothing written, and the save runs
   again unpredicted. Trust in the remembered head is checked, never assumed. After a lost
@@ -83,10 +84,42 @@ def guard_function(names: dict[str, Identifier], events_table: str) -> tuple[Ide
     return name, create
 
 
+def save_function(names: dict[str, Identifier], events_table: str, check: Identifier
+                  ) -> tuple[Identifier, Composed]:
+    """A predicted save as one statement, so one execute and one round trip: the lock,
+    NOTIFY, the guards and the head (`check`), the events, their links, and the sequence
+    kept ahead of them. In autocommit it is a transaction of its own."""
+    name = Identifier(f"{events_table}_save")
+    create = SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.{name}(lock_timeout text, channel text, "
+        "guard_ids uuid[], guard_versions bigint[], head_position bigint, head_hash bytea, "
+        "positions bigint[], ids uuid[], versions bigint[], topics text[], states bytea[], "
+        "recorded timestamptz, hashes bytea[]) RETURNS void LANGUAGE plpgsql AS $save$ "
+        "BEGIN "
+        "PERFORM set_config('lock_timeout', lock_timeout, true); "
+        "LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE; "
+        "PERFORM pg_notify(channel, ''); "
+        "PERFORM {schema}.{check}(guard_ids, guard_versions, head_position, head_hash); "
+        "INSERT INTO {schema}.{events} "
+        "(notification_id, originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(positions, ids, versions, topics, states); "
+        "INSERT INTO {schema}.{chain} "
+        "(position, originator_id, originator_version, recorded_at, hash) "
+        "SELECT p, o, v, recorded, h FROM unnest(positions, ids, versions, hashes) "
+        "AS t(p, o, v, h); "
+        "PERFORM setval(q.s, GREATEST(positions[array_upper(positions, 1)], "
+        "COALESCE(pg_sequence_last_value(q.s::regclass), 0))) "
+        "FROM (SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q; "
+        "END $save$"
+    ).format(**names, name=name, check=check,
+             table=Literal(f"{names['schema'].as_string()}.{names['events'].as_string()}"))
+    return name, create
+
+
 class PostgresSmallSave:
     def __init__(self, datastore: PostgresDatastore, names: dict[str, Identifier],
                  events_table: str, *, lock: Callable[[Cursor[Any]], None],
-                 notify: Callable[[Cursor[Any]], None]) -> None:
+                 notify: Callable[[Cursor[Any]], None], channel: str) -> None:
         self._datastore, self._lock, self._notify = datastore, lock, notify
         self._last: Head | None = None  # the head this recorder's last save left
         self._bet = True  # whether the next save predicts it (off while others write)
@@ -94,7 +127,15 @@ class PostgresSmallSave:
         schema, events = names["schema"].as_string(), names["events"].as_string()
         sequence = SQL("(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
                        ).format(table=Literal(f"{schema}.{events}"))
-        function, self.sql_create = guard_function(names, events_table)
+        function, create_check = guard_function(names, events_table)
+        save, create_save = save_function(names, events_table, function)
+        self.sql_create = [create_check, create_save]
+        self._sql_save = SQL(
+            "SELECT {schema}.{save}(%b, %b, %b::uuid[], %b::bigint[], %b::bigint, %b::bytea, "
+            "%b::bigint[], %b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b, %b::bytea[])"
+        ).format(**names, save=save)
+        self._lock_timeout = f"{int(datastore.lock_timeout)}s"
+        self._channel = channel
         self._sql_check = SQL(
             "SELECT {schema}.{function}(%b::uuid[], %b::bigint[], %b::bigint, %b::bytea)"
         ).format(**names, function=function)
@@ -150,6 +191,8 @@ class PostgresSmallSave:
     def _run(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
              guards: tuple[list[UUID], list[int]], predicted: Head | None,
              *, known: Head | None = None) -> list[int]:
+        if predicted is not None:
+            return self._run_predicted(conn, stored_events, guards, predicted)
         failure: BaseException | None = None
         try:
             try:
@@ -168,6 +211,20 @@ class PostgresSmallSave:
                 conn.execute("ROLLBACK")
         if failure is not None:
             raise failure
+        self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
+        return positions
+
+    def _run_predicted(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
+                       guards: tuple[list[UUID], list[int]], predicted: Head) -> list[int]:
+        """The whole save as one statement (`save_function`), answered with one round trip."""
+        n = len(stored_events)
+        positions = list(range(predicted.position + 1, predicted.position + n + 1))
+        ids, versions, links = self._links(predicted, positions, stored_events)
+        conn.execute(self._sql_save, (
+            self._lock_timeout, self._channel, *guards, predicted.position, predicted.hash,
+            positions, ids, versions, [s.topic for s in stored_events],
+            [s.state for s in stored_events], links[0][3], [row[4] for row in links],
+        ), prepare=True)
         self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
         return positions
 
@@ -200,14 +257,20 @@ class PostgresSmallSave:
         curs.execute("COMMIT")
         return positions, links
 
-    def _write(self, curs: Cursor[Any], head: Head, positions: list[int],
-               stored_events: Sequence[StoredEvent]) -> Links:
+    @staticmethod
+    def _links(head: Head, positions: list[int], stored_events: Sequence[StoredEvent]
+               ) -> tuple[list[UUID], list[int], Links]:
         ids = [s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id))
                for s in stored_events]
         versions = [s.originator_version for s in stored_events]
         links = build_links(head.hash, head.recorded_at, positions,
                             [(i, s.originator_version, s.topic, s.state)
                              for i, s in zip(ids, stored_events, strict=True)])
+        return ids, versions, links
+
+    def _write(self, curs: Cursor[Any], head: Head, positions: list[int],
+               stored_events: Sequence[StoredEvent]) -> Links:
+        ids, versions, links = self._links(head, positions, stored_events)
         curs.execute(self._sql_events, (positions, ids, versions,
                                         [s.topic for s in stored_events],
                                         [s.state for s in stored_events]), prepare=True)

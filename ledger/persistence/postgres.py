@@ -114,8 +114,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(**names)
         self._small = PostgresSmallSave(self.datastore, names, self.events_table_name,
-                                        lock=self._lock_table, notify=self._notify_channel)
-        self.sql_create_statements.append(self._small.sql_create)
+                                        lock=self._lock_table, notify=self._notify_channel,
+                                        channel=self.channel_name)
+        self.sql_create_statements.extend(self._small.sql_create)
         self._bulk = PostgresBulkWriter(self.datastore, names, lock=self._lock_table,
                                         notify=self._notify_channel,
                                         committed=self._small.remember)
