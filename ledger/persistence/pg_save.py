@@ -7,20 +7,20 @@ hash before it, so they can only be computed once the chain's head is known.
 
 eventsourcing's own save runs in psycopg's `transaction()` inside a pipeline, which syncs
 five times (entering the transaction, after the insert, the links, the commit, leaving the
-pipeline). Here the statements go as one pipeline with an explicit BEGIN and COMMIT:
+pipeline). Here:
 
 - **predicted** (the usual case): the recorder remembers the head its own last save left,
   so the positions and links are computed before anything is sent, and the whole save is
   one statement (`save_function`, run in autocommit: a transaction of its own), one
-  execute and one round trip. The guard function checks, under the lock, that the head is still the one
-  predicted; if another process (a second worker, an import) wrote since, it raises
-  `HEAD_MOVED`, the transaction is rolled back with nothing written, and the save runs
+  execute and one round trip. The guard function checks, under the lock, that the head is
+  still the one predicted; if another process (a second worker, an import) wrote since,
+  it raises `HEAD_MOVED`, the transaction is rolled back with nothing written, and the save runs
   again unpredicted. Trust in the remembered head is checked, never assumed. After a lost
   bet the recorder stops betting until an unpredicted save finds the head where its own
   last save left it, so several writing processes do not pay a lost round trip each.
-- **unpredicted** (the first save, or after a miss): positions are drawn from the events'
-  sequence under the lock and the head is read with the guards (first sync); then the
-  events, links and COMMIT (second sync).
+- **unpredicted** (the first save, or after a miss): one pipeline with an explicit BEGIN;
+  positions are drawn from the events' sequence under the lock and the head is read with
+  the guards (first sync); then the events, links and COMMIT (second sync).
 
 Both write explicit positions, as the bulk path (`pg_bulk.py`) does, and keep the sequence
 ahead of them, so every writer — this one, the bulk path, another process — draws fresh
