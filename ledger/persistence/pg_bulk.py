@@ -19,37 +19,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Identifier
 
 from ledger.persistence.chain import build_links
-from ledger.persistence.pg_save import Head
+from ledger.persistence.pg_save import Head, PostgresSmallSave
 
 
 class PostgresBulkWriter:
     def __init__(self, datastore: PostgresDatastore, names: dict[str, Identifier],
                  *, lock: Callable[[Cursor[DictRow]], None],
                  notify: Callable[[Cursor[DictRow]], None],
-                 committed: Callable[[Head], None]) -> None:
+                 small: PostgresSmallSave) -> None:
         self._datastore, self._lock, self._notify = datastore, lock, notify
-        self._committed = committed  # told the new head, so the next small save predicts it
-        schema, events = names["schema"].as_string(), names["events"].as_string()
-        # n positions in one step: the lock keeps every other writer from the sequence.
-        self._sql_positions = SQL(
-            "SELECT setval(s, nextval(s) + %s - 1) FROM "
-            "(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
-        ).format(table=Literal(f"{schema}.{events}"))
-        self._sql_guards = SQL(
-            "SELECT g.id FROM unnest(%b::uuid[], %b::bigint[]) AS g(id, version) "
-            "WHERE (SELECT COALESCE(MAX(originator_version), 0) FROM {schema}.{events} "
-            "WHERE originator_id = g.id) <> g.version LIMIT 1"
-        ).format(**names)
-        self._sql_head = SQL(
-            "SELECT hash, recorded_at FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
-        ).format(**names)
+        # The small save's guard check, position reservation and head read; it is told the
+        # new head, so that its next save predicts it.
+        self._small = small
         self._sql_copy_events = SQL(
             "COPY {schema}.{events} (notification_id, originator_id, originator_version, "
             "topic, state) FROM STDIN (FORMAT BINARY)"
@@ -74,19 +62,17 @@ class PostgresBulkWriter:
                 self._lock(curs)
                 self._notify(curs)
             with conn.cursor(row_factory=tuple_row) as curs:
-                if read_guards:
-                    curs.execute(self._sql_guards, ([UUID(str(g)) for g, _ in read_guards],
-                                                    [v for _, v in read_guards]))
-                    if curs.fetchone() is not None:
-                        raise IntegrityError(
-                            "read guard: an aggregate this decision read has changed")
-                curs.execute(self._sql_positions, (len(stored_events),), prepare=True)
+                if read_guards:  # a moved one raises unique_violation: IntegrityError
+                    curs.execute(self._small.sql_check, (
+                        [UUID(str(g)) for g, _ in read_guards], [v for _, v in read_guards],
+                        None, None))
+                curs.execute(self._small.sql_reserve, (len(stored_events),), prepare=True)
                 last = int(curs.fetchone()[0])  # type: ignore[index]  # one row, always
                 positions = list(range(last - len(stored_events) + 1, last + 1))
-                curs.execute(self._sql_head, prepare=True)
-                head = curs.fetchone()
+                curs.execute(self._small.sql_head, prepare=True)
+                head = Head.of_row(curs.fetchone())
                 links = build_links(
-                    bytes(head[0]) if head else bytes(32), head[1] if head else None, positions,
+                    head.hash, head.recorded_at, positions,
                     [(i, s.originator_version, s.topic, s.state)
                      for i, s in zip(ids, stored_events, strict=True)])
                 encoding = conn.info.encoding
@@ -96,7 +82,7 @@ class PostgresBulkWriter:
                 with curs.copy(self._sql_copy_links) as copy:
                     for chunk in _link_rows(links):
                         copy.write(chunk)
-        self._committed(Head(positions[-1], links[-1][4], links[-1][3]))
+        self._small.remember(Head.after(links))
         return positions
 
 

@@ -50,14 +50,32 @@ from ledger.persistence.chain import build_links
 HEAD_MOVED = "LH001"
 
 
+Links = list[tuple[int, UUID | str, int, datetime, bytes]]  # chain.build_links
+
+
 class Head(NamedTuple):
     position: int
     hash: bytes
     recorded_at: datetime | None  # None before the first event
 
+    @classmethod
+    def of_row(cls, row: Any) -> Head:
+        """The head read by `sql_head` (position, hash, recorded_at); genesis if none."""
+        return cls(row[0], bytes(row[1]), row[2]) if row else GENESIS
+
+    @classmethod
+    def after(cls, links: Links) -> Head:
+        """The head a save of these links leaves."""
+        position, _, _, recorded_at, digest = links[-1]
+        return cls(position, digest, recorded_at)
+
 
 GENESIS = Head(0, bytes(32), None)
-Links = list[tuple[int, UUID | str, int, datetime, bytes]]  # chain.build_links
+
+
+def _qualified_events(names: dict[str, Identifier]) -> Literal:
+    """'schema.events', as pg_get_serial_sequence takes it."""
+    return Literal(f"{names['schema'].as_string()}.{names['events'].as_string()}")
 
 
 def guard_function(names: dict[str, Identifier], events_table: str) -> tuple[Identifier, Composed]:
@@ -112,7 +130,7 @@ def save_function(names: dict[str, Identifier], events_table: str, check: Identi
         "FROM (SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q; "
         "END $save$"
     ).format(**names, name=name, check=check,
-             table=Literal(f"{names['schema'].as_string()}.{names['events'].as_string()}"))
+             table=_qualified_events(names))
     return name, create
 
 
@@ -124,9 +142,6 @@ class PostgresSmallSave:
         self._last: Head | None = None  # the head this recorder's last save left
         self._bet = True  # whether the next save predicts it (off while others write)
         self._mutex = threading.Lock()
-        schema, events = names["schema"].as_string(), names["events"].as_string()
-        sequence = SQL("(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
-                       ).format(table=Literal(f"{schema}.{events}"))
         function, create_check = guard_function(names, events_table)
         save, create_save = save_function(names, events_table, function)
         self.sql_create = [create_check, create_save]
@@ -136,15 +151,16 @@ class PostgresSmallSave:
         ).format(**names, save=save)
         self._lock_timeout = f"{int(datastore.lock_timeout)}s"
         self._channel = channel
-        self._sql_check = SQL(
+        # The statements the bulk path (pg_bulk.py) shares: the guards (and the head, when
+        # one is predicted), n positions from the sequence in one step, the chain's head.
+        self.sql_check = SQL(
             "SELECT {schema}.{function}(%b::uuid[], %b::bigint[], %b::bigint, %b::bytea)"
         ).format(**names, function=function)
-        self._sql_reserve = SQL("SELECT setval(s, nextval(s) + %b - 1) FROM ") + sequence
-        # Predicted positions follow the head; the sequence must not fall behind them.
-        self._sql_catch_up = SQL(
-            "SELECT setval(s, GREATEST(%b::bigint, COALESCE(pg_sequence_last_value(s::regclass), "
-            "0))) FROM ") + sequence
-        self._sql_head = SQL(
+        self.sql_reserve = SQL(
+            "SELECT setval(s, nextval(s) + %b - 1) FROM "
+            "(SELECT pg_get_serial_sequence({table}, 'notification_id') AS s) AS q"
+        ).format(table=_qualified_events(names))
+        self.sql_head = SQL(
             "SELECT position, hash, recorded_at FROM {schema}.{chain} "
             "ORDER BY position DESC LIMIT 1").format(**names)
         self._sql_events = SQL(
@@ -199,7 +215,7 @@ class PostgresSmallSave:
                 with conn.pipeline() as pipeline, conn.cursor(row_factory=tuple_row) as curs:
                     try:
                         positions, links = self._send(pipeline, curs, stored_events, guards,
-                                                      predicted=predicted, known=known)
+                                                      known=known)
                     except BaseException as exc:  # raised once the pipeline has ended
                         failure = exc
             except psycopg.Error as exc:
@@ -211,7 +227,7 @@ class PostgresSmallSave:
                 conn.execute("ROLLBACK")
         if failure is not None:
             raise failure
-        self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
+        self.remember(Head.after(links))
         return positions
 
     def _run_predicted(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
@@ -225,35 +241,28 @@ class PostgresSmallSave:
             positions, ids, versions, [s.topic for s in stored_events],
             [s.state for s in stored_events], links[0][3], [row[4] for row in links],
         ), prepare=True)
-        self.remember(Head(links[-1][0], links[-1][4], links[-1][3]))
+        self.remember(Head.after(links))
         return positions
 
     def _send(self, pipeline: Pipeline, curs: Cursor[Any], stored_events: Sequence[StoredEvent],
-              guards: tuple[list[UUID], list[int]], *, predicted: Head | None,
-              known: Head | None) -> tuple[list[int], Links]:
-        """The save's statements; COMMIT is answered when the pipeline ends."""
+              guards: tuple[list[UUID], list[int]], *, known: Head | None
+              ) -> tuple[list[int], Links]:
+        """The unpredicted save's statements; COMMIT is answered when the pipeline ends."""
         n = len(stored_events)
         curs.execute("BEGIN")
         self._lock(curs)
         self._notify(curs)
-        curs.execute(self._sql_check, (*guards, predicted and predicted.position,
-                                       predicted and predicted.hash), prepare=True)
-        if predicted is None:
-            curs.execute(self._sql_reserve, (n,), prepare=True)
-            with curs.connection.cursor(row_factory=tuple_row) as head_cursor:
-                head_cursor.execute(self._sql_head, prepare=True)
-                pipeline.sync()
-                last = int(curs.fetchone()[0])  # type: ignore[index]  # setval: one row
-                row = head_cursor.fetchone()
-            head = Head(row[0], bytes(row[1]), row[2]) if row else GENESIS
-            if known is not None and head[:2] == known[:2]:
-                self._bet = True  # nobody else wrote since this recorder's last save
-        else:
-            last, head = predicted.position + n, predicted
+        curs.execute(self.sql_check, (*guards, None, None), prepare=True)
+        curs.execute(self.sql_reserve, (n,), prepare=True)
+        with curs.connection.cursor(row_factory=tuple_row) as head_cursor:
+            head_cursor.execute(self.sql_head, prepare=True)
+            pipeline.sync()
+            last = int(curs.fetchone()[0])  # type: ignore[index]  # setval: one row
+            head = Head.of_row(head_cursor.fetchone())
+        if known is not None and head[:2] == known[:2]:
+            self._bet = True  # nobody else wrote since this recorder's last save
         positions = list(range(last - n + 1, last + 1))
         links = self._write(curs, head, positions, stored_events)
-        if predicted is not None:
-            curs.execute(self._sql_catch_up, (last,), prepare=True)
         curs.execute("COMMIT")
         return positions, links
 

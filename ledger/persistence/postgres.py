@@ -119,7 +119,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(self._small.sql_create)
         self._bulk = PostgresBulkWriter(self.datastore, names, lock=self._lock_table,
                                         notify=self._notify_channel,
-                                        committed=self._small.remember)
+                                        small=self._small)
         # The log as readers want it: text where they want text, formatted by the server.
         columns = SQL(
             "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
