@@ -37,6 +37,20 @@ def amount(text: str) -> Decimal:
     return Decimal(cleaned.replace("−", "-").strip())
 
 
+def entries_summed(page: Any) -> Decimal:
+    """The amounts of every page of the entries shown, following "next" to the last."""
+    summed = Decimal(0)
+    while True:
+        cells = page.locator("#entries td[data-amount]")
+        summed += sum((Decimal(c) for c in cells.evaluate_all(
+            "cells => cells.map(c => c.dataset.amount)")), Decimal(0))
+        following = page.locator("a[rel=next]")
+        if following.count() == 0:
+            return summed
+        following.click()
+        page.wait_for_selector("#entries")
+
+
 def test_sign_in_then_programme_and_phase(page: Any, site: Site) -> None:
     page.goto(site.url + "/ui/phases/2020-1")
     assert "/ui/login" in page.url
@@ -67,16 +81,7 @@ def test_paid_drills_down_to_entries_that_sum_to_it(page: Any, site: Site) -> No
     total = Decimal(page.get_by_test_id("figure-total").get_attribute("data-amount"))
     accessible(page)
     shoot(page, site, "ui-entries-paid")
-    summed = Decimal(0)
-    while True:
-        cells = page.locator("#entries td[data-amount]")
-        summed += sum((Decimal(c) for c in cells.evaluate_all(
-            "cells => cells.map(c => c.dataset.amount)")), Decimal(0))
-        following = page.locator("a[rel=next]")
-        if following.count() == 0:
-            break
-        following.click()
-        page.wait_for_selector("#entries")
+    summed = entries_summed(page)
 
     assert summed == total == figure
     assert Decimal(page.get_by_test_id("running-sum").get_attribute("data-amount")) == summed
@@ -95,15 +100,7 @@ def test_a_cell_of_the_kinds_table_drills_down_to_entries_summing_to_it(
     cell.click()
     page.wait_for_url(re.compile(f"recipient_kind={kind}"))
     accessible(page)
-    summed = Decimal(0)
-    while True:
-        summed += sum((Decimal(c) for c in page.locator("#entries td[data-amount]").evaluate_all(
-            "cells => cells.map(c => c.dataset.amount)")), Decimal(0))
-        following = page.locator("a[rel=next]")
-        if following.count() == 0:
-            break
-        following.click()
-        page.wait_for_selector("#entries")
+    summed = entries_summed(page)
 
     total = Decimal(page.get_by_test_id("figure-total").get_attribute("data-amount"))
     assert summed == total == figure == expected > 0
