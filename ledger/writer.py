@@ -65,8 +65,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         # Held while a batch is decided and committed: by the writer thread, or by a caller
-        # of `execute` that finds nobody committing (it then commits its own command and
-        # whatever is queued, without the two thread switches of a hand-over).
+        # of `execute` that finds the queue empty and nobody committing (it then commits
+        # its own command alone, without the two thread switches of a hand-over).
         self._committing = threading.Lock()
         self._committer: threading.Thread | None = None  # the thread holding it
         self._closed = False
