@@ -17,7 +17,7 @@ from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.events import eur
 from projections.grants import ENTRIES
 from projections.state import StateQuery
-from projections.totals import dated_on, figures_at
+from projections.totals import dated_on, scope_at
 
 Json = dict[str, Any]
 
@@ -27,8 +27,7 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
     """A page of account balances, with the totals by account kind and the trial balance
     over all of the programme's accounts."""
     limit = check_limit(limit)
-    q.require("programme", programme_id)
-    base = figures_at(q, "programme", programme_id)
+    _, base = scope_at(q, "programme", programme_id)
     after = decode_cursor(cursor) or ""
     table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
     params: list[Any]

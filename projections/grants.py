@@ -7,8 +7,9 @@ Tables, written in one transaction per batch:
 - `entries`: one row per leg of every posting (source leg negative, target leg
   positive), tagged with programme, fiscal year, phase, application, recipient kind
   and a class (projections.figures): the evidence behind every figure;
-- `scopes` / `checkpoints`: the running base sums of each phase and programme
-  (projections.figures), current, and every `CHECKPOINT_EVERY` changes of the scope;
+- `scopes` / `checkpoints` / `scope_changes`: the running base sums of each phase and
+  programme (projections.figures), current, every `CHECKPOINT_EVERY` changes of the
+  scope, and what each event changed of them (a few keys);
 - `accounts` / `account_marks`: every account's balance (projections/balances.py);
 - `days`, `day_history`: the same running sums split by effective date, for figures
   by business date (projections/days.py);
@@ -16,8 +17,8 @@ Tables, written in one transaction per batch:
   date, for balances by business date (projections/account_days.py).
 
 So a figure now is one row, and a figure as of position n is the checkpoint at or
-before n plus at most `CHECKPOINT_EVERY` changes after it: time independent of the
-log's size (projections/totals.py).
+before n plus the changes after it up to n — at most `CHECKPOINT_EVERY` small rows,
+one index range: time independent of the log's size (projections/totals.py).
 """
 
 from __future__ import annotations
@@ -108,6 +109,16 @@ CHECKPOINTS = Table(
     (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL")),
     key=("scope", "position"),
 )
+# What one event changed of a scope's base sums (only the keys it moved): a checkpoint plus
+# these up to n is the scope as of n. Schema 3 (projections/totals.py reads older versions
+# the way they were written).
+CHANGES = Table(
+    "scope_changes",
+    (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("delta", "TEXT NOT NULL")),
+    key=("scope", "position"),
+)
+
+
 def state_json(state: dict[str, Any]) -> str:
     return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -135,11 +146,12 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
-    # 2: `account_days` (this release), and `days` filled from the start of the log
-    # (a store upgraded to the release that added `days` got them empty, filled only
-    # from the events after the upgrade). Version 1: written before either.
-    schema_version: int = 2
-    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS,
+    # 3: `scope_changes` (as-of figures read them; older versions answer as they were
+    # written, from legs and application states). 2: `account_days`, and `days` filled
+    # from the start of the log (a store upgraded to the release that added `days` got
+    # them empty, filled only from the events after the upgrade). 1: before either.
+    schema_version: int = 3
+    tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, CHANGES,
                                  *balances.TABLES, *days.TABLES, lookups.LOOKUP,
                                  *account_days.TABLES)
 
@@ -151,6 +163,7 @@ class GrantsProjection:
         legs: list[fig.Leg] = []
         checkpoints: list[tuple[Any, ...]] = []
         day_changes: list[days.Change] = []
+        scope_changes: list[tuple[Any, ...]] = []
         for e in events:
             handler = HANDLERS.get((e.aggregate, e.event_type))
             if handler is None:
@@ -197,9 +210,11 @@ class GrantsProjection:
                     scope.pending = 0
                 if delta:
                     day_changes.append((key, e.effective_date, e.position, delta))
+                    scope_changes.append((key, e.position, state_json(delta)))
         tx.insert_rows(HISTORY.name(tag), HISTORY.column_names, history)
         tx.insert_rows(ENTRIES.name(tag), ENTRIES.column_names, legs)
         tx.insert_rows(CHECKPOINTS.name(tag), CHECKPOINTS.column_names, checkpoints)
+        tx.insert_rows(CHANGES.name(tag), CHANGES.column_names, scope_changes)
         tx.upsert_rows(ENTITIES.name(tag), ENTITIES.column_names, "originator_id",
                        ("position", "status", "state"),
                        [(oid, *row) for oid, row in latest.items()])

@@ -149,9 +149,11 @@ class ReadModelsImpl:
         view = self.answers.view(projection) if self.answers is not None else None
         if at is None or view is None or view[1] <= at:
             return None
-        if dated and self._schemas.get((projection, view[0]), 0) < (
-                self.runner.projections[projection].schema_version):
-            return None  # unknown or outdated: the snapshot's path looks (and refuses)
+        version = self._schemas.get((projection, view[0]))
+        if version is None:
+            return None  # unknown: the snapshot's path reads (and records) it
+        if dated and version < self.runner.projections[projection].schema_version:
+            return None  # outdated: the snapshot's path refuses
         return view
 
     @contextmanager
@@ -160,7 +162,8 @@ class ReadModelsImpl:
             raise ValidationFailed("effective_on: a date (YYYY-MM-DD)")
         with self._read("grants", at, dated=on is not None) as (tx, tag, position, live):
             yield StateQuery(tx, tag, at=position, live=live,
-                             on=on.isoformat() if on is not None else None)
+                             on=on.isoformat() if on is not None else None,
+                             schema=self._schemas[("grants", tag)])
 
     # -- current state --------------------------------------------------------------
 

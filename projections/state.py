@@ -34,10 +34,13 @@ def current_sql(tag: str) -> str:
 
 class StateQuery:
     """Reads entity states of one version (`tag`) as of `at`; `live` is its tracking position.
-    `on` (an ISO date) keeps the figures to events effective on or before it."""
+    `on` (an ISO date) keeps the figures to events effective on or before it; `schema` is
+    the version's schema (GrantsProjection.schema_version when it was written)."""
 
-    def __init__(self, tx: Tx, tag: str, *, at: int, live: int, on: str | None = None) -> None:
+    def __init__(self, tx: Tx, tag: str, *, at: int, live: int, on: str | None = None,
+                 schema: int) -> None:
         self.tx, self.tag, self.at, self.live, self.on = tx, tag, at, live, on
+        self.schema = schema
 
     def one(self, kind: str, entity_id: str) -> Json | None:
         if self.at >= self.live:

@@ -2,9 +2,10 @@
 
 Every figure is read from its scope's running base sums (projections/figures.py):
 at the projection's position, one row; as of an earlier position, the checkpoint at
-or before it plus the few changes after it. A drill-down lists the legs of the
-figure's index ranges (one per account kind and class), merged in position order
-a page at a time; signed like the figure, they sum to it.
+or before it plus the few changes after it (`scope_changes`, each a few keys). A
+drill-down lists the legs of the figure's index ranges (one per account kind and
+class), merged in position order a page at a time; signed like the figure, they sum
+to it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from projections import days
 from projections import figures as fig
 from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.events import eur
-from projections.grants import CHECKPOINTS, ENTRIES, HISTORY, SCOPES
+from projections.grants import CHANGES, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
 from projections.state import StateQuery
 
 Json = dict[str, Any]
@@ -37,7 +38,6 @@ _SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
 
 def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     """A scope's base sums as of `q.at`: its current row, or a checkpoint plus what followed."""
-    column, on_leg, on_state = _SOURCES[kind]
     key = f"{kind}:{scope_id}"
     if q.on is not None or q.at >= q.live:
         current = q.tx.execute(f"SELECT figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
@@ -48,6 +48,61 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
             return days.figures_on(q, key, q.on)
         now: fig.Figures = orjson.loads(current[0][0])
         return now
+    if q.schema >= CHANGES_SCHEMA:
+        rows = q.tx.execute(_changes_sql(q.tag), {"key": key, "kind": kind, "id": scope_id,
+                                                  "at": q.at})
+        return _summed([row for row in rows if int(row[0]) != _STATE])
+    return _figures_as_written(q, kind, key, scope_id)
+
+
+def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures]:
+    """A phase's or programme's state and base sums as of `q.at` (NotFound if it did not
+    exist then): as of an earlier position, one statement (`_changes_sql`)."""
+    if q.on is not None or q.at >= q.live or q.schema < CHANGES_SCHEMA:
+        return q.require(kind, scope_id), figures_at(q, kind, scope_id)
+    rows = q.tx.execute(_changes_sql(q.tag), {"key": f"{kind}:{scope_id}", "kind": kind,
+                                              "id": scope_id, "at": q.at})
+    if not rows or int(rows[-1][0]) != _STATE:
+        raise NotFound(f"unknown {kind} {scope_id}")
+    return orjson.loads(rows[-1][2]), _summed(rows[:-1])
+
+
+def _summed(rows: list[Any]) -> fig.Figures:
+    """The checkpoint's sums plus each change after it (rows of `_changes_sql`)."""
+    figures: fig.Figures = {}
+    for part, _, text in rows:
+        if int(part) == _CHECKPOINT:
+            figures = orjson.loads(text)
+        else:
+            for name, amount in orjson.loads(text).items():
+                fig.add(figures, name, amount)
+    return figures
+
+
+CHANGES_SCHEMA = 3  # the grants projection's first schema with `scope_changes`
+
+
+@functools.cache
+def _changes_sql(tag: str) -> str:
+    """A scope as of `:at`: its checkpoint at or before `:at`, the changes after that
+    checkpoint up to `:at` (at most CHECKPOINT_EVERY) in position order, and last the
+    scope's own state at `:at` (none: it did not exist); three index seeks."""
+    return (
+        f"WITH cp AS (SELECT position, figures FROM {CHECKPOINTS.name(tag)} "
+        "WHERE scope = :key AND position <= :at ORDER BY position DESC LIMIT 1), "
+        f"st AS (SELECT position, state FROM {HISTORY.name(tag)} WHERE kind = :kind "
+        "AND entity_id = :id AND position <= :at ORDER BY position DESC LIMIT 1) "
+        f"SELECT {_CHECKPOINT}, position, figures FROM cp "
+        f"UNION ALL SELECT {_CHANGE}, position, delta FROM {CHANGES.name(tag)} "
+        "WHERE scope = :key AND position > (SELECT COALESCE(MAX(position), 0) FROM cp) "
+        f"AND position <= :at UNION ALL SELECT {_STATE}, position, state FROM st "
+        "ORDER BY 1, 2")
+
+
+def _figures_as_written(q: StateQuery, kind: str, key: str, scope_id: str) -> fig.Figures:
+    """As of `q.at` on a version written before `scope_changes` (schema < 3): the checkpoint
+    plus the legs and application changes after it, as that version holds them."""
+    column, on_leg, on_state = _SOURCES[kind]
     parts: dict[int, list[Any]] = {part: [] for part in _PARTS}
     for row in q.tx.execute(_as_of_sql(q.tag, column),
                             {"key": key, "scope_id": scope_id, "at": q.at}):
@@ -69,8 +124,9 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     return figures
 
 
-# The parts of the as-of statement, in the order of its rows.
-_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE = _PARTS = range(5)
+# The parts of the as-of statements, in the order of their rows (`_STATE`: `_changes_sql` only).
+_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE, _STATE = range(6)
+_PARTS = (_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE)
 
 
 @functools.cache
@@ -147,8 +203,7 @@ def dated_on(q: StateQuery) -> Json:
 
 
 def phase_totals(q: StateQuery, phase_id: str) -> Json:
-    q.require("phase", phase_id)
-    f = figures_at(q, "phase", phase_id)
+    _, f = scope_at(q, "phase", phase_id)
     kinds = sorted({key.split("|")[0] for key, value in f.items()
                     if value and key.endswith(("|legs", "|live"))})
     by_kind = {kind: {"requested": f.get(f"{kind}|requested", 0),
@@ -222,8 +277,7 @@ def _requested_entries(q: StateQuery, phase_id: str, kind: str | None, *, cursor
 # -- reconciliation ---------------------------------------------------------------------------
 
 
-def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
-    programme = q.require("programme", programme_id)
+def _budget_year(programme: Json, programme_id: str, year: int) -> Json:
     budget = programme["budgets"].get(str(year))
     if budget is None:
         raise NotFound(f"programme {programme_id} has no budget for {year}")
@@ -231,8 +285,8 @@ def _budget_year(q: StateQuery, programme_id: str, year: int) -> Json:
 
 
 def reconciliation(q: StateQuery, programme_id: str, year: int) -> Json:
-    budget = _budget_year(q, programme_id, year)
-    base = figures_at(q, "programme", programme_id)
+    programme, base = scope_at(q, "programme", programme_id)
+    budget = _budget_year(programme, programme_id, year)
     f = fig.year_figures(base, year)
     of_applications = base.get(f"app_paid|{year}", 0)
     checks = [
@@ -280,7 +334,7 @@ def _year_ranges(programme_id: str, year: int, figure: str) -> tuple[int, list[R
 
 def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: str, *,
                            cursor: str | None, limit: int) -> Json:
-    _budget_year(q, programme_id, year)
+    _budget_year(q.require("programme", programme_id), programme_id, year)
     if figure not in RECONCILIATION_FIGURES:
         raise NotFound(f"unknown figure {figure}; one of {', '.join(RECONCILIATION_FIGURES)}")
     value = fig.year_figures(figures_at(q, "programme", programme_id), year)[figure]

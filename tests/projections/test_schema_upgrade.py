@@ -15,9 +15,9 @@ from ledger import Ledger, Settings, build_ledger
 from ledger.errors import ProjectionOutdated
 from projections import account_days, base, days
 from projections.db import Database
-from projections.grants import ENTRIES
+from projections.grants import CHANGES, ENTRIES, GrantsProjection
 from projections.read_models import ReadModelsImpl, build_read_models
-from tests.projections.helpers import run_story
+from tests.projections.helpers import as_of_answers, run_story
 
 ON = date(2020, 12, 31)
 
@@ -66,8 +66,39 @@ def test_business_dates_are_refused_on_an_old_store_until_a_replay(
     finally:
         again.close()
         ledger.close()
-    assert outdated == {"grants": (1, 2)}
+    assert outdated == {"grants": (1, GrantsProjection.schema_version)}
     assert current == now
+
+
+def test_a_store_written_before_scope_changes_answers_as_of_as_it_was_written(
+    sql_database_url: str,
+) -> None:
+    """Schema 2 has no `scope_changes` (a start creates the table empty): its as-of figures
+    come from legs and application states, the same answers as before, at every position."""
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read = build_read_models(settings, ledger)
+    story = run_story(ledger, read)
+    read.catch_up()
+    tag = _live_tag(read)
+    expected = {at: as_of_answers(read, story, at) for at, _ in story.snapshots}
+    with read.db.write() as tx:  # as a store of the release before `scope_changes` holds it
+        tx.execute("UPDATE proj_schemas SET version = 2 WHERE projection = 'grants'")
+        tx.execute(f"DELETE FROM {CHANGES.name(tag)}")
+    read.close()
+
+    again = build_read_models(settings, ledger)
+    try:
+        outdated = again.runner.outdated()
+        written = {at: as_of_answers(again, story, at) for at, _ in story.snapshots}
+        again.replay(["grants"])
+        replayed = {at: as_of_answers(again, story, at) for at, _ in story.snapshots}
+    finally:
+        again.close()
+        ledger.close()
+    assert outdated == {"grants": (2, GrantsProjection.schema_version)}
+    assert written == expected
+    assert replayed == expected
 
 
 def test_a_fresh_store_and_a_replayed_one_are_of_this_release(sql_database_url: str) -> None:
@@ -91,7 +122,7 @@ def test_a_fresh_store_and_a_replayed_one_are_of_this_release(sql_database_url: 
     assert fresh == replayed == {}
     # the version before a rebuild stays for readers inside it, with its own record
     assert {(n, t) for n, t, _ in versions} >= {(n, t) for n, t in live.items()}
-    assert all(v == (2 if n == "grants" else 1) for n, _, v in versions)
+    assert all(v == (3 if n == "grants" else 1) for n, _, v in versions)
 
 
 def test_a_new_index_is_added_to_the_live_tables_at_start(sql_database_url: str) -> None:
