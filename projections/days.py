@@ -10,16 +10,21 @@ to d. Per day:
 - `day_history`: its sums after each event that changed it (one row per event and
   scope); a day holds only the few keys its events touched, so the row is small.
 
-A question "as of position n, effective on or before d" then reads the scope's days up
-to d (one index range): a day last changed at or before n as it is, a day changed since
-as its `day_history` row at or before n (one index seek each). The cost grows with the
-business days of one scope (a phase sees a few hundred), never with the log. Written by
-the grants projection in its batch.
+The same sums are kept per calendar month (`months`, `month_history`: a month is the
+sum of its days). A question "as of position n, effective on or before d" then reads
+the scope's months before d's month and its days of d's month up to d (two index
+ranges): a period last changed at or before n as it is, one changed since as its
+history row at or before n (one index seek each). The cost is bounded by the calendar
+— the months of a scope's business (a ten-year programme: at most 120) plus 31 days —
+never by the log, nor by the business days (a programme's thousand and more). Versions
+written before `months` (grants schema < 4) read their days alone. Written by the
+grants projection in its batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -43,9 +48,41 @@ DAY_HISTORY = Table(
      ("figures", "TEXT NOT NULL")),
     key=("scope", "day", "position"),
 )
-TABLES = (DAYS, DAY_HISTORY)
+MONTHS = Table(
+    "months",
+    (("scope", "TEXT NOT NULL"), ("month", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
+     ("figures", "TEXT NOT NULL")),
+    key=("scope", "month"),
+)
+MONTH_HISTORY = Table(
+    "month_history",
+    (("scope", "TEXT NOT NULL"), ("month", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
+     ("figures", "TEXT NOT NULL")),
+    key=("scope", "month", "position"),
+)
+TABLES = (DAYS, DAY_HISTORY, MONTHS, MONTH_HISTORY)
+
+DATED_SCHEMA = 2  # the grants schema from which `days` hold the whole log
+MONTHS_SCHEMA = 4  # … and `months` too
 
 Change = tuple[str, str, int, fig.Figures]  # (scope, effective date, position, delta)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days or months: the tables of one length of period, and how a date names it."""
+
+    current: Table
+    history: Table
+    column: str
+    width: int  # the leading characters of an ISO date that name the period
+
+    def name(self, day: str) -> str:
+        return day[: self.width]
+
+
+DAY = Period(DAYS, DAY_HISTORY, "day", 10)
+MONTH = Period(MONTHS, MONTH_HISTORY, "month", 7)
 
 
 def _json(figures: fig.Figures) -> str:
@@ -61,47 +98,73 @@ class Day:
 
 
 def apply_changes(tx: Tx, tag: str, changes: list[Change]) -> None:
-    """Add each event's change of a scope to its day, and keep the day's sums after it."""
+    """Add each event's change of a scope to its day and its month, and keep each
+    period's sums after it."""
     if not changes:
         return
-    days = _load(tx, tag, {(scope, day) for scope, day, _, _ in changes})
+    for period in (DAY, MONTH):
+        _apply(tx, tag, period, [(scope, period.name(day), position, delta)
+                                 for scope, day, position, delta in changes])
+
+
+def _apply(tx: Tx, tag: str, period: Period, changes: list[Change]) -> None:
+    found = _load(tx, tag, period, {(scope, name) for scope, name, _, _ in changes})
     history: list[tuple[Any, ...]] = []
-    for scope, day, position, delta in changes:
-        state = days[(scope, day)]
+    for scope, name, position, delta in changes:
+        state = found[(scope, name)]
         for key, amount in delta.items():
             fig.add(state.figures, key, amount)
         state.position = position
-        history.append((scope, day, position, _json(state.figures)))
-    tx.insert_rows(DAY_HISTORY.name(tag), DAY_HISTORY.column_names, history)
-    tx.upsert_rows(DAYS.name(tag), DAYS.column_names, "scope, day", ("position", "figures"),
-                   [(scope, day, d.position, _json(d.figures))
-                    for (scope, day), d in days.items()])
+        history.append((scope, name, position, _json(state.figures)))
+    table = period.current
+    tx.insert_rows(period.history.name(tag), period.history.column_names, history)
+    tx.upsert_rows(table.name(tag), table.column_names, f"scope, {period.column}",
+                   ("position", "figures"),
+                   [(scope, name, d.position, _json(d.figures))
+                    for (scope, name), d in found.items()])
 
 
-def _load(tx: Tx, tag: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Day]:
+def _load(tx: Tx, tag: str, period: Period, keys: set[tuple[str, str]]
+          ) -> dict[tuple[str, str], Day]:
     found = {key: Day() for key in keys}
+    column = period.column
     for scope in {scope for scope, _ in keys}:
-        for chunk in chunks(tx, {day for s, day in keys if s == scope}):
-            condition, params = any_of(tx, "day", chunk)
-            for day, position, figures in tx.execute(
-                f"SELECT day, position, figures FROM {DAYS.name(tag)} "
+        for chunk in chunks(tx, {name for s, name in keys if s == scope}):
+            condition, params = any_of(tx, column, chunk)
+            for name, position, figures in tx.execute(
+                f"SELECT {column}, position, figures FROM {period.current.name(tag)} "
                 f"WHERE scope = ? AND {condition}", [scope, *params],
             ):
-                found[(scope, str(day))] = Day(int(position), orjson.loads(figures))
+                found[(scope, str(name))] = Day(int(position), orjson.loads(figures))
     return found
 
 
 def figures_on(q: StateQuery, key: str, on: str) -> fig.Figures:
-    """A scope's base sums from events effective on or before `on`, as of `q.at`."""
-    days, history = DAYS.name(q.tag), DAY_HISTORY.name(q.tag)
-    figures = "x.figures"
-    if q.at < q.live:  # a day changed since: its sums after its last change at or before `at`
-        figures = (f"CASE WHEN x.position <= :at THEN x.figures ELSE (SELECT h.figures FROM "
-                   f"{history} h WHERE h.scope = x.scope AND h.day = x.day AND h.position <= :at "
-                   "ORDER BY h.position DESC LIMIT 1) END")
-    rows = q.tx.execute(f"SELECT {figures} FROM {days} x WHERE x.scope = :scope "
-                        "AND x.day <= :on", {"scope": key, "on": on, "at": q.at})
+    """A scope's base sums from events effective on or before `on`, as of `q.at`: its
+    months before `on`'s and its days of that month up to `on`."""
+    past = q.at < q.live
+    params = {"scope": key, "on": on, "at": q.at, "month": MONTH.name(on),
+              "first": f"{MONTH.name(on)}-01"}
+    if q.schema < MONTHS_SCHEMA:  # a version without `months`: every day up to `on`
+        sql = f"{_sums(q.tag, DAY, past)} AND x.day <= :on"
+    else:
+        sql = (f"{_sums(q.tag, MONTH, past)} AND x.month < :month UNION ALL "
+               f"{_sums(q.tag, DAY, past)} AND x.day >= :first AND x.day <= :on")
+    rows = q.tx.execute(sql, params)
     return summed(orjson.loads(text) for (text,) in rows if text is not None)
+
+
+def _sums(tag: str, period: Period, past: bool) -> str:
+    """The start of a statement for a scope's periods' sums as of `:at` (`past`: before
+    the version's position, so a period changed since reads its history row)."""
+    figures = "x.figures"
+    if past:  # changed since: its sums after its last change at or before `at`
+        column = period.column
+        figures = (f"CASE WHEN x.position <= :at THEN x.figures ELSE (SELECT h.figures FROM "
+                   f"{period.history.name(tag)} h WHERE h.scope = x.scope "
+                   f"AND h.{column} = x.{column} AND h.position <= :at "
+                   "ORDER BY h.position DESC LIMIT 1) END")
+    return f"SELECT {figures} FROM {period.current.name(tag)} x WHERE x.scope = :scope"
 
 
 def summed(parts: Iterable[fig.Figures]) -> fig.Figures:

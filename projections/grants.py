@@ -11,8 +11,8 @@ Tables, written in one transaction per batch:
   programme (projections.figures), current, every `CHECKPOINT_EVERY` changes of the
   scope, and what each event changed of them (a few keys);
 - `accounts` / `account_marks`: every account's balance (projections/balances.py);
-- `days`, `day_history`: the same running sums split by effective date, for figures
-  by business date (projections/days.py);
+- `days`, `day_history`, `months`, `month_history`: the same running sums split by
+  effective date and by its month, for figures by business date (projections/days.py);
 - `account_days`, `account_day_history`: every account's legs summed per effective
   date, for balances by business date (projections/account_days.py).
 
@@ -146,11 +146,14 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
+    # 4: `months` (figures by business date read months and days, not every day).
     # 3: `scope_changes` (as-of figures read them; older versions answer as they were
     # written, from legs and application states). 2: `account_days`, and `days` filled
     # from the start of the log (a store upgraded to the release that added `days` got
     # them empty, filled only from the events after the upgrade). 1: before either.
-    schema_version: int = 3
+    # A version of an older schema answers as it was written; below 2 it refuses dated
+    # questions (projections/read_models.py).
+    schema_version: int = 4
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, CHANGES,
                                  *balances.TABLES, *days.TABLES, lookups.LOOKUP,
                                  *account_days.TABLES)

@@ -15,7 +15,7 @@ from ledger import Ledger, Settings
 from ledger.errors import NotFound, ProjectionOutdated, ValidationFailed
 from ledger.persistence.log import fields_decoder
 from projections import accounts as account_pages
-from projections import base, lists, lookups, state, totals
+from projections import base, days, lists, lookups, state, totals
 from projections.answers import Answers, asked, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
@@ -120,7 +120,7 @@ class ReadModelsImpl:
     def _read(self, projection: str, at: int | None, *, dated: bool = False
               ) -> Iterator[tuple[Tx, str, int, int]]:
         """The live version of `projection` as of `at`; `dated` (a business-date cut-off)
-        needs tables of this release's schema (base.Projection.schema_version)."""
+        needs tables with the sums by business date (grants schema ≥ days.DATED_SCHEMA)."""
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
         pinned = self._pinned(projection, at, dated=dated)
@@ -136,7 +136,7 @@ class ReadModelsImpl:
                 raise LookupError(f"projection {projection} has no live version")
             tag, live, version = str(rows[0][0]), int(rows[0][1]), int(rows[0][2])
             self._schemas[(projection, tag)] = version  # a version's schema never changes
-            if dated and version < self.runner.projections[projection].schema_version:
+            if dated and version < days.DATED_SCHEMA:
                 raise ProjectionOutdated(
                     f"the {projection} tables were written by an earlier release, without "
                     "the sums by business date: an operator must run `ledger replay "
@@ -152,7 +152,7 @@ class ReadModelsImpl:
         version = self._schemas.get((projection, view[0]))
         if version is None:
             return None  # unknown: the snapshot's path reads (and records) it
-        if dated and version < self.runner.projections[projection].schema_version:
+        if dated and version < days.DATED_SCHEMA:
             return None  # outdated: the snapshot's path refuses
         return view
 

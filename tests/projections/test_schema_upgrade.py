@@ -70,33 +70,48 @@ def test_business_dates_are_refused_on_an_old_store_until_a_replay(
     assert current == now
 
 
-def test_a_store_written_before_scope_changes_answers_as_of_as_it_was_written(
-    sql_database_url: str,
+def _as_of(read: ReadModelsImpl, story: Any, at: int) -> dict[str, Any]:
+    """Every figure as of `at`, with and without a business-date cut-off."""
+    return {**as_of_answers(read, story, at),
+            "dated totals": read.phase_totals(story.phase_id, at=at, effective_on=ON),
+            "dated year": read.reconciliation(story.programme_id, 2020, at=at,
+                                              effective_on=ON)}
+
+
+@pytest.mark.parametrize(("schema", "missing"), [(2, ("scope_changes", "months",
+                                                      "month_history")),
+                                                 (3, ("months", "month_history"))])
+def test_a_store_of_an_earlier_schema_answers_as_of_as_it_was_written(
+    sql_database_url: str, schema: int, missing: tuple[str, ...],
 ) -> None:
-    """Schema 2 has no `scope_changes` (a start creates the table empty): its as-of figures
-    come from legs and application states, the same answers as before, at every position."""
+    """Schema 2 has no `scope_changes`, 3 no `months` (a start creates them empty): their
+    as-of figures come from what they hold — legs and application states, every day up
+    to a date — the same answers as a fresh store's, at every position."""
     settings = Settings(database_url=sql_database_url)
     ledger = build_ledger(settings)
     read = build_read_models(settings, ledger)
     story = run_story(ledger, read)
     read.catch_up()
     tag = _live_tag(read)
-    expected = {at: as_of_answers(read, story, at) for at, _ in story.snapshots}
-    with read.db.write() as tx:  # as a store of the release before `scope_changes` holds it
-        tx.execute("UPDATE proj_schemas SET version = 2 WHERE projection = 'grants'")
-        tx.execute(f"DELETE FROM {CHANGES.name(tag)}")
+    expected = {at: _as_of(read, story, at) for at, _ in story.snapshots}
+    with read.db.write() as tx:  # as a store of that release holds it
+        tx.execute("UPDATE proj_schemas SET version = ? WHERE projection = 'grants'",
+                   (schema,))
+        for table in (CHANGES, *days.TABLES):
+            if table.base in missing:
+                tx.execute(f"DELETE FROM {table.name(tag)}")
     read.close()
 
     again = build_read_models(settings, ledger)
     try:
         outdated = again.runner.outdated()
-        written = {at: as_of_answers(again, story, at) for at, _ in story.snapshots}
+        written = {at: _as_of(again, story, at) for at, _ in story.snapshots}
         again.replay(["grants"])
-        replayed = {at: as_of_answers(again, story, at) for at, _ in story.snapshots}
+        replayed = {at: _as_of(again, story, at) for at, _ in story.snapshots}
     finally:
         again.close()
         ledger.close()
-    assert outdated == {"grants": (2, GrantsProjection.schema_version)}
+    assert outdated == {"grants": (schema, GrantsProjection.schema_version)}
     assert written == expected
     assert replayed == expected
 
@@ -122,7 +137,8 @@ def test_a_fresh_store_and_a_replayed_one_are_of_this_release(sql_database_url: 
     assert fresh == replayed == {}
     # the version before a rebuild stays for readers inside it, with its own record
     assert {(n, t) for n, t, _ in versions} >= {(n, t) for n, t in live.items()}
-    assert all(v == (3 if n == "grants" else 1) for n, _, v in versions)
+    assert all(v == (GrantsProjection.schema_version if n == "grants" else 1)
+               for n, _, v in versions)
 
 
 def test_a_new_index_is_added_to_the_live_tables_at_start(sql_database_url: str) -> None:
