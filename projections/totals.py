@@ -39,14 +39,12 @@ _SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
 def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     """A scope's base sums as of `q.at`: its current row, or a checkpoint plus what followed."""
     key = f"{kind}:{scope_id}"
-    if q.on is not None or q.at >= q.live:
+    if q.on is not None:  # (a scope without sums has no periods either: {})
+        return days.figures_on(q, key, q.on)
+    if q.at >= q.live:
         current = q.tx.execute(f"SELECT figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
                                (key,))
-        if not current:
-            return {}
-        if q.on is not None:
-            return days.figures_on(q, key, q.on)
-        now: fig.Figures = orjson.loads(current[0][0])
+        now: fig.Figures = orjson.loads(current[0][0]) if current else {}
         return now
     if q.schema >= CHANGES_SCHEMA:
         rows = q.tx.execute(_changes_sql(q.tag), {"key": key, "kind": kind, "id": scope_id,
