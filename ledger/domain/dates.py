@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -72,5 +72,7 @@ def business_dates_in(request: Any, name: str = "date") -> Iterator[tuple[str, d
 
 
 def today() -> date:
-    """Today in the server's time zone: the effective date of undated commands."""
-    return datetime.now().astimezone().date()
+    """Today in the server's time zone: the effective date of undated commands. (The
+    local date, as `datetime.now().astimezone().date()` gives it, at a third of the cost:
+    every batch of the writer asks.)"""
+    return date.today()
