@@ -243,6 +243,7 @@ class PostgresSmallSave:
             "%b::bigint[], %b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b, %b::bytea[])"
         ).format(**names, save=save)
         self._save_bytes: bytes | None = None
+        self._cursors: dict[int, Cursor[Any]] = {}  # by connection (see _cursor)
         self._lock_timeout = f"{int(datastore.lock_timeout)}s"
         self._channel = channel
         # The statements the bulk path (pg_bulk.py) shares: the guards (and the head, when
@@ -333,16 +334,28 @@ class PostgresSmallSave:
         query = self._save_bytes
         if query is None:  # the statement as bytes, rendered once rather than per save
             query = self._save_bytes = self._sql_save.as_bytes(conn)
-        with conn.cursor(row_factory=tuple_row) as curs:  # a void answer: no column names
-            curs.execute(query, (
-                self._lock_timeout, self._channel, *guards, predicted.position,
-                predicted.hash, positions, ids, versions,
-                TextArray([s.topic for s in stored_events]),
-                ByteaArray([s.state for s in stored_events]), links[0][3],
-                ByteaArray([row[4] for row in links]),
-            ), prepare=True)
+        self._cursor(conn).execute(query, (
+            self._lock_timeout, self._channel, *guards, predicted.position,
+            predicted.hash, positions, ids, versions,
+            TextArray([s.topic for s in stored_events]),
+            ByteaArray([s.state for s in stored_events]), links[0][3],
+            ByteaArray([row[4] for row in links]),
+        ), prepare=True)
         self.remember(Head.after(links))
         return positions
+
+    def _cursor(self, conn: Connection[DictRow]) -> Cursor[Any]:
+        """The connection's cursor for the predicted save, kept: psycopg keeps a cursor's
+        adaptation (its Transformer and the dumpers it chose) while the same query object
+        runs again, which halves the parameters' conversion. Its answer is void, so it
+        reads rows as tuples (no column names looked up)."""
+        curs = self._cursors.get(id(conn))
+        if curs is None or curs.connection is not conn or curs.closed:
+            curs = conn.cursor(row_factory=tuple_row)
+            if len(self._cursors) >= 64:  # connections the pool replaced
+                self._cursors.clear()
+            self._cursors[id(conn)] = curs
+        return curs
 
     def _send(self, pipeline: Pipeline, curs: Cursor[Any], stored_events: Sequence[StoredEvent],
               guards: tuple[UuidArray, Int8Array], *, known: Head | None
