@@ -83,8 +83,8 @@ class LedgerAggregate(Aggregate):
         command answers with (ledger/writer.py), and the repository its cached ones.
         `copy.deepcopy` rebuilds even immutable values through `__reduce_ex__` (~12 us a
         zoned datetime, 7 us a UUID); here strings, numbers, dates, times, UUIDs, enum
-        members and Money are shared, sets and lists of them copied flat, and everything
-        else (dicts, dataclasses, events) deep-copied as before."""
+        members and Money are shared, sets and lists of them copied flat (and empty dicts
+        made anew), and everything else (dicts, dataclasses, events) deep-copied as before."""
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         state = clone.__dict__
@@ -95,6 +95,8 @@ class LedgerAggregate(Aggregate):
             elif (kind is set or kind is list) and id(value) not in memo and all(
                     type(item) in _SHARED for item in value):
                 state[name] = memo[id(value)] = kind(value)
+            elif kind is dict and not value and id(value) not in memo:
+                state[name] = memo[id(value)] = {}
             else:
                 state[name] = copy.deepcopy(value, memo)
         return clone
