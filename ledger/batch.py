@@ -40,7 +40,7 @@ class Pending:
 
     actor: Actor
     command: Command
-    fingerprint: str
+    fingerprint: str  # of the request, for its idempotency key ("" without one)
     window: tuple[date, date]
     done: threading.Event = field(default_factory=threading.Event)
     result: CommandResult | None = None

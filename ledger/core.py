@@ -125,8 +125,9 @@ class LedgerCore(Application[UUID]):
         window = self.business_dates()
         for field_name, business_date in business_dates_in(command):
             check_in_window(business_date, *window, what=field_name)
-        fingerprint = command.fingerprint(actor.user)
+        fingerprint = ""  # only a key is checked against it (and stored with it)
         if actor.idempotency_key is not None:
+            fingerprint = command.fingerprint(actor.user)
             replayed = self.replay(actor.user, actor.idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
@@ -157,9 +158,31 @@ class LedgerCore(Application[UUID]):
     def record(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Writes a batch's events (and its read guards) in one transaction."""
         recordings = self._record(processing)
-        self._take_snapshots(processing)
+        self._snapshot(processing)
         self._notify(recordings)
         return recordings
+
+    def _snapshot(self, processing: ProcessingEvent[UUID]) -> None:
+        """eventsourcing's `_take_snapshots` (an aggregate of `snapshotting_intervals` at a
+        multiple of its interval), taken from the aggregate just committed when it stands
+        at that version: eventsourcing would read its events back from the store and fold
+        them again (a phase's 500, on every 500th decision about it). The writer's
+        aggregate is that fold: the commit checked its version (ledger/writer.py)."""
+        if self.snapshots is None or not self.snapshotting_intervals:
+            return
+        for event in processing.events:
+            aggregate = processing.aggregates.get(event.originator_id)
+            if aggregate is None:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            if aggregate.version != event.originator_version or snapshot_class is None:
+                # Moved on in the same batch (or no snapshot class: eventsourcing says so).
+                self.take_snapshot(event.originator_id, version=event.originator_version)
+            else:
+                self.snapshots.put([snapshot_class.take(aggregate)])
 
     def close(self) -> None:
         self.writer.close()

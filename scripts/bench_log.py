@@ -146,9 +146,11 @@ class NationalLog:
                     written += len(saving.result()) if saving else 0
                     saving = writer.submit(self.ledger.events.put, events)
                     self.transactions += 1
-                written += len(saving.result()) if saving else 0
-                saving = None
-                self._snapshot(phase)
+                if saving is not None:  # a phase this call grew (not one at its last size,
+                    # whose snapshot is stored already: --events 0 grows none)
+                    written += len(saving.result())
+                    saving = None
+                    self._snapshot(phase)
         self.done_per_phase = upto
         self.written += written
         self.seconds += time.perf_counter() - start

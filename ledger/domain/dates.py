@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import DateOrder, ValidationFailed
+from ledger.money import Money
 
 
 def check_not_before(day: date, earlier: date | None, *, what: str, follows: str) -> None:
@@ -55,22 +57,44 @@ _PLANNED_DATES = frozenset({"opens_on", "closes_on"})
 
 def business_dates_in(request: Any, name: str = "date") -> Iterator[tuple[str, date]]:
     """Every business date of a command (a dataclass, walked without copying it) or of
-    a request's plain values, with its field name."""
+    a request's plain values, with its field name, in field order. Every command asks
+    before it is queued: the walk keeps each dataclass's field names and steps over the
+    values that hold no date (text, numbers, amounts) without looking into them."""
+    found: list[tuple[str, date]] = []
+    _collect(request, name, found)
+    return iter(found)
+
+
+# Values that hold no date (Money is a dataclass of one Decimal).
+_NO_DATES: frozenset[type] = frozenset({str, int, bool, float, type(None), Decimal, Money})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a dataclass's fields, planned dates left out
+
+
+def _collect(request: Any, name: str, found: list[tuple[str, date]]) -> None:
+    kind = type(request)
+    if kind in _NO_DATES:
+        return
     if isinstance(request, date):
-        yield name, request
-    elif dataclasses.is_dataclass(request) and not isinstance(request, type):
-        for field in dataclasses.fields(request):
-            if field.name not in _PLANNED_DATES:
-                yield from business_dates_in(getattr(request, field.name), field.name)
+        found.append((name, request))
+        return
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(request) and not isinstance(request, type):
+        names = _FIELD_NAMES[kind] = tuple(
+            f.name for f in dataclasses.fields(request) if f.name not in _PLANNED_DATES)
+    if names is not None:
+        for field_name in names:
+            _collect(getattr(request, field_name), field_name, found)
     elif isinstance(request, dict):
         for key, value in request.items():
             if key not in _PLANNED_DATES:
-                yield from business_dates_in(value, str(key))
+                _collect(value, str(key), found)
     elif isinstance(request, (list, tuple)):
         for value in request:
-            yield from business_dates_in(value, name)
+            _collect(value, name, found)
 
 
 def today() -> date:
-    """Today in the server's time zone: the effective date of undated commands."""
-    return datetime.now().astimezone().date()
+    """Today in the server's time zone: the effective date of undated commands. (The
+    local date, as `datetime.now().astimezone().date()` gives it, at a third of the cost:
+    every batch of the writer asks.)"""
+    return date.today()

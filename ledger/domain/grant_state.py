@@ -8,6 +8,7 @@ by what they decide: `grant_decisions.py` (the application and its award) and
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,11 @@ class Drawdown:
     requested_by: str
     requested_on: date
     paid_on: date | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Drawdown:
+        # Every field is immutable (ids, Money, dates): a flat copy is a deep one, without
+        # `copy.deepcopy`'s rebuilding of each date.
+        return copy.copy(self)
 
 
 class GrantState:

@@ -29,8 +29,16 @@ BULK_EVENTS = 200
 
 
 def format_recorded_at(moment: datetime) -> str:
-    """One text form for a recorded time, whatever the database returns."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """One text form for a recorded time, whatever the database returns: what
+    `moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")` writes, formatted by hand
+    (a third of the cost; every save's links and every verified link ask)."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # strftime writes such a year unpadded
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031  # half the cost of the f-string
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+        moment.microsecond)
 
 
 def parse_recorded_at(text: str) -> datetime:

@@ -30,17 +30,20 @@ it picks positions until its commit.
 
 from __future__ import annotations
 
+import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg import Connection, Cursor, Pipeline
-from psycopg.pq import TransactionStatus
+from psycopg import Connection, Cursor, Pipeline, postgres
+from psycopg.abc import AdaptContext
+from psycopg.adapt import Dumper
+from psycopg.pq import Format, TransactionStatus
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
@@ -71,6 +74,96 @@ class Head(NamedTuple):
 
 
 GENESIS = Head(0, bytes(32), None)
+
+
+# -- the save's arrays ---------------------------------------------------------------------
+#
+# psycopg dumps a plain list by looking at its items (which types, any None, any nesting)
+# on every execute, ~3 us a list; a save sends nine. These list types say their element
+# type, and their dumpers write PostgreSQL's binary array format (array_recv: ndim,
+# has-null, element oid, then length and lower bound, then each item's length and bytes)
+# in one step. Their items are never None.
+
+_pack_head = struct.Struct("!III").pack  # ndim, has-null flag, element oid
+_pack_dim = struct.Struct("!II").pack  # length, lower bound
+_pack_len = struct.Struct("!i").pack
+_pack_int8 = struct.Struct("!iq").pack  # an item: its length (8) and the value
+
+
+class Int8Array(list[int]):
+    """A bigint[] parameter."""
+
+
+class UuidArray(list[UUID]):
+    """A uuid[] parameter."""
+
+
+class TextArray(list[str]):
+    """A text[] parameter."""
+
+
+class ByteaArray(list[bytes]):
+    """A bytea[] parameter."""
+
+
+class _ArrayDumper(Dumper):
+    format = Format.BINARY
+    element: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        info = postgres.types[cls.element]
+        cls.oid, cls._element_oid = info.array_oid, info.oid
+
+    _element_oid: ClassVar[int]
+
+    def dump(self, obj: list[Any]) -> bytes:
+        if not obj:
+            return _pack_head(0, 0, self._element_oid)
+        return b"".join((_pack_head(1, 0, self._element_oid), _pack_dim(len(obj), 1),
+                         *self.items(obj)))
+
+    def items(self, obj: list[Any]) -> Iterable[bytes]:
+        raise NotImplementedError
+
+
+class _Int8ArrayDumper(_ArrayDumper):
+    element = "int8"
+
+    def items(self, obj: list[int]) -> Iterable[bytes]:
+        return map(_pack_int8, [8] * len(obj), obj)
+
+
+class _UuidArrayDumper(_ArrayDumper):
+    element = "uuid"
+
+    def items(self, obj: list[UUID]) -> Iterable[bytes]:
+        return [b"\x00\x00\x00\x10" + u.bytes for u in obj]
+
+
+class _TextArrayDumper(_ArrayDumper):
+    element = "text"
+
+    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+        super().__init__(cls, context)
+        self._encoding = self.connection.info.encoding if self.connection else "utf-8"
+
+    def items(self, obj: list[str]) -> Iterable[bytes]:
+        encoded = [t.encode(self._encoding) for t in obj]
+        return [b for t in encoded for b in (_pack_len(len(t)), t)]
+
+
+class _ByteaArrayDumper(_ArrayDumper):
+    element = "bytea"
+
+    def items(self, obj: list[bytes]) -> Iterable[bytes]:
+        return [b for t in obj for b in (_pack_len(len(t)), t)]
+
+
+# Registered where every connection copies its adapters from, before any connects.
+for _array, _dumper in ((Int8Array, _Int8ArrayDumper), (UuidArray, _UuidArrayDumper),
+                        (TextArray, _TextArrayDumper), (ByteaArray, _ByteaArrayDumper)):
+    psycopg.adapters.register_dumper(_array, _dumper)
 
 
 def _qualified_events(names: dict[str, Identifier]) -> Literal:
@@ -149,6 +242,8 @@ class PostgresSmallSave:
             "SELECT {schema}.{save}(%b, %b, %b::uuid[], %b::bigint[], %b::bigint, %b::bytea, "
             "%b::bigint[], %b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b, %b::bytea[])"
         ).format(**names, save=save)
+        self._save_bytes: bytes | None = None
+        self._cursors: dict[int, Cursor[Any]] = {}  # by connection (see _cursor)
         self._lock_timeout = f"{int(datastore.lock_timeout)}s"
         self._channel = channel
         # The statements the bulk path (pg_bulk.py) shares: the guards (and the head, when
@@ -190,8 +285,8 @@ class PostgresSmallSave:
             predicted = known if self._bet else None
             if predicted is not None:
                 self._last = None  # one save at a time bets on it
-        guards = ([g if type(g) is UUID else UUID(str(g)) for g, _ in read_guards],
-                  [v for _, v in read_guards])
+        guards = (UuidArray([g if type(g) is UUID else UUID(str(g)) for g, _ in read_guards]),
+                  Int8Array([v for _, v in read_guards]))
         with self._datastore.get_connection() as conn:
             if predicted is not None:
                 try:
@@ -205,7 +300,7 @@ class PostgresSmallSave:
             return self._run(conn, stored_events, guards, None, known=known)
 
     def _run(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
-             guards: tuple[list[UUID], list[int]], predicted: Head | None,
+             guards: tuple[UuidArray, Int8Array], predicted: Head | None,
              *, known: Head | None = None) -> list[int]:
         if predicted is not None:
             return self._run_predicted(conn, stored_events, guards, predicted)
@@ -231,21 +326,39 @@ class PostgresSmallSave:
         return positions
 
     def _run_predicted(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
-                       guards: tuple[list[UUID], list[int]], predicted: Head) -> list[int]:
+                       guards: tuple[UuidArray, Int8Array], predicted: Head) -> list[int]:
         """The whole save as one statement (`save_function`), answered with one round trip."""
         n = len(stored_events)
-        positions = list(range(predicted.position + 1, predicted.position + n + 1))
+        positions = Int8Array(range(predicted.position + 1, predicted.position + n + 1))
         ids, versions, links = self._links(predicted, positions, stored_events)
-        conn.execute(self._sql_save, (
-            self._lock_timeout, self._channel, *guards, predicted.position, predicted.hash,
-            positions, ids, versions, [s.topic for s in stored_events],
-            [s.state for s in stored_events], links[0][3], [row[4] for row in links],
+        query = self._save_bytes
+        if query is None:  # the statement as bytes, rendered once rather than per save
+            query = self._save_bytes = self._sql_save.as_bytes(conn)
+        self._cursor(conn).execute(query, (
+            self._lock_timeout, self._channel, *guards, predicted.position,
+            predicted.hash, positions, ids, versions,
+            TextArray([s.topic for s in stored_events]),
+            ByteaArray([s.state for s in stored_events]), links[0][3],
+            ByteaArray([row[4] for row in links]),
         ), prepare=True)
         self.remember(Head.after(links))
         return positions
 
+    def _cursor(self, conn: Connection[DictRow]) -> Cursor[Any]:
+        """The connection's cursor for the predicted save, kept: psycopg keeps a cursor's
+        adaptation (its Transformer and the dumpers it chose) while the same query object
+        runs again, which halves the parameters' conversion. Its answer is void, so it
+        reads rows as tuples (no column names looked up)."""
+        curs = self._cursors.get(id(conn))
+        if curs is None or curs.connection is not conn or curs.closed:
+            curs = conn.cursor(row_factory=tuple_row)
+            if len(self._cursors) >= 64:  # connections the pool replaced
+                self._cursors.clear()
+            self._cursors[id(conn)] = curs
+        return curs
+
     def _send(self, pipeline: Pipeline, curs: Cursor[Any], stored_events: Sequence[StoredEvent],
-              guards: tuple[list[UUID], list[int]], *, known: Head | None
+              guards: tuple[UuidArray, Int8Array], *, known: Head | None
               ) -> tuple[list[int], Links]:
         """The unpredicted save's statements; COMMIT is answered when the pipeline ends."""
         n = len(stored_events)
@@ -268,10 +381,10 @@ class PostgresSmallSave:
 
     @staticmethod
     def _links(head: Head, positions: list[int], stored_events: Sequence[StoredEvent]
-               ) -> tuple[list[UUID], list[int], Links]:
-        ids = [s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id))
-               for s in stored_events]
-        versions = [s.originator_version for s in stored_events]
+               ) -> tuple[UuidArray, Int8Array, Links]:
+        ids = UuidArray([s.originator_id if type(s.originator_id) is UUID
+                         else UUID(str(s.originator_id)) for s in stored_events])
+        versions = Int8Array([s.originator_version for s in stored_events])
         links = build_links(head.hash, head.recorded_at, positions,
                             [(i, s.originator_version, s.topic, s.state)
                              for i, s in zip(ids, stored_events, strict=True)])
@@ -280,9 +393,10 @@ class PostgresSmallSave:
     def _write(self, curs: Cursor[Any], head: Head, positions: list[int],
                stored_events: Sequence[StoredEvent]) -> Links:
         ids, versions, links = self._links(head, positions, stored_events)
-        curs.execute(self._sql_events, (positions, ids, versions,
-                                        [s.topic for s in stored_events],
-                                        [s.state for s in stored_events]), prepare=True)
-        curs.execute(self._sql_links, (links[0][3], positions, ids, versions,
-                                       [row[4] for row in links]), prepare=True)
+        curs.execute(self._sql_events, (Int8Array(positions), ids, versions,
+                                        TextArray([s.topic for s in stored_events]),
+                                        ByteaArray([s.state for s in stored_events])),
+                     prepare=True)
+        curs.execute(self._sql_links, (links[0][3], Int8Array(positions), ids, versions,
+                                       ByteaArray([row[4] for row in links])), prepare=True)
         return links

@@ -16,6 +16,7 @@ from ledger import Ledger, Settings, build_ledger
 from ledger.persistence.chain import BULK_EVENTS
 from ledger.persistence.log import LogRecord
 from ledger.persistence.pg_save import PostgresSmallSave
+from tests.conftest import PG_DSN
 from tests.support.reference_chain import unmatched_links
 
 
@@ -148,3 +149,26 @@ def test_a_refused_predicted_save_writes_nothing_and_the_next_one_chains_on(
     a.recorder.insert_events(events(1, oid=oid, version=2), read_guards=[])
     assert runs[:2] == [False, True]
     assert_one_chain(a, 2)
+
+
+def test_the_save_arrays_reach_postgresql_as_psycopg_would_send_plain_lists(
+        postgres_url: str) -> None:  # the fixture skips without PostgreSQL
+    """The save's typed arrays (one-step binary dumpers) read back as the plain lists
+    psycopg would have sent: empty, several items, non-ASCII text, large and extreme values."""
+    import psycopg
+
+    from ledger.persistence.pg_save import ByteaArray, Int8Array, TextArray, UuidArray
+
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    cases: list[tuple[Any, str]] = [
+        (Int8Array([1, -2, 2**63 - 1, -(2**63)]), "bigint[]"), (Int8Array(), "bigint[]"),
+        (UuidArray(ids), "uuid[]"), (UuidArray(), "uuid[]"),
+        (TextArray(["a:B.C", "Förderung €", ""]), "text[]"), (TextArray(), "text[]"),
+        (ByteaArray([b"", b"\x00\xff" * 300, b'{"n":1}']), "bytea[]"), (ByteaArray(), "bytea[]"),
+    ]
+    with psycopg.connect(PG_DSN) as conn:
+        for value, kind in cases:
+            typed, plain = conn.execute(
+                f"SELECT %b::{kind}, %b::{kind}", (value, list(value))).fetchone() or ()
+            assert typed == plain == list(value), kind
+            assert conn.execute("SELECT pg_typeof(%b)::text", (value,)).fetchone() == (kind,)

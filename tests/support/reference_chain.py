@@ -6,18 +6,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from ledger.persistence.chain import GENESIS, format_recorded_at
+from ledger.persistence.chain import GENESIS
 from ledger.persistence.log import LogRecord
+
+
+def reference_time(moment: datetime) -> str:
+    """The recorded time's text as first written (format_recorded_at now formats it by hand)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def reference_link(previous: bytes, *, position: int, recorded_at: datetime,
                    originator_id: UUID | str, originator_version: int, topic: str,
                    state: bytes) -> bytes:
     header = json.dumps(
-        [position, format_recorded_at(recorded_at), str(originator_id), originator_version,
+        [position, reference_time(recorded_at), str(originator_id), originator_version,
          topic],
         separators=(",", ":"),
     ).encode()

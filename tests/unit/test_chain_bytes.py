@@ -3,7 +3,7 @@ so a log written in bulk verifies like one written event by event, and old logs 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 from hypothesis import given
@@ -13,10 +13,11 @@ from ledger.persistence.chain import (
     GENESIS,
     ChainedEvent,
     build_links,
+    format_recorded_at,
     link,
     verify_chain,
 )
-from tests.support.reference_chain import reference_link
+from tests.support.reference_chain import reference_link, reference_time
 
 moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
                        timezones=st.just(UTC))
@@ -73,3 +74,9 @@ def test_verify_accepts_built_links_and_finds_a_changed_state() -> None:
     assert verify_chain(rows).verified
     tampered = [*rows[:2], ChainedEvent(**{**vars(rows[2]), "state": b'{"a":"x"}'}), rows[3]]
     assert verify_chain(tampered).broken_at == 3
+
+
+@given(moment=st.datetimes(timezones=st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))])))
+def test_a_recorded_time_is_written_as_strftime_wrote_it(moment: datetime) -> None:
+    assert format_recorded_at(moment) == reference_time(moment)

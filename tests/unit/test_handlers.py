@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -290,3 +291,51 @@ def test_the_fingerprint_covers_every_field() -> None:
     prints.add(command.fingerprint("other"))
     assert len(prints) == len(variants) + 2
     assert command.fingerprint("anna") == c.ApproveApplication(**base).fingerprint("anna")  # type: ignore[arg-type]
+
+
+def _mutables(value: Any, found: dict[int, Any]) -> dict[int, Any]:
+    """Every mutable object reachable from `value` (containers, dataclasses), by id."""
+    if isinstance(value, (list, dict, set)) or (
+            hasattr(value, "__dict__") and not isinstance(value, (type, Enum))
+            and not getattr(getattr(value, "__dataclass_params__", None), "frozen", False)):
+        if id(value) in found:
+            return found
+        found[id(value)] = value
+    items: Any = ()
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, set, tuple, frozenset)):
+        items = value
+    elif hasattr(value, "__dict__") and not isinstance(value, (type, Enum)):
+        items = vars(value).values()
+    for item in items:
+        _mutables(item, found)
+    return found
+
+
+def test_a_deep_copy_of_an_aggregate_equals_it_and_shares_nothing_mutable(
+        world: Memory) -> None:
+    """Aggregates copy themselves (LedgerAggregate.__deepcopy__, Phase's): the writer
+    hands a copy to the caller and keeps the original for the next command."""
+    application_id = submit(world, "r1")
+    world.run(CLERK, c.AmendApplication(
+        application_id=application_id, requested_amount=eur("600.00"), reason="Dach", measures=[
+            {"category": "website", "description": "Dach", "amount": "600.00"}]))
+    world.run(APPROVER, c.ApproveApplication(
+        application_id=application_id, approved_amount=eur("600.00"),
+        decided_on=date(2020, 3, 1)))
+    world.run(CLERK, c.RequestDrawdown(application_id=application_id, amount=eur("100.00"),
+                                       requested_on=date(2020, 4, 1)))
+    world.run(PAYMASTER, c.PayDrawdown(application_id=application_id, drawdown_id="D1",
+                                       paid_on=date(2020, 4, 2)))
+    world.run(CLERK, c.SubmitProofOfUse(application_id=application_id,
+                                        spent_amount=eur("100.00"),
+                                        submitted_on=date(2020, 5, 1)))
+    assert len(world.aggregates) >= 6
+    for aggregate in world.aggregates.values():
+        clone = copy.deepcopy(aggregate)
+        assert type(clone) is type(aggregate)
+        assert vars(clone) == vars(aggregate)
+        shared = _mutables(aggregate, {}).keys() & _mutables(clone, {}).keys()
+        assert not shared, (type(aggregate).__name__, [
+            type(_mutables(aggregate, {})[i]).__name__ for i in shared])
