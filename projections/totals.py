@@ -36,8 +36,22 @@ _SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
             "programme": ("programme_id", fig.programme_leg, fig.programme_state)}
 
 
-def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
-    """A scope's base sums as of `q.at`: its current row, or a checkpoint plus what followed."""
+def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures]:
+    """A phase's or programme's state and base sums as of `q.at` (NotFound if it did not
+    exist then): now, its current row; by business date, its periods (projections/days.py);
+    as of an earlier position, one statement (`_changes_sql`)."""
+    if q.on is not None or q.at >= q.live or q.schema < CHANGES_SCHEMA:
+        return q.require(kind, scope_id), _figures_at(q, kind, scope_id)
+    rows = q.tx.execute(_changes_sql(q.tag), {"key": f"{kind}:{scope_id}", "kind": kind,
+                                              "id": scope_id, "at": q.at})
+    if not rows or int(rows[-1][0]) != _STATE:
+        raise NotFound(f"unknown {kind} {scope_id}")
+    return orjson.loads(rows[-1][2]), _summed(rows[:-1])
+
+
+def _figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
+    """A scope's base sums where `_changes_sql` does not answer: now, by business date,
+    or as of a position on a version written before `scope_changes`."""
     key = f"{kind}:{scope_id}"
     if q.on is not None:  # (a scope without sums has no periods either: {})
         return days.figures_on(q, key, q.on)
@@ -46,23 +60,7 @@ def figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
                                (key,))
         now: fig.Figures = orjson.loads(current[0][0]) if current else {}
         return now
-    if q.schema >= CHANGES_SCHEMA:
-        rows = q.tx.execute(_changes_sql(q.tag), {"key": key, "kind": kind, "id": scope_id,
-                                                  "at": q.at})
-        return _summed([row for row in rows if int(row[0]) != _STATE])
     return _figures_as_written(q, kind, key, scope_id)
-
-
-def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures]:
-    """A phase's or programme's state and base sums as of `q.at` (NotFound if it did not
-    exist then): as of an earlier position, one statement (`_changes_sql`)."""
-    if q.on is not None or q.at >= q.live or q.schema < CHANGES_SCHEMA:
-        return q.require(kind, scope_id), figures_at(q, kind, scope_id)
-    rows = q.tx.execute(_changes_sql(q.tag), {"key": f"{kind}:{scope_id}", "kind": kind,
-                                              "id": scope_id, "at": q.at})
-    if not rows or int(rows[-1][0]) != _STATE:
-        raise NotFound(f"unknown {kind} {scope_id}")
-    return orjson.loads(rows[-1][2]), _summed(rows[:-1])
 
 
 def _summed(rows: list[Any]) -> fig.Figures:
@@ -223,19 +221,20 @@ def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | No
                   limit: int, recipient_kind: str | None = None) -> Json:
     """The legs behind a phase figure, or behind its cell of one recipient kind
     (`by_kind`): one index range per (account kind, class) of the figure."""
-    q.require("phase", phase_id)
+    _, figures = scope_at(q, "phase", phase_id)
     if recipient_kind is not None and recipient_kind not in RECIPIENT_KINDS:
         raise ValidationFailed(f"recipient_kind: one of {', '.join(RECIPIENT_KINDS)}")
     if figure == "requested" and q.on is not None:
         raise ValidationFailed("effective_on: requested is a sum of application states, not of "
                                "entries; its drill-down has no business-date cut-off")
     if figure == "requested":
-        return _requested_entries(q, phase_id, recipient_kind, cursor=cursor, limit=limit)
+        return _requested_entries(q, phase_id, figures, recipient_kind, cursor=cursor,
+                                  limit=limit)
     definition = PHASE_FIGURES.get(figure)
     if definition is None:
         raise NotFound(f"unknown figure {figure}; one of requested, {', '.join(PHASE_FIGURES)}")
     prefix = f"{recipient_kind}|" if recipient_kind is not None else ""
-    value = fig.phase_figures(figures_at(q, "phase", phase_id), prefix)[figure]
+    value = fig.phase_figures(figures, prefix)[figure]
     if recipient_kind is None:
         ranges = [("phase_id = ? AND account_kind = ? AND cls = ?", [phase_id, kind, cls])
                   for kind, cls in definition.pairs]
@@ -246,8 +245,8 @@ def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | No
     return {**page, "recipient_kind": recipient_kind} if recipient_kind is not None else page
 
 
-def _requested_entries(q: StateQuery, phase_id: str, kind: str | None, *, cursor: str | None,
-                       limit: int) -> Json:
+def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind: str | None,
+                       *, cursor: str | None, limit: int) -> Json:
     """The Submitted or Amended event that set each live application's requested amount
     (of one recipient kind: the phase's applications read a chunk at a time, the others
     skipped, so a page costs at most the phase's applications)."""
@@ -267,7 +266,7 @@ def _requested_entries(q: StateQuery, phase_id: str, kind: str | None, *, cursor
     next_cursor = encode_cursor(states[limit - 1]["application_id"]) if len(
         states) > limit else None
     key = f"{kind}|requested" if kind is not None else "requested"
-    total = figures_at(q, "phase", phase_id).get(key, 0)
+    total = figures.get(key, 0)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
             **({"recipient_kind": kind} if kind is not None else {})}
 
@@ -332,9 +331,10 @@ def _year_ranges(programme_id: str, year: int, figure: str) -> tuple[int, list[R
 
 def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: str, *,
                            cursor: str | None, limit: int) -> Json:
-    _budget_year(q.require("programme", programme_id), programme_id, year)
+    programme, base = scope_at(q, "programme", programme_id)
+    _budget_year(programme, programme_id, year)
     if figure not in RECONCILIATION_FIGURES:
         raise NotFound(f"unknown figure {figure}; one of {', '.join(RECONCILIATION_FIGURES)}")
-    value = fig.year_figures(figures_at(q, "programme", programme_id), year)[figure]
+    value = fig.year_figures(base, year)[figure]
     sign, ranges = _year_ranges(programme_id, year, figure)
     return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit)
