@@ -36,32 +36,6 @@ from projections.db import Tx, any_of, chunks
 if TYPE_CHECKING:
     from projections.state import StateQuery
 
-DAYS = Table(
-    "days",
-    (("scope", "TEXT NOT NULL"), ("day", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
-     ("figures", "TEXT NOT NULL")),
-    key=("scope", "day"),
-)
-DAY_HISTORY = Table(
-    "day_history",
-    (("scope", "TEXT NOT NULL"), ("day", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
-     ("figures", "TEXT NOT NULL")),
-    key=("scope", "day", "position"),
-)
-MONTHS = Table(
-    "months",
-    (("scope", "TEXT NOT NULL"), ("month", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
-     ("figures", "TEXT NOT NULL")),
-    key=("scope", "month"),
-)
-MONTH_HISTORY = Table(
-    "month_history",
-    (("scope", "TEXT NOT NULL"), ("month", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"),
-     ("figures", "TEXT NOT NULL")),
-    key=("scope", "month", "position"),
-)
-TABLES = (DAYS, DAY_HISTORY, MONTHS, MONTH_HISTORY)
-
 DATED_SCHEMA = 2  # the grants schema from which `days` hold the whole log
 MONTHS_SCHEMA = 4  # … and `months` too
 
@@ -72,17 +46,25 @@ Change = tuple[str, str, int, fig.Figures]  # (scope, effective date, position, 
 class Period:
     """Days or months: the tables of one length of period, and how a date names it."""
 
-    current: Table
-    history: Table
+    current: Table  # each scope's sums per period now
+    history: Table  # … after each event that changed them
     column: str
     width: int  # the leading characters of an ISO date that name the period
+
+    @classmethod
+    def of(cls, current: str, history: str, column: str, width: int) -> Period:
+        columns = (("scope", "TEXT NOT NULL"), (column, "TEXT NOT NULL"),
+                   ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL"))
+        return cls(Table(current, columns, key=("scope", column)),
+                   Table(history, columns, key=("scope", column, "position")), column, width)
 
     def name(self, day: str) -> str:
         return day[: self.width]
 
 
-DAY = Period(DAYS, DAY_HISTORY, "day", 10)
-MONTH = Period(MONTHS, MONTH_HISTORY, "month", 7)
+DAY = Period.of("days", "day_history", "day", 10)
+MONTH = Period.of("months", "month_history", "month", 7)
+TABLES = (DAY.current, DAY.history, MONTH.current, MONTH.history)
 
 
 def _json(figures: fig.Figures) -> str:
