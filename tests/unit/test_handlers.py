@@ -223,8 +223,8 @@ def test_drawdowns_stay_within_the_award_and_pay_in_order(world: Memory) -> None
     assert world.application(application_id).paid == eur("400.00")
 
 
-def test_closing_releases_what_was_not_paid(world: Memory) -> None:
-    application_id = submit(world, "r1")
+def approved_and_paid(world: Memory, application_id: str) -> None:
+    """Awarded 600.00, of which one drawdown of 100.00 requested and paid."""
     world.run(APPROVER, c.ApproveApplication(
         application_id=application_id, approved_amount=eur("600.00"),
         decided_on=date(2020, 3, 1)))
@@ -232,6 +232,11 @@ def test_closing_releases_what_was_not_paid(world: Memory) -> None:
                                        requested_on=date(2020, 4, 1)))
     world.run(PAYMASTER, c.PayDrawdown(application_id=application_id, drawdown_id="D1",
                                        paid_on=date(2020, 4, 2)))
+
+
+def test_closing_releases_what_was_not_paid(world: Memory) -> None:
+    application_id = submit(world, "r1")
+    approved_and_paid(world, application_id)
     world.run(ADMIN, c.CloseApplication(application_id=application_id,
                                         closed_on=date(2020, 12, 1)))
     assert world.phase("ph").committed == eur("100.00")
@@ -321,13 +326,7 @@ def test_a_deep_copy_of_an_aggregate_equals_it_and_shares_nothing_mutable(
     world.run(CLERK, c.AmendApplication(
         application_id=application_id, requested_amount=eur("600.00"), reason="Dach", measures=[
             {"category": "website", "description": "Dach", "amount": "600.00"}]))
-    world.run(APPROVER, c.ApproveApplication(
-        application_id=application_id, approved_amount=eur("600.00"),
-        decided_on=date(2020, 3, 1)))
-    world.run(CLERK, c.RequestDrawdown(application_id=application_id, amount=eur("100.00"),
-                                       requested_on=date(2020, 4, 1)))
-    world.run(PAYMASTER, c.PayDrawdown(application_id=application_id, drawdown_id="D1",
-                                       paid_on=date(2020, 4, 2)))
+    approved_and_paid(world, application_id)
     world.run(CLERK, c.SubmitProofOfUse(application_id=application_id,
                                         spent_amount=eur("100.00"),
                                         submitted_on=date(2020, 5, 1)))
