@@ -186,6 +186,9 @@ class LedgerCore(Application[UUID]):
 
     def close(self) -> None:
         self.writer.close()
+        release = getattr(self.recorder, "release", None)  # the PostgreSQL saves' connection
+        if release is not None:
+            release()
         super().close()
 
     def business_dates(self) -> tuple[date, date]:

@@ -30,14 +30,16 @@ it picks positions until its commit.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Connection, Cursor, Pipeline, postgres
@@ -48,6 +50,31 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.persistence.chain import build_links
+
+# psycopg's errors as eventsourcing's (the writer and the recorder's retries catch those),
+# most specific first, as eventsourcing's own `PostgresDatastore.get_connection` maps them.
+_TRANSLATED: tuple[tuple[type[psycopg.Error], type[Exception]], ...] = (
+    (psycopg.InterfaceError, persistence.InterfaceError),
+    (psycopg.OperationalError, persistence.OperationalError),
+    (psycopg.DataError, persistence.DataError),
+    (psycopg.IntegrityError, persistence.IntegrityError),
+    (psycopg.InternalError, persistence.InternalError),
+    (psycopg.ProgrammingError, persistence.ProgrammingError),
+    (psycopg.NotSupportedError, persistence.NotSupportedError),
+    (psycopg.DatabaseError, persistence.DatabaseError),
+)
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        for theirs, ours in _TRANSLATED:
+            if isinstance(exc, theirs):
+                raise ours(str(exc)) from exc
+        raise
+
 
 #: SQLSTATE the guard function raises when the chain's head is not the predicted one.
 HEAD_MOVED = "LH001"
@@ -235,6 +262,9 @@ class PostgresSmallSave:
         self._last: Head | None = None  # the head this recorder's last save left
         self._bet = True  # whether the next save predicts it (off while others write)
         self._mutex = threading.Lock()
+        # The saves' own connection (see `_connection`), and who uses it now.
+        self._own: Connection[DictRow] | None = None
+        self._own_lock = threading.Lock()
         function, create_check = guard_function(names, events_table)
         save, create_save = save_function(names, events_table, function)
         self.sql_create = [create_check, create_save]
@@ -287,7 +317,7 @@ class PostgresSmallSave:
                 self._last = None  # one save at a time bets on it
         guards = (UuidArray([g if type(g) is UUID else UUID(str(g)) for g, _ in read_guards]),
                   Int8Array([v for _, v in read_guards]))
-        with self._datastore.get_connection() as conn:
+        with self._connection() as conn:
             if predicted is not None:
                 try:
                     return self._run(conn, stored_events, guards, predicted)
@@ -298,6 +328,47 @@ class PostgresSmallSave:
                     # head where this one left it (each lost bet costs a round trip).
                     self._bet = False
             return self._run(conn, stored_events, guards, None, known=known)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection[DictRow]]:
+        """The saves' own connection, or one from the pool while another thread uses it.
+
+        psycopg's pool hands its idle connections out in turn (first in, first out), so
+        consecutive saves would each wake a different server process, idle since the
+        save before last: a tenth of a millisecond more per save than one process kept
+        busy. The saves of a Ledger come one at a time (its writer), so they keep one
+        connection checked out, until `release` or until it fails."""
+        if not self._own_lock.acquire(blocking=False):
+            with self._datastore.get_connection() as shared:
+                yield shared
+            return
+        try:
+            conn = self._own
+            if conn is None:
+                with _translated():
+                    pool = self._datastore.pool
+                    pool.open(self._datastore.pool_open_timeout is not None,
+                              self._datastore.pool_open_timeout or 30.0)
+                    conn = self._own = pool.getconn()
+            try:
+                with _translated():
+                    yield conn
+            finally:
+                if conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+                    self._discard()  # broken, or left in a transaction: the pool decides
+        finally:
+            self._own_lock.release()
+
+    def _discard(self) -> None:
+        conn, self._own = self._own, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a closed pool, a broken connection
+                self._datastore.pool.putconn(conn)
+
+    def release(self) -> None:
+        """Gives the saves' own connection back to the pool (before the pool closes)."""
+        with self._own_lock:
+            self._discard()
 
     def _run(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
              guards: tuple[UuidArray, Int8Array], predicted: Head | None,

@@ -151,6 +151,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(**names)
 
+    def release(self) -> None:
+        """Gives back the connection the saves keep (pg_save.py); the Ledger's close."""
+        self._small.release()
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -16,6 +16,7 @@ from ledger import Ledger, Settings, build_ledger
 from ledger.persistence.chain import BULK_EVENTS
 from ledger.persistence.log import LogRecord
 from ledger.persistence.pg_save import PostgresSmallSave
+from projections.runner import wait_until
 from tests.conftest import PG_DSN
 from tests.support.reference_chain import unmatched_links
 
@@ -172,3 +173,62 @@ def test_the_save_arrays_reach_postgresql_as_psycopg_would_send_plain_lists(
                 f"SELECT %b::{kind}, %b::{kind}", (value, list(value))).fetchone() or ()
             assert typed == plain == list(value), kind
             assert conn.execute("SELECT pg_typeof(%b)::text", (value,)).fetchone() == (kind,)
+
+
+def _backend(ledger: Ledger) -> int:
+    """The server process of the connection the next small save uses."""
+    small = ledger.chained_recorder._small  # the connection under test
+    with small._connection() as conn:
+        return int(conn.info.backend_pid)
+
+
+def test_consecutive_saves_keep_one_connection_and_the_pool_still_serves_others(
+    two: tuple[Ledger, Ledger],
+) -> None:
+    """psycopg's pool hands connections out in turn; the saves keep one (a busy server
+    process answers sooner than one idle since the save before last)."""
+    a, _ = two
+    pids = set()
+    for _ in range(6):
+        a.recorder.insert_events(events(1))
+        pids.add(_backend(a))
+    assert len(pids) == 1
+    pool = a.chained_recorder.datastore.pool
+    with pool.connection() as other, pool.connection() as third:  # the pool's own turn
+        assert {other.info.backend_pid, third.info.backend_pid}.isdisjoint(pids)
+    assert_one_chain(a, 6)
+
+
+def test_a_save_whose_connection_died_is_retried_on_a_new_one(
+    two: tuple[Ledger, Ledger],
+) -> None:
+    """The kept connection is given up when it fails; the recorder's retry saves on a
+    fresh one, and nothing is written twice."""
+    import psycopg
+
+    a, _ = two
+    a.recorder.insert_events(events(1))
+    killed = _backend(a)
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (killed,))  # waits for it
+
+    a.recorder.insert_events(events(2))
+    a.recorder.insert_events(events(1))  # predicted again, on the new connection
+    assert _backend(a) != killed
+    assert_one_chain(a, 4)
+
+
+def test_closing_the_ledger_gives_the_kept_connection_back(postgres_url: str) -> None:
+    ledger = build_ledger(Settings(database_url=postgres_url))
+    ledger.recorder.insert_events(events(1))
+    pid = _backend(ledger)
+    ledger.close()
+    import psycopg
+
+    def gone() -> bool:
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                (pid,)).fetchone()
+        return row is not None and row[0] == 0
+
+    assert wait_until(gone, timeout=5)  # a server process ends a moment after its client
