@@ -4,7 +4,11 @@
 links per call; without this thread a server started on a large log would answer
 "verified up to n" far behind the head until enough auditors had asked. The thread
 extends it in the same bounded steps (under the same lock, so several workers or
-servers never race), back to back while it is behind, then once per `interval`.
+servers never race): back to back while it is more than a step behind (a server started on
+a large log), then once per `interval`. Under a steady stream of commands the checkpoint
+is always a few links behind the moment a step ends; stepping again at once would make
+every step a transaction (and a commit) for a handful of links, competing with the
+commands for the database and the interpreter.
 
 Each step's answer is kept: while it is younger than `max_age`, `GET /integrity`
 (without a digest) sends it as it is, without touching the database. It is what a
@@ -20,7 +24,7 @@ import time
 import structlog
 
 from ledger.app import Ledger
-from ledger.persistence.integrity import Integrity
+from ledger.persistence.integrity import LINKS_PER_CALL, Integrity
 
 log = structlog.get_logger("ledger")
 
@@ -56,6 +60,15 @@ class IntegrityKeeper:
         self._latest = (began, answer)
         return answer.checkpoint.verified and answer.checkpoint.position < answer.head_position
 
+    def far_behind(self) -> bool:
+        """Whether the last step left more links than one step takes (catching up)."""
+        latest = self._latest
+        if latest is None:
+            return False
+        answer = latest[1]
+        return (answer.checkpoint.verified
+                and answer.head_position - answer.checkpoint.position >= LINKS_PER_CALL)
+
     def current(self) -> Integrity | None:
         """The last step's answer if that step began less than `max_age` ago; no I/O."""
         latest = self._latest
@@ -66,7 +79,7 @@ class IntegrityKeeper:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                behind = self.step()
+                behind = self.step() and self.far_behind()
                 if self._failing:
                     log.info("integrity_keeper_recovered")
                 self._failing = False

@@ -180,9 +180,10 @@ class Integrity:
 
 
 def integrity(recorder: ChainedRecorder, *, digest: Digest | None = None,
-              limit: int = LINKS_PER_CALL) -> Integrity:
-    """Extends the checkpoint by at most `limit` links (unless another caller is at it)
-    and checks `digest` against the stored chain row at its position."""
+              limit: int | None = None) -> Integrity:
+    """Extends the checkpoint by at most `limit` (`LINKS_PER_CALL`) links (unless another
+    caller is at it) and checks `digest` against the stored chain row at its position."""
+    limit = LINKS_PER_CALL if limit is None else limit
     checkpoint = recorder.read_checkpoint()
     head_position, head_hash = recorder.chain_head()
     # At the head, the head's link is the checkpoint's: it still holds the verified hash,

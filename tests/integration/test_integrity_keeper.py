@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from ledger import Ledger
 from ledger.keeper import IntegrityKeeper
 from tests.support.scenario import funded_phase, recipients
@@ -68,3 +70,24 @@ def test_the_kept_answer_never_claims_more_than_was_verified(ledger: Ledger) -> 
     keeper.step()
     moved = keeper.current()
     assert moved is not None and moved.checkpoint.position == ledger.head()[0]
+
+
+def test_the_keeper_steps_back_to_back_only_while_more_than_a_step_behind(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server started on a long log catches up at once; under a stream of commands the
+    few links of each interval wait for the next step instead of a step each."""
+    import ledger.persistence.integrity as integrity_module
+
+    monkeypatch.setattr(integrity_module, "LINKS_PER_CALL", 5)
+    monkeypatch.setattr("ledger.keeper.LINKS_PER_CALL", 5)
+    funded_phase(ledger)
+    recipients(ledger, 12)
+    keeper = IntegrityKeeper(ledger)
+    far = []
+    while keeper.step():
+        far.append(keeper.far_behind())
+
+    assert far[0] and not far[-1]  # first more than a step behind, at the end less
+    assert far == sorted(far, reverse=True)  # back to back, then paced
+    assert ledger.chained_recorder.read_checkpoint().position == ledger.head()[0]
