@@ -537,6 +537,17 @@ def http_stages(ledger: Ledger, log: NationalLog, report: Report, args: argparse
                                                   timeout=args.query_timeout,
                                                   events=_count_events(url, table),
                                                   baseline=name)
+    if writes:  # the same commands with the projections in a process of their own
+        print(f"(f) HTTP commands through `ledger serve --projector`, {args.http_clients} "
+              f"clients, {args.write_seconds} s")
+        with bench_http.Server(url, timeout=args.query_timeout,
+                               serve_args=("--projector",)) as server:
+            server.wait_caught_up(head=ledger.head()[0], limit=120)
+            report.http += bench_http.write_stage(server, clients=args.http_clients,
+                                                  seconds=args.write_seconds,
+                                                  timeout=args.query_timeout,
+                                                  events=_count_events(url, table),
+                                                  baseline=name, label="--projector")
     return events
 
 

@@ -118,9 +118,11 @@ def queries(ids: QueryIds, *, rng: random.Random) -> list[tuple[str, list[str]]]
 class Server:
     """`ledger serve` in a subprocess on a free port, with a keys file for every role."""
 
-    def __init__(self, database_url: str, *, timeout: float) -> None:
+    def __init__(self, database_url: str, *, timeout: float,
+                 serve_args: tuple[str, ...] = ()) -> None:
         self.database_url = database_url
         self.timeout = timeout
+        self.serve_args = serve_args  # e.g. ("--projector",)
         self.workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
         self.keys = {role: f"bench-{role}-{secrets.token_urlsafe(18)}" for role in ROLES}
         self.keys_file = self.workdir / "keys.json"
@@ -157,7 +159,8 @@ class Server:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
                 [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                 "--port", str(self.port), *self.serve_args], env=env, stdout=log,
+                stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         if self.process is None:
@@ -387,26 +390,33 @@ def query_stage(server: Server, ids: QueryIds, stage: QueryStage) -> list[HttpFi
 
 
 def write_stage(server: Server, *, clients: int, seconds: int, timeout: int, events: int,
-                baseline: str) -> list[HttpFigure]:
-    """`clients` asyncio clients, each running submit → approve → drawdown → pay."""
-    recipients = [[f"http-r{c:03d}-{n}" for n in range(RECIPIENTS_PER_CLIENT)]
+                baseline: str, label: str = "") -> list[HttpFigure]:
+    """`clients` asyncio clients, each running submit → approve → drawdown → pay; `label`
+    names the setting (figures and ids), so a second stage on one store has its own."""
+    suffix = f"-{label.strip('-')}" if label else ""
+    recipients = [[f"http-r{c:03d}-{n}{suffix}" for n in range(RECIPIENTS_PER_CLIENT)]
                   for c in range(clients)]
-    prepare_writes(server, [r for group in recipients for r in group])
+    phase_id = f"{WRITE_PHASE}{suffix}"
+    prepare_writes(server, [r for group in recipients for r in group],
+                   programme_id=f"{WRITE_PROGRAMME}{suffix}", phase_id=phase_id)
     job = {"mode": "write", "base_url": server.base_url, "keys": server.keys,
-           "phase_id": WRITE_PHASE, "recipients": recipients, "day": WRITE_DAY,
+           "phase_id": phase_id, "recipients": recipients, "day": WRITE_DAY,
            "clients": clients, "seconds": seconds, "timeout": timeout}
     answer = asyncio_load(job, limit=seconds + 4 * timeout + 30)
-    figures = [HttpFigure("writes", events, f"POST {step}", clients, result["requests"],
-                          result["seconds"], result["p50_ms"], result["p99_ms"],
-                          result["statuses"], baseline)
+    shown = f" ({label})" if label else ""
+    figures = [HttpFigure("writes", events, f"POST {step}{shown}", clients,
+                          result["requests"], result["seconds"], result["p50_ms"],
+                          result["p99_ms"], result["statuses"], baseline)
                for step, result in answer.items()]
-    figures.insert(0, mix(figures, events=events, clients=clients, baseline=baseline))
+    figures.insert(0, mix(figures, events=events, clients=clients, baseline=baseline,
+                          name=f"POST command mix (all four){shown}"))
     for figure in figures:
         print_progress(figure)
     return figures
 
 
-def mix(figures: list[HttpFigure], *, events: int, clients: int, baseline: str) -> HttpFigure:
+def mix(figures: list[HttpFigure], *, events: int, clients: int, baseline: str,
+        name: str = "POST command mix (all four)") -> HttpFigure:
     """All commands of the write stage together (latency percentiles of the slowest kind)."""
     statuses: dict[str, int] = {}
     for f in figures:
@@ -414,12 +424,13 @@ def mix(figures: list[HttpFigure], *, events: int, clients: int, baseline: str) 
             statuses[status] = statuses.get(status, 0) + n
     p50s = [f.p50_ms for f in figures if f.p50_ms is not None]
     p99s = [f.p99_ms for f in figures if f.p99_ms is not None]
-    return HttpFigure("writes", events, "POST command mix (all four)", clients,
+    return HttpFigure("writes", events, name, clients,
                       sum(f.requests for f in figures), max(f.seconds for f in figures),
                       max(p50s, default=None), max(p99s, default=None), statuses, baseline)
 
 
-def prepare_writes(server: Server, recipient_ids: list[str]) -> None:
+def prepare_writes(server: Server, recipient_ids: list[str], *,
+                   programme_id: str = WRITE_PROGRAMME, phase_id: str = WRITE_PHASE) -> None:
     """A programme, a 2020 budget and a phase with room for every write, over HTTP.
 
     Raises RuntimeError when the server refuses a step.
@@ -428,12 +439,12 @@ def prepare_writes(server: Server, recipient_ids: list[str]) -> None:
     big = "1000000000.00"
     kinds = ["gemeinde", "stadt", "kreisfreie_stadt", "landkreis"]
     for path, body in (
-        ("/programmes", {"programme_id": WRITE_PROGRAMME, "name": "Bench HTTP writes",
+        ("/programmes", {"programme_id": programme_id, "name": "Bench HTTP writes",
                          "funder": "Bench"}),
-        (f"/programmes/{WRITE_PROGRAMME}/budgets",
+        (f"/programmes/{programme_id}/budgets",
          {"fiscal_year": 2020, "amount": big, "effective_date": "2020-01-01"}),
-        (f"/programmes/{WRITE_PROGRAMME}/phases",
-         {"phase_id": WRITE_PHASE, "name": "Bench HTTP 2020", "fiscal_year": 2020,
+        (f"/programmes/{programme_id}/phases",
+         {"phase_id": phase_id, "name": "Bench HTTP 2020", "fiscal_year": 2020,
           "envelope": big, "opens_on": "2020-01-01", "closes_on": "2020-12-31",
           "eligible_kinds": kinds, "max_open_per_recipient": 1000}),
         ("/recipients", {"recipients": [

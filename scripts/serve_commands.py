@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,28 +39,65 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(
         min=1, help="worker processes (one per core); one of them runs the projections")] = 1,
+    projector: Annotated[bool, typer.Option(
+        "--projector/--no-projector",
+        help="run the projections in a process of their own (recommended on PostgreSQL: "
+             "the workers' interpreters then only answer requests)")] = False,
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
     settings = Settings()
     if settings.api_keys_file is None:
         typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
                    "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
-    _serve(settings, host=host, port=port, workers=workers)
+    _serve(settings, host=host, port=port, workers=workers, projector=projector)
 
 
-def _serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+def _serve(settings: Settings, *, host: str, port: int, workers: int = 1,
+           projector: bool = False) -> None:
     """One process, or `workers` processes that build the app from the environment.
 
     Every worker's lifespan builds the ledger and starts the projection runner
-    thread; the runners elect one leader per database (projections/leader.py).
+    thread; the runners elect one leader per database (projections/leader.py). With
+    `projector`, a child process takes the lead first (projections/projector.py).
     """
+    one_process = database_kind(settings.database_url) == "memory"
+    if workers > 1 and one_process:
+        raise typer.BadParameter("a memory:// ledger lives in one process; use --workers 1 "
+                                 "or a SQLite or PostgreSQL database", param_hint="--workers")
+    if projector and one_process:
+        raise typer.BadParameter("a memory:// ledger lives in one process; its projections "
+                                 "run in it", param_hint="--projector")
+    if projector:
+        _prepare_store(settings)
+        with _projector(settings):
+            _run_uvicorn(settings, host=host, port=port, workers=workers)
+        return
+    _run_uvicorn(settings, host=host, port=port, workers=workers)
+
+
+@contextlib.contextmanager
+def _projector(settings: Settings) -> Iterator[None]:
+    from ledger.logging import configure_logging
+    from projections.projector import Projector
+
+    configure_logging(settings.log_format)
+    child = Projector(settings.environment())
+    try:
+        child.start()
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        yield
+    finally:
+        child.stop()
+
+
+def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from api.main import create_app
 
-    if workers > 1 and database_kind(settings.database_url) == "memory":
-        raise typer.BadParameter("a memory:// ledger lives in one process; use --workers 1 "
-                                 "or a SQLite or PostgreSQL database", param_hint="--workers")
     options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop",
                                "http": "httptools", "log_config": None, "access_log": False}
     if workers == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -124,3 +125,58 @@ def test_metrics_of_two_workers_add_up_on_either(serve: Serve) -> None:
     counts = [health_count(text) for text in scrapes]
     assert min(counts) >= len(pids) and len(set(counts)) == 1, (counts, pids)
     assert all("ledger_head_position" in text for text in scrapes)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_projector_process_runs_the_projections_and_the_server_takes_over_if_it_dies(
+    serve: Serve,
+) -> None:
+    """`--projector`: the child leads, the server follows and reads its own writes back;
+    when the child dies the server's runner takes the projections over."""
+    server = serve("--projector")
+    health = eventually(server.health)
+    children = _children(server.process.pid)
+    status = write_and_read_back(server, "p-projector")
+
+    assert health["runner"] == "follower" and len(children) == 1
+    assert status == 200
+    os.kill(children[0], signal.SIGKILL)
+    eventually(lambda: (server.health() or {}).get("runner") == "leader", timeout=30)
+    assert write_and_read_back(server, "p-after-projector") == 200
+    log = server.stop()
+    events = [json.loads(line)["event"] for line in log.splitlines() if line.startswith("{")]
+    assert events.count("projector_started") == 1
+    assert events.count("projector_exited") == 1
+    assert events.count("projections_leading") == 2  # the child, then the server
+
+
+def test_stopping_the_server_stops_its_projector(serve: Serve) -> None:
+    server = serve("--projector")
+    eventually(server.health)
+    child = _children(server.process.pid)[0]
+
+    server.stop()
+
+    assert eventually(lambda: not Path(f"/proc/{child}").exists(), timeout=30)
+
+
+def test_a_memory_ledger_refuses_a_projector() -> None:
+    env = {**os.environ, "LEDGER_DATABASE_URL": "memory://"}
+
+    result = subprocess.run([LEDGER, "serve", "--projector"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 2 and "--projector" in result.stderr
