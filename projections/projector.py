@@ -35,7 +35,6 @@ class Projector:
         self._environment = environment
         self._process: subprocess.Popen[str] | None = None
         self._stopping = False
-        self.role: str | None = None  # "leading" or "following", once started
 
     def start(self, *, timeout: float = READY_SECONDS) -> str:
         """Starts the child and waits until it leads or follows; raises RuntimeError if
@@ -55,7 +54,6 @@ class Projector:
         if role not in ("leading", "following"):
             self.stop()
             raise RuntimeError("the projector process did not start (see its log above)")
-        self.role = role
         threading.Thread(target=self._watch, name="projector-watch", daemon=True).start()
         log.info("projector_started", pid=process.pid, role=role)
         return role

@@ -67,12 +67,10 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1,
     if projector and one_process:
         raise typer.BadParameter("a memory:// ledger lives in one process; its projections "
                                  "run in it", param_hint="--projector")
-    if projector:
-        _prepare_store(settings)
-        with _projector(settings):
-            _run_uvicorn(settings, host=host, port=port, workers=workers)
-        return
-    _run_uvicorn(settings, host=host, port=port, workers=workers)
+    # The child opens the store (creating its tables) before any worker starts: a store
+    # that cannot be opened fails there, once.
+    with _projector(settings) if projector else contextlib.nullcontext():
+        _run_uvicorn(settings, host=host, port=port, workers=workers)
 
 
 @contextlib.contextmanager
