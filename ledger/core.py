@@ -40,6 +40,7 @@ from ledger.persistence.chain import ChainedRecorder, ChainReport, Digest
 from ledger.persistence.integrity import Integrity, full_walk, integrity
 from ledger.persistence.snapshots import VerifiedSnapshotStore
 from ledger.persistence.transcodings import register_ledger_transcodings
+from ledger.persistence.watch import LogWatch
 from ledger.writer import Writer
 
 log = structlog.get_logger("ledger")
@@ -102,6 +103,8 @@ class LedgerCore(Application[UUID]):
         self.writer = Writer(
             self, cache_size=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000))
         self._business_window: tuple[float, tuple[date, date]] | None = None
+        self._watch: LogWatch | None = None  # log_watch()
+        self._watch_lock = threading.Lock()
 
     def execute(self, actor: Actor, command: Command) -> CommandResult:
         """Decides and records one command; its answer once it is durable.
@@ -184,7 +187,23 @@ class LedgerCore(Application[UUID]):
             else:
                 self.snapshots.put([snapshot_class.take(aggregate)])
 
+    def log_watch(self) -> LogWatch | None:
+        """This Ledger's watch on the log (started at the first call; one per Ledger), or
+        None where the store cannot notify (SQLite, memory): then whoever waits polls."""
+        with self._watch_lock:
+            if self._watch is None:
+                make = getattr(self.recorder, "log_watch", None)
+                if make is None:
+                    return None
+                self._watch = make()
+                self._watch.start()
+            return self._watch
+
     def close(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.stop()
+                self._watch = None
         self.writer.close()
         release = getattr(self.recorder, "release", None)  # the PostgreSQL saves' connection
         if release is not None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ledger import Ledger
+from ledger.persistence.watch import LogWatch
 from projections import base
 from projections.base import Projection
 from projections.db import Database, Tx
@@ -57,6 +58,10 @@ class Runner:
         self.leading: bool | None = None  # None: not decided yet (or not running)
         self.follow_interval = 1.0
         self.retry_interval = 1.0
+        # With a watch on the log (PostgreSQL: ledger/persistence/watch.py) a runner that
+        # found nothing waits for a notification, looking anyway every `idle_interval`.
+        self.watch: LogWatch | None = None
+        self.idle_interval = 1.0
         self.failures = FailureRecord(db, self.positions)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -176,6 +181,8 @@ class Runner:
         if self._thread is not None:
             return
         self._stop.clear()
+        if self.watch is None:
+            self.watch = self.ledger.log_watch()
         self._lead()  # decided before the first request: leader or follower
         self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
         self._thread.start()
@@ -196,6 +203,9 @@ class Runner:
         self._wake.set()
 
     def _run(self) -> None:
+        watch = self.watch
+        if watch is not None:
+            watch.subscribe(self._wake)
         try:
             while not self._stop.is_set():
                 if not self._lead():
@@ -203,9 +213,14 @@ class Runner:
                     continue
                 count = self._step()
                 if count < self.batch_size:
-                    self._wake.wait(self.interval)
+                    # Nothing new and the watch listening: no statement until a commit
+                    # notifies (or `idle_interval` passes); else poll every `interval`.
+                    quiet = count == 0 and watch is not None and watch.listening
+                    self._wake.wait(self.idle_interval if quiet else self.interval)
                     self._wake.clear()
         finally:
+            if watch is not None:
+                watch.unsubscribe(self._wake)
             self.leadership.release()
             self.leading = None
 

@@ -40,6 +40,7 @@ from ledger.persistence.log import LogRecord
 from ledger.persistence.pg_bulk import PostgresBulkWriter
 from ledger.persistence.pg_checkpoint import CHECKPOINT_TABLE, PostgresCheckpoint
 from ledger.persistence.pg_save import PostgresSmallSave
+from ledger.persistence.watch import LogWatch, postgres_watch
 
 CHAIN_TABLE = "ledger_chain"
 
@@ -154,6 +155,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def release(self) -> None:
         """Gives back the connection the saves keep (pg_save.py); the Ledger's close."""
         self._small.release()
+
+    def log_watch(self) -> LogWatch:
+        """A LogWatch (not started) on the channel every save of the log notifies."""
+        return postgres_watch(self.datastore, self.channel_name)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
