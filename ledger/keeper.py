@@ -25,7 +25,7 @@ import structlog
 
 from ledger.app import Ledger
 from ledger.persistence.integrity import LINKS_PER_CALL, Integrity
-from ledger.persistence.watch import LogWatch
+from ledger.persistence.watch import LogWatch, Wakeup
 
 log = structlog.get_logger("ledger")
 
@@ -42,7 +42,7 @@ class IntegrityKeeper:
         self.idle_interval = idle_interval
         self.watch: LogWatch | None = None
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = Wakeup()  # stop(), and (at the head) the log's notifications
         self._thread: threading.Thread | None = None
         self._failing = False
         # (when its step began, the answer, the watch's generation then or None)
@@ -103,10 +103,9 @@ class IntegrityKeeper:
     def _run(self) -> None:
         watch = self.watch
         if watch is not None:
-            watch.subscribe(self._wake)
+            watch.subscribe(self._wake.notified)
         try:
             while not self._stop.is_set():
-                self._wake.clear()  # a commit notified from here on wakes the wait below
                 try:
                     more = self.step()
                     behind = more and self.far_behind()
@@ -120,7 +119,8 @@ class IntegrityKeeper:
                     self._failing, more, behind = True, True, False
                 if not behind:
                     quiet = not more and watch is not None and watch.listening
-                    self._wake.wait(self.idle_interval if quiet else self.interval)
+                    self._wake.wait(self.idle_interval if quiet else self.interval,
+                                    idle=quiet)
         finally:
             if watch is not None:
-                watch.unsubscribe(self._wake)
+                watch.unsubscribe(self._wake.notified)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ledger import Ledger
-from ledger.persistence.watch import LogWatch
+from ledger.persistence.watch import LogWatch, Wakeup
 from projections import base
 from projections.base import Projection
 from projections.db import Database, Tx
@@ -64,7 +64,7 @@ class Runner:
         self.idle_interval = 1.0
         self.failures = FailureRecord(db, self.positions)
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = Wakeup()  # poke(), stop(), and (when idle) the log's notifications
         self._thread: threading.Thread | None = None
         self.before_commit: Callable[[int], None] | None = None  # tests: crash mid-batch
 
@@ -205,7 +205,7 @@ class Runner:
     def _run(self) -> None:
         watch = self.watch
         if watch is not None:
-            watch.subscribe(self._wake)
+            watch.subscribe(self._wake.notified)
         try:
             while not self._stop.is_set():
                 if not self._lead():
@@ -214,13 +214,13 @@ class Runner:
                 count = self._step()
                 if count < self.batch_size:
                     # Nothing new and the watch listening: no statement until a commit
-                    # notifies (or `idle_interval` passes); else poll every `interval`.
+                    # notifies (or `idle_interval` passes); else one batch per `interval`.
                     quiet = count == 0 and watch is not None and watch.listening
-                    self._wake.wait(self.idle_interval if quiet else self.interval)
-                    self._wake.clear()
+                    self._wake.wait(self.idle_interval if quiet else self.interval,
+                                    idle=quiet)
         finally:
             if watch is not None:
-                watch.unsubscribe(self._wake)
+                watch.unsubscribe(self._wake.notified)
             self.leadership.release()
             self.leading = None
 

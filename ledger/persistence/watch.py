@@ -10,8 +10,9 @@ client, the p99 of `/whoami` was twice what it is without them, and of an answer
 a business date ~10 ms against ~5 ms).
 
 A `LogWatch` listens on a connection of its own, in a thread of its own that waits in
-libpq (without the interpreter lock) until a notification comes, then sets every
-subscribed `threading.Event`. Notifications are coalesced: after waking the
+libpq (without the interpreter lock) until a notification comes, then wakes every
+subscriber (a `Wakeup`: only a thread that is waiting for new work is woken; one that
+found work keeps its pace). Notifications are coalesced: after waking the
 subscribers the thread sleeps `coalesce` seconds and then takes every notification that
 arrived meanwhile at once (and wakes them again if there were any), so a stream of
 commands wakes them at most 1/`coalesce` times a second, not once per command.
@@ -50,22 +51,23 @@ class LogWatch:
         self.check = check  # how often the waiting thread looks whether it must stop
         self.generation = 0
         self.listening = False
-        self._subscribers: list[threading.Event] = []
+        self._subscribers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
 
-    def subscribe(self, event: threading.Event) -> None:
-        """`event` is set at every wake-up (and once when listening starts)."""
+    def subscribe(self, wake: Callable[[], None]) -> None:
+        """`wake()` is called at every wake-up (and once when listening starts), from the
+        watch's thread: it must return at once (e.g. `Event.set`, `Wakeup.notified`)."""
         with self._lock:
-            if event not in self._subscribers:
-                self._subscribers.append(event)
+            if wake not in self._subscribers:
+                self._subscribers.append(wake)
 
-    def unsubscribe(self, event: threading.Event) -> None:
+    def unsubscribe(self, wake: Callable[[], None]) -> None:
         with self._lock:
-            if event in self._subscribers:
-                self._subscribers.remove(event)
+            if wake in self._subscribers:
+                self._subscribers.remove(wake)
 
     def start(self) -> None:
         if self._thread is None:
@@ -92,8 +94,8 @@ class LogWatch:
         with self._lock:
             self.generation += 1
             subscribers = list(self._subscribers)
-        for event in subscribers:
-            event.set()
+        for wake in subscribers:
+            wake()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -126,6 +128,40 @@ class LogWatch:
                     break
 
 
+class Wakeup:
+    """What a polling thread waits on: its own wake-ups (`set`: a poke, a stop) end a wait
+    at once; the log's notifications (`notified`, subscribed to a LogWatch) only a wait
+    for new work (`idle`). So a thread that found work keeps its pace under a stream of
+    commands — one look per interval, as when it polled — and an idle one sleeps until a
+    commit, without losing a notification that came between its look and its wait."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._idle = False
+        self._moved = False
+
+    def set(self) -> None:
+        self.event.set()
+
+    def notified(self) -> None:
+        self._moved = True  # before looking at _idle: the waiter sets _idle, then looks here
+        if self._idle:
+            self.event.set()
+
+    def wait(self, timeout: float, *, idle: bool) -> None:
+        """Waits up to `timeout`; `idle`: a notification ends it too (or one that came since
+        the last wait keeps it from starting)."""
+        if idle:
+            self._idle = True
+            if not self._moved:
+                self.event.wait(timeout)
+            self._idle = False
+        else:
+            self.event.wait(timeout)
+        self.event.clear()
+        self._moved = False  # the next look reads everything committed before this
+
+
 def postgres_watch(datastore: Any, channel: str) -> LogWatch:
     """A LogWatch on the database of eventsourcing's PostgresDatastore `datastore`."""
     pool = datastore.pool
@@ -139,4 +175,4 @@ def postgres_watch(datastore: Any, channel: str) -> LogWatch:
     return LogWatch(connect, channel)
 
 
-__all__ = ["LogWatch", "postgres_watch"]
+__all__ = ["LogWatch", "Wakeup", "postgres_watch"]

@@ -39,7 +39,7 @@ def listening(ledger: Ledger) -> threading.Event:
     watch = ledger.log_watch()
     assert watch is not None and watch.wait_listening(10)
     woken = threading.Event()
-    watch.subscribe(woken)
+    watch.subscribe(woken.set)
     return woken
 
 
@@ -173,3 +173,28 @@ def test_without_a_watch_the_runner_polls_as_before(sqlite_url: str) -> None:
             read.close()
     finally:
         ledger.close()
+
+
+def test_a_wakeup_ends_only_an_idle_wait_on_a_notification() -> None:
+    from ledger.persistence.watch import Wakeup
+
+    wakeup = Wakeup()
+    threading.Timer(0.05, wakeup.notified).start()
+    started = time.monotonic()
+    wakeup.wait(0.4, idle=False)  # busy: the pace holds, the notification waits its turn
+    assert time.monotonic() - started >= 0.35
+
+    wakeup.notified()  # came between the last look and this wait: no wait at all
+    started = time.monotonic()
+    wakeup.wait(5, idle=True)
+    assert time.monotonic() - started < 0.1
+
+    threading.Timer(0.05, wakeup.notified).start()
+    started = time.monotonic()
+    wakeup.wait(5, idle=True)  # idle: the notification ends the wait
+    assert time.monotonic() - started < 1
+
+    threading.Timer(0.05, wakeup.set).start()
+    started = time.monotonic()
+    wakeup.wait(5, idle=False)  # a poke ends any wait
+    assert time.monotonic() - started < 1
