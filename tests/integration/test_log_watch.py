@@ -120,8 +120,14 @@ def test_an_idle_runner_sends_nothing_and_a_commit_wakes_it(
         read.start()
         watch = a.log_watch()
         assert watch is not None and watch.wait_listening(10)
-        time.sleep(0.5)  # the first batches (at start, and the LISTEN's wake-up) are over
-        idle = len(batches)
+        settled = False  # the first batches (at start, and the LISTEN's wake-up) end
+        for _ in range(20):
+            idle = len(batches)
+            time.sleep(0.5)
+            if len(batches) == idle:
+                settled = True
+                break
+        assert settled, batches
         time.sleep(1.0)
         assert len(batches) == idle  # polling every 0.1 s would have run ten
 
@@ -133,21 +139,37 @@ def test_an_idle_runner_sends_nothing_and_a_commit_wakes_it(
         read.close()
 
 
-def test_an_idle_keeper_keeps_its_answer_until_a_commit(two: tuple[Ledger, Ledger]) -> None:
+def test_an_idle_keeper_keeps_its_answer_until_a_commit(
+    two: tuple[Ledger, Ledger], monkeypatch: pytest.MonkeyPatch,
+) -> None:
     a, b = two
     funded_phase(a)
     keeper = IntegrityKeeper(a, interval=0.05, max_age=0.1, idle_interval=60)
+    steps: list[float] = []
+    original = keeper.step
+
+    def counted() -> bool:
+        steps.append(time.monotonic())
+        return original()
+
+    monkeypatch.setattr(keeper, "step", counted)
     keeper.start()
     try:
         watch = a.log_watch()
         assert watch is not None and watch.wait_listening(10)
-        assert wait_until(lambda: (keeper.current() is not None
-                                   and keeper.current().head_position == a.head()[0]), 5)
-        time.sleep(0.5)  # five times max_age: no step, yet nothing was written
-        kept = keeper.current()
+        settled = False  # at the head, with the LISTEN's wake-up behind it: no more steps
+        for _ in range(20):
+            seen = len(steps)
+            time.sleep(0.5)  # five times max_age; polling every 0.05 s would step ten times
+            if len(steps) == seen:
+                settled = True
+                break
+        assert settled, len(steps)
+        kept = keeper.current()  # older than max_age, yet nothing was written since
         assert kept is not None and kept == a.integrity()
+        assert kept.checkpoint.position == kept.head_position == a.head()[0]
 
-        recipients(b, 2)
+        recipients(b, 2)  # written by another process: its NOTIFY wakes the keeper
         head = b.head()[0]
 
         def moved() -> bool:
