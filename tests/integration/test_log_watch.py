@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -19,15 +18,6 @@ from projections import build_read_models
 from projections.runner import wait_until
 from tests.conftest import PG_DSN
 from tests.support.scenario import funded_phase, recipients
-
-
-@pytest.fixture
-def two(postgres_url: str) -> Iterator[tuple[Ledger, Ledger]]:
-    """Two processes' ledgers on one database: one watches, the other writes."""
-    a, b = (build_ledger(Settings(database_url=postgres_url)) for _ in range(2))
-    yield a, b
-    a.close()
-    b.close()
 
 
 def one_event() -> list[StoredEvent]:

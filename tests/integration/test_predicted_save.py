@@ -6,7 +6,6 @@ refusal — the log stays one unbroken chain with every position fresh."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +18,6 @@ from ledger.persistence.pg_save import PostgresSmallSave
 from projections.runner import wait_until
 from tests.conftest import PG_DSN
 from tests.support.reference_chain import unmatched_links
-
-
-@pytest.fixture
-def two(postgres_url: str) -> Iterator[tuple[Ledger, Ledger]]:
-    """Two processes' ledgers on one database (each has its own recorder and pool)."""
-    a, b = (build_ledger(Settings(database_url=postgres_url)) for _ in range(2))
-    yield a, b
-    a.close()
-    b.close()
 
 
 @pytest.fixture
