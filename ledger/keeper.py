@@ -118,9 +118,8 @@ class IntegrityKeeper:
                                   error=f"{type(exc).__name__}: {exc}")
                     self._failing, more, behind = True, True, False
                 if not behind:
-                    quiet = not more and watch is not None and watch.listening
-                    self._wake.wait(self.idle_interval if quiet else self.interval,
-                                    idle=quiet)
+                    self._wake.pause(watch, found_nothing=not more, interval=self.interval,
+                                     idle_interval=self.idle_interval)
         finally:
             if watch is not None:
                 watch.unsubscribe(self._wake.notified)

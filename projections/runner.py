@@ -213,11 +213,8 @@ class Runner:
                     continue
                 count = self._step()
                 if count < self.batch_size:
-                    # Nothing new and the watch listening: no statement until a commit
-                    # notifies (or `idle_interval` passes); else one batch per `interval`.
-                    quiet = count == 0 and watch is not None and watch.listening
-                    self._wake.wait(self.idle_interval if quiet else self.interval,
-                                    idle=quiet)
+                    self._wake.pause(watch, found_nothing=count == 0, interval=self.interval,
+                                     idle_interval=self.idle_interval)
         finally:
             if watch is not None:
                 watch.unsubscribe(self._wake.notified)

@@ -161,6 +161,14 @@ class Wakeup:
         self.event.clear()
         self._moved = False  # the next look reads everything committed before this
 
+    def pause(self, watch: LogWatch | None, *, found_nothing: bool, interval: float,
+              idle_interval: float) -> None:
+        """The wait after a look: one that found nothing new, with `watch` listening, waits
+        for a notification (looking anyway after `idle_interval`); any other keeps the
+        pace of one look per `interval`, as when it polled."""
+        idle = found_nothing and watch is not None and watch.listening
+        self.wait(idle_interval if idle else interval, idle=idle)
+
 
 def postgres_watch(datastore: Any, channel: str) -> LogWatch:
     """A LogWatch on the database of eventsourcing's PostgresDatastore `datastore`."""
