@@ -7,6 +7,7 @@ from the previous head, and so the chain has no gaps or forks.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -55,6 +56,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         if self.datastore.originator_id_type != "uuid":
             raise ValueError("the ledger's log keys its aggregates by uuid "
                              f"(ORIGINATOR_ID_TYPE is {self.datastore.originator_id_type!r})")
+        # eventsourcing names the NOTIFY channel after the events table alone, and
+        # notifications are per database: ledgers in two schemas of one database would
+        # wake each other's watches (watch.py). One channel per schema, short enough for
+        # pg_notify whatever the schema's name.
+        schema_tag = hashlib.blake2b(self.datastore.schema.encode(), digest_size=6).hexdigest()
+        self.channel_name = f"{self.channel_name}_{schema_tag}"
         names = {
             "schema": Identifier(self.datastore.schema),
             "chain": Identifier(CHAIN_TABLE),

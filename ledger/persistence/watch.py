@@ -1,13 +1,13 @@
 """Who waits for the log to grow is woken by PostgreSQL, not by polling it.
 
-Every save and bulk write of the log sends a NOTIFY on the events table's channel in
-its transaction (eventsourcing's channel; ledger/persistence/pg_save.py, pg_bulk.py),
-which PostgreSQL delivers at commit. A server's background threads — the projection
-runner and the integrity keeper — used to ask the database ten times a second each
-whether anything was new, also when nothing was written: a transaction of statements
-and interpreter time each time, and a request that met one waited for it (with one
-client, the p99 of `/whoami` was twice what it is without them, and of an answer as of
-a business date ~10 ms against ~5 ms).
+Every save and bulk write of the log sends a NOTIFY on the log's channel in its
+transaction (ledger/persistence/pg_save.py, pg_bulk.py; one channel per schema, named in
+ledger/persistence/postgres.py), which PostgreSQL delivers at commit. A server's
+background threads — the projection runner and the integrity keeper — used to ask the
+database ten times a second each whether anything was new, also when nothing was
+written: a transaction of statements and interpreter time each time, and a request that
+met one waited for it (with one client, the p99 of `/whoami` was twice what it is without
+them, and of an answer as of a business date ~10 ms against ~5 ms).
 
 A `LogWatch` listens on a connection of its own, in a thread of its own that waits in
 libpq (without the interpreter lock) until a notification comes, then wakes every

@@ -210,3 +210,28 @@ def test_a_wakeup_ends_only_an_idle_wait_on_a_notification() -> None:
     started = time.monotonic()
     wakeup.wait(5, idle=False)  # a poke ends any wait
     assert time.monotonic() - started < 1
+
+
+def test_a_commit_in_another_schema_of_the_database_wakes_nobody(
+    two: tuple[Ledger, Ledger], postgres_url: str,
+) -> None:
+    """Notifications are per database; each schema's log has a channel of its own."""
+    a, _ = two
+    other = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{other}"')
+    elsewhere = build_ledger(Settings(
+        database_url=postgres_url.replace(postgres_url.rsplit("schema=", 1)[1], other)))
+    try:
+        assert elsewhere.recorder.channel_name != a.recorder.channel_name  # type: ignore[attr-defined]
+        woken = listening(a)
+        time.sleep(0.2)  # the wake-up of the LISTEN itself has passed
+        woken.clear()
+
+        elsewhere.recorder.insert_events(one_event())
+
+        assert not woken.wait(1.0)
+    finally:
+        elsewhere.close()
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
