@@ -117,17 +117,19 @@ class ReadModelsImpl:
         return self.answers.peek(projection, asked(query.__name__, args, kwargs))
 
     @contextmanager
-    def _read(self, projection: str, at: int | None, *, dated: bool = False
-              ) -> Iterator[tuple[Tx, str, int, int]]:
+    def _read(self, projection: str, at: int | None, *, dated: bool = False,
+              seeks: bool = False) -> Iterator[tuple[Tx, str, int, int]]:
         """The live version of `projection` as of `at`; `dated` (a business-date cut-off)
-        needs tables with the sums by business date (grants schema ≥ days.DATED_SCHEMA)."""
+        needs tables with the sums by business date (grants schema ≥ days.DATED_SCHEMA);
+        `seeks`: the query's statements are seeks whose plan fits any values
+        (projections/db.py, `Database.statements`), never a list with filters."""
         if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
             raise ValidationFailed("as_of_position: a position ≥ 0")
         pinned = self._pinned(projection, at, dated=dated)
         if at is not None and pinned is not None:
             # Every row it reads lies at or before `at`, below a position the version
             # is known to have passed: no snapshot needed, nor a look at the live tag.
-            with self.db.statements() as tx:
+            with self.db.statements(seeks=seeks) as tx:
                 yield tx, pinned[0], at, pinned[1]
             return
         with self.db.read() as tx:
@@ -157,10 +159,12 @@ class ReadModelsImpl:
         return view
 
     @contextmanager
-    def _state(self, at: int | None, on: date | None = None) -> Iterator[StateQuery]:
+    def _state(self, at: int | None, on: date | None = None, *,
+               seeks: bool = False) -> Iterator[StateQuery]:
         if on is not None and not isinstance(on, date):
             raise ValidationFailed("effective_on: a date (YYYY-MM-DD)")
-        with self._read("grants", at, dated=on is not None) as (tx, tag, position, live):
+        with self._read("grants", at, dated=on is not None, seeks=seeks) as (
+                tx, tag, position, live):
             yield StateQuery(tx, tag, at=position, live=live,
                              on=on.isoformat() if on is not None else None,
                              schema=self._schemas[("grants", tag)])
@@ -179,7 +183,7 @@ class ReadModelsImpl:
                 if found is None:
                     raise NotFound(f"unknown application {application_id}")
                 return state.application_json(orjson.loads(found), position)
-        with self._state(at) as q:
+        with self._state(at, seeks=True) as q:
             return state.application_json(q.require("application", application_id), q.at)
 
     @kept("grants")
@@ -220,12 +224,12 @@ class ReadModelsImpl:
 
     @kept("grants")
     def programme(self, programme_id: str, *, at: int | None = None) -> Json:
-        with self._state(at) as q:
+        with self._state(at, seeks=True) as q:
             return state.programme_json(q, programme_id)
 
     @kept("grants")
     def phase(self, phase_id: str, *, at: int | None = None) -> Json:
-        with self._state(at) as q:
+        with self._state(at, seeks=True) as q:
             return state.phase_json(q, phase_id)
 
     def phase_ids(self, *, at: int | None = None) -> list[str]:
@@ -235,7 +239,7 @@ class ReadModelsImpl:
 
     @kept("grants")
     def recipient(self, recipient_id: str, *, at: int | None = None) -> Json:
-        with self._state(at) as q:
+        with self._state(at, seeks=True) as q:
             return state.recipient_json(q, recipient_id)
 
     @kept("grants")
@@ -249,7 +253,7 @@ class ReadModelsImpl:
     @kept("grants")
     def phase_totals(self, phase_id: str, *, at: int | None = None,
                      effective_on: date | None = None) -> Json:
-        with self._state(at, effective_on) as q:
+        with self._state(at, effective_on, seeks=True) as q:
             return totals.phase_totals(q, phase_id)
 
     @kept("grants")
@@ -258,14 +262,14 @@ class ReadModelsImpl:
         limit: int = 100, at: int | None = None, effective_on: date | None = None,
         recipient_kind: str | None = None,
     ) -> Json:
-        with self._state(at, effective_on) as q:
+        with self._state(at, effective_on, seeks=True) as q:
             return totals.phase_entries(q, phase_id, figure, cursor=cursor, limit=limit,
                                         recipient_kind=recipient_kind)
 
     @kept("grants")
     def reconciliation(self, programme_id: str, fiscal_year: int, *, at: int | None = None,
                        effective_on: date | None = None) -> Json:
-        with self._state(at, effective_on) as q:
+        with self._state(at, effective_on, seeks=True) as q:
             return totals.reconciliation(q, programme_id, fiscal_year)
 
     @kept("grants")
@@ -274,14 +278,14 @@ class ReadModelsImpl:
         cursor: str | None = None, limit: int = 100, at: int | None = None,
         effective_on: date | None = None,
     ) -> Json:
-        with self._state(at, effective_on) as q:
+        with self._state(at, effective_on, seeks=True) as q:
             return totals.reconciliation_entries(q, programme_id, fiscal_year, figure,
                                                  cursor=cursor, limit=limit)
 
     @kept("grants")
     def accounts(self, programme_id: str, *, cursor: str | None = None, limit: int = 100,
                  at: int | None = None, effective_on: date | None = None) -> Json:
-        with self._state(at, effective_on) as q:
+        with self._state(at, effective_on, seeks=True) as q:
             return account_pages.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------
