@@ -4,7 +4,9 @@ Random command sequences (many refused) on SQLite and PostgreSQL, with a checkpo
 every few changes so that answers as of a past position combine a checkpoint with
 the changes after it; at every position of the log the phase totals, the yearly
 reconciliation and every account balance equal the slow recomputation of
-tests/projections/recompute.py, and every figure's drill-down sums to it.
+tests/projections/recompute.py, every figure's drill-down sums to it, and the totals of
+the lists of applications (by phase and status, taken from the phases' running counts)
+equal a count of the list's rows.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ledger import Money
 from ledger.errors import NotFound
 from projections import ReadModelsImpl, balances, grants
 from projections.figures import PHASE_FIGURES, RECONCILIATION_FIGURES
+from projections.state import APPLICATION_STATUSES
 from tests.projections import recompute
 from tests.projections.helpers import all_pages, played
 from tests.unit.test_money_properties import operations
@@ -87,7 +90,16 @@ def _compare(read_models: ReadModelsImpl, programme_id: str, phase_id: str, at: 
         pages = _account_pages(read_models, programme_id, at, on)
     except NotFound:
         pages = []
+    lists = {}
+    if on is None:  # (lists have no business date)
+        for phase, status in [*((phase_id, s) for s in (None, *APPLICATION_STATUSES)),
+                              (None, None), (None, "approved"), ("no-such-phase", None)]:
+            lists[(phase, status)] = read_models.applications(
+                phase_id=phase, status=status, at=at, limit=1)["total"]
     with read_models._state(at, on) as q:
+        for (phase, status), total in lists.items():
+            assert total == q.count("application", phase_id=phase, status=status), (
+                at, phase, status)
         if totals is not None:
             assert totals == recompute.phase_totals(q, phase_id), (at, on)
         for year, answer in years.items():
