@@ -28,7 +28,7 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.persistence.chain import (
     BULK_EVENTS,
@@ -129,14 +129,23 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                                         notify=self._notify_channel,
                                         small=self._small)
         # The log as readers want it: text where they want text, formatted by the server.
-        columns = SQL(
-            "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
-            "to_char(c.recorded_at AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), encode(c.hash, 'hex') "
-            "FROM {schema}.{chain} c JOIN {schema}.{events} e "
-            "ON e.notification_id = c.position WHERE c.position > %s"
-        ).format(**names)
-        self._sql_read_log = columns + SQL(" ORDER BY c.position LIMIT %s")
+        # The page's links first (one range of the chain's key, LIMIT inside), then their
+        # events: joined before the LIMIT, the plan hung on the estimate of the range, and
+        # with statistics behind an append-only log PostgreSQL merge-joined the events'
+        # index from its start or bitmap-scanned the whole range (a page after position n
+        # read n rows: 0.3-1.5 s per 1,000 events near 1M, now 2-3 ms anywhere).
+        def page(bounds: str) -> Composed:
+            return SQL(
+                "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, "
+                "e.state, to_char(c.recorded_at AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), encode(c.hash, 'hex') "
+                "FROM (SELECT position, recorded_at, hash FROM {schema}.{chain} "
+                "WHERE " + bounds + " ORDER BY position LIMIT %(limit)s) c "
+                "JOIN {schema}.{events} e ON e.notification_id = c.position "
+                "ORDER BY c.position"
+            ).format(**names)
+
+        self._sql_read_log = page("position > %(after)s")
         self._sql_read_log_at = SQL(
             "SELECT c.position, e.originator_id::text, e.originator_version, e.topic, e.state, "
             "to_char(c.recorded_at AT TIME ZONE 'UTC', "
@@ -144,8 +153,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "FROM {schema}.{chain} c JOIN {schema}.{events} e "
             "ON e.notification_id = c.position WHERE c.position = ANY(%s) ORDER BY c.position"
         ).format(**names)
-        self._sql_read_log_upto = columns + SQL(
-            " AND c.position <= %s ORDER BY c.position LIMIT %s")
+        self._sql_read_log_upto = page("position > %(after)s AND position <= %(upto)s")
         self._sql_position_at = SQL(
             "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
             "WHERE recorded_at <= %s"
@@ -230,9 +238,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             # No "position <= 2**62" stand-in for "no bound": it makes the plan 4x slower.
             if upto is None:
-                curs.execute(self._sql_read_log, (after, limit), prepare=True)
+                curs.execute(self._sql_read_log, {"after": after, "limit": limit},
+                             prepare=True)
             else:
-                curs.execute(self._sql_read_log_upto, (after, upto, limit), prepare=True)
+                curs.execute(self._sql_read_log_upto,
+                             {"after": after, "upto": upto, "limit": limit}, prepare=True)
             return [LogRecord(*row) for row in curs.fetchall()]
 
     def read_log_at(self, positions: Sequence[int]) -> list[LogRecord]:
