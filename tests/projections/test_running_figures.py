@@ -6,7 +6,7 @@ the changes after it; at every position of the log the phase totals, the yearly
 reconciliation and every account balance equal the slow recomputation of
 tests/projections/recompute.py, every figure's drill-down sums to it, and the totals of
 the lists of applications (by phase and status, taken from the phases' running counts)
-equal a count of the list's rows.
+equal a count of the list's rows, which equals the states listed.
 """
 
 from __future__ import annotations
@@ -100,6 +100,14 @@ def _compare(read_models: ReadModelsImpl, programme_id: str, phase_id: str, at: 
         for (phase, status), total in lists.items():
             assert total == q.count("application", phase_id=phase, status=status), (
                 at, phase, status)
+        if on is None:  # a count (as of `at`: PostgreSQL's DISTINCT ON) against the states
+            states = q.many("application")
+            for status in (None, "approved", "closed"):
+                for rid in {None, *(s["recipient_id"] for s in states)}:
+                    wanted = [s for s in states if status in (None, s["status"])
+                              and rid in (None, s["recipient_id"])]
+                    assert q.count("application", recipient_id=rid, status=status) == len(
+                        wanted), (at, rid, status)
         if totals is not None:
             assert totals == recompute.phase_totals(q, phase_id), (at, on)
         for year, answer in years.items():
