@@ -77,7 +77,6 @@ def applications_page(
     return {"items": items, **frame}
 
 
-
 def _applications_counted(q: StateQuery, phase_id: str | None, status: str | None) -> int:
     """How many applications of `phase_id` (None: of every phase) have `status` (None: any),
     from each phase's running counts (`n|{status}`, projections/figures.py), now or as of
