@@ -9,7 +9,9 @@ so the schema holds exactly, but FastAPI validates nothing more per request.
   without blocking (`peek`); found, it is answered on the event loop from the bytes
   encoded the first time, with no threadpool hop and no validation.
 - Otherwise the query and its encoding run in one threadpool hop (FastAPI's own
-  path takes two for a plain `def` route: the handler, then the validation).
+  path takes two for a plain `def` route: the handler, then the validation) — or,
+  as of a position on PostgreSQL, on the event loop itself, its seeks awaited there
+  (`compute`, projections/bridge.py).
 - Either way the question is noted (api/shortcut.py): the same request again is
   answered before routing, from the answer kept then.
 """
@@ -18,16 +20,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from api import tabular
+from projections import bridge
 from projections.answers import Kept
 from projections.interface import ReadModels
 
+T = TypeVar("T")
 Json = dict[str, Any]
 Csv = Callable[[Json], Response]
 JSON = "application/json"
@@ -54,6 +58,19 @@ def encode(document: Json, model: Any) -> bytes:
     return body
 
 
+async def compute(read: ReadModels, fn: Callable[[], T], *, at: int | None = None) -> T:
+    """`fn()` (a read-model query and its encoding) off the event loop's own work: as of a
+    position, where the read models await their seeks on the loop (PostgreSQL), there
+    (projections/bridge.py: no thread, no handing of the GIL to and fro); otherwise, or
+    should it need more than seeks, in the threadpool."""
+    if at is not None and getattr(read, "seeks_on_loop", False):
+        try:
+            return await bridge.run(fn)
+        except bridge.WouldBlock:
+            pass  # e.g. a version not yet looked at: its snapshot, in a thread
+    return await run_in_threadpool(fn)
+
+
 async def answer(request: Request, read: ReadModels, model: Any,
                  query: Callable[..., Json], *args: Any, csv: Csv | None = None,
                  **kwargs: Any) -> Response:
@@ -64,7 +81,8 @@ async def answer(request: Request, read: ReadModels, model: Any,
     if document is not None:
         body = encode(document, model)
     else:
-        body = await run_in_threadpool(lambda: encode(query(*args, **kwargs), model))
+        body = await compute(read, lambda: encode(query(*args, **kwargs), model),
+                             at=kwargs.get("at"))
     questions = getattr(request.app.state, "kept_questions", None)
     if questions is not None and getattr(query, "kept_by", None) is not None:
         questions.note(request, model, query, args, kwargs)  # api/shortcut.py

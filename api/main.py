@@ -108,6 +108,9 @@ def create_app(
             yield
         finally:
             keeper.stop()
+            aclose = getattr(app.state.read_models, "aclose", None)
+            if callable(aclose):
+                await aclose()  # what the read models opened on this loop
             closer = getattr(app.state.read_models, "close", None)
             if callable(closer):
                 closer()

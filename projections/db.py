@@ -14,11 +14,14 @@ Index seeks whose best plan never depends on their values (a figure or a state a
 position: the last row at or before n of one key) run, on PostgreSQL, on connections of
 their own that plan each statement once (`plan_cache_mode=force_generic_plan`): with
 PostgreSQL's default they were planned anew at every call, and planning cost three times
-what running them did (`statements(seeks=True)`).
+what running them did (`statements(seeks=True)`). Called from `bridge.run` on an event
+loop, those seeks are awaited there, on an async pool of the same connections
+(projections/bridge.py); any other wait on the database refuses there (WouldBlock).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import re
@@ -31,10 +34,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from ledger.persistence.postgres import SCHEMA_LOCK_KEY
 from ledger.settings import database_kind
+from projections import bridge
 
 Row = tuple[Any, ...]
 Params = Sequence[Any] | dict[str, Any]
@@ -106,6 +110,33 @@ class _PgTx:
                      f"ON CONFLICT ({key}) DO UPDATE SET {sets}")
 
 
+class _AsyncPgTx:
+    """Statements on a connection of the async seek pool, from inside `bridge.run`."""
+
+    dialect: Literal["postgresql", "sqlite"] = "postgresql"
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        return bridge.wait(self._execute(to_psycopg(sql), params or None))
+
+    async def _execute(self, sql: str, params: Params | None) -> list[Row]:
+        async with self._conn.cursor() as cur:
+            await cur.execute(sql, params)
+            return list(await cur.fetchall()) if cur.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Row]) -> None:
+        raise TypeError("a seek connection only reads")
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        raise TypeError("a seek connection only reads")
+
+    def upsert_rows(self, table: str, columns: Sequence[str], key: str, update: Sequence[str],
+                    rows: Sequence[Row]) -> None:
+        raise TypeError("a seek connection only reads")
+
+
 def any_of(tx: Tx, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """`column` is one of `values`: one array parameter on PostgreSQL (one plan however
     many), a list of placeholders on SQLite (callers keep it under 500 values: `chunks`)."""
@@ -169,6 +200,9 @@ class Database:
         self._memory: sqlite3.Connection | None = None
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._seeks: ConnectionPool[psycopg.Connection[Any]] | None = None  # opened at need
+        # The same seeks for `bridge.run`, on the event loop that first asked (at need).
+        self._async_seeks: asyncio.Task[AsyncConnectionPool[Any]] | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._path = ""
         self.memory = kind == "memory"
         if kind == "memory":
@@ -199,6 +233,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A write transaction, committed on success and rolled back on error."""
+        bridge.refuse_blocking("a write transaction")
         if self._pool is not None:
             with self._pool.connection() as pg, pg.transaction():
                 yield _PgTx(pg)
@@ -227,6 +262,7 @@ class Database:
     def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """One statement on its own (it sees one state by itself): one round trip on
         PostgreSQL where `read()` takes three (BEGIN, the statement, COMMIT)."""
+        bridge.refuse_blocking("a statement outside the seeks")
         if self._pool is not None:
             with self._pool.connection() as pg:
                 return _PgTx(pg).execute(sql, params)
@@ -242,7 +278,17 @@ class Database:
         `seeks`: every statement is an index seek or range whose plan is the same for
         any values (no filter whose selectivity decides between indexes), so on
         PostgreSQL it runs on a connection that keeps one plan per prepared statement
-        instead of planning it at each call (see the module's docstring)."""
+        instead of planning it at each call (see the module's docstring); inside
+        `bridge.run`, on the async pool of such connections, awaited on the event loop."""
+        if seeks and self._pool is not None and bridge.inside():
+            awaited = self._async_seek_pool()
+            conn = bridge.wait(awaited.getconn())
+            try:
+                yield _AsyncPgTx(conn)
+            finally:
+                bridge.wait(awaited.putconn(conn))
+            return
+        bridge.refuse_blocking("a statement outside the seeks")
         if self._pool is not None:
             pool = self._seek_pool() if seeks else self._pool
             with pool.connection() as pg:
@@ -263,9 +309,35 @@ class Database:
                 pool = self._seeks
         return pool
 
+    def _async_seek_pool(self) -> AsyncConnectionPool[Any]:
+        """The async seek pool of this event loop (opened by the first to ask; a second
+        loop, as a test's next client starts one, is refused: WouldBlock)."""
+        loop = asyncio.get_running_loop()
+        if self._async_seeks is None:
+            self._async_loop = loop
+            self._async_seeks = loop.create_task(self._open_async_seeks())
+        elif self._async_loop is not loop:
+            raise bridge.WouldBlock("the async seek pool belongs to another event loop")
+        return bridge.wait(asyncio.shield(self._async_seeks))
+
+    async def _open_async_seeks(self) -> AsyncConnectionPool[Any]:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            postgres_conninfo(self.url, generic_plans=True), min_size=1, max_size=8,
+            open=False, kwargs={"autocommit": True})
+        await pool.open()
+        return pool
+
+    async def aclose(self) -> None:
+        """Closes the async seek pool, on its event loop (the API's lifespan)."""
+        task, self._async_seeks = self._async_seeks, None
+        if task is not None and self._async_loop is asyncio.get_running_loop():
+            with contextlib.suppress(Exception):
+                await (await task).close()
+
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A read-only snapshot: every statement inside sees the same state."""
+        bridge.refuse_blocking("a snapshot")
         if self._pool is not None:
             with self._pool.connection() as pg:
                 # BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY in one round trip.

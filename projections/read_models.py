@@ -60,6 +60,16 @@ class ReadModelsImpl:
         self.runner.stop()
         self.db.close()
 
+    @property
+    def seeks_on_loop(self) -> bool:
+        """True where seeks (`_read(..., seeks=True)`) may be awaited on an event loop
+        (projections/bridge.py): PostgreSQL."""
+        return self.db.dialect == "postgresql"
+
+    async def aclose(self) -> None:
+        """Closes what was opened on the API's event loop (the async seek pool)."""
+        await self.db.aclose()
+
     def catch_up(self, *, progress: Progress | None = None) -> int:
         return self.runner.catch_up(progress=progress)
 

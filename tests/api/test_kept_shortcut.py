@@ -1,6 +1,9 @@
-"""A request asked again is answered before routing from the kept answer (api/shortcut.py):
-the same bytes and headers as the route's, the same role checks, never for as-of or
-read-your-writes, and a newer answer once the projections moved on."""
+"""A request asked again is answered before routing (api/shortcut.py): the same bytes and
+headers as the route's, the same role checks, a newer answer once the projections moved
+on; as of another position or business date too, with any value the route would judge
+otherwise (a padded number, a date that does not exist, a position not reached, an
+escaped name, a phase that did not exist yet) left to the route; never for `as_of` or
+read-your-writes."""
 
 from __future__ import annotations
 
@@ -80,3 +83,65 @@ def test_a_newer_answer_follows_the_projections(client: TestClient) -> None:
 
     assert before["awarded"] == "0.00" and after["awarded"] != "0.00"
     assert after["position"] > before["position"]
+
+
+def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer(
+        client: TestClient, found: list[bool]) -> None:
+    setup = funded(client)
+    before = head(client)
+    approved(client, setup)
+    after = head(client)
+    path = f"/phases/{setup.phase_id}/totals"
+    ok(client.get(path, headers=auth("ida"), params={"min_position": after}))
+    ok(client.get(path, headers=auth("ida"), params={"as_of_position": before}))
+    ok(client.get(path, headers=auth("ida"),
+                  params={"as_of_position": before, "effective_on": "2020-01-31"}))
+    found.clear()
+
+    then = client.get(path, headers=auth("ida"), params={"as_of_position": after})
+    dated = client.get(path, headers=auth("ida"),
+                       params={"as_of_position": after, "effective_on": "2020-12-31"})
+    # the same questions by the route: another Accept header is another key
+    route = auth("ida", Accept="application/json")
+    by_route = client.get(path, headers=route, params={"as_of_position": after})
+    dated_by_route = client.get(path, headers=route, params={
+        "as_of_position": after, "effective_on": "2020-12-31"})
+
+    assert found == [True, True, False, False]
+    assert then.content == by_route.content and dated.content == dated_by_route.content
+    assert ok(then)["position"] == after and ok(then)["awarded"] == "50000.00"
+    assert ok(dated)["effective_on"] == "2020-12-31"
+    assert {k: v for k, v in then.headers.items() if k != "x-request-id"} == {
+        k: v for k, v in by_route.headers.items() if k != "x-request-id"}
+
+
+def test_values_only_the_route_can_judge_take_the_route(
+        client: TestClient, found: list[bool]) -> None:
+    setup = funded(client)
+    first = head(client)
+    approved(client, setup)
+    now = head(client)
+    path = f"/phases/{setup.phase_id}/totals"
+    ok(client.get(path, headers=auth("ida"), params={"min_position": now}))
+    ok(client.get(path, headers=auth("ida"), params={"as_of_position": first}))
+    ok(client.get(path, headers=auth("ida"),
+                  params={"as_of_position": first, "effective_on": "2020-01-31"}))
+    found.clear()
+
+    padded = client.get(f"{path}?as_of_position=0{now}", headers=auth("ida"))
+    no_day = client.get(path, headers=auth("ida"),
+                        params={"as_of_position": now, "effective_on": "2020-02-30"})
+    too_far = client.get(path, headers=auth("ida"), params={"as_of_position": 2**62 + 1})
+    beyond = client.get(path, headers=auth("ida"), params={"as_of_position": now + 10**6})
+    escaped = client.get(f"{path}?as%5Fof_position={first}", headers=auth("ida"))
+    before_it = client.get(path, headers=auth("ida"), params={"as_of_position": 1})
+
+    # found, then refused by the shortcut: a position not reached yet (the route waits
+    # for it, and clamps it to the head), and a question the read models refuse
+    assert found == [False, False, False, True, False, True]
+    assert ok(padded)["position"] == now and ok(escaped)["position"] == first
+    assert no_day.status_code == too_far.status_code == 422, (no_day.text, too_far.text)
+    assert ok(beyond)["position"] >= now
+    # the phase did not exist at 1: the read models refuse, the route answers the problem
+    assert before_it.status_code == 404, before_it.text
+    assert before_it.headers["content-type"] == "application/problem+json"
