@@ -58,12 +58,18 @@ def encode(document: Json, model: Any) -> bytes:
     return body
 
 
-async def compute(read: ReadModels, fn: Callable[[], T], *, at: int | None = None) -> T:
-    """`fn()` (a read-model query and its encoding) off the event loop's own work: as of a
-    position, where the read models await their seeks on the loop (PostgreSQL), there
+def seeks(query: Callable[..., Any], kwargs: dict[str, Any]) -> bool:
+    """True when `query(**kwargs)` reads by seeks alone: as of a position, or a query whose
+    current answers are seeks too (projections/answers.py, `kept(seeks=True)`)."""
+    return kwargs.get("at") is not None or bool(getattr(query, "seeks_now", False))
+
+
+async def compute(read: ReadModels, fn: Callable[[], T], *, seeks: bool = False) -> T:
+    """`fn()` (a read-model query and its encoding) off the event loop's own work: for
+    `seeks`, where the read models await their seeks on the loop (PostgreSQL), there
     (projections/bridge.py: no thread, no handing of the GIL to and fro); otherwise, or
     should it need more than seeks, in the threadpool."""
-    if at is not None and getattr(read, "seeks_on_loop", False):
+    if seeks and getattr(read, "seeks_on_loop", False):
         try:
             return await bridge.run(fn)
         except bridge.WouldBlock:
@@ -82,7 +88,7 @@ async def answer(request: Request, read: ReadModels, model: Any,
         body = encode(document, model)
     else:
         body = await compute(read, lambda: encode(query(*args, **kwargs), model),
-                             at=kwargs.get("at"))
+                             seeks=seeks(query, kwargs))
     questions = getattr(request.app.state, "kept_questions", None)
     if questions is not None and getattr(query, "kept_by", None) is not None:
         questions.note(request, model, query, args, kwargs)  # api/shortcut.py

@@ -44,7 +44,7 @@ from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import tabular
-from api.answers import compute, encode
+from api.answers import compute, encode, seeks
 
 Key = tuple[bytes, str, bytes, frozenset[str], bytes]
 Question = tuple[Any, Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -185,7 +185,7 @@ class KeptAnswerMiddleware:
         else:
             try:
                 body = await compute(read, lambda: encode(query(*args, **kwargs), model),
-                                     at=at)
+                                     seeks=seeks(query, kwargs))
             except Exception:  # the route answers it again, as a problem
                 await self.app(scope, receive, send)
                 return

@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from projections import base
+from projections import base, bridge
 from projections.db import Database, missing_table
 
 Json = dict[str, Any]
@@ -64,6 +64,8 @@ class Answers:
         self._answers: OrderedDict[tuple[Any, ...], Json] = OrderedDict()
 
     def live(self) -> Live:
+        if time.monotonic() - self._read_at >= self._max_age:
+            bridge.refuse_blocking("reading the live position")  # (on a loop: a thread's)
         if time.monotonic() - self._read_at >= self._max_age and self._refreshing.acquire(
                 blocking=not self._live):
             try:
@@ -145,8 +147,11 @@ def asked(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[A
     return (method, args, tuple(sorted(kwargs.items())))
 
 
-def kept(projection: str) -> Callable[[F], F]:
-    """A query method of ReadModelsImpl whose current answers (no `at`) are kept."""
+def kept(projection: str, *, seeks: bool = False) -> Callable[[F], F]:
+    """A query method of ReadModelsImpl whose current answers (no `at`) are kept;
+    `seeks`: its current answers too read by seeks alone (`Database.statements(seeks=
+    True)`), so the API may await them on its event loop (projections/bridge.py), as it
+    does every answer as of a position."""
 
     def wrap(method: F) -> F:
         def ask(self: Any, answers: Answers, args: tuple[Any, ...], at: int | None,
@@ -177,6 +182,7 @@ def kept(projection: str) -> Callable[[F], F]:
                 return ask(self, answers, args, at, kwargs)
 
         query.kept_by = projection  # type: ignore[attr-defined]  # read by ReadModelsImpl.peek
+        query.seeks_now = seeks  # type: ignore[attr-defined]  # read by api.answers.compute
         return cast(F, query)
 
     return wrap

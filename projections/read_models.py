@@ -181,13 +181,15 @@ class ReadModelsImpl:
 
     # -- current state --------------------------------------------------------------
 
-    @kept("grants")
+    @kept("grants", seeks=True)
     def application(self, application_id: str, *, at: int | None = None) -> Json:
         view = self.answers.view("grants") if self.answers is not None else None
         if at is None and view is not None:
-            # One statement (one snapshot): the version's position and the state there.
-            rows = self.db.fetch(state.current_sql(view[0]), ("application", application_id,
-                                                              "grants", view[0]))
+            # One statement (one snapshot): the version's position and the state there;
+            # two key seeks, so among the seeks (awaited on the API's loop: bridge.py).
+            with self.db.statements(seeks=True) as tx:
+                rows = tx.execute(state.current_sql(view[0]), ("application", application_id,
+                                                                "grants", view[0]))
             if rows:  # else that version is gone (a rebuild): the snapshot's path
                 position, found = int(rows[0][0]), rows[0][1]
                 if found is None:

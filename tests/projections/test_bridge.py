@@ -96,6 +96,30 @@ def test_seeks_as_of_a_position_are_awaited_on_the_loop_with_the_threads_answers
     assert len({str(a["awarded"]) for a in answers[0::4]}) > 1
 
 
+def test_a_current_application_is_awaited_on_the_loop_while_the_live_position_is_fresh(
+        models: Models) -> None:
+    story, plain, kept = _story(models)
+    assert kept.answers is not None
+    answers = kept.answers
+
+    async def ask_all() -> list[Any]:
+        found = []
+        for application_id in sorted(story.apps.values()):
+            answers.refresh()  # (the test's own read, on the loop: the live position)
+            try:
+                found.append(await bridge.run(lambda a=application_id: kept.application(a)))
+            except bridge.WouldBlock as refused:
+                found.append(refused)
+        await kept.aclose()
+        return found
+
+    found = asyncio.run(ask_all())
+    if not kept.seeks_on_loop:
+        assert all(isinstance(a, bridge.WouldBlock) for a in found)
+        return
+    assert found == [plain.application(a) for a in sorted(story.apps.values())]
+
+
 def test_what_would_block_the_loop_refuses_and_errors_reach_the_caller(
         models: Models) -> None:
     story, _, kept = _story(models)
