@@ -22,6 +22,7 @@ harmless, and only the rare path that is not a seek pays for it).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -63,6 +64,7 @@ def wait(awaitable: Awaitable[T]) -> T:
 async def run(fn: Callable[[], T]) -> T:
     """`fn()` on this thread; each awaitable it hands to `wait` is awaited here."""
     bridged = _Bridged(fn)
+    bridged.gr_context = contextvars.copy_context()  # the request's (its log's bound values)
     request: Any = bridged.switch()
     while not bridged.dead:
         try:

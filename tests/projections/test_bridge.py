@@ -6,6 +6,7 @@ free; an error inside reaches the caller; SQLite never runs there."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -173,3 +174,13 @@ def test_an_awaited_error_is_thrown_into_the_code_that_waited() -> None:
 
     assert asyncio.run(main()) == ("handled", 7)
     assert seen == ["from the loop"]
+
+
+def test_the_code_inside_sees_the_callers_context() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    async def main() -> str:
+        request_id.set("r-1")
+        return await bridge.run(lambda: request_id.get("none"))
+
+    assert asyncio.run(main()) == "r-1"
