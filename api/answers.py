@@ -10,8 +10,8 @@ so the schema holds exactly, but FastAPI validates nothing more per request.
   encoded the first time, with no threadpool hop and no validation.
 - Otherwise the query and its encoding run in one threadpool hop (FastAPI's own
   path takes two for a plain `def` route: the handler, then the validation) — or,
-  as of a position on PostgreSQL, on the event loop itself, its seeks awaited there
-  (`compute`, projections/bridge.py).
+  for seeks on PostgreSQL (an answer as of a position, a current application), on the
+  event loop itself, its statements awaited there (`compute`, projections/bridge.py).
 - Either way the question is noted (api/shortcut.py): the same request again is
   answered before routing, from the answer kept then.
 """

@@ -24,7 +24,8 @@ that differs from one FastAPI answered a moment ago at most in the *value* of
 So `api.answers.answer` notes each question it answers, with those two values left
 out of its key, and a later request of the same shape asks the read models again with
 its own values: a current answer they keep is sent from the event loop (`peek`, no
-I/O), anything else is read in the threadpool — the same query the route would run,
+I/O), anything else is read as the route reads it (`api.answers.compute`: seeks awaited
+on the event loop, other reads in the threadpool) — the same query the route would run,
 encoded by the same model, with the same headers, the route in the scope for the
 metrics, the user bound for the log. Should the read models refuse (an unknown id,
 a phase that did not exist yet), the request goes through FastAPI after all, which
@@ -45,15 +46,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import tabular
 from api.answers import compute, encode, seeks
+from api.deps import MAX_POSITION
 
 Key = tuple[bytes, str, bytes, frozenset[str], bytes]
 Question = tuple[Any, Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 JSON = "application/json"
 MAX_QUERY = 1000
-MAX_POSITION = 2**62  # as api.deps.MAX_POSITION (importing api.deps here would be circular)
-# The parameters whose value may differ between two requests of one question, and the
-# read-model keyword each becomes. Any other parameter is part of the question's key.
-FREE = {b"as_of_position": "at", b"effective_on": "effective_on"}
+# The parameters whose value may differ between two requests of one question (they
+# become the read-model keywords `at` and `effective_on`); any other is part of its key.
+FREE = (b"as_of_position", b"effective_on")
 POSITIONED = (b"as_of", b"min_position")  # never here (as_of_position is FREE)
 _POSITION = re.compile(rb"(?:0|[1-9][0-9]{0,18})\Z")
 _DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")

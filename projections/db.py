@@ -313,12 +313,16 @@ class Database:
         """The async seek pool of this event loop (opened by the first to ask; a second
         loop, as a test's next client starts one, is refused: WouldBlock)."""
         loop = asyncio.get_running_loop()
-        if self._async_seeks is None:
+        opening = self._async_seeks
+        if opening is not None and opening.done() and (
+                opening.cancelled() or opening.exception() is not None):
+            opening = None  # opening failed (the database was away): try again now
+        if opening is None:
             self._async_loop = loop
-            self._async_seeks = loop.create_task(self._open_async_seeks())
+            opening = self._async_seeks = loop.create_task(self._open_async_seeks())
         elif self._async_loop is not loop:
             raise bridge.WouldBlock("the async seek pool belongs to another event loop")
-        return bridge.wait(asyncio.shield(self._async_seeks))
+        return bridge.wait(asyncio.shield(opening))
 
     async def _open_async_seeks(self) -> AsyncConnectionPool[Any]:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
