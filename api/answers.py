@@ -58,7 +58,7 @@ def encode(document: Json, model: Any) -> bytes:
     return body
 
 
-def seeks(query: Callable[..., Any], kwargs: dict[str, Any]) -> bool:
+def _by_seeks(query: Callable[..., Any], kwargs: dict[str, Any]) -> bool:
     """True when `query(**kwargs)` reads by seeks alone: as of a position, or a query whose
     current answers are seeks too (projections/answers.py, `kept(seeks=True)`)."""
     return kwargs.get("at") is not None or bool(getattr(query, "seeks_now", False))
@@ -77,18 +77,24 @@ async def compute(read: ReadModels, fn: Callable[[], T], *, seeks: bool = False)
     return await run_in_threadpool(fn)
 
 
+async def body_of(read: ReadModels, model: Any, query: Callable[..., Json],
+                  args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """`query(*args, **kwargs)` as JSON bytes of `model`: its kept answer's without
+    blocking (`peek`), else read by `compute` (raises what the query raises)."""
+    document = read.peek(query, *args, **kwargs)
+    if document is not None:
+        return encode(document, model)
+    return await compute(read, lambda: encode(query(*args, **kwargs), model),
+                         seeks=_by_seeks(query, kwargs))
+
+
 async def answer(request: Request, read: ReadModels, model: Any,
                  query: Callable[..., Json], *args: Any, csv: Csv | None = None,
                  **kwargs: Any) -> Response:
     """`query(*args, **kwargs)` as JSON of `model`, or as CSV by `csv` when asked."""
     if csv is not None and tabular.wants_csv(request):
         return await run_in_threadpool(lambda: csv(query(*args, **kwargs)))
-    document = read.peek(query, *args, **kwargs)
-    if document is not None:
-        body = encode(document, model)
-    else:
-        body = await compute(read, lambda: encode(query(*args, **kwargs), model),
-                             seeks=seeks(query, kwargs))
+    body = await body_of(read, model, query, args, kwargs)
     questions = getattr(request.app.state, "kept_questions", None)
     if questions is not None and getattr(query, "kept_by", None) is not None:
         questions.note(request, model, query, args, kwargs)  # api/shortcut.py

@@ -24,7 +24,7 @@ that differs from one FastAPI answered a moment ago at most in the *value* of
 So `api.answers.answer` notes each question it answers, with those two values left
 out of its key, and a later request of the same shape asks the read models again with
 its own values: a current answer they keep is sent from the event loop (`peek`, no
-I/O), anything else is read as the route reads it (`api.answers.compute`: seeks awaited
+I/O), anything else is read as the route reads it (`api.answers.body_of`: seeks awaited
 on the event loop, other reads in the threadpool) — the same query the route would run,
 encoded by the same model, with the same headers, the route in the scope for the
 metrics, the user bound for the log. Should the read models refuse (an unknown id,
@@ -45,7 +45,7 @@ from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import tabular
-from api.answers import compute, encode, seeks
+from api.answers import body_of
 from api.deps import MAX_POSITION
 
 Key = tuple[bytes, str, bytes, frozenset[str], bytes]
@@ -180,16 +180,11 @@ class KeptAnswerMiddleware:
         if at is not None and not read.reached(at):
             await self.app(scope, receive, send)  # the route waits for the projections
             return
-        document = read.peek(query, *args, **kwargs)
-        if document is not None:
-            body = encode(document, model)
-        else:
-            try:
-                body = await compute(read, lambda: encode(query(*args, **kwargs), model),
-                                     seeks=seeks(query, kwargs))
-            except Exception:  # the route answers it again, as a problem
-                await self.app(scope, receive, send)
-                return
+        try:
+            body = await body_of(read, model, query, args, kwargs)
+        except Exception:  # the route answers it again, as a problem
+            await self.app(scope, receive, send)
+            return
         scope["route"] = route  # as routing would have set it (the metrics' label)
         structlog.contextvars.bind_contextvars(user=scope["state"]["principal"].user)
         await Response(body, media_type=JSON)(scope, receive, send)

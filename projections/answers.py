@@ -66,12 +66,11 @@ class Answers:
     def live(self) -> Live:
         if time.monotonic() - self._read_at >= self._max_age:
             bridge.refuse_blocking("reading the live position")  # (on a loop: a thread's)
-        if time.monotonic() - self._read_at >= self._max_age and self._refreshing.acquire(
-                blocking=not self._live):
-            try:
-                self.refresh()
-            finally:
-                self._refreshing.release()
+            if self._refreshing.acquire(blocking=not self._live):
+                try:
+                    self.refresh()
+                finally:
+                    self._refreshing.release()
         return self._live
 
     def refresh(self) -> None:

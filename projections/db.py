@@ -302,10 +302,7 @@ class Database:
         if pool is None:
             with self._lock:
                 if self._seeks is None:
-                    self._seeks = ConnectionPool(
-                        postgres_conninfo(self.url, generic_plans=True), min_size=1,
-                        max_size=8, open=True, kwargs={"autocommit": True},
-                    )
+                    self._seeks = ConnectionPool(**self._seek_pool_options(), open=True)
                 pool = self._seeks
         return pool
 
@@ -326,10 +323,15 @@ class Database:
 
     async def _open_async_seeks(self) -> AsyncConnectionPool[Any]:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            postgres_conninfo(self.url, generic_plans=True), min_size=1, max_size=8,
-            open=False, kwargs={"autocommit": True})
+            **self._seek_pool_options(), open=False)
         await pool.open()
         return pool
+
+    def _seek_pool_options(self) -> dict[str, Any]:
+        """The seek pools' connections (one plan per prepared statement) and sizes, the
+        same for the threads' pool and the event loop's."""
+        return {"conninfo": postgres_conninfo(self.url, generic_plans=True),
+                "min_size": 1, "max_size": 8, "kwargs": {"autocommit": True}}
 
     async def aclose(self) -> None:
         """Closes the async seek pool, on its event loop (the API's lifespan)."""
