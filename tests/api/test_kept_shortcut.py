@@ -85,8 +85,10 @@ def test_a_newer_answer_follows_the_projections(client: TestClient) -> None:
     assert after["position"] > before["position"]
 
 
-def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer(
-        client: TestClient, found: list[bool]) -> None:
+def _as_of_questions_noted(client: TestClient, found: list[bool]) -> tuple[str, int, int]:
+    """A phase's totals path, the position before its first approval and the one after;
+    the route has answered it as of the first, with and without a business date (so both
+    shapes are noted), and `found` is cleared."""
     setup = funded(client)
     before = head(client)
     approved(client, setup)
@@ -97,6 +99,12 @@ def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer
     ok(client.get(path, headers=auth("ida"),
                   params={"as_of_position": before, "effective_on": "2020-01-31"}))
     found.clear()
+    return path, before, after
+
+
+def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer(
+        client: TestClient, found: list[bool]) -> None:
+    path, _, after = _as_of_questions_noted(client, found)
 
     then = client.get(path, headers=auth("ida"), params={"as_of_position": after})
     dated = client.get(path, headers=auth("ida"),
@@ -117,16 +125,7 @@ def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer
 
 def test_values_only_the_route_can_judge_take_the_route(
         client: TestClient, found: list[bool]) -> None:
-    setup = funded(client)
-    first = head(client)
-    approved(client, setup)
-    now = head(client)
-    path = f"/phases/{setup.phase_id}/totals"
-    ok(client.get(path, headers=auth("ida"), params={"min_position": now}))
-    ok(client.get(path, headers=auth("ida"), params={"as_of_position": first}))
-    ok(client.get(path, headers=auth("ida"),
-                  params={"as_of_position": first, "effective_on": "2020-01-31"}))
-    found.clear()
+    path, first, now = _as_of_questions_noted(client, found)
 
     padded = client.get(f"{path}?as_of_position=0{now}", headers=auth("ida"))
     no_day = client.get(path, headers=auth("ida"),

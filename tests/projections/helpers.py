@@ -23,6 +23,9 @@ from tests.support.scenario import (
     recipients,
 )
 
+# (a ledger, read models without kept answers, read models with them: conftest.py)
+Models = tuple[Ledger, ReadModelsImpl, ReadModelsImpl]
+
 
 @dataclass
 class Story:

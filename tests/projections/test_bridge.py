@@ -7,34 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
 
-from ledger import Ledger, Settings, build_ledger
 from ledger.errors import NotFound
-from projections import ReadModelsImpl, bridge, build_read_models
+from projections import ReadModelsImpl, bridge
 from projections.db import Database
-from tests.projections.helpers import Story, run_story
-
-Models = tuple[Ledger, ReadModelsImpl, ReadModelsImpl]
-
-
-@pytest.fixture
-def models(sql_database_url: str) -> Iterator[Models]:
-    """A ledger, read models without kept answers, and read models with them (the API's)."""
-    settings = Settings(database_url=sql_database_url)
-    ledger = build_ledger(settings)
-    plain = build_read_models(settings, ledger)
-    kept = build_read_models(settings, ledger, keep_answers=True)
-    try:
-        yield ledger, plain, kept
-    finally:
-        kept.close()
-        plain.close()
-        ledger.close()
+from tests.projections.helpers import Models, Story, run_story
 
 
 def _on_loop(read: ReadModelsImpl, questions: list[Callable[[], Any]]) -> list[Any]:

@@ -12,28 +12,10 @@ from typing import Any
 
 import pytest
 
-from ledger import Ledger, Settings, build_ledger
 from ledger.errors import NotFound
-from projections import ReadModelsImpl, build_read_models
+from projections import ReadModelsImpl
 from projections.db import Tx
-from tests.projections.helpers import as_of_answers, run_story
-
-Models = tuple[Ledger, ReadModelsImpl, ReadModelsImpl]
-
-
-@pytest.fixture
-def models(sql_database_url: str) -> Iterator[Models]:
-    """A ledger, read models without kept answers, and read models with them."""
-    settings = Settings(database_url=sql_database_url)
-    ledger = build_ledger(settings)
-    plain = build_read_models(settings, ledger)
-    kept = build_read_models(settings, ledger, keep_answers=True)
-    try:
-        yield ledger, plain, kept
-    finally:
-        kept.close()
-        plain.close()
-        ledger.close()
+from tests.projections.helpers import Models, as_of_answers, run_story
 
 
 def _count(read_models: ReadModelsImpl, kind: str,
