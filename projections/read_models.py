@@ -58,6 +58,8 @@ class ReadModelsImpl:
 
     def close(self) -> None:
         self.runner.stop()
+        if self.answers is not None:
+            self.answers.close()
         self.db.close()
 
     @property

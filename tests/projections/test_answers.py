@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 
 from ledger import Settings, build_ledger
@@ -85,3 +87,31 @@ def test_an_older_read_of_the_live_position_never_replaces_a_newer_one():
 
     assert answers.live() == {"grants": ("v1", 20)}
     assert answers.reached(20)
+
+
+class _CountedReads:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def fetch(self, sql: str, params: object = ()) -> list[tuple[str, str, int]]:
+        self.reads += 1
+        return [("grants", "v1", self.reads)]
+
+
+def test_reads_ahead_of_need_are_made_by_one_thread_that_close_stops():
+    db = _CountedReads()
+    answers = Answers(db, max_age_seconds=0.004)  # type: ignore[arg-type]  # only fetch
+    answers.refresh()
+    before = set(threading.enumerate())
+
+    deadline = time.monotonic() + 10
+    while db.reads < 5 and time.monotonic() < deadline:
+        answers.peek("grants", ("phase_totals",))  # past half its age: wakes the reader
+        time.sleep(0.003)
+    started = [t for t in threading.enumerate() if t not in before]
+    answers.close()
+
+    assert db.reads >= 5  # read again and again ahead of need …
+    assert [t.name for t in started] == ["live-position"]  # … by one thread
+    assert not started[0].is_alive()
+    assert answers.peek("grants", ("phase_totals",)) is None  # closed: nothing kept is fresh
