@@ -90,12 +90,17 @@ async def body_of(read: ReadModels, model: Any, query: Callable[..., Json],
 
 async def answer(request: Request, read: ReadModels, model: Any,
                  query: Callable[..., Json], *args: Any, csv: Csv | None = None,
-                 **kwargs: Any) -> Response:
-    """`query(*args, **kwargs)` as JSON of `model`, or as CSV by `csv` when asked."""
+                 by_template: bool = False, **kwargs: Any) -> Response:
+    """`query(*args, **kwargs)` as JSON of `model`, or as CSV by `csv` when asked.
+
+    `by_template`: the path's ids are `args`, in order, and reach the answer no other way
+    (no check of the caller against them): the same question for another id may then be
+    answered before routing too (api/shortcut.py)."""
     if csv is not None and tabular.wants_csv(request):
         return await run_in_threadpool(lambda: csv(query(*args, **kwargs)))
     body = await body_of(read, model, query, args, kwargs)
     questions = getattr(request.app.state, "kept_questions", None)
     if questions is not None and getattr(query, "kept_by", None) is not None:
-        questions.note(request, model, query, args, kwargs)  # api/shortcut.py
+        questions.note(request, model, query, args, kwargs,  # api/shortcut.py
+                       by_template=by_template)
     return Response(body, media_type=JSON)

@@ -30,6 +30,18 @@ encoded by the same model, with the same headers, the route in the scope for the
 metrics, the user bound for the log. Should the read models refuse (an unknown id,
 a phase that did not exist yet), the request goes through FastAPI after all, which
 answers the problem as always. At most `size` questions are noted; the oldest go first.
+
+A route may also declare (`answer(..., by_template=True)`) that its path's ids reach the
+answer only as the query's arguments, as `GET /applications/{application_id}` does: then
+a request for *another* id of a noted question's shape (the same route template, query
+string, roles and Accept header) is answered here too, the first time it is asked — a
+crawl of 100,000 applications would otherwise take the route 100,000 times. The id is
+taken here only where FastAPI would certainly route and accept it: the path matches the
+template's route and no other route of the app (FastAPI's served routes,
+`iter_route_contexts`), each id matches the identifier pattern the route's OpenAPI
+document declares for it (nothing else is taken), and the route passed the ids as the
+query's arguments, in order, when it answered. An unknown id takes the route (the read
+models refuse it), which answers its 404.
 """
 
 from __future__ import annotations
@@ -37,16 +49,19 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import structlog
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response, routing
+from starlette.convertors import StringConvertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import tabular
 from api.answers import body_of
 from api.deps import MAX_POSITION
+from api.schemas.common import IDENTIFIER_PATTERN
 
 Key = tuple[bytes, str, bytes, frozenset[str], bytes]
 Question = tuple[Any, Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -58,6 +73,7 @@ FREE = (b"as_of_position", b"effective_on")
 POSITIONED = (b"as_of", b"min_position")  # never here (as_of_position is FREE)
 _POSITION = re.compile(rb"(?:0|[1-9][0-9]{0,18})\Z")
 _DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)  # (fullmatch: no newline slips past `$`)
 
 
 def _shape(query: bytes) -> tuple[bytes, dict[bytes, bytes]] | None:
@@ -113,15 +129,72 @@ def _values(free: dict[bytes, bytes]) -> dict[str, Any] | None:
     return values
 
 
+@dataclass(frozen=True)
+class Template:
+    """A route whose ids may differ between two requests of one question."""
+
+    route: Any
+    regex: re.Pattern[str]
+    rivals: tuple[re.Pattern[str], ...]  # the other routes that a path of it might match
+
+    def ids(self, path: str) -> tuple[str, ...] | None:
+        """The ids of `path` if FastAPI would route it here and accept them, else None."""
+        match = self.regex.match(path)
+        if match is None:
+            return None
+        ids = tuple(match.groupdict().values())
+        if not all(_IDENTIFIER.fullmatch(value) for value in ids):
+            return None
+        if any(rival.match(path) for rival in self.rivals):
+            return None  # routed elsewhere, or not only here: the route decides
+        return ids
+
+
+def template_of(app: FastAPI, route: Any) -> Template | None:
+    """The template of `route`, if every path parameter is a plain segment that its
+    OpenAPI document declares as an identifier (IDENTIFIER_PATTERN), and every other
+    served route is known by its path's pattern; else None."""
+    fmt, regex = getattr(route, "path_format", None), getattr(route, "path_regex", None)
+    convertors = getattr(route, "param_convertors", None) or {}
+    if not isinstance(fmt, str) or regex is None or not convertors or any(
+            not isinstance(c, StringConvertor) for c in convertors.values()):
+        return None
+    try:
+        parameters = app.openapi()["paths"][fmt]["get"].get("parameters", [])
+    except (KeyError, TypeError):
+        return None
+    declared = {p.get("name"): p.get("schema", {}) for p in parameters if p.get("in") == "path"}
+    if set(declared) != set(convertors) or any(
+            schema.get("type") != "string" or schema.get("pattern") != IDENTIFIER_PATTERN
+            for schema in declared.values()):
+        return None
+    literal = fmt.split("{", 1)[0]
+    rivals = []
+    for served in routing.iter_route_contexts(app.router.routes):
+        if getattr(served, "original_route", served) is route:
+            continue
+        other, pattern = getattr(served, "path_format", None), getattr(served, "path_regex", None)
+        if not isinstance(other, str) or pattern is None:
+            return None  # a route not known by its path (a host, say): no templates
+        prefix = other.split("{", 1)[0]
+        if prefix.startswith(literal) or literal.startswith(prefix):
+            rivals.append(pattern)
+    return Template(route, regex, tuple(rivals))
+
+
 class KeptQuestions:
     """Questions the routes answered, by the shape of the request that asked them."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._questions: OrderedDict[Key, Question] = OrderedDict()
+        self._templates: dict[str, Template | None] = {}  # by the route's path format
 
     def note(self, request: Request, model: Any, query: Callable[..., Any],
-             args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+             args: tuple[Any, ...], kwargs: dict[str, Any], *,
+             by_template: bool = False) -> None:
+        """Notes the question `query(*args, **kwargs)` that the route answered for
+        `request`; `by_template`: for any id in its path, too (see the module)."""
         found = _question_of(request.scope)
         if found is None or tabular.wants_csv(request):
             return
@@ -140,10 +213,34 @@ class KeptQuestions:
                 b"effective_on" in free and kwargs.get("effective_on") != values["effective_on"]):
             return
         fixed = {k: v for k, v in kwargs.items() if k not in values}
-        self._questions[key] = (request.scope.get("route"), model, query, args, fixed)
+        route = request.scope.get("route")
+        self._keep(key, (route, model, query, args, fixed))
+        template = self._template(request, route, args, fixed) if by_template else None
+        if template is not None:
+            self._keep(_by_template(key, template), (route, model, query, (), fixed))
+
+    def _keep(self, key: Key, question: Question) -> None:
+        self._questions[key] = question
         self._questions.move_to_end(key)
         if len(self._questions) > self.size:
             self._questions.popitem(last=False)
+
+    def _template(self, request: Request, route: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Template | None:
+        """The template of the route that answered `request`, if its ids were the query's
+        arguments, in order, and nothing else (else None)."""
+        fmt = getattr(route, "path_format", None)
+        if not isinstance(fmt, str) or request.scope.get("root_path"):
+            return None
+        if fmt not in self._templates:
+            self._templates[fmt] = template_of(request.app, route)
+        template = self._templates[fmt]
+        if template is None or template.route is not route:
+            return None
+        ids = template.ids(request.scope["path"])
+        if ids is None or ids != args or any(value in ids for value in kwargs.values()):
+            return None  # the ids reach the answer otherwise too
+        return template
 
     def find(self, scope: Scope) -> Question | None:
         """The noted question of a request of this shape, with this request's values; or
@@ -153,11 +250,23 @@ class KeptQuestions:
             return None
         key, free = found
         question = self._questions.get(key)
+        args: tuple[Any, ...] | None = None
+        if question is None and not scope.get("root_path"):
+            for template in self._templates.values():
+                ids = template.ids(scope["path"]) if template is not None else None
+                if template is not None and ids is not None:
+                    question, args = self._questions.get(_by_template(key, template)), ids
+                    break
         values = _values(free) if question is not None else None
         if question is None or values is None:
             return None
-        route, model, query, args, kwargs = question
-        return route, model, query, args, {**kwargs, **values}
+        route, model, query, noted, kwargs = question
+        return route, model, query, noted if args is None else args, {**kwargs, **values}
+
+
+def _by_template(key: Key, template: Template) -> Key:
+    """The key of a question by its route's template instead of its path."""
+    return (key[0], "{template}" + template.route.path_format, *key[2:])
 
 
 class KeptAnswerMiddleware:

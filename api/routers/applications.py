@@ -129,7 +129,7 @@ async def get_application(
     *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request
 ) -> Response:
     return await answer(request, read, ApplicationPublic, read.application, application_id,
-                        at=at)
+                        at=at, by_template=True)
 
 
 @router.get("/{application_id}/history", response_model=Page, dependencies=[AnyRole],
@@ -139,4 +139,5 @@ async def get_history(
     cursor: Cursor = None, limit: Limit = 100,
 ) -> Response:
     return await answer(request, read, Page, read.application_history, application_id,
-                        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv)
+                        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv,
+                        by_template=True)

@@ -18,6 +18,7 @@ from api.deps import (
     Limit,
     ReadModelsDep,
 )
+from api.schemas.common import IDENTIFIER_PATTERN
 from api.schemas.lists import CountedPage, search_text
 from api.schemas.recipients import (
     RecipientCreate,
@@ -33,7 +34,7 @@ from ledger.commands import (
 
 router = APIRouter(prefix="/recipients", tags=["recipients"])
 
-RecipientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+RecipientId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
 
 
 @router.post("", status_code=201, response_model=RecipientPublic | RecipientsCreated)
@@ -69,11 +70,12 @@ async def list_recipients(
 @router.get("/{rid}", response_model=RecipientPublic, dependencies=[AnyRole])
 async def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
                         request: Request) -> Response:
-    return await answer(request, read, RecipientPublic, read.recipient, rid, at=at)
+    return await answer(request, read, RecipientPublic, read.recipient, rid, at=at,
+                        by_template=True)
 
 
 @router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
 async def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
                         effective_on: EffectiveOn, request: Request) -> Response:
     return await answer(request, read, StatementPublic, read.recipient_statement, rid, at=at,
-                        effective_on=effective_on)
+                        effective_on=effective_on, by_template=True)

@@ -7,14 +7,18 @@ read-your-writes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from fastapi import FastAPI, Path
 from fastapi.testclient import TestClient
 
-from api.shortcut import KeptQuestions
+from api.schemas.common import IDENTIFIER_PATTERN
+from api.shortcut import KeptQuestions, template_of
 from tests.api.conftest import auth
 from tests.api.scenario import approved, funded, head, ok
+
+Identifier = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
 
 
 @pytest.fixture
@@ -144,3 +148,77 @@ def test_values_only_the_route_can_judge_take_the_route(
     # the phase did not exist at 1: the read models refuse, the route answers the problem
     assert before_it.status_code == 404, before_it.text
     assert before_it.headers["content-type"] == "application/problem+json"
+
+
+def test_another_id_of_a_noted_shape_takes_the_shortcut_with_the_routes_answer(
+        client: TestClient, found: list[bool]) -> None:
+    setup = funded(client)
+    first, second = approved(client, setup, 0), approved(client, setup, 1)
+    ok(client.get(f"/applications/{first}", headers=auth("ida"),
+                  params={"min_position": head(client)}))
+    ok(client.get(f"/applications/{first}", headers=auth("ida")))  # noted by the route
+    found.clear()
+
+    other = client.get(f"/applications/{second}", headers=auth("ida"))
+    by_route = client.get(f"/applications/{second}",
+                          headers=auth("ida", Accept="application/json"))
+    clerk = client.get(f"/applications/{second}", headers=auth("clara"))  # other roles
+
+    assert found == [True, False, False]
+    assert ok(other)["application_id"] == second != first
+    assert other.content == by_route.content == clerk.content
+    assert {k: v for k, v in other.headers.items() if k != "x-request-id"} == {
+        k: v for k, v in by_route.headers.items() if k != "x-request-id"}
+
+
+def test_an_id_only_the_route_can_judge_takes_the_route(
+        client: TestClient, found: list[bool]) -> None:
+    setup = funded(client)
+    known = approved(client, setup)
+    ok(client.get(f"/applications/{known}", headers=auth("ida"),
+                  params={"min_position": head(client)}))
+    ok(client.get(f"/applications/{known}", headers=auth("ida")))
+    found.clear()
+
+    unknown = client.get("/applications/no-such-application", headers=auth("ida"))
+    dashed = client.get("/applications/-no-such-application", headers=auth("ida"))
+    too_long = client.get(f"/applications/{'a' * 65}", headers=auth("ida"))
+    history = client.get(f"/applications/{known}/history", headers=auth("ida"))
+
+    # found, then refused by the read models: the route answers the problem
+    assert found == [True, False, False, False]
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert dashed.status_code == too_long.status_code == 422, (dashed.text, too_long.text)
+    assert ok(history)["items"]
+
+
+def test_a_template_yields_to_every_other_route_its_paths_may_match() -> None:
+    app = FastAPI()
+
+    @app.get("/things/{thing_id}")
+    def thing(thing_id: Identifier) -> str:
+        return thing_id
+
+    @app.get("/things/special")
+    def special() -> str:
+        return "special"
+
+    @app.get("/numbers/{n}")
+    def number(n: int) -> int:
+        return n
+
+    @app.get("/codes/{code}")
+    def code(code: Annotated[str, Path(pattern="^[a-z]+$")]) -> str:
+        return code
+
+    routes = {getattr(route, "path", None): route for route in app.routes}
+    template = template_of(app, routes["/things/{thing_id}"])
+
+    assert template is not None
+    assert template.ids("/things/a-1") == ("a-1",)
+    assert template.ids("/things/special") is None  # (whichever FastAPI would pick)
+    assert template.ids("/things/-a") is None and template.ids("/things/a\n") is None
+    assert template.ids("/things/a/b") is None and template.ids("/numbers/1") is None
+    assert template_of(app, routes["/numbers/{n}"]) is None  # not a plain identifier
+    assert template_of(app, routes["/codes/{code}"]) is None
