@@ -170,7 +170,10 @@ def template_of(app: FastAPI, route: Any) -> Template | None:
         return None
     literal = fmt.split("{", 1)[0]
     rivals = []
-    for served in routing.iter_route_contexts(app.router.routes):
+    # FastAPI ≥ 0.13x serves included routers lazily: their routes as served (prefix and
+    # all) are route contexts; before, app.router.routes held them, flattened (api/routes.py)
+    iterate = getattr(routing, "iter_route_contexts", None)
+    for served in iterate(app.router.routes) if iterate else app.router.routes:
         if getattr(served, "original_route", served) is route:
             continue
         other, pattern = getattr(served, "path_format", None), getattr(served, "path_regex", None)
@@ -233,7 +236,10 @@ class KeptQuestions:
         if not isinstance(fmt, str) or request.scope.get("root_path"):
             return None
         if fmt not in self._templates:
-            self._templates[fmt] = template_of(request.app, route)
+            try:
+                self._templates[fmt] = template_of(request.app, route)
+            except Exception:  # (an OpenAPI document that fails): never a template, only slower
+                self._templates[fmt] = None
         template = self._templates[fmt]
         if template is None or template.route is not route:
             return None
