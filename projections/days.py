@@ -121,19 +121,24 @@ def _load(tx: Tx, tag: str, period: Period, keys: set[tuple[str, str]]
     return found
 
 
-def figures_on(q: StateQuery, key: str, on: str) -> fig.Figures:
-    """A scope's base sums from events effective on or before `on`, as of `q.at`: its
-    months before `on`'s and its days of that month up to `on`."""
+def periods_sql(q: StateQuery, key: str, on: str) -> tuple[str, dict[str, Any]]:
+    """A statement for a scope's base sums from events effective on or before `on`, as of
+    `q.at` — its months before `on`'s and its days of that month up to `on`, one column
+    (a period's sums, or NULL; `summed_periods` adds them up) — and its named parameters
+    (`:scope`, `:on`, `:at`, `:month`, `:first`): callers ask more in the same statement
+    (projections/totals.py, a scope's state with it)."""
     past = q.at < q.live
     params = {"scope": key, "on": on, "at": q.at, "month": MONTH.name(on),
               "first": f"{MONTH.name(on)}-01"}
     if q.schema < MONTHS_SCHEMA:  # a version without `months`: every day up to `on`
-        sql = f"{_sums(q.tag, DAY, past)} AND x.day <= :on"
-    else:
-        sql = (f"{_sums(q.tag, MONTH, past)} AND x.month < :month UNION ALL "
-               f"{_sums(q.tag, DAY, past)} AND x.day >= :first AND x.day <= :on")
-    rows = q.tx.execute(sql, params)
-    return summed(orjson.loads(text) for (text,) in rows if text is not None)
+        return f"{_sums(q.tag, DAY, past)} AND x.day <= :on", params
+    return (f"{_sums(q.tag, MONTH, past)} AND x.month < :month UNION ALL "
+            f"{_sums(q.tag, DAY, past)} AND x.day >= :first AND x.day <= :on"), params
+
+
+def summed_periods(texts: Iterable[str | None]) -> fig.Figures:
+    """The sums of the periods that `periods_sql` read."""
+    return summed(orjson.loads(text) for text in texts if text is not None)
 
 
 def _sums(tag: str, period: Period, past: bool) -> str:
@@ -146,7 +151,8 @@ def _sums(tag: str, period: Period, past: bool) -> str:
                    f"{period.history.name(tag)} h WHERE h.scope = x.scope "
                    f"AND h.{column} = x.{column} AND h.position <= :at "
                    "ORDER BY h.position DESC LIMIT 1) END")
-    return f"SELECT {figures} FROM {period.current.name(tag)} x WHERE x.scope = :scope"
+    return (f"SELECT {figures} AS figures FROM {period.current.name(tag)} x "
+            "WHERE x.scope = :scope")
 
 
 def summed(parts: Iterable[fig.Figures]) -> fig.Figures:

@@ -43,18 +43,18 @@ class StateQuery:
         self.schema = schema
 
     def one(self, kind: str, entity_id: str) -> Json | None:
-        if self.at >= self.live:
-            rows = self.tx.execute(
-                f"SELECT state FROM {ENTITIES.name(self.tag)} WHERE kind = ? AND entity_id = ?",
-                (kind, entity_id),
-            )
-        else:
-            rows = self.tx.execute(
-                f"SELECT state FROM {HISTORY.name(self.tag)} WHERE kind = ? AND entity_id = ? "
-                "AND position <= ? ORDER BY position DESC LIMIT 1",
-                (kind, entity_id, self.at),
-            )
+        rows = self.tx.execute(self.one_sql(), {"kind": kind, "id": entity_id, "at": self.at})
         return orjson.loads(rows[0][0]) if rows else None
+
+    def one_sql(self) -> str:
+        """The statement of `one` (its state, or no row), with named parameters `:kind`,
+        `:id` and `:at`: now, the entity's row; as of an earlier position, the last of its
+        history at or before it."""
+        if self.at >= self.live:
+            return (f"SELECT state FROM {ENTITIES.name(self.tag)} "
+                    "WHERE kind = :kind AND entity_id = :id")
+        return (f"SELECT state FROM {HISTORY.name(self.tag)} WHERE kind = :kind "
+                "AND entity_id = :id AND position <= :at ORDER BY position DESC LIMIT 1")
 
     def many(
         self, kind: str, *, after: str | None = None, limit: int | None = None,

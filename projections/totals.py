@@ -38,9 +38,12 @@ _SOURCES = {"phase": ("phase_id", fig.phase_leg, fig.phase_state),
 
 def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures]:
     """A phase's or programme's state and base sums as of `q.at` (NotFound if it did not
-    exist then): now, its current row; by business date, its periods (projections/days.py);
-    as of an earlier position, one statement (`_changes_sql`)."""
-    if q.on is not None or q.at >= q.live or q.schema < CHANGES_SCHEMA:
+    exist then): now, its current row; by business date, its state and its periods
+    (projections/days.py) in one statement; as of an earlier position, one statement
+    (`_changes_sql`)."""
+    if q.on is not None:
+        return _dated_scope(q, kind, scope_id, q.on)
+    if q.at >= q.live or q.schema < CHANGES_SCHEMA:
         return q.require(kind, scope_id), _figures_at(q, kind, scope_id)
     rows = q.tx.execute(_changes_sql(q.tag), {"key": f"{kind}:{scope_id}", "kind": kind,
                                               "id": scope_id, "at": q.at})
@@ -49,12 +52,26 @@ def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures
     return orjson.loads(rows[-1][2]), _summed(rows[:-1])
 
 
+def _dated_scope(q: StateQuery, kind: str, scope_id: str, on: str
+                 ) -> tuple[Json, fig.Figures]:
+    """A scope's state as of `q.at` and its base sums by business date, in one statement
+    (one round trip fewer than two: a third of the server's time for such an answer
+    went to sending statements); a scope without sums has no periods either: {}."""
+    periods, params = days.periods_sql(q, f"{kind}:{scope_id}", on)
+    rows = q.tx.execute(f"SELECT {_STATE}, s.state FROM ({q.one_sql()}) s UNION ALL "
+                        f"SELECT {_PERIOD}, p.figures FROM ({periods}) p",
+                        {**params, "kind": kind, "id": scope_id})
+    state = next((text for part, text in rows if int(part) == _STATE), None)
+    if state is None:
+        raise NotFound(f"unknown {kind} {scope_id}")
+    return orjson.loads(state), days.summed_periods(
+        text for part, text in rows if int(part) == _PERIOD)
+
+
 def _figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
-    """A scope's base sums where `_changes_sql` does not answer: now, by business date,
-    or as of a position on a version written before `scope_changes`."""
+    """A scope's base sums where `_changes_sql` does not answer: now, or as of a position
+    on a version written before `scope_changes`."""
     key = f"{kind}:{scope_id}"
-    if q.on is not None:  # (a scope without sums has no periods either: {})
-        return days.figures_on(q, key, q.on)
     if q.at >= q.live:
         current = q.tx.execute(f"SELECT figures FROM {SCOPES.name(q.tag)} WHERE scope = ?",
                                (key,))
@@ -121,7 +138,7 @@ def _figures_as_written(q: StateQuery, kind: str, key: str, scope_id: str) -> fi
 
 
 # The parts of the as-of statements, in the order of their rows (`_STATE`: `_changes_sql` only).
-_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE, _STATE = range(6)
+_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE, _STATE, _PERIOD = range(7)
 _PARTS = (_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE)
 
 
