@@ -128,7 +128,8 @@ def test_refuses_budget_beyond_the_year(ledger: Ledger) -> None:
                                          payee="x", purpose="y")
     with pytest.raises(BudgetExceeded):
         ledger.amend_budget(FINANCE, programme_id=f.programme_id, fiscal_year=2020,
-                            new_amount=money("799.99"), reason="cut", effective_date=date(2020, 5, 1))
+                            new_amount=money("799.99"), reason="cut",
+                            effective_date=date(2020, 5, 1))
     assert ledger.head() == before
 
 
@@ -302,7 +303,8 @@ def test_four_eyes(ledger: Ledger) -> None:
     ledger.approve_application(APPROVER, application_id=app_id, approved_amount=money("10.00"),
                                decided_on=date(2020, 3, 1))
     d = ledger.request_drawdown(actor("fritz", "clerk"), application_id=app_id,
-                                amount=money("5.00"), requested_on=date(2020, 4, 1)).ids["drawdown_id"]
+                                amount=money("5.00"),
+                                requested_on=date(2020, 4, 1)).ids["drawdown_id"]
     with pytest.raises(FourEyes):
         ledger.pay_drawdown(FINANCE, application_id=app_id, drawdown_id=d, paid_on=date(2020, 4, 2))
     ledger.pay_drawdown(FINANCE_2, application_id=app_id, drawdown_id=d, paid_on=date(2020, 4, 2))
@@ -372,7 +374,8 @@ def test_refuses_invalid_input_and_duplicates(ledger: Ledger) -> None:
     with pytest.raises(ValidationFailed):
         Money.parse(1.5)
     with pytest.raises(ValidationFailed):
-        ledger.withdraw_application(CLERK, application_id="x", reason=" ", withdrawn_on=date(2020, 1, 1))
+        ledger.withdraw_application(CLERK, application_id="x", reason=" ",
+                                    withdrawn_on=date(2020, 1, 1))
     with pytest.raises(AlreadyExists):
         ledger.create_programme(ADMIN, programme_id=f.programme_id, name="again", funder="x")
     with pytest.raises(AlreadyExists):

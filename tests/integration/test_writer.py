@@ -157,7 +157,7 @@ def test_a_process_killed_mid_burst_keeps_every_acknowledged_command_and_no_half
         assert child.stdout.readline().strip() == "ready"
         acknowledged: dict[str, str] = {}
         while len(acknowledged) < 20:
-            kind, application_id, recipient_id = child.stdout.readline().split()
+            _, application_id, recipient_id = child.stdout.readline().split()
             acknowledged[application_id] = recipient_id
         os.kill(child.pid, signal.SIGKILL)
         rest = child.stdout.read()

@@ -1,4 +1,5 @@
-"""A scenario that touches every event type, and the figures it must produce (worked out by hand)."""
+"""A scenario that touches every event type, and the figures it must produce (worked out by
+hand)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def run_story(ledger: Ledger, read_models: ReadModelsImpl | None = None) -> Stor
         {"category": "training", "description": "Kurse", "amount": "40000.00"}])
     approve("a0", "100000.00")
     step(ledger.amend_award(APPROVER, application_id=story.apps["a0"],
-                            new_amount=money("120000.00"), reason="more", decided_on=date(2020, 5, 1)))
+                            new_amount=money("120000.00"), reason="more",
+                            decided_on=date(2020, 5, 1)))
     drawdown("a0", "50000.00", date(2020, 5, 1))
     d2 = drawdown("a0", "30000.00", None)
     step(ledger.cancel_drawdown(CLERK, application_id=story.apps["a0"], drawdown_id=d2,
@@ -100,7 +102,8 @@ def run_story(ledger: Ledger, read_models: ReadModelsImpl | None = None) -> Stor
     approve("a2", "200000.00")
     drawdown("a2", "80000.00", date(2020, 6, 1))
     step(ledger.amend_award(APPROVER, application_id=story.apps["a2"],
-                            new_amount=money("150000.00"), reason="less", decided_on=date(2020, 7, 1)))
+                            new_amount=money("150000.00"), reason="less",
+                            decided_on=date(2020, 7, 1)))
     step(ledger.submit_proof_of_use(CLERK, application_id=story.apps["a2"],
                                     spent_amount=money("80000.00"), submitted_on=date(2020, 11, 1)))
     step(ledger.close_application(APPROVER, application_id=story.apps["a2"],

@@ -166,3 +166,17 @@ def test_the_code_inside_sees_the_callers_context() -> None:
         return await bridge.run(lambda: request_id.get("none"))
 
     assert asyncio.run(main()) == "r-1"
+
+
+def test_a_scope_by_business_date_that_did_not_exist_then_is_not_found(models: Models) -> None:
+    story, plain, _ = _story(models)
+    on = date(2020, 6, 30)
+
+    found = plain.phase_totals(story.phase_id, at=story.snapshots[0][0], effective_on=on)
+
+    assert found["phase_id"] == story.phase_id  # the scope's state and periods, one statement
+    for ask in (lambda: plain.phase_totals("no-such-phase", effective_on=on),
+                lambda: plain.phase_totals(story.phase_id, at=0, effective_on=on),
+                lambda: plain.reconciliation(story.programme_id, 2020, at=0, effective_on=on)):
+        with pytest.raises(NotFound):
+            ask()

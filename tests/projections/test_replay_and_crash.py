@@ -1,4 +1,5 @@
-"""Exactly once: a crash mid-batch neither double-counts nor skips; a rebuild comes out identical."""
+"""Exactly once: a crash mid-batch neither double-counts nor skips; a rebuild comes out
+identical."""
 
 from __future__ import annotations
 
