@@ -259,8 +259,10 @@ class KeptQuestions:
         args: tuple[Any, ...] | None = None
         if question is None and not scope.get("root_path"):
             for template in self._templates.values():
-                ids = template.ids(scope["path"]) if template is not None else None
-                if template is not None and ids is not None:
+                if template is None:
+                    continue  # (a route noted as not templated)
+                ids = template.ids(scope["path"])
+                if ids is not None:
                     question, args = self._questions.get(_by_template(key, template)), ids
                     break
         values = _values(free) if question is not None else None

@@ -137,7 +137,8 @@ def _figures_as_written(q: StateQuery, kind: str, key: str, scope_id: str) -> fi
     return figures
 
 
-# The parts of the as-of statements, in the order of their rows (`_STATE`: `_changes_sql` only).
+# The parts of the as-of statements, in the order of their rows (`_STATE`: the scope's own
+# state, in `_changes_sql` and `_dated_scope`; `_PERIOD`: `_dated_scope` only).
 _LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE, _STATE, _PERIOD = range(7)
 _PARTS = (_LEG, _SCOPE, _CHECKPOINT, _CHANGE, _BEFORE)
 

@@ -37,6 +37,19 @@ def found(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
+def _headers(response: Any) -> dict[str, str]:
+    """The answer's headers but its request id (every request has its own)."""
+    return {k: v for k, v in response.headers.items() if k != "x-request-id"}
+
+
+def _noted(client: TestClient, found: list[bool], path: str) -> None:
+    """`path` asked once the projections reached the head, then again (so the route notes
+    its question); `found` cleared."""
+    ok(client.get(path, headers=auth("ida"), params={"min_position": head(client)}))
+    ok(client.get(path, headers=auth("ida")))
+    found.clear()
+
+
 def test_the_same_question_again_gets_the_same_bytes_without_the_route(
         client: TestClient, found: list[bool]) -> None:
     setup = funded(client)
@@ -51,8 +64,7 @@ def test_the_same_question_again_gets_the_same_bytes_without_the_route(
     assert again.status_code == first.status_code == 200, (first.text, again.text)
     assert found == [False, True, False]  # the route notes the question; roles differ
     assert again.content == first.content == other_user.content
-    assert {k: v for k, v in again.headers.items() if k != "x-request-id"} == {
-        k: v for k, v in first.headers.items() if k != "x-request-id"}
+    assert _headers(again) == _headers(first)
 
 
 def test_roles_as_of_and_min_position_always_take_the_route(
@@ -123,8 +135,7 @@ def test_as_of_another_position_or_day_takes_the_shortcut_with_the_routes_answer
     assert then.content == by_route.content and dated.content == dated_by_route.content
     assert ok(then)["position"] == after and ok(then)["awarded"] == "50000.00"
     assert ok(dated)["effective_on"] == "2020-12-31"
-    assert {k: v for k, v in then.headers.items() if k != "x-request-id"} == {
-        k: v for k, v in by_route.headers.items() if k != "x-request-id"}
+    assert _headers(then) == _headers(by_route)
 
 
 def test_values_only_the_route_can_judge_take_the_route(
@@ -154,10 +165,7 @@ def test_another_id_of_a_noted_shape_takes_the_shortcut_with_the_routes_answer(
         client: TestClient, found: list[bool]) -> None:
     setup = funded(client)
     first, second = approved(client, setup, 0), approved(client, setup, 1)
-    ok(client.get(f"/applications/{first}", headers=auth("ida"),
-                  params={"min_position": head(client)}))
-    ok(client.get(f"/applications/{first}", headers=auth("ida")))  # noted by the route
-    found.clear()
+    _noted(client, found, f"/applications/{first}")
 
     other = client.get(f"/applications/{second}", headers=auth("ida"))
     by_route = client.get(f"/applications/{second}",
@@ -167,18 +175,14 @@ def test_another_id_of_a_noted_shape_takes_the_shortcut_with_the_routes_answer(
     assert found == [True, False, False]
     assert ok(other)["application_id"] == second != first
     assert other.content == by_route.content == clerk.content
-    assert {k: v for k, v in other.headers.items() if k != "x-request-id"} == {
-        k: v for k, v in by_route.headers.items() if k != "x-request-id"}
+    assert _headers(other) == _headers(by_route)
 
 
 def test_an_id_only_the_route_can_judge_takes_the_route(
         client: TestClient, found: list[bool]) -> None:
     setup = funded(client)
     known = approved(client, setup)
-    ok(client.get(f"/applications/{known}", headers=auth("ida"),
-                  params={"min_position": head(client)}))
-    ok(client.get(f"/applications/{known}", headers=auth("ida")))
-    found.clear()
+    _noted(client, found, f"/applications/{known}")
 
     unknown = client.get("/applications/no-such-application", headers=auth("ida"))
     dashed = client.get("/applications/-no-such-application", headers=auth("ida"))
