@@ -56,7 +56,8 @@ class Period:
         columns = (("scope", "TEXT NOT NULL"), (column, "TEXT NOT NULL"),
                    ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL"))
         return cls(Table(current, columns, key=("scope", column)),
-                   Table(history, columns, key=("scope", column, "position")), column, width)
+                   Table(history, columns, key=("scope", column, "position"), appended=True),
+                   column, width)
 
     def name(self, day: str) -> str:
         return day[: self.width]

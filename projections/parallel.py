@@ -46,9 +46,10 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
     from ledger import Ledger, Settings
     from ledger.heap import settle_heap
     from ledger.logging import configure_logging
+    from projections.appender import Appender
     from projections.db import Database
     from projections.read_models import all_projections
-    from projections.rebuild import ReadAhead
+    from projections.rebuild import ReadAhead, index
 
     # The parent made every table; two children creating them "if not exists" at once
     # race in PostgreSQL's catalog ("tuple concurrently updated").
@@ -63,11 +64,17 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
         ahead = ReadAhead(runner, after=0)
         total = 0
         try:
-            while True:
-                count = runner.run_batch({name: tag}, ahead=ahead)
-                total += count
-                if count < batch_size:
-                    return total
+            with Appender(db) as appender:  # projections/appender.py
+                while True:
+                    count = runner.run_batch({name: tag}, ahead=ahead, appender=appender)
+                    total += count
+                    if count < batch_size:
+                        appender.drain()  # every row written before it is indexed
+                        break
+            # Indexed here, while a slower projection's process is still replaying (the
+            # parent indexes what is left, and catches up the tail).
+            index(runner, {name: tag})
+            return total
         finally:
             ahead.close()
     finally:

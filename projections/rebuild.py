@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from projections import parallel
+from projections.appender import Appender
 from projections.base import Key, Table
 from projections.db import Tx
 from projections.events import LoggedEvent, decode
@@ -53,26 +54,32 @@ def rebuild(
     bulk = parallel.bulk_in_processes(runner, new, head=head, progress=progress)
     # The new versions start at the beginning, or where the processes left them.
     ahead = ReadAhead(runner, after=0) if bulk is None else None
+    # Appended rows on a connection of their own while the next batch is computed
+    # (PostgreSQL: SQLite has one writer), until the bulk is done.
+    appender = (Appender(runner.db) if bulk is None and runner.db.dialect == "postgresql"
+                else None)
     total = bulk or 0
     try:
         while True:
-            count = runner.run_batch(new, switch=indexed, ahead=ahead)
+            count = runner.run_batch(new, switch=indexed, ahead=ahead, appender=appender)
             total += count
             if progress is not None:
                 progress(total, head)
             if count < runner.batch_size and not indexed:  # near the head: index, switch
-                with runner.db.schema() as tx:
-                    for name, tag in new.items():
-                        for table in runner.projections[name].tables:
-                            table.create_indexes(tx, tag)
-                            if tx.dialect == "postgresql":  # plans need statistics at once
-                                tx.execute(f"ANALYZE {table.name(tag)}")
+                if appender is not None:  # every row written before the indexes and switch
+                    appender.drain()
+                    appender.close()
+                    appender = None
+                if bulk is None:  # (each bulk process indexed its projection's tables)
+                    index(runner, new)
                 indexed = True
             elif count == 0 and indexed:
                 break
     finally:
         if ahead is not None:
             ahead.close()
+        if appender is not None:
+            appender.close()
     seconds = time.perf_counter() - started
     with runner.db.schema() as tx:
         for name in names:
@@ -83,6 +90,17 @@ def rebuild(
                 if str(tag).startswith("v") and tag not in keep:
                     drop_tables(tx, runner.projections[name], str(tag))
     return total, seconds
+
+
+def index(runner: Runner, tags: dict[str, str]) -> None:
+    """The secondary indexes of `tags` (projection → tag) after their bulk load, and on
+    PostgreSQL fresh statistics (plans need them at once)."""
+    with runner.db.schema() as tx:
+        for name, tag in tags.items():
+            for table in runner.projections[name].tables:
+                table.create_indexes(tx, tag)
+                if tx.dialect == "postgresql":
+                    tx.execute(f"ANALYZE {table.name(tag)}")
 
 
 @dataclass

@@ -20,6 +20,7 @@ import structlog
 from ledger import Ledger
 from ledger.persistence.watch import LogWatch, Wakeup
 from projections import base
+from projections.appender import Appender, Collecting, appended_tables
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import LoggedEvent, decode
@@ -119,13 +120,20 @@ class Runner:
         upto: int | None = None,
         switch: bool = False,
         ahead: ReadAhead | None = None,  # projections.rebuild
+        appender: Appender | None = None,  # projections.appender
     ) -> int:
         """Project one batch; returns the number of events read (0: caught up).
 
         `tags` None means the live versions. With `switch`, the batch that finds
         nothing more to read also makes `tags` the live versions, in its transaction.
+        With `appender` (a rebuild's new versions), the rows of appended tables are
+        handed to it once the batch has committed, and written on its connection.
         """
-        with self.db.write() as tx:
+        collected: Collecting | None = None
+        with self.db.write() as written:
+            tx: Tx = written
+            if appender is not None and tags is not None:
+                tx = collected = Collecting(written, appended_tables(self.projections, tags))
             if tags is None:
                 if tx.dialect == "postgresql":  # a concurrent switch waits for this batch
                     tx.execute("SELECT tag FROM proj_versions FOR SHARE")
@@ -153,7 +161,9 @@ class Runner:
             elif switch:
                 for name, tag in targets.items():
                     tx.execute(base.UPDATE_VERSION, (tag, name))
-            return len(events)
+        if appender is not None and collected is not None:
+            appender.put(collected.rows)
+        return len(events)
 
     def read_events(self, *, after: int, upto: int | None = None) -> list[LoggedEvent]:
         """The next batch of the log after `after`, in position order, read the one way

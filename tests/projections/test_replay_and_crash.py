@@ -172,5 +172,18 @@ def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
             assert after[name] == rows, name
         assert read_models.phase_totals(story.phase_id) == totals_before
         assert read_models.verify().ok
+        # each process indexed and analysed its own tables before the switch
+        with read_models.db.read() as tx:
+            tags = read_models.runner.live_tags(tx)
+            names = {str(n) for (n,) in tx.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+            analysed = {str(n) for (n,) in tx.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                "AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)")}
+        for name, projection in read_models.runner.projections.items():
+            for table in projection.tables:
+                table_name = table.name(tags[name])
+                assert {f"{table_name}_i{n}" for n in range(len(table.indexes))} <= names
+                assert table_name in analysed
     finally:
         read_models.close()
