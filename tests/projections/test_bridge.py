@@ -180,3 +180,33 @@ def test_a_scope_by_business_date_that_did_not_exist_then_is_not_found(models: M
                 lambda: plain.reconciliation(story.programme_id, 2020, at=0, effective_on=on)):
         with pytest.raises(NotFound):
             ask()
+
+
+def test_a_seek_that_fails_leaves_its_connection_answering(postgres_url: str) -> None:
+    """The seek connections reuse one cursor each: after a statement that failed (a
+    dropped version's table), the next statements on the same connections answer."""
+    db = Database(postgres_url)
+
+    def seek(sql: str) -> list[Any]:
+        with db.statements(seeks=True) as tx:
+            return tx.execute(sql)
+
+    async def ask() -> list[Any]:
+        answers: list[Any] = []
+        try:
+            for round_ in range(3):
+                answers.append(await bridge.run(lambda r=round_: seek(f"SELECT {r}")))
+                try:
+                    await bridge.run(lambda: seek("SELECT * FROM proj_no_such_table"))
+                except Exception as error:  # the driver's own error class
+                    answers.append(type(error).__name__)
+            answers.append(await bridge.run(lambda: seek("SELECT 1 WHERE false")))
+        finally:
+            await db.aclose()
+        return answers
+
+    try:
+        assert asyncio.run(ask()) == [[(0,)], "UndefinedTable", [(1,)], "UndefinedTable",
+                                      [(2,)], "UndefinedTable", []]
+    finally:
+        db.close()
