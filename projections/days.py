@@ -138,8 +138,10 @@ def periods_sql(q: StateQuery, key: str, on: str) -> tuple[str, dict[str, Any]]:
 
 
 def summed_periods(texts: Iterable[str | None]) -> fig.Figures:
-    """The sums of the periods that `periods_sql` read."""
-    return summed(orjson.loads(text) for text in texts if text is not None)
+    """The sums of the periods that `periods_sql` read (parsed as one JSON array: a
+    reconciliation adds up some seventy periods)."""
+    parts = [text for text in texts if text is not None]
+    return summed(orjson.loads(f"[{','.join(parts)}]")) if parts else {}
 
 
 def _sums(tag: str, period: Period, past: bool) -> str:
@@ -158,7 +160,8 @@ def _sums(tag: str, period: Period, past: bool) -> str:
 
 def summed(parts: Iterable[fig.Figures]) -> fig.Figures:
     total: fig.Figures = {}
+    get = total.get
     for part in parts:
         for key, amount in part.items():
-            total[key] = total.get(key, 0) + amount
+            total[key] = get(key, 0) + amount
     return total

@@ -22,6 +22,7 @@ earlier position adds the contributions after the nearest checkpoint to it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -187,6 +188,21 @@ def phase_figures(figures: Figures, prefix: str = "") -> dict[str, int]:
     return {name: f.sign * total(figures, f.pairs, prefix) for name, f in PHASE_FIGURES.items()}
 
 
+# The account figures by the kind of account they read (year_figures looks at those alone).
+_ACCOUNT_FIGURES_OF: dict[str, list[tuple[str, int, str | None, int, int | None]]] = {}
+for _name, (_sign, _kind, _cls, _offset, _fy_offset) in YEAR_ACCOUNT_FIGURES.items():
+    _ACCOUNT_FIGURES_OF.setdefault(_kind, []).append((_name, _sign, _cls, _offset, _fy_offset))
+
+
+@functools.lru_cache(maxsize=4096)
+def _account_key(key: str) -> tuple[str, int, str, str]:
+    """(account kind, account year, class, fiscal year) of a base sum `a|kind:year|cls|fy`
+    (the same few keys recur in every answer: parsed once)."""
+    _, account, cls, fiscal_year = key.split("|")
+    kind, _, account_year = account.partition(":")
+    return kind, int(account_year), cls, fiscal_year
+
+
 def year_figures(figures: Figures, year: int) -> dict[str, int]:
     """The reconciliation figures of one fiscal year from its programme's base sums."""
     result = {}
@@ -195,10 +211,9 @@ def year_figures(figures: Figures, year: int) -> dict[str, int]:
     accounts: dict[str, int] = {}
     for key, value in figures.items():
         if key.startswith("a|"):
-            _, account, cls, fiscal_year = key.split("|")
-            kind, _, account_year = account.partition(":")
-            for name, (sign, of_kind, of_cls, offset, fy_offset) in YEAR_ACCOUNT_FIGURES.items():
-                if (kind == of_kind and int(account_year) == year + offset
+            kind, account_year, cls, fiscal_year = _account_key(key)
+            for name, sign, of_cls, offset, fy_offset in _ACCOUNT_FIGURES_OF.get(kind, ()):
+                if (account_year == year + offset
                         and (of_cls is None or cls == of_cls)
                         and (fy_offset is None or fiscal_year == str(year + fy_offset))):
                     accounts[name] = accounts.get(name, 0) + sign * value
