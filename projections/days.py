@@ -138,8 +138,9 @@ def periods_sql(q: StateQuery, key: str, on: str) -> tuple[str, dict[str, Any]]:
 
 
 def summed_periods(texts: Iterable[str | None]) -> fig.Figures:
-    """The sums of the periods that `periods_sql` read (parsed as one JSON array: a
-    reconciliation adds up some seventy periods)."""
+    """The sums of the periods that `periods_sql` read — texts of one period's sums, or
+    of several joined by commas (projections/totals.py aggregates them in the statement)
+    — parsed as one JSON array."""
     parts = [text for text in texts if text is not None]
     return summed(orjson.loads(f"[{','.join(parts)}]")) if parts else {}
 

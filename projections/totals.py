@@ -58,8 +58,11 @@ def _dated_scope(q: StateQuery, kind: str, scope_id: str, on: str
     (one round trip fewer than two: a third of the server's time for such an answer
     went to sending statements); a scope without sums has no periods either: {}."""
     periods, params = days.periods_sql(q, f"{kind}:{scope_id}", on)
+    # The periods' sums as one text (JSON objects joined by commas): a reconciliation
+    # reads some seventy, and one row costs the driver less than seventy.
+    joined = "string_agg" if q.tx.dialect == "postgresql" else "group_concat"
     rows = q.tx.execute(f"SELECT {_STATE}, s.state FROM ({q.one_sql()}) s UNION ALL "
-                        f"SELECT {_PERIOD}, p.figures FROM ({periods}) p",
+                        f"SELECT {_PERIOD}, {joined}(p.figures, ',') FROM ({periods}) p",
                         {**params, "kind": kind, "id": scope_id})
     state = next((text for part, text in rows if int(part) == _STATE), None)
     if state is None:
