@@ -9,7 +9,6 @@ write side's persistence offers it (ledger.persistence.log).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from ledger import Ledger
@@ -71,5 +70,7 @@ def cents(amount: str) -> int:
 
 
 def eur(value: int) -> str:
-    """Integer cents as a EUR string with two decimals."""
-    return f"{Decimal(value) / 100:.2f}"
+    """Integer cents as a EUR string with two decimals (integer arithmetic: exact at any
+    size, and half the time of a Decimal division and format; an answer writes dozens)."""
+    whole, cent = divmod(-value if value < 0 else value, 100)
+    return f"{'-' if value < 0 else ''}{whole}.{cent:02d}"

@@ -126,3 +126,13 @@ def test_random_commands_keep_the_books_balanced(ops: list[tuple[str, int, Money
     for year, budget in programme.years.items():
         assert balances.get(f"unallocated:{year}", Money.zero()) == budget.unallocated
     assert ledger.verify_chain().verified
+
+
+@given(st.integers(min_value=-(10**20), max_value=10**20))
+def test_cents_print_as_their_exact_eur_and_read_back(value: int) -> None:
+    from projections.events import cents, eur
+
+    text = eur(value)
+    assert Decimal(text) == Decimal(value) / 100  # exact (well inside Decimal's 28 digits)
+    assert text == f"{Decimal(value) / 100:.2f}"  # the form the API always wrote
+    assert cents(text) == value
