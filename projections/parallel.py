@@ -1,10 +1,12 @@
 """A rebuild's bulk on several cores: each projection replays the log in a process of its own.
 
 The projections of a rebuild are independent until the switch, so on PostgreSQL each
-replays the log into its new tables in a child process (its own connection, read-ahead
-and decoding); the parent then indexes, catches up the last events of all of them
-together and switches in one transaction as before (projections/rebuild.py). SQLite has
-one writer at a time, and memory:// one process, so they replay in this process.
+replays the log into its new tables in a child process (its own connection, read-ahead,
+decoding and appender), then indexes and analyses them there — a projection done early
+is indexed while a slower one still replays; the parent then catches up the last events
+of all of them together and switches in one transaction as before
+(projections/rebuild.py). SQLite has one writer at a time, and memory:// one process, so
+they replay in this process.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
                     if count < batch_size:
                         appender.drain()  # every row written before it is indexed
                         break
-            # Indexed here, while a slower projection's process is still replaying (the
-            # parent indexes what is left, and catches up the tail).
+            # Indexed here, while a slower projection's process may still be replaying
+            # (the parent then catches up the tail, into indexed tables, and switches).
             index(runner, {name: tag})
             return total
         finally:
