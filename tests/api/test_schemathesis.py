@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
+from schemathesis.python import asgi
 
 from api.main import create_app
 from ledger import Settings
@@ -30,10 +30,17 @@ CHECKS = [
 def api_schema(keys_file: Path, tmp_path: Path) -> Iterator[Any]:
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'st.db'}",
                               api_keys_file=keys_file))
-    with TestClient(app) as client:  # runs the lifespan: ledger, read models, keys
-        setup = funded(client, recipients=3)
-        approved(client, setup)
-        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    # schemathesis runs the app's lifespan itself (ledger, read models, keys) and keeps it
+    # until told to stop; the setup goes through its client, so the app has one lifespan
+    # (a TestClient beside it ran a second one on the same app.state).
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    try:
+        with asgi.get_client(app) as client:  # a requests session, as TestClient's API
+            setup = funded(client, recipients=3)
+            approved(client, setup)
+        yield schema
+    finally:
+        asgi.shutdown_lifespans()
 
 
 def test_api_honours_its_openapi(api_schema: Any) -> None:
