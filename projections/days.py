@@ -125,7 +125,7 @@ def _load(tx: Tx, tag: str, period: Period, keys: set[tuple[str, str]]
 def periods_sql(q: StateQuery, key: str, on: str) -> tuple[str, dict[str, Any]]:
     """A statement for a scope's base sums from events effective on or before `on`, as of
     `q.at` — its months before `on`'s and its days of that month up to `on`, one column
-    (a period's sums, or NULL; `summed_periods` adds them up) — and its named parameters
+    (a period's sums, or NULL; `summed_texts` adds them up) — and its named parameters
     (`:scope`, `:on`, `:at`, `:month`, `:first`): callers ask more in the same statement
     (projections/totals.py, a scope's state with it)."""
     past = q.at < q.live
@@ -137,10 +137,10 @@ def periods_sql(q: StateQuery, key: str, on: str) -> tuple[str, dict[str, Any]]:
             f"{_sums(q.tag, DAY, past)} AND x.day >= :first AND x.day <= :on"), params
 
 
-def summed_periods(texts: Iterable[str | None]) -> fig.Figures:
-    """The sums of the periods that `periods_sql` read — texts of one period's sums, or
-    of several joined by commas (projections/totals.py aggregates them in the statement)
-    — parsed as one JSON array."""
+def summed_texts(texts: Iterable[str | None]) -> fig.Figures:
+    """The sums of JSON texts of sums (the periods that `periods_sql` read, a checkpoint
+    and its changes), each of one object or of several joined by commas (`db.joined`),
+    NULLs left out — parsed as one JSON array."""
     parts = [text for text in texts if text is not None]
     return summed(orjson.loads(f"[{','.join(parts)}]")) if parts else {}
 

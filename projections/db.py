@@ -151,6 +151,14 @@ class _AsyncPgTx:
         raise TypeError("a seek connection only reads")
 
 
+def joined(tx: Tx, column: str) -> str:
+    """An aggregate of `column`'s texts joined by commas (NULLs left out; NULL if none):
+    many rows as one, which costs the driver less (PostgreSQL `string_agg`, SQLite
+    `group_concat`)."""
+    function = "string_agg" if tx.dialect == "postgresql" else "group_concat"
+    return f"{function}({column}, ',')"
+
+
 def any_of(tx: Tx, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """`column` is one of `values`: one array parameter on PostgreSQL (one plan however
     many), a list of placeholders on SQLite (callers keep it under 500 values: `chunks`)."""

@@ -20,6 +20,7 @@ from ledger.vocabulary import RecipientKind
 from projections import days
 from projections import figures as fig
 from projections.base import check_limit, decode_cursor, encode_cursor
+from projections.db import joined
 from projections.events import eur
 from projections.grants import CHANGES, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
 from projections.state import StateQuery
@@ -45,11 +46,12 @@ def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures
         return _dated_scope(q, kind, scope_id, q.on)
     if q.at >= q.live or q.schema < CHANGES_SCHEMA:
         return q.require(kind, scope_id), _figures_at(q, kind, scope_id)
-    rows = q.tx.execute(_changes_sql(q.tag, q.tx.dialect),
+    rows = q.tx.execute(_changes_sql(q.tag, joined(q.tx, "delta")),
                         {"key": f"{kind}:{scope_id}", "kind": kind, "id": scope_id, "at": q.at})
     if not rows or int(rows[-1][0]) != _STATE:
         raise NotFound(f"unknown {kind} {scope_id}")
-    return orjson.loads(rows[-1][2]), _summed(rows[:-1])
+    # the checkpoint's sums plus its changes' deltas (one text, or NULL where none)
+    return orjson.loads(rows[-1][2]), days.summed_texts(text for _, _, text in rows[:-1])
 
 
 def _dated_scope(q: StateQuery, kind: str, scope_id: str, on: str
@@ -58,16 +60,14 @@ def _dated_scope(q: StateQuery, kind: str, scope_id: str, on: str
     (one round trip fewer than two: a third of the server's time for such an answer
     went to sending statements); a scope without sums has no periods either: {}."""
     periods, params = days.periods_sql(q, f"{kind}:{scope_id}", on)
-    # The periods' sums as one text (JSON objects joined by commas): a reconciliation
-    # reads some seventy, and one row costs the driver less than seventy.
-    joined = "string_agg" if q.tx.dialect == "postgresql" else "group_concat"
+    # The periods' sums as one text: a reconciliation reads some seventy.
     rows = q.tx.execute(f"SELECT {_STATE}, s.state FROM ({q.one_sql()}) s UNION ALL "
-                        f"SELECT {_PERIOD}, {joined}(p.figures, ',') FROM ({periods}) p",
+                        f"SELECT {_PERIOD}, {joined(q.tx, 'p.figures')} FROM ({periods}) p",
                         {**params, "kind": kind, "id": scope_id})
     state = next((text for part, text in rows if int(part) == _STATE), None)
     if state is None:
         raise NotFound(f"unknown {kind} {scope_id}")
-    return orjson.loads(state), days.summed_periods(
+    return orjson.loads(state), days.summed_texts(
         text for part, text in rows if int(part) == _PERIOD)
 
 
@@ -83,30 +83,22 @@ def _figures_at(q: StateQuery, kind: str, scope_id: str) -> fig.Figures:
     return _figures_as_written(q, kind, key, scope_id)
 
 
-def _summed(rows: list[Any]) -> fig.Figures:
-    """The checkpoint's sums plus the changes after it (rows of `_changes_sql`: the
-    changes' deltas joined by commas in one text, or NULL where there are none)."""
-    texts = [str(text) for _, _, text in rows if text is not None]
-    return days.summed(orjson.loads(f"[{','.join(texts)}]")) if texts else {}
-
-
 CHANGES_SCHEMA = 3  # the grants projection's first schema with `scope_changes`
 
 
 @functools.cache
-def _changes_sql(tag: str, dialect: str) -> str:
+def _changes_sql(tag: str, deltas: str) -> str:
     """A scope as of `:at`: its checkpoint at or before `:at`, the changes after that
-    checkpoint up to `:at` (at most CHECKPOINT_EVERY) as one text (their deltas joined by
-    commas: one row costs the driver less than thirty), and last the scope's own state at
-    `:at` (none: it did not exist); three index seeks."""
-    joined = "string_agg" if dialect == "postgresql" else "group_concat"
+    checkpoint up to `:at` (at most CHECKPOINT_EVERY) as one text (`deltas`: their deltas
+    joined, `db.joined`), and last the scope's own state at `:at` (none: it did not
+    exist); three index seeks."""
     return (
         f"WITH cp AS (SELECT position, figures FROM {CHECKPOINTS.name(tag)} "
         "WHERE scope = :key AND position <= :at ORDER BY position DESC LIMIT 1), "
         f"st AS (SELECT position, state FROM {HISTORY.name(tag)} WHERE kind = :kind "
         "AND entity_id = :id AND position <= :at ORDER BY position DESC LIMIT 1) "
         f"SELECT {_CHECKPOINT}, position, figures FROM cp "
-        f"UNION ALL SELECT {_CHANGE}, MAX(position), {joined}(delta, ',') "
+        f"UNION ALL SELECT {_CHANGE}, MAX(position), {deltas} "
         f"FROM {CHANGES.name(tag)} "
         "WHERE scope = :key AND position > (SELECT COALESCE(MAX(position), 0) FROM cp) "
         f"AND position <= :at UNION ALL SELECT {_STATE}, position, state FROM st "
