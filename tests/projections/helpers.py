@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger import CommandResult, Ledger, Money
-from projections import ReadModelsImpl
+from ledger import CommandResult, Ledger, Money, Settings, build_ledger
+from projections import ReadModelsImpl, build_read_models
 from tests.support.scenario import (
     APPROVER,
     CLERK,
@@ -135,6 +135,23 @@ def run_story(ledger: Ledger, read_models: ReadModelsImpl | None = None) -> Stor
                                  amount=money("5000.00"), received_on=date(2021, 3, 1),
                                  reason="unspent"))
     return story
+
+
+@contextmanager
+def caught_up_story(database_url: str, *, batch_size: int = 10
+                    ) -> Iterator[tuple[Ledger, ReadModelsImpl, Story]]:
+    """A ledger with the story written and read models caught up with it, in batches of
+    `batch_size` events (small: a rebuild of the story then takes many batches)."""
+    settings = Settings(database_url=database_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger, batch_size=batch_size)
+    try:
+        story = run_story(ledger)
+        read_models.catch_up()
+        yield ledger, read_models, story
+    finally:
+        read_models.close()
+        ledger.close()
 
 
 def _snapshot(read_models: ReadModelsImpl, story: Story) -> dict[str, Any]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import Settings, build_ledger
-from projections import build_read_models
 from projections.appender import Appender, Collecting, appended_tables
 from projections.db import Database
 from projections.grants import ENTITIES, HISTORY
-from tests.projections.helpers import run_story
+from projections.read_models import all_projections
+from tests.projections.helpers import caught_up_story
 
 
 def test_batches_are_written_in_order_each_in_one_transaction(postgres_url: str):
@@ -58,15 +57,12 @@ def test_a_failed_batch_is_raised_and_writes_nothing_after_it(postgres_url: str)
 
 
 def test_only_appended_tables_are_collected(postgres_url: str):
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger)
+    names = appended_tables({p.name: p for p in all_projections()}, {"grants": "v1"})
+    assert HISTORY.name("v1") in names
+    assert ENTITIES.name("v1") not in names  # read back by the next batch
+    db = Database(postgres_url)
     try:
-        projections = read_models.runner.projections
-        names = appended_tables(projections, {"grants": "v1"})
-        assert HISTORY.name("v1") in names
-        assert ENTITIES.name("v1") not in names  # read back by the next batch
-        with read_models.db.write() as tx:
+        with db.write() as tx:
             collecting = Collecting(tx, names)
             collecting.insert_rows(HISTORY.name("v1"), HISTORY.column_names, [])
             assert collecting.rows == []
@@ -74,18 +70,12 @@ def test_only_appended_tables_are_collected(postgres_url: str):
                 collecting.upsert_rows(HISTORY.name("v1"), HISTORY.column_names, "kind",
                                        ("state",), [("x",)])
     finally:
-        read_models.close()
-        ledger.close()
+        db.close()
 
 
 def test_a_rebuild_whose_appended_rows_fail_does_not_switch(postgres_url: str,
                                                             monkeypatch: pytest.MonkeyPatch):
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger, batch_size=10)
-    try:
-        story = run_story(ledger)
-        read_models.catch_up()
+    with caught_up_story(postgres_url) as (_, read_models, story):
         before = read_models.phase_totals(story.phase_id)
         # A real failure of the appender's connection: its batches land in a table
         # the new version does not have.
@@ -107,6 +97,3 @@ def test_a_rebuild_whose_appended_rows_fail_does_not_switch(postgres_url: str,
             assert read_models.runner.live_tags(tx)["grants"] == "v2"
         assert read_models.phase_totals(story.phase_id) == before
         assert read_models.verify().ok
-    finally:
-        read_models.close()
-        ledger.close()

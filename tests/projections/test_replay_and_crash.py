@@ -15,7 +15,7 @@ import pytest
 from ledger import Settings, build_ledger
 from projections import build_read_models
 from projections.runner import tracking
-from tests.projections.helpers import run_story
+from tests.projections.helpers import caught_up_story, run_story
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,12 +31,7 @@ def _tables(read_models, tag_of=None):  # every row of every live table, by tabl
 
 
 def test_replay_rebuilds_identical_tables_and_switches_version(sql_database_url: str):
-    settings = Settings(database_url=sql_database_url)
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger, batch_size=10)
-    try:
-        story = run_story(ledger)
-        read_models.catch_up()
+    with caught_up_story(sql_database_url) as (ledger, read_models, story):
         before = _tables(read_models)
         totals_before = read_models.phase_totals(story.phase_id)
 
@@ -59,8 +54,6 @@ def test_replay_rebuilds_identical_tables_and_switches_version(sql_database_url:
             remaining = {str(t) for (t,) in tx.execute(
                 "SELECT tag FROM proj_tracking WHERE projection = 'grants'")}
         assert remaining == {"v3", "v4"}  # the one before stays for readers still inside it
-    finally:
-        read_models.close()
 
 
 def test_verify_reports_a_tampered_projection_row(sql_database_url: str):
@@ -154,12 +147,7 @@ def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
                                                     monkeypatch: pytest.MonkeyPatch):
     from projections import parallel
 
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger, batch_size=10)
-    try:
-        story = run_story(ledger)
-        read_models.catch_up()
+    with caught_up_story(postgres_url) as (ledger, read_models, story):
         before = _tables(read_models)
         totals_before = read_models.phase_totals(story.phase_id)
         monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
@@ -185,5 +173,3 @@ def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
                 table_name = table.name(tags[name])
                 assert {f"{table_name}_i{n}" for n in range(len(table.indexes))} <= names
                 assert table_name in analysed
-    finally:
-        read_models.close()
