@@ -3,14 +3,19 @@ transactions, a thin shell over scripts/exports/. See docs/exports.md."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import IO, Annotated
 
 import typer
 
-from scripts.exports import collect_grants, iati, threesixtygiving
+from scripts.exports import iati, iter_grants, threesixtygiving
 from scripts.projection_commands import AsOfOption, OutputOption, _at, _day, _read_side, _refusals
 
 
@@ -34,21 +39,39 @@ def export(
     """Export every grant (approved, closed, revoked) with its award, disbursements and
     repayments, as open data."""
     with _read_side() as (ledger, read_models), _refusals():
-        grants = collect_grants(read_models, at=_at(ledger, read_models, as_of),
-                                effective_on=_day(effective_on))
-    if not grants:
-        typer.echo("error: no grants to export", err=True)
-        raise typer.Exit(1)
-    moment = _moment(as_of)
-    if format is ExportFormat.threesixtygiving:
-        package = threesixtygiving.package(grants, issued=moment, funder=funder_id)
-        document = (threesixtygiving.dumps(package) + "\n").encode("utf-8")
-    else:
-        document = iati.activities(grants, generated=moment, funder=funder_id)
+        # One grant at a time, from the read models to the document (memory bounded).
+        grants = iter_grants(read_models, at=_at(ledger, read_models, as_of),
+                             effective_on=_day(effective_on))
+        first = next(grants, None)
+        if first is None:
+            typer.echo("error: no grants to export", err=True)
+            raise typer.Exit(1)
+        moment = _moment(as_of)
+        with _target(output) as out:
+            if format is ExportFormat.threesixtygiving:
+                threesixtygiving.write_package(itertools.chain([first], grants), out,
+                                               issued=moment, funder=funder_id)
+            else:
+                iati.write_activities(itertools.chain([first], grants), out,
+                                      generated=moment, funder=funder_id)
+
+
+@contextlib.contextmanager
+def _target(output: Path | None) -> Iterator[IO[bytes]]:
+    """Standard output, or FILE written whole or not at all: a temporary file beside it,
+    renamed over it once the document is complete (an export that fails midway leaves
+    FILE as it was)."""
     if output is None:
-        sys.stdout.buffer.write(document)
-    else:
-        output.write_bytes(document)
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        with partial.open("wb") as out:
+            yield out
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _moment(as_of: str | None) -> str:

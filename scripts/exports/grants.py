@@ -4,6 +4,10 @@ A grant is an application that was approved (status approved, closed or revoked)
 its transactions are the award (decision date, awarded amount), every paid
 drawdown (a disbursement) and every repayment received (negative, it reverses
 part of a disbursement). Money stays `Decimal`, exact to the cent.
+
+`iter_grants` yields them one at a time, in application-id order, all as of one position:
+an export holds a page of applications, the repayments and the recipients in memory, not
+every grant (a national programme's 123,000 grants took a gigabyte as one list).
 """
 
 from __future__ import annotations
@@ -57,14 +61,22 @@ class Grant:
 
 def collect_grants(read_models: ReadModels, *, at: int | None = None,
                    effective_on: date | None = None) -> list[Grant]:
-    """Every grant as of position `at`, ordered by application id (stable output); with
-    `effective_on`, as it stood on that business date (awarded by then, its money from the
-    entries effective by then, transactions dated by then)."""
+    """Every grant of `iter_grants`, as a list."""
+    return list(iter_grants(read_models, at=at, effective_on=effective_on))
+
+
+def iter_grants(read_models: ReadModels, *, at: int | None = None,
+                effective_on: date | None = None) -> Iterator[Grant]:
+    """Every grant as of position `at` (default: where the read models stand now, so that
+    every page reads the same moment while commands go on), ordered by application id
+    (stable output); with `effective_on`, as it stood on that business date (awarded by
+    then, its money from the entries effective by then, transactions dated by then)."""
+    if at is None:
+        at = read_models.position()
     repayments = _repayments(read_models, at)
     programmes: dict[str, Json] = {}
     recipients: dict[str, Json] = {}
     statements: dict[str, dict[str, Json]] = {}
-    grants = []
     for item in _applications(read_models, at):
         programme_id, recipient_id = item["programme_id"], item["recipient_id"]
         if programme_id not in programmes:
@@ -83,8 +95,7 @@ def collect_grants(read_models: ReadModels, *, at: int | None = None,
             if dated is None:
                 continue
             grant = dated
-        grants.append(grant)
-    return sorted(grants, key=lambda g: g.application_id)
+        yield grant
 
 
 def _on(grant: Grant, money: Json, day: date) -> Grant | None:
@@ -102,15 +113,15 @@ def _on(grant: Grant, money: Json, day: date) -> Grant | None:
                    transactions=(replace(grant.transactions[0], amount=awarded), *kept))
 
 
-def _applications(read_models: ReadModels, at: int | None) -> Iterator[Json]:
-    for status in GRANT_STATUSES:
-        cursor = None
-        while True:
-            page = read_models.applications(status=status, cursor=cursor, limit=_PAGE, at=at)
-            yield from page["items"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
+def _applications(read_models: ReadModels, at: int) -> Iterator[Json]:
+    """The grants' applications a page at a time, in the list's order (application id)."""
+    cursor = None
+    while True:
+        page = read_models.applications(cursor=cursor, limit=_PAGE, at=at)
+        yield from (item for item in page["items"] if item["status"] in GRANT_STATUSES)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
 
 
 def _repayments(read_models: ReadModels, at: int | None) -> dict[str, list[Transaction]]:

@@ -13,6 +13,8 @@ Values are the Decimal's exact digits as text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import IO
 from xml.etree import ElementTree as ET
 
 from scripts.exports.grants import Grant, Transaction
@@ -38,6 +40,24 @@ def activities(grants: list[Grant], *, generated: str, funder: str | None = None
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document + b"\n"
+
+
+def write_activities(grants: Iterable[Grant], out: IO[bytes], *, generated: str,
+                     funder: str | None = None) -> int:
+    """Writes the bytes of `activities(grants, ...)` to `out` one activity at a time (memory
+    does not grow with the grants); returns how many it wrote."""
+    root = ET.Element("iati-activities", {"version": VERSION, "generated-datetime": generated})
+    start, end = ET.tostring(root, encoding="unicode", short_empty_elements=False).split("></")
+    out.write(f"<?xml version='1.0' encoding='utf-8'?>\n{start}>".encode())
+    count = 0
+    for grant in grants:
+        parent = ET.Element(root.tag)  # each activity alone, indented as in the whole tree
+        _activity(parent, grant, generated, funder or funder_id(grant.programme_id))
+        ET.indent(parent[0], level=1)
+        out.write(f"\n  {ET.tostring(parent[0], encoding='unicode')}".encode())
+        count += 1
+    out.write(f"{chr(10) if count else ''}</{end}\n".encode())
+    return count
 
 
 def activity_id(grant: Grant, funder: str) -> str:

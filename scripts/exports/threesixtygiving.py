@@ -13,8 +13,11 @@ through float, so 16000000.00 stays 16000000.00.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from scripts.exports.grants import Grant, Transaction
 
@@ -35,20 +38,47 @@ def package(grants: list[Grant], *, issued: str, funder: str | None = None) -> d
     """The data package for `grants` (at least one); `issued` is an ISO date-time."""
     if not grants:
         raise ValueError("a 360Giving package holds at least one grant")
-    first = grants[0]
+    programmes = list(dict.fromkeys(g.programme_id for g in grants))
+    return {**_head(grants[0], programmes, issued),
+            "grants": [_grant(g, funder) for g in grants]}
+
+
+def _head(first: Grant, programmes: list[str], issued: str) -> dict[str, Any]:
     return {
         "version": VERSION,
         "title": f"{first.programme_name}: grants",
-        "description": f"Grants of the programme(s) {', '.join(_programmes(grants))}, "
+        "description": f"Grants of the programme(s) {', '.join(programmes)}, "
                        "exported from the Program Ledger.",
         "issued": issued,
         "publisher": {"name": first.funder},
-        "grants": [_grant(g, funder) for g in grants],
     }
 
 
-def _programmes(grants: list[Grant]) -> list[str]:
-    return list(dict.fromkeys(g.programme_id for g in grants))
+def write_package(grants: Iterable[Grant], out: IO[bytes], *, issued: str,
+                  funder: str | None = None) -> int:
+    """Writes `dumps(package(grants, ...))` and a newline to `out`, the same bytes, one
+    grant at a time: the grants go to a temporary file first (the package's head names
+    every programme), so memory does not grow with them. Returns how many grants it wrote;
+    with none it raises ValueError and writes nothing."""
+    first: Grant | None = None
+    programmes: dict[str, None] = {}
+    count = 0
+    with tempfile.TemporaryFile() as spool:
+        for grant in grants:
+            first = first or grant
+            programmes.setdefault(grant.programme_id)
+            spool.write(f"{',' if count else ''}\n    {dumps(_grant(grant, funder), _level=2)}"
+                        .encode())
+            count += 1
+        if first is None:
+            raise ValueError("a 360Giving package holds at least one grant")
+        head = "".join(f"\n  {json.dumps(key, ensure_ascii=False)}: {dumps(value, _level=1)},"
+                       for key, value in _head(first, list(programmes), issued).items())
+        out.write(f'{{{head}\n  "grants": ['.encode())
+        spool.seek(0)
+        shutil.copyfileobj(spool, out)
+        out.write(b"\n  ]\n}\n")
+    return count
 
 
 def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ figures, to the cent.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from projections import build_read_models
 from scripts.cli import app
 from scripts.data import standards
 from scripts.demo_data import load_2020_scenario
-from scripts.exports import collect_grants, german, iati, threesixtygiving
+from scripts.exports import collect_grants, german, iati, iter_grants, threesixtygiving
 from tests.projections.helpers import run_story
 
 # The package's own copy (a folder in a source checkout, which is what tests run on).
@@ -186,3 +187,57 @@ def test_closed_and_revoked_grants_export_valid_with_their_end_dates():
     assert len(ended) == sum(1 for g in grants if g.closed_on) > 0
     statuses = {a.find("activity-status").get("code") for a in document.iter("iati-activity")}
     assert statuses == {"2", "4", "5"}
+
+
+def test_streamed_documents_are_the_documents_built_whole(sql_database_url):
+    """`ledger export` streams one grant at a time (memory bounded at any size): the bytes
+    are those of the document built whole, grants in application-id order, every status."""
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    run_story(ledger)
+    read_models = build_read_models(settings, ledger)
+    read_models.catch_up()
+    try:
+        grants = collect_grants(read_models)
+        streamed = list(iter_grants(read_models, at=read_models.position()))
+        package, activities = io.BytesIO(), io.BytesIO()
+        written = threesixtygiving.write_package(
+            iter(grants), package, issued="2021-03-01T00:00:00Z", funder="XM-DAC-5-7")
+        iati.write_activities(iter(grants), activities, generated="2021-03-01T00:00:00Z")
+    finally:
+        read_models.close()
+        ledger.close()
+
+    assert streamed == grants
+    assert [g.application_id for g in grants] == sorted(g.application_id for g in grants)
+    assert {g.status for g in grants} == {"approved", "closed", "revoked"}
+    assert written == len(grants)
+    assert package.getvalue() == (threesixtygiving.dumps(threesixtygiving.package(
+        grants, issued="2021-03-01T00:00:00Z", funder="XM-DAC-5-7")) + "\n").encode()
+    assert activities.getvalue() == iati.activities(grants, generated="2021-03-01T00:00:00Z")
+    with pytest.raises(ValueError, match="at least one grant"):
+        threesixtygiving.write_package(iter(()), io.BytesIO(), issued="2021-03-01T00:00:00Z")
+
+
+def test_an_export_that_fails_midway_leaves_its_file_as_it_was(ledger_cli, tmp_path, monkeypatch):
+    """The document is streamed into a temporary file beside FILE, renamed over it once
+    complete: a failure midway (here a disk full at the tenth transaction) keeps FILE."""
+    out = tmp_path / "grants.xml"
+    out.write_bytes(b"last month's export")
+    written = iati._transaction
+
+    def fail_at_the_tenth_transaction(activity, grant, transaction, funder):
+        if len(calls) == 10:
+            raise OSError("disk full")
+        calls.append(transaction.transaction_id)
+        written(activity, grant, transaction, funder)
+
+    calls: list[str] = []
+    monkeypatch.setattr(iati, "_transaction", fail_at_the_tenth_transaction)
+
+    result = ledger_cli.invoke(app, ["export", "--format", "iati", "--output", str(out)])
+
+    assert result.exit_code != 0
+    assert len(calls) == 10
+    assert out.read_bytes() == b"last month's export"
+    assert [p.name for p in tmp_path.iterdir()] == ["grants.xml"]
