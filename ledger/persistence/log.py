@@ -44,7 +44,10 @@ class LogRecord(NamedTuple):
         return self.topic.rsplit(":", 1)[-1]
 
 
-_TYPE_NAMES = re.compile(rb'"_type_":\s*"([^"]*)"')
+# An envelope of a type not in _PLAIN_TYPES: one scan that stops at the first (twice as fast as
+# collecting every type name; the log's readers decode every event of a replay with it).
+_OTHER_TYPE = re.compile(rb'"_type_":\s*"(?!(?:%b)")' % b"|".join(
+    re.escape(name) for name in sorted(_PLAIN_TYPES)))
 
 
 def unwrap(value: Any) -> Any:
@@ -66,7 +69,7 @@ def fields_decoder(app: Application[Any]) -> Callable[[LogRecord], dict[str, Any
     fast = mapper.cipher is None and mapper.compressor is None
 
     def decode(record: LogRecord) -> dict[str, Any]:
-        if fast and set(_TYPE_NAMES.findall(record.state)) <= _PLAIN_TYPES:
+        if fast and _OTHER_TYPE.search(record.state) is None:
             fields: dict[str, Any] = orjson.loads(record.state)
             return fields
         event = mapper.to_domain_event(StoredEvent(
