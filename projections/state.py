@@ -32,6 +32,13 @@ def current_sql(tag: str) -> str:
             "ON e.kind = ? AND e.entity_id = ? WHERE t.projection = ? AND t.tag = ?")
 
 
+# The order of an entity's last state at or before a position: the history's primary key
+# backwards, whole. With only `position DESC`, PostgreSQL planned a phase's or programme's
+# seek on the secondary index (kind, phase_id, entity_id) and sorted: every row of the kind
+# read, where the key reads one.
+LATEST_STATE = "kind DESC, entity_id DESC, position DESC"
+
+
 class StateQuery:
     """Reads entity states of one version (`tag`) as of `at`; `live` is its tracking position.
     `on` (an ISO date) keeps the figures to events effective on or before it; `schema` is
@@ -54,7 +61,7 @@ class StateQuery:
             return (f"SELECT state FROM {ENTITIES.name(self.tag)} "
                     "WHERE kind = :kind AND entity_id = :id")
         return (f"SELECT state FROM {HISTORY.name(self.tag)} WHERE kind = :kind "
-                "AND entity_id = :id AND position <= :at ORDER BY position DESC LIMIT 1")
+                f"AND entity_id = :id AND position <= :at ORDER BY {LATEST_STATE} LIMIT 1")
 
     def many(
         self, kind: str, *, after: str | None = None, limit: int | None = None,

@@ -23,7 +23,7 @@ from projections.base import check_limit, decode_cursor, encode_cursor
 from projections.db import joined
 from projections.events import eur
 from projections.grants import CHANGES, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
-from projections.state import StateQuery
+from projections.state import LATEST_STATE, StateQuery
 
 Json = dict[str, Any]
 Range = tuple[str, list[Any]]  # a condition on entries that one index serves, and its values
@@ -96,7 +96,7 @@ def _changes_sql(tag: str, deltas: str) -> str:
         f"WITH cp AS (SELECT position, figures FROM {CHECKPOINTS.name(tag)} "
         "WHERE scope = :key AND position <= :at ORDER BY position DESC LIMIT 1), "
         f"st AS (SELECT position, state FROM {HISTORY.name(tag)} WHERE kind = :kind "
-        "AND entity_id = :id AND position <= :at ORDER BY position DESC LIMIT 1) "
+        f"AND entity_id = :id AND position <= :at ORDER BY {LATEST_STATE} LIMIT 1) "
         f"SELECT {_CHECKPOINT}, position, figures FROM cp "
         f"UNION ALL SELECT {_CHANGE}, MAX(position), {deltas} "
         f"FROM {CHANGES.name(tag)} "
