@@ -65,7 +65,8 @@ def _target(output: Path | None) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    partial = output.with_name(f".{output.name}.partial")
+    # This process's own: a second export to FILE at the same time writes its own.
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         with partial.open("wb") as out:
             yield out

@@ -30,7 +30,7 @@ from scripts.cli import app
 from scripts.data import standards
 from scripts.demo_data import load_2020_scenario
 from scripts.exports import collect_grants, german, iati, iter_grants, threesixtygiving
-from tests.projections.helpers import run_story
+from tests.projections.helpers import caught_up_story
 
 # The package's own copy (a folder in a source checkout, which is what tests run on).
 STANDARDS = Path(os.environ.get("LEDGER_STANDARDS_DIR", str(standards())))
@@ -168,17 +168,11 @@ def test_report_as_pdf_has_the_figures_in_its_text(ledger_cli, demo, tmp_path):
 
 
 def test_closed_and_revoked_grants_export_valid_with_their_end_dates():
-    settings = Settings(database_url="memory://")
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger)
-    read_models.catch_up()
-
-    grants = collect_grants(read_models)
+    with caught_up_story("memory://") as (_, read_models, _):
+        grants = collect_grants(read_models)
     package = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
     document = etree.fromstring(iati.activities(grants, generated="2021-03-01T00:00:00Z"))
 
-    read_models.close()
     _schema_validator().validate(json.loads(threesixtygiving.dumps(package)))
     etree.XMLSchema(etree.parse(str(STANDARDS / "iati/iati-activities-schema.xsd"))).assertValid(
         document)
@@ -192,21 +186,13 @@ def test_closed_and_revoked_grants_export_valid_with_their_end_dates():
 def test_streamed_documents_are_the_documents_built_whole(sql_database_url):
     """`ledger export` streams one grant at a time (memory bounded at any size): the bytes
     are those of the document built whole, grants in application-id order, every status."""
-    settings = Settings(database_url=sql_database_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger)
-    read_models.catch_up()
-    try:
+    with caught_up_story(sql_database_url) as (_, read_models, _):
         grants = collect_grants(read_models)
         streamed = list(iter_grants(read_models, at=read_models.position()))
         package, activities = io.BytesIO(), io.BytesIO()
         written = threesixtygiving.write_package(
             iter(grants), package, issued="2021-03-01T00:00:00Z", funder="XM-DAC-5-7")
         iati.write_activities(iter(grants), activities, generated="2021-03-01T00:00:00Z")
-    finally:
-        read_models.close()
-        ledger.close()
 
     assert streamed == grants
     assert [g.application_id for g in grants] == sorted(g.application_id for g in grants)
