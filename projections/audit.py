@@ -32,7 +32,6 @@ AUDIT = Table(
     key=("position",),
     indexes=(("entity_id", "position"), ("actor", "position"), ("event_name", "position"),
              ("recorded_at",)),
-    appended=True,
 )
 ENTITIES = Table(
     "audit_entities",

@@ -68,17 +68,12 @@ Key = tuple[object, ...]
 
 @dataclass(frozen=True)
 class Table:
-    """One table of a projection; `key` orders rows for comparison and is unique.
-
-    `appended`: batches only append rows to it and never read it (a history, the legs),
-    so a rebuild may write them a batch late, on a connection of their own
-    (projections/appender.py)."""
+    """One table of a projection; `key` orders rows for comparison and is unique."""
 
     base: str
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = field(default=())
-    appended: bool = False
 
     def name(self, tag: str) -> str:
         return f"proj_{self.base}_{tag}"

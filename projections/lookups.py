@@ -37,7 +37,6 @@ LOOKUP = Table(
     # Every column in the key: a search reads the index alone (SQLite keeps a table with
     # another primary key apart from its rows, PostgreSQL answers index-only).
     key=("kind", "key", "field", "entity_id", "position"),
-    appended=True,
 )
 
 Term = tuple[str, str, str]  # (field, "prefix" or "equals", encoded key)

@@ -1,8 +1,8 @@
 """A rebuild's bulk on several cores: each projection replays the log in a process of its own.
 
 The projections of a rebuild are independent until the switch, so on PostgreSQL each
-replays the log into its new tables in a child process (its own connection, read-ahead,
-decoding and appender), then indexes and analyses them there — a projection done early
+replays the log into its new tables in a child process (its own connection and
+interpreter), then indexes and analyses them there — a projection done early
 is indexed while a slower one still replays; the parent then catches up the last events
 of all of them together and switches in one transaction as before
 (projections/rebuild.py). SQLite has one writer at a time, and memory:// one process, so
@@ -48,10 +48,9 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
     from ledger import Ledger, Settings
     from ledger.heap import settle_heap
     from ledger.logging import configure_logging
-    from projections.appender import Appender
     from projections.db import Database
     from projections.read_models import all_projections
-    from projections.rebuild import ReadAhead, index
+    from projections.rebuild import index
 
     # The parent made every table; two children creating them "if not exists" at once
     # race in PostgreSQL's catalog ("tuple concurrently updated").
@@ -63,22 +62,16 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
     try:
         projection = next(p for p in all_projections() if p.name == name)
         runner = Runner(db, ledger, [projection], batch_size=batch_size)
-        ahead = ReadAhead(runner, after=0)
         total = 0
-        try:
-            with Appender(db) as appender:  # projections/appender.py
-                while True:
-                    count = runner.run_batch({name: tag}, ahead=ahead, appender=appender)
-                    total += count
-                    if count < batch_size:
-                        appender.drain()  # every row written before it is indexed
-                        break
-            # Indexed here, while a slower projection's process may still be replaying
-            # (the parent then catches up the tail, into indexed tables, and switches).
-            index(runner, {name: tag})
-            return total
-        finally:
-            ahead.close()
+        while True:
+            count = runner.run_batch({name: tag})
+            total += count
+            if count < batch_size:
+                break
+        # Indexed here, while a slower projection's process may still be replaying
+        # (the parent then catches up the tail, into indexed tables, and switches).
+        index(runner, {name: tag})
+        return total
     finally:
         db.close()
         ledger.close()

@@ -9,24 +9,15 @@ inside it); older ones are dropped.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import structlog
-
 from projections import parallel
-from projections.appender import Appender
 from projections.base import Key, Table
 from projections.db import Tx
-from projections.events import LoggedEvent, decode
 from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
-
-log = structlog.get_logger("projections")
 
 MAX_SHOWN = 20
 CHUNK = 5000  # rows of each version in memory at once, whatever the table's size
@@ -53,33 +44,18 @@ def rebuild(
     indexed = False
     bulk = parallel.bulk_in_processes(runner, new, head=head, progress=progress)
     # The new versions start at the beginning, or where the processes left them.
-    ahead = ReadAhead(runner, after=0) if bulk is None else None
-    # Appended rows on a connection of their own while the next batch is computed
-    # (PostgreSQL: SQLite has one writer), until the bulk is done.
-    appender = (Appender(runner.db) if bulk is None and runner.db.dialect == "postgresql"
-                else None)
     total = bulk or 0
-    try:
-        while True:
-            count = runner.run_batch(new, switch=indexed, ahead=ahead, appender=appender)
-            total += count
-            if progress is not None:
-                progress(total, head)
-            if count < runner.batch_size and not indexed:  # near the head: index, switch
-                if appender is not None:  # every row written before the indexes and switch
-                    appender.drain()
-                    appender.close()
-                    appender = None
-                if bulk is None:  # (each bulk process indexed its projection's tables)
-                    index(runner, new)
-                indexed = True
-            elif count == 0 and indexed:
-                break
-    finally:
-        if ahead is not None:
-            ahead.close()
-        if appender is not None:
-            appender.close()
+    while True:
+        count = runner.run_batch(new, switch=indexed)
+        total += count
+        if progress is not None:
+            progress(total, head)
+        if count < runner.batch_size and not indexed:  # near the head: index, switch
+            if bulk is None:  # (each bulk process indexed its projection's tables)
+                index(runner, new)
+            indexed = True
+        elif count == 0 and indexed:
+            break
     seconds = time.perf_counter() - started
     with runner.db.schema() as tx:
         for name in names:
@@ -208,48 +184,3 @@ def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str, chunk: int,
 
 def _key(row: tuple[object, ...], at: list[int]) -> Key:
     return tuple(row[i] for i in at)
-
-
-class ReadAhead:
-    """Reads and decodes the next batches of the log in a thread while the current one is
-    written (a rebuild's reads and writes then overlap). It stops at the first short batch
-    (the head); `take` answers None for anything it has not read, and the runner reads."""
-
-    def __init__(self, runner: Runner, *, after: int, depth: int = 2) -> None:
-        self._runner = runner
-        self._queue: queue.Queue[tuple[int, list[LoggedEvent]] | None] = queue.Queue(depth)
-        self._done = False
-        self._thread = threading.Thread(target=self._read, args=(after,), daemon=True,
-                                        name="projections-read-ahead")
-        self._thread.start()
-
-    def _read(self, after: int) -> None:
-        runner = self._runner
-        try:
-            while True:
-                records = runner.ledger.chained_recorder.read_log(after=after,
-                                                                  limit=runner.batch_size)
-                self._queue.put((after, decode(runner.ledger, records)))
-                if len(records) < runner.batch_size:
-                    return
-                after = records[-1].position
-        except Exception as exc:  # the runner reads for itself from here on
-            log.warning("read_ahead_failed", error=f"{type(exc).__name__}: {exc}")
-        finally:
-            self._queue.put(None)
-
-    def take(self, after: int) -> list[LoggedEvent] | None:
-        while not self._done:
-            item = self._queue.get()
-            if item is None:
-                self._done = True
-            elif item[0] == after:
-                return item[1]
-        return None
-
-    def close(self) -> None:
-        self._done = True
-        while self._thread.is_alive():  # unblock a reader waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.1)
-        self._thread.join()

@@ -13,22 +13,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import structlog
 
 from ledger import Ledger
 from ledger.persistence.watch import LogWatch, Wakeup
 from projections import base
-from projections.appender import Appender, Collecting, appended_tables
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import LoggedEvent, decode
 from projections.leader import Leadership, Sole
 from projections.status import FailureRecord, describe
-
-if TYPE_CHECKING:
-    from projections.rebuild import ReadAhead
 
 log = structlog.get_logger("projections")
 
@@ -119,21 +114,13 @@ class Runner:
         *,
         upto: int | None = None,
         switch: bool = False,
-        ahead: ReadAhead | None = None,  # projections.rebuild
-        appender: Appender | None = None,  # projections.appender
     ) -> int:
         """Project one batch; returns the number of events read (0: caught up).
 
         `tags` None means the live versions. With `switch`, the batch that finds
         nothing more to read also makes `tags` the live versions, in its transaction.
-        With `appender` (a rebuild's new versions), the rows of appended tables are
-        handed to it once the batch has committed, and written on its connection.
         """
-        collected: Collecting | None = None
-        with self.db.write() as written:
-            tx: Tx = written
-            if appender is not None and tags is not None:
-                tx = collected = Collecting(written, appended_tables(self.projections, tags))
+        with self.db.write() as tx:
             if tags is None:
                 if tx.dialect == "postgresql":  # a concurrent switch waits for this batch
                     tx.execute("SELECT tag FROM proj_versions FOR SHARE")
@@ -146,9 +133,7 @@ class Runner:
                 rows = tx.execute(base.SELECT_TRACKING + lock, (name, tag))
                 positions[name] = int(rows[0][0])
             start = min(positions.values())
-            events = ahead.take(start) if ahead is not None else None
-            if events is None:
-                events = self.read_events(after=start, upto=upto)
+            events = self.read_events(after=start, upto=upto)
             if events:
                 last = events[-1].position
                 for name, tag in targets.items():
@@ -161,8 +146,6 @@ class Runner:
             elif switch:
                 for name, tag in targets.items():
                     tx.execute(base.UPDATE_VERSION, (tag, name))
-        if appender is not None and collected is not None:
-            appender.put(collected.rows)
         return len(events)
 
     def read_events(self, *, after: int, upto: int | None = None) -> list[LoggedEvent]:
