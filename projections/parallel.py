@@ -12,6 +12,7 @@ they replay in this process.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
 from projections.runner import Progress, Runner, tracking
@@ -20,31 +21,43 @@ PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than
 
 
 def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
-                      progress: Progress | None = None) -> int | None:
-    """Replays each of `new` (projection → tag) up to about the head in its own process;
-    returns the events read (the most of any), or None where it does not apply."""
+                      progress: Progress | None = None, upto: dict[str, int] | None = None,
+                      each: Callable[[dict[str, int]], None] | None = None,
+                      indexed: bool = True) -> int | None:
+    """Replays each of `new` (projection → tag) in its own process, up to about the head
+    or, for a name in `upto`, up to that position; returns the events read (the most of
+    any), or None where it does not apply. `progress` gets the slowest's position and the
+    head, `each` every projection's position; `indexed`: each process then builds its
+    tables' secondary indexes (a rebuild's new version; `verify` compares by the keys)."""
     if runner.db.dialect != "postgresql" or len(new) < 2 or head < PARALLEL_FROM:
         return None
     context = multiprocessing.get_context("spawn")  # no threads or pools inherited
     with ProcessPoolExecutor(max_workers=len(new), mp_context=context) as pool:
-        futures = [pool.submit(replay_one, runner.db.url, name, tag, runner.batch_size)
+        futures = [pool.submit(replay_one, runner.db.url, name, tag, runner.batch_size,
+                               upto=(upto or {}).get(name), indexed=indexed)
                    for name, tag in new.items()]
         while True:
             done, pending = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
-            if progress is not None:
-                progress(_slowest(runner, new), head)
+            if progress is not None or each is not None:
+                positions = _positions(runner, new)
+                if progress is not None:
+                    progress(min(positions.values()), head)
+                if each is not None:
+                    each(positions)
             if not pending or any(f.exception() for f in done):
                 break
         return max(f.result() for f in futures)  # raises a child's error here
 
 
-def _slowest(runner: Runner, new: dict[str, str]) -> int:
+def _positions(runner: Runner, new: dict[str, str]) -> dict[str, int]:
     with runner.db.read() as tx:
-        return min(tracking(tx, name, tag) for name, tag in new.items())
+        return {name: tracking(tx, name, tag) for name, tag in new.items()}
 
 
-def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
-    """In a child process: replay projection `name` into `tag` until near the head."""
+def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | None = None,
+               indexed: bool = True) -> int:
+    """In a child process: replay projection `name` into `tag` until near the head (or up
+    to `upto`), then index its tables unless not `indexed`."""
     from ledger import Ledger, Settings
     from ledger.heap import settle_heap
     from ledger.logging import configure_logging
@@ -64,13 +77,14 @@ def replay_one(url: str, name: str, tag: str, batch_size: int) -> int:
         runner = Runner(db, ledger, [projection], batch_size=batch_size)
         total = 0
         while True:
-            count = runner.run_batch({name: tag})
+            count = runner.run_batch({name: tag}, upto=upto)
             total += count
             if count < batch_size:
                 break
-        # Indexed here, while a slower projection's process may still be replaying
-        # (the parent then catches up the tail, into indexed tables, and switches).
-        index(runner, {name: tag})
+        if indexed:
+            # Indexed here, while a slower projection's process may still be replaying
+            # (the parent then catches up the tail, into indexed tables, and switches).
+            index(runner, {name: tag})
         return total
     finally:
         db.close()

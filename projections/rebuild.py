@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from projections import parallel
-from projections.base import Key, Table
+from projections.base import Key, Projection, Table
 from projections.db import Tx
 from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
 
@@ -108,45 +108,68 @@ VerifyProgress = Callable[[str, int, int], None]
 
 def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
            progress: VerifyProgress | None = None) -> VerifyReport:
-    """Compare every live table row by row with a fresh replay up to the same position."""
+    """Compare every live table row by row with a fresh replay up to the same position.
+
+    On PostgreSQL, from `parallel.PARALLEL_FROM` events, the fresh replays run each in a
+    process of their own first (projections/parallel.py), as a rebuild's do."""
     runner.ensure_schema()
     runner.catch_up()
     report = VerifyReport({}, [])
-    for name, projection in runner.projections.items():
-        tag = f"t{uuid.uuid4().hex[:10]}"
+    fresh = {name: f"t{uuid.uuid4().hex[:10]}" for name in runner.projections}
+    with runner.db.schema() as tx:
+        for name, tag in fresh.items():
+            create_tables(tx, runner.projections[name], tag, indexes=False)
+    try:
+        targets = runner.positions()
+
+        def each(positions: dict[str, int]) -> None:
+            if progress is not None:
+                for name, position in positions.items():
+                    progress(f"replay {name}", position, targets[name])
+
+        parallel.bulk_in_processes(runner, fresh, head=max(targets.values(), default=0),
+                                   upto=targets, each=each, indexed=False)
+        for name, projection in runner.projections.items():
+            _verify_one(runner, name, projection, fresh[name], report, attempts=attempts,
+                        chunk=chunk, progress=progress)
+    finally:
         with runner.db.schema() as tx:
-            create_tables(tx, projection, tag, indexes=False)
-        try:
-            for _ in range(attempts):
-                target = runner.positions()[name]
-                done = 0
-                while count := runner.run_batch({name: tag}, upto=target):
-                    done += count
-                    if progress is not None:
-                        progress(f"replay {name}", done, target)
-                with runner.db.read() as tx:
-                    live_tag = runner.live_tags(tx)[name]
-                    if tracking(tx, name, live_tag) != target:
-                        continue  # the live runner moved on; replay the rest and compare again
-                    report.positions[name] = target
-                    total = sum(table.count(tx, live_tag) for table in projection.tables)
-                    compared = 0
-                    for table in projection.tables:
-                        diff = Difference(name, table.base)
-                        for rows in _compare(tx, table, live_tag=live_tag, fresh_tag=tag,
-                                             chunk=chunk, diff=diff):
-                            compared += rows
-                            if progress is not None:
-                                progress(f"compare {name}", compared, total)
-                        if diff.count:
-                            report.differences.append(diff)
-                    break
-            else:
-                raise RuntimeError(f"projection {name} kept moving; verify again later")
-        finally:
-            with runner.db.schema() as tx:
-                drop_tables(tx, projection, tag)
+            for name, tag in fresh.items():
+                drop_tables(tx, runner.projections[name], tag)
     return report
+
+
+def _verify_one(runner: Runner, name: str, projection: Projection, tag: str,
+                report: VerifyReport, *, attempts: int, chunk: int,
+                progress: VerifyProgress | None) -> None:
+    """Replay `name` into `tag` up to the live version's position (from where it is), then
+    compare; again while the live runner moves on, at most `attempts` times."""
+    for _ in range(attempts):
+        target = runner.positions()[name]
+        with runner.db.read() as tx:
+            done = tracking(tx, name, tag)
+        while count := runner.run_batch({name: tag}, upto=target):
+            done += count
+            if progress is not None:
+                progress(f"replay {name}", done, target)
+        with runner.db.read() as tx:
+            live_tag = runner.live_tags(tx)[name]
+            if tracking(tx, name, live_tag) != target:
+                continue  # the live runner moved on; replay the rest and compare again
+            report.positions[name] = target
+            total = sum(table.count(tx, live_tag) for table in projection.tables)
+            compared = 0
+            for table in projection.tables:
+                diff = Difference(name, table.base)
+                for rows in _compare(tx, table, live_tag=live_tag, fresh_tag=tag,
+                                     chunk=chunk, diff=diff):
+                    compared += rows
+                    if progress is not None:
+                        progress(f"compare {name}", compared, total)
+                if diff.count:
+                    report.differences.append(diff)
+            return
+    raise RuntimeError(f"projection {name} kept moving; verify again later")
 
 
 def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str, chunk: int,

@@ -4,6 +4,7 @@ identical."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -173,3 +174,47 @@ def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
                 table_name = table.name(tags[name])
                 assert {f"{table_name}_i{n}" for n in range(len(table.indexes))} <= names
                 assert table_name in analysed
+
+
+def test_verify_replays_in_processes_and_still_finds_a_tampered_row(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+    """From `PARALLEL_FROM` events, verify's fresh replays run in processes of their own
+    (each up to the live position, without secondary indexes); the comparison is the same."""
+    from projections import parallel
+    from projections.rebuild import verify
+
+    bulks: list[int | None] = []
+    real_bulk = parallel.bulk_in_processes
+
+    def noted(*args: object, **kwargs: object) -> int | None:
+        bulks.append(real_bulk(*args, **kwargs))  # type: ignore[arg-type]
+        return bulks[-1]
+
+    monkeypatch.setattr(parallel, "bulk_in_processes", noted)
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    with caught_up_story(postgres_url) as (ledger, read_models, _):
+        head = ledger.head()[0]
+        seen: dict[str, int] = {}
+        report = verify(read_models.runner,
+                        progress=lambda what, done, total: seen.__setitem__(what, done))
+
+        assert len(bulks) == 1 and bulks[0]  # the processes replayed (None: they did not)
+        assert report.ok, report.differences
+        assert report.positions == {"audit": head, "grants": head}
+        assert seen["replay grants"] == head and seen["replay audit"] == head
+
+        with read_models.db.write() as tx:
+            tag = read_models.runner.live_tags(tx)["grants"]
+            tx.execute(f"UPDATE proj_entries_{tag} SET amount = amount + 1 "
+                       f"WHERE position = (SELECT MAX(position) FROM proj_entries_{tag})")
+        report = read_models.verify()
+
+        assert [(d.projection, d.table, d.count) for d in report.differences] == [
+            ("grants", "entries", 2)]
+        with read_models.db.read() as tx:  # no fresh version left behind, nor its indexes
+            tags = {str(t) for (t,) in tx.execute("SELECT tag FROM proj_tracking")}
+            tables = {str(t) for (t,) in tx.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+        fresh = re.compile(r"^t[0-9a-f]{10}$")  # verify's tags (projections/rebuild.py)
+        assert not [t for t in tags if fresh.match(t)], tags
+        assert not [t for t in tables if fresh.match(t.rsplit("_", 1)[-1])], tables
