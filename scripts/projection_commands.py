@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ from rich.progress import (
 )
 
 from ledger import Ledger, LedgerError, Settings, build_ledger
-from ledger.persistence.accounts import rederive_accounts
+from ledger.persistence.accounts import AccountsReport, rederive_accounts
+from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
 from scripts.store import removed_on_failure
@@ -70,11 +72,25 @@ def verify(
     expected = _digest(digest) if digest else None
     with _read_side() as (ledger, read_models), _bars() as progress:
         head = ledger.head()[0]
-        chain = ledger.verify_chain(expected, progress=lambda at: progress("chain", at, head))
-        progress("chain", chain.head_position, head)
-        report = read_models.verify(progress=progress)
+
+        def folds() -> tuple[ChainReport, AccountsReport]:
+            chain = ledger.verify_chain(expected, progress=lambda at: progress("chain", at, head))
+            progress("chain", chain.head_position, head)
+            return chain, rederive_accounts(
+                ledger, progress=lambda at: progress("accounts", at, head))
+
+        if read_models.db.dialect == "postgresql":
+            # The chain and the accounts' fold read the log on connections of their own
+            # while the projections' fresh replays run in processes, and this process
+            # would otherwise only wait for them (docs/projections.md).
+            with ThreadPoolExecutor(1, thread_name_prefix="verify-folds") as pool:
+                side = pool.submit(folds)
+                report = read_models.verify(progress=progress)
+                chain, accounts = side.result()
+        else:
+            chain, accounts = folds()
+            report = read_models.verify(progress=progress)
         snapshots, snapshot_problems = audit_snapshots(ledger)
-        accounts = rederive_accounts(ledger, progress=lambda at: progress("accounts", at, head))
     if chain.verified:
         typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
                    f"{chain.head_hash}")
