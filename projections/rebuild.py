@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from projections import parallel
@@ -20,7 +20,6 @@ from projections.db import Tx
 from projections.runner import Progress, Runner, create_tables, drop_tables, tracking
 
 MAX_SHOWN = 20
-CHUNK = 5000  # rows of each version in memory at once, whatever the table's size
 
 
 def rebuild(
@@ -86,11 +85,6 @@ class Difference:
     problems: list[str] = field(default_factory=list)
     count: int = 0
 
-    def add(self, problem: str) -> None:
-        self.count += 1
-        if len(self.problems) < MAX_SHOWN:
-            self.problems.append(problem)
-
 
 @dataclass
 class VerifyReport:
@@ -106,7 +100,7 @@ class VerifyReport:
 VerifyProgress = Callable[[str, int, int], None]
 
 
-def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
+def verify(runner: Runner, *, attempts: int = 5,
            progress: VerifyProgress | None = None) -> VerifyReport:
     """Compare every live table row by row with a fresh replay up to the same position.
 
@@ -131,7 +125,7 @@ def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
                                    upto=targets, each=each, indexed=False)
         for name, projection in runner.projections.items():
             _verify_one(runner, name, projection, fresh[name], report, attempts=attempts,
-                        chunk=chunk, progress=progress)
+                        progress=progress)
     finally:
         with runner.db.schema() as tx:
             for name, tag in fresh.items():
@@ -140,7 +134,7 @@ def verify(runner: Runner, *, attempts: int = 5, chunk: int = CHUNK,
 
 
 def _verify_one(runner: Runner, name: str, projection: Projection, tag: str,
-                report: VerifyReport, *, attempts: int, chunk: int,
+                report: VerifyReport, *, attempts: int,
                 progress: VerifyProgress | None) -> None:
     """Replay `name` into `tag` up to the live version's position (from where it is), then
     compare; again while the live runner moves on, at most `attempts` times."""
@@ -157,52 +151,52 @@ def _verify_one(runner: Runner, name: str, projection: Projection, tag: str,
             if tracking(tx, name, live_tag) != target:
                 continue  # the live runner moved on; replay the rest and compare again
             report.positions[name] = target
-            total = sum(table.count(tx, live_tag) for table in projection.tables)
-            compared = 0
-            for table in projection.tables:
+            counts = [table.count(tx, live_tag) for table in projection.tables]
+            total, compared = sum(counts), 0
+            for table, count in zip(projection.tables, counts, strict=True):
                 diff = Difference(name, table.base)
-                for rows in _compare(tx, table, live_tag=live_tag, fresh_tag=tag,
-                                     chunk=chunk, diff=diff):
-                    compared += rows
-                    if progress is not None:
-                        progress(f"compare {name}", compared, total)
+                _compare(tx, table, live_tag=live_tag, fresh_tag=tag, diff=diff)
+                compared += count
+                if progress is not None:
+                    progress(f"compare {name}", compared, total)
                 if diff.count:
                     report.differences.append(diff)
             return
     raise RuntimeError(f"projection {name} kept moving; verify again later")
 
 
-def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str, chunk: int,
-             diff: Difference) -> Iterator[int]:
-    """Both versions of `table` a chunk at a time, in key order; yields rows compared.
-
-    Each round covers the keys in (bound, upto]: `upto` ends the live chunk, or the
-    fresh one when that fills up first (its rows may all be missing from the live
-    table). The database decides what lies in the range, so no key is compared in
-    Python's order, which need not be the database's (collations).
-    """
-    at = [table.column_names.index(k) for k in table.key]
-    bound: Key | None = None
-    while True:
-        live = table.page(tx, live_tag, after=bound, upto=None, limit=chunk)
-        upto = _key(live[-1], at) if len(live) == chunk else None
-        fresh = table.page(tx, fresh_tag, after=bound, upto=upto, limit=chunk)
-        if len(fresh) == chunk and (upto is None or _key(fresh[-1], at) != upto):
-            upto = _key(fresh[-1], at)
-            live = table.page(tx, live_tag, after=bound, upto=upto, limit=chunk)
-        replayed = {_key(row, at): row for row in fresh}
-        for row in live:
-            key = _key(row, at)
-            other = replayed.pop(key, None)
-            if other != row:
-                what = "not in a fresh replay" if other is None else f"replay has {other!r}"
-                diff.add(f"row {key!r}: live {row!r}, {what}")
-        for key in replayed:
-            diff.add(f"row {key!r}: missing from the live table")
-        yield len(live)
-        if upto is None:
-            return
-        bound = upto
+def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str,
+             diff: Difference) -> None:
+    """The rows in which the two versions of `table` differ, found by the database: a full
+    join of both on the key, of which only the differing rows come back — how many, and
+    the first MAX_SHOWN in key order (memory bounded by that, whatever the tables' size).
+    On PostgreSQL the join merges both primary keys in order, in C: 5.5 s for the 1M
+    log's entity history, where fetching both versions 5,000 rows at a time and comparing
+    them in Python took 29 s for the grants projection's tables (docs/projections.md)."""
+    live, fresh = table.name(live_tag), table.name(fresh_tag)
+    columns = table.column_names
+    first = table.key[0]  # NOT NULL in both: NULL means no such row on that side
+    join = " AND ".join(f"l.{k} = f.{k}" for k in table.key)
+    differs = " OR ".join([f"l.{first} IS NULL", f"f.{first} IS NULL",
+                           *(f"l.{c} IS DISTINCT FROM f.{c}" for c in columns
+                             if c not in table.key)])
+    rows = f"FROM {live} l FULL JOIN {fresh} f ON {join} WHERE {differs}"
+    if tx.dialect == "postgresql":
+        # A merge along both primary keys, never a hash of a whole table in work_mem.
+        tx.execute("SET LOCAL enable_hashjoin = off")
+    diff.count = int(tx.execute(f"SELECT COUNT(*) {rows}")[0][0])
+    if not diff.count:
+        return
+    order = ", ".join(f"COALESCE(l.{k}, f.{k})" for k in table.key)
+    both = ", ".join([*(f"l.{c}" for c in columns), *(f"f.{c}" for c in columns)])
+    at = [columns.index(k) for k in table.key]
+    for row in tx.execute(f"SELECT {both} {rows} ORDER BY {order} LIMIT {MAX_SHOWN}"):
+        mine, other = tuple(row[:len(columns)]), tuple(row[len(columns):])
+        if mine[at[0]] is None:
+            diff.problems.append(f"row {_key(other, at)!r}: missing from the live table")
+        else:
+            what = "not in a fresh replay" if other[at[0]] is None else f"replay has {other!r}"
+            diff.problems.append(f"row {_key(mine, at)!r}: live {mine!r}, {what}")
 
 
 def _key(row: tuple[object, ...], at: list[int]) -> Key:
