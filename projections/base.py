@@ -106,24 +106,6 @@ class Table:
             f"ORDER BY {', '.join(self.key)}"
         )
 
-    def page(self, tx: Tx, tag: str, *, after: Key | None, upto: Key | None, limit: int
-             ) -> list[tuple[object, ...]]:
-        """At most `limit` rows with their key in (after, upto], in key order: keyset
-        pagination on the primary key (row values compare as the database orders them)."""
-        keys = ", ".join(self.key)
-        marks = ", ".join("?" for _ in self.key)
-        where: list[str] = []
-        params: list[object] = []
-        for bound, op in ((after, ">"), (upto, "<=")):
-            if bound is not None:
-                where.append(f"({keys}) {op} ({marks})")
-                params.extend(bound)
-        condition = f"WHERE {' AND '.join(where)} " if where else ""
-        return tx.execute(
-            f"SELECT {', '.join(self.column_names)} FROM {self.name(tag)} {condition}"
-            f"ORDER BY {keys} LIMIT ?", (*params, limit)
-        )
-
     def count(self, tx: Tx, tag: str) -> int:
         return int(tx.execute(f"SELECT COUNT(*) FROM {self.name(tag)}")[0][0])
 
