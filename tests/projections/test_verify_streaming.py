@@ -84,3 +84,15 @@ def test_a_live_table_emptied_is_counted_row_by_row_and_shown_in_part(sql_databa
         assert all(p.endswith("missing from the live table") for p in diff.problems)
     finally:
         read_models.close()
+
+
+def test_every_key_column_is_not_null():
+    """The comparison reads a NULL key column of the full join as "no such row on that
+    side" (projections/rebuild.py, `_compare`): a nullable key column would hide rows."""
+    from projections.read_models import all_projections
+
+    nullable = [(table.base, column) for projection in all_projections()
+                for table in projection.tables for column in table.key
+                if "NOT NULL" not in dict(table.columns)[column].upper()]
+
+    assert nullable == []
