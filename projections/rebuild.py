@@ -182,7 +182,8 @@ def _compare(tx: Tx, table: Table, *, live_tag: str, fresh_tag: str,
                              if c not in table.key)])
     rows = f"FROM {live} l FULL JOIN {fresh} f ON {join} WHERE {differs}"
     if tx.dialect == "postgresql":
-        # A merge along both primary keys, never a hash of a whole table in work_mem.
+        # A merge along both primary keys (in order already), not a hash join whose
+        # batches of a million-row table spill to disk.
         tx.execute("SET LOCAL enable_hashjoin = off")
     diff.count = int(tx.execute(f"SELECT COUNT(*) {rows}")[0][0])
     if not diff.count:
