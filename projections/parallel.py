@@ -15,20 +15,20 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-from projections.runner import Progress, Runner, tracking
+from projections.runner import Runner, tracking
 
 PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it gains
 
 
 def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
-                      progress: Progress | None = None, upto: dict[str, int] | None = None,
-                      each: Callable[[dict[str, int]], None] | None = None,
+                      upto: dict[str, int] | None = None,
+                      progress: Callable[[dict[str, int]], None] | None = None,
                       indexed: bool = True) -> int | None:
     """Replays each of `new` (projection → tag) in its own process, up to about the head
     or, for a name in `upto`, up to that position; returns the events read (the most of
-    any), or None where it does not apply. `progress` gets the slowest's position and the
-    head, `each` every projection's position; `indexed`: each process then builds its
-    tables' secondary indexes (a rebuild's new version; `verify` compares by the keys)."""
+    any), or None where it does not apply. `progress` gets every projection's position
+    twice a second; `indexed`: each process then builds its tables' secondary indexes (a
+    rebuild's new version; `verify` compares by the keys)."""
     if runner.db.dialect != "postgresql" or len(new) < 2 or head < PARALLEL_FROM:
         return None
     context = multiprocessing.get_context("spawn")  # no threads or pools inherited
@@ -38,12 +38,8 @@ def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
                    for name, tag in new.items()]
         while True:
             done, pending = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
-            if progress is not None or each is not None:
-                positions = _positions(runner, new)
-                if progress is not None:
-                    progress(min(positions.values()), head)
-                if each is not None:
-                    each(positions)
+            if progress is not None:
+                progress(_positions(runner, new))
             if not pending or any(f.exception() for f in done):
                 break
         return max(f.result() for f in futures)  # raises a child's error here

@@ -41,7 +41,10 @@ def rebuild(
     head = runner.ledger.chained_recorder.chain_head()[0]
     started = time.perf_counter()
     indexed = False
-    bulk = parallel.bulk_in_processes(runner, new, head=head, progress=progress)
+    bulk = parallel.bulk_in_processes(
+        runner, new, head=head,
+        progress=None if progress is None else (
+            lambda positions: progress(min(positions.values()), head)))
     # The new versions start at the beginning, or where the processes left them.
     total = bulk or 0
     while True:
@@ -122,7 +125,7 @@ def verify(runner: Runner, *, attempts: int = 5,
                     progress(f"replay {name}", position, targets[name])
 
         parallel.bulk_in_processes(runner, fresh, head=max(targets.values(), default=0),
-                                   upto=targets, each=each, indexed=False)
+                                   upto=targets, progress=each, indexed=False)
         for name, projection in runner.projections.items():
             _verify_one(runner, name, projection, fresh[name], report, attempts=attempts,
                         progress=progress)
