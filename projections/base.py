@@ -106,9 +106,6 @@ class Table:
             f"ORDER BY {', '.join(self.key)}"
         )
 
-    def count(self, tx: Tx, tag: str) -> int:
-        return int(tx.execute(f"SELECT COUNT(*) FROM {self.name(tag)}")[0][0])
-
 
 class Projection(Protocol):
     name: str
