@@ -82,11 +82,15 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
 
-    def create(self, tx: Tx, tag: str, *, indexes: bool = True) -> None:
+    def create(self, tx: Tx, tag: str, *, indexes: bool = True,
+               unlogged: bool = False) -> None:
+        """`unlogged`: on PostgreSQL a table whose rows skip the write-ahead log (and so
+        replicas), emptied by a crash — for scratch tables only, such as `verify`'s."""
         name = self.name(tag)
         columns = ", ".join(f"{c} {t}" for c, t in self.columns)
+        kind = "UNLOGGED TABLE" if unlogged and tx.dialect == "postgresql" else "TABLE"
         tx.execute(
-            f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({', '.join(self.key)}))"
+            f"CREATE {kind} IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({', '.join(self.key)}))"
         )
         if indexes:
             self.create_indexes(tx, tag)

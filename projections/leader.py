@@ -136,16 +136,23 @@ class AdvisoryLock:
 
 def leadership_for(url: str) -> Leadership:
     """The lock that elects the projection runner for the store at `url`."""
+    return lock_for(url, "projections")
+
+
+def lock_for(url: str, purpose: str) -> Leadership:
+    """A lock per store at `url` and `purpose` ("projections": the runner's leader;
+    "verify": one `ledger verify` at a time) that its holder's death releases."""
     kind = database_kind(url)
     if kind == "memory":
         return Sole()
     if kind == "sqlite":
-        return FileLock(Path(unquote(url[len("sqlite:///"):]) + ".projections.lock"))
+        return FileLock(Path(unquote(url[len("sqlite:///"):]) + f".{purpose}.lock"))
     schema = parse_qs(urlsplit(url).query).get("schema", ["public"])[0]
-    return AdvisoryLock(postgres_conninfo(url), advisory_key(schema))
+    return AdvisoryLock(postgres_conninfo(url), advisory_key(schema, purpose))
 
 
-def advisory_key(schema: str) -> int:
-    """A stable bigint per schema: advisory locks are per database, schemas share them."""
-    digest = hashlib.sha256(f"program-ledger:projections:{schema}".encode()).digest()
+def advisory_key(schema: str, purpose: str = "projections") -> int:
+    """A stable bigint per schema and purpose: advisory locks are per database, schemas
+    share them."""
+    digest = hashlib.sha256(f"program-ledger:{purpose}:{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)

@@ -79,8 +79,9 @@ class ReadModelsImpl:
                ) -> tuple[int, float]:
         return rebuild(self.runner, names, progress=progress)
 
-    def verify(self, *, progress: VerifyProgress | None = None) -> VerifyReport:
-        return verify(self.runner, progress=progress)
+    def verify(self, *, progress: VerifyProgress | None = None,
+               locked: bool = False) -> VerifyReport:
+        return verify(self.runner, progress=progress, locked=locked)
 
     # -- positions ------------------------------------------------------------------
 

@@ -252,9 +252,10 @@ class Runner:
         return failing
 
 
-def create_tables(tx: Tx, projection: Projection, tag: str, *, indexes: bool = True) -> None:
+def create_tables(tx: Tx, projection: Projection, tag: str, *, indexes: bool = True,
+                  unlogged: bool = False) -> None:
     for table in projection.tables:
-        table.create(tx, tag, indexes=indexes)
+        table.create(tx, tag, indexes=indexes, unlogged=unlogged)
     tx.execute(base.INSERT_TRACKING, (projection.name, tag))
     tx.execute(base.INSERT_SCHEMA, (projection.name, tag, projection.schema_version))
 

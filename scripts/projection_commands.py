@@ -25,6 +25,7 @@ from ledger.persistence.accounts import AccountsReport, rederive_accounts
 from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
+from projections.rebuild import VerifyBusy, exclusive_verify
 from scripts.store import removed_on_failure
 
 
@@ -70,7 +71,7 @@ def verify(
     """Check the hash chain, that every projection equals a fresh replay, that every
     snapshot equals a fold of the chained events, and that no >=0 account went negative."""
     expected = _digest(digest) if digest else None
-    with _read_side() as (ledger, read_models), _bars() as progress:
+    with _read_side() as (ledger, read_models), _exclusive(read_models), _bars() as progress:
         head = ledger.head()[0]
 
         def folds() -> tuple[ChainReport, AccountsReport]:
@@ -85,11 +86,11 @@ def verify(
             # would otherwise only wait for them (docs/projections.md).
             with ThreadPoolExecutor(1, thread_name_prefix="verify-folds") as pool:
                 side = pool.submit(folds)
-                report = read_models.verify(progress=progress)
+                report = read_models.verify(progress=progress, locked=True)
                 chain, accounts = side.result()
         else:
             chain, accounts = folds()
-            report = read_models.verify(progress=progress)
+            report = read_models.verify(progress=progress, locked=True)
         snapshots, snapshot_problems = audit_snapshots(ledger)
     if chain.verified:
         typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
@@ -122,6 +123,21 @@ def verify(
         typer.echo("verify: FAILED")
         raise typer.Exit(1)
     typer.echo("verify: ok")
+
+
+BUSY = 75
+
+
+@contextmanager
+def _exclusive(read_models: ReadModelsImpl) -> Iterator[None]:
+    """One verify per store at a time; a second one says so at once and exits 75
+    (sysexits' EX_TEMPFAIL: try again later), not 1, which is a verdict."""
+    try:
+        with exclusive_verify(read_models.runner):
+            yield
+    except VerifyBusy as exc:
+        typer.echo(f"verify: {exc}", err=True)
+        raise typer.Exit(BUSY) from None
 
 
 @contextmanager
