@@ -185,7 +185,10 @@ class Writer:
         accepted: list[Pending] = []
         keys: dict[UUID, Pending] = {}
         for pending in todo:
+            # An earlier attempt's answer is void: that batch was not written, and this
+            # decision, on fresher state, may differ (refused then, accepted now).
             pending.events, pending.decision, pending.same_as = [], None, None
+            pending.result, pending.error = None, None
             try:
                 if self._idempotent(pending, keys, retry=retry):
                     continue
@@ -194,6 +197,7 @@ class Writer:
                 raise
             except LedgerError as exc:
                 pending.error = exc
+                self._answered_meanwhile(pending)
                 continue
             except Exception as exc:
                 log.exception("command_failed", command=pending.command.COMMAND)
@@ -269,6 +273,22 @@ class Writer:
             return False
         pending.result = result
         return True
+
+    def _answered_meanwhile(self, pending: Pending) -> None:
+        """A refused command with an idempotency key: its twin (same user and key) may
+        have been committed since the key was last looked up — by this process in an
+        earlier batch, or by another — and refused the repeat (an approval, say: "it is
+        approved"). The repeat's answer is the twin's then, not the refusal."""
+        actor = pending.actor
+        if actor.idempotency_key is None:
+            return
+        try:
+            first = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
+        except LedgerError as exc:  # the key answered another request: that is the answer
+            pending.error = exc
+            return
+        if first is not None:
+            pending.result, pending.error = first, None
 
     def _result(self, pending: Pending, positions: list[int]) -> CommandResult:
         decision = pending.decision

@@ -5,6 +5,7 @@ Races run real threads and real processes against PostgreSQL and SQLite.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,8 +20,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from ledger import Ledger, Settings, build_ledger
+from ledger.batch import Pending
 from ledger.commands import ApproveApplication, RevokeApplication, SubmitApplication
-from ledger.errors import BudgetExceeded, DuplicateApplication, LedgerError
+from ledger.errors import BudgetExceeded, DuplicateApplication, IdempotencyMismatch, LedgerError
 from tests.integration.test_concurrency import _url
 from tests.support.scenario import APPROVER, CLERK, approved, funded_phase, money, recipients
 
@@ -206,3 +208,81 @@ def test_a_batch_of_applications_reads_its_recipients_and_references_at_once(
     rows[1] = NewApplication(f.phase_id, c, money("10.00"), date(2020, 2, 1), "AZ-3")
     created = ledger.execute(CLERK, SubmitApplications(applications=rows))
     assert len(created.ids["application_ids"].split(",")) == 2
+
+
+def _batch(ledger: Ledger, *prepared: object) -> list[Pending]:
+    """Decides and commits `prepared` as one batch of the writer, on this thread."""
+    batch = [p for p in prepared if isinstance(p, Pending)]
+    assert len(batch) == len(prepared)
+    with ledger.writer._committing:  # as the writer thread holds it for a batch
+        ledger.writer._commit_safely(batch)
+    return batch
+
+
+def test_a_refusal_undone_by_a_lost_race_answers_what_was_written(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch: a submission (accepted) and an approval the full envelope refuses. Its
+    commit loses to another process, which revoked an award meanwhile; decided again on
+    fresh state, the approval fits and is written — so it must answer accepted, not the
+    first attempt's refusal (a client told "refused" for a change that took effect)."""
+    f = funded_phase(ledger, budget="1000.00", envelope="1000.00")
+    a, b, c = recipients(ledger, 3)
+    full = approved(ledger, f, a, "1000.00")
+    (waiting,) = _submitted_for(ledger, f.phase_id, [b])
+    other = build_ledger(Settings(database_url=_url(ledger)))
+    record, commits = ledger.record, []
+
+    def another_process_first(processing: object) -> object:
+        if not commits:  # between this batch's decisions and its commit
+            other.execute(APPROVER, RevokeApplication(application_id=full, reason="fraud",
+                                                      decided_on=date(2020, 3, 5)))
+        commits.append(processing)
+        return record(processing)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "record", another_process_first)
+    submit, approve = _batch(ledger, ledger.prepare(CLERK, SubmitApplication(
+        phase_id=f.phase_id, recipient_id=c, requested_amount=money("10.00"),
+        submitted_on=date(2020, 3, 6))), ledger.prepare(APPROVER, ApproveApplication(
+            application_id=waiting, approved_amount=money("500.00"),
+            decided_on=date(2020, 3, 6))))
+    other.close()
+
+    assert len(commits) == 2  # the first commit lost the race, the second was written
+    fresh = build_ledger(Settings(database_url=_url(ledger)))
+    assert fresh.application(waiting).status == "approved"
+    assert fresh.phase(f.phase_id).committed == money("500.00")
+    assert submit.outcome().ids["application_id"]
+    assert approve.outcome().ids["application_id"] == waiting  # not BudgetExceeded
+    fresh.close()
+
+
+def test_a_repeated_key_refused_after_its_twin_committed_answers_as_the_twin(
+        ledger: Ledger) -> None:
+    """Two requests with one idempotency key, each prepared (no record of the key yet)
+    before the other committed, decided in two batches: the second approval finds the
+    application approved — it must answer the first's answer, not "it is approved"."""
+    f = funded_phase(ledger)
+    (application_id,) = _submitted(ledger, f.phase_id, 1)
+    keyed = dataclasses.replace(APPROVER, idempotency_key="approve-once")
+    command = ApproveApplication(application_id=application_id,
+                                 approved_amount=money("150.00"), decided_on=date(2020, 3, 1))
+    first, second = ledger.prepare(keyed, command), ledger.prepare(keyed, command)
+
+    (one,) = _batch(ledger, first)
+    (two,) = _batch(ledger, second)
+
+    assert two.outcome().ids == one.outcome().ids
+    assert two.outcome().replayed and not one.outcome().replayed
+    assert two.outcome().position == one.outcome().position
+    other = dataclasses.replace(command, approved_amount=money("140.00"))
+    (three,) = _batch(ledger, Pending(
+        actor=keyed, command=other, fingerprint=other.fingerprint(keyed.user),
+        window=ledger.business_dates(), key_checked=True))
+    with pytest.raises(IdempotencyMismatch):  # the same key for another request
+        three.outcome()
+
+
+def _submitted_for(ledger: Ledger, phase_id: str, rids: list[str]) -> list[str]:
+    return [ledger.execute(CLERK, SubmitApplication(
+        phase_id=phase_id, recipient_id=rid, requested_amount=money("500.00"),
+        submitted_on=date(2020, 2, 1))).ids["application_id"] for rid in rids]
