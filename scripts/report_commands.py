@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ledger import Ledger
 from projections import ReadModelsImpl
@@ -49,7 +47,8 @@ class Format(StrEnum):
     pdf = "pdf"  # with charts, the font embedded
 
 
-DOCUMENTS = (Format.xlsx, Format.html, Format.pdf)
+# Documents for people, in German with the footer (SPEC §7); csv and json are for programs.
+DOCUMENTS = (Format.table, Format.xlsx, Format.html, Format.pdf)
 FormatOption = Annotated[Format, typer.Option(
     "--format", help="table, csv, json, or a document: xlsx, html or pdf (with charts)")]
 
@@ -70,8 +69,7 @@ def phase_totals(phase: str, format: FormatOption = Format.table,  # the CLI's w
     rows += [(f"{kind}:{k}", v) for kind, figures in answer["by_kind"].items()
              for k, v in figures.items()]
     rows += [(f"requested:{k}", v) for k, v in answer["requested_by_category"].items()]
-    _emit(answer, rows, format, output, document,
-          title=f"Phase totals {phase} at {answer['position']}")
+    _emit(answer, rows, format, output, document)
 
 
 @report_app.command("reconciliation")
@@ -90,8 +88,7 @@ def reconciliation(programme: str, year: int, *, format: FormatOption = Format.t
     rows += [(f"check {n}: {c['name']}", f"{c['left']} = {c['right']}: "
               f"{'holds' if c['holds'] else 'FAILS'}") for n, c in enumerate(answer["checks"], 1)]
     rows.append(("balanced", str(answer["balanced"]).lower()))
-    _emit(answer, rows, format, output, document,
-          title=f"Reconciliation {programme} {year} at {answer['position']}")
+    _emit(answer, rows, format, output, document)
 
 
 @report_app.command("changes")
@@ -115,11 +112,10 @@ def changes(from_: Annotated[str, typer.Option(
                              read_models, answer)
     rows = [("events", str(answer["events"]))]
     for name, c in answer["changes"].items():
-        rows += [(f"{name}: count", str(c["count"])), (f"{name}: total", c["total"])]
+        rows += [(f"{name}:count", str(c["count"])), (f"{name}:total", c["total"])]
     rows += [(f"{p['phase_id']}:{n}:delta", f["delta"]) for p in answer["phases"]
              for n, f in p["figures"].items()]
-    _emit(answer, rows, format, output, document,
-          title=f"Changes from {answer['from']} to {answer['to']}")
+    _emit(answer, rows, format, output, document)
 
 
 def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool) -> int:
@@ -149,7 +145,7 @@ def _document(format: Format, build: Builder, ledger: Ledger, read_models: ReadM
 
 
 def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
-          output: Path | None, document: bytes | None, *, title: str) -> None:
+          output: Path | None, document: bytes | None) -> None:
     if document is not None:
         if output is None:
             sys.stdout.buffer.write(document)
@@ -158,22 +154,12 @@ def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
         return
     if format is Format.json:
         text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
-    elif format is Format.csv:
+    else:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["figure", "value"])
         writer.writerows([safe_text(name), safe_text(value)] for name, value in rows)
         text = buffer.getvalue()
-    else:
-        table = Table(title=title)
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        for row in rows:
-            table.add_row(*row)
-        console = Console(file=io.StringIO(), width=120, force_terminal=False, emoji=False,
-                          markup=False)  # figure names such as 2020-1:envelope:delta
-        console.print(table)
-        text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
     if output is None:
         sys.stdout.write(text)
     else:

@@ -24,6 +24,8 @@ from typing import Protocol
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
+from rich.console import Console
+from rich.table import Table as RichTable
 
 from projections.cells import safe_text
 from scripts.exports import german
@@ -345,8 +347,43 @@ def xlsx(report: Report) -> bytes:
     return buffer.getvalue()
 
 
+# -- a terminal ----------------------------------------------------------------------------
+
+
+def table(report: Report) -> bytes:
+    """`--format table`: the report for a terminal, as the documents say it (German labels
+    and amounts, the verdict, every table, the footer), without the charts; UTF-8 text."""
+    console = Console(file=io.StringIO(), width=120, force_terminal=False, emoji=False,
+                      markup=False, highlight=False,  # names such as 2020-1 stay as they are
+                      soft_wrap=True)  # a line (the footer's hash) is never broken
+    console.print(report.title)
+    console.print(report.subtitle)
+    for key, value in report.meta:
+        console.print(f"{key}: {value}")
+    if report.checks:
+        console.print()
+        console.print(report.verdict())
+        for n, c in enumerate(report.checks, 1):
+            console.print(f"  {'✓ erfüllt' if c.holds else '✗ NICHT erfüllt'} Prüfung {n}: "
+                          f"{c.label} ({german.euro(c.left)} = {german.euro(c.right)})")
+    for shown in report.tables:
+        grid = RichTable(title=shown.caption, title_justify="left")
+        for n, heading in enumerate(shown.header):
+            grid.add_column(heading, justify="left" if n == 0 else "right")
+        for row in shown.rows:
+            grid.add_row(*(text(cell) for cell in row))
+        console.print()
+        console.print(grid)
+    for note in report.notes:
+        console.print(note)
+    console.print()
+    console.print(report.footer())
+    written: str = console.file.getvalue()  # type: ignore[attr-defined]  # the StringIO above
+    return written.encode("utf-8")
+
+
 class Renderer(Protocol):
     def __call__(self, report: Report) -> bytes: ...
 
 
-RENDERERS: dict[str, Renderer] = {"xlsx": xlsx, "html": html, "pdf": pdf}
+RENDERERS: dict[str, Renderer] = {"xlsx": xlsx, "html": html, "pdf": pdf, "table": table}

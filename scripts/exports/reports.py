@@ -123,13 +123,16 @@ def reconciliation(ledger: Ledger, read_models: ReadModelsImpl, answer: Json) ->
 
 # -- what changed between two moments ------------------------------------------------------
 
+# The kinds of change by the application's event that makes them: a key for programs (json,
+# csv), a German label for people; an amount per event (`_amount`).
 KINDS_OF_CHANGE = {
-    "Submitted": "Neue Anträge", "Approved": "Bewilligungen",
-    "AwardAmended": "Bewilligungen", "DrawdownPaid": "Auszahlungen",
-    "RepaymentReceived": "Rückzahlungen", "Closed": "Abschlüsse", "Revoked": "Abschlüsse",
-    "Withdrawn": "Abschlüsse", "Rejected": "Abschlüsse",
+    "Submitted": "submitted", "Approved": "awarded", "AwardAmended": "awarded",
+    "DrawdownPaid": "paid", "RepaymentReceived": "repaid", "Closed": "closed",
+    "Revoked": "closed", "Withdrawn": "closed", "Rejected": "closed",
 }
-AMOUNT_FIELDS = ("requested_amount", "approved_amount", "new_amount", "amount", "released")
+CHANGE_LABELS = {"submitted": "Neue Anträge", "awarded": "Bewilligungen",
+                 "paid": "Auszahlungen", "repaid": "Rückzahlungen", "closed": "Abschlüsse"}
+AMOUNT_FIELDS = ("requested_amount", "approved_amount", "amount", "released")
 LISTED = 50  # items listed per kind of change; all are counted and summed
 
 
@@ -143,15 +146,14 @@ class Kind:
 def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -> Json:
     """Counts, sums and the first items of each kind of change in (start, end], and the
     deltas of every phase's figures between the two positions."""
-    kinds = {name: Kind() for name in dict.fromkeys(KINDS_OF_CHANGE.values())}
+    kinds = {name: Kind() for name in CHANGE_LABELS}
     events = 0
     for e in _events(ledger, start, end):
         events += 1
         name = KINDS_OF_CHANGE.get(e.event_type) if e.aggregate == "Application" else None
         if name is None:
             continue
-        amount = next((Decimal(str(e.field(f))) for f in AMOUNT_FIELDS
-                       if e.field(f) is not None), Decimal(0))
+        amount = _amount(e)
         kind = kinds[name]
         kind.count += 1
         kind.total += amount
@@ -179,9 +181,19 @@ def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -
                    "delta": f"{Decimal(after[name]) - Decimal(before.get(name, '0.00')):.2f}"}
             for name in PHASE_ORDER}})
     return {"from": start, "to": end, "events": events,
-            "changes": {name: {"count": k.count, "total": f"{k.total:.2f}", "items": k.items}
+            "changes": {name: {"label": CHANGE_LABELS[name], "count": k.count,
+                               "total": f"{k.total:.2f}", "items": k.items}
                         for name, k in kinds.items()},
             "phases": phases, "position": end}
+
+
+def _amount(e: Any) -> Decimal:
+    """What the event adds to its kind's total: an amendment its change of the award (the
+    new amount less the previous: so the awards' total is the change of `awarded`)."""
+    if e.event_type == "AwardAmended":
+        return Decimal(str(e.field("new_amount"))) - Decimal(str(e.field("previous_amount")))
+    return next((Decimal(str(e.field(f))) for f in AMOUNT_FIELDS if e.field(f) is not None),
+                Decimal(0))
 
 
 def _events(ledger: Ledger, start: int, end: int) -> Iterator[Any]:
@@ -211,13 +223,13 @@ def changes_report(ledger: Ledger, answer: Json) -> Report:
                                              if until else "")),
             ("Ereignisse dazwischen", german.number(int(answer["events"])))]
     tables = [Table("Änderungen nach Art", ["Art", "Anzahl", "Summe"],
-                    [[name, int(c["count"]), Decimal(c["total"])]
-                     for name, c in answer["changes"].items()])]
-    for name, c in answer["changes"].items():
+                    [[c["label"], int(c["count"]), Decimal(c["total"])]
+                     for c in answer["changes"].values()])]
+    for c in answer["changes"].values():
         if c["items"]:
             shown = (f" (die ersten {len(c['items'])} von {german.number(c['count'])})"
                      if c["count"] > len(c["items"]) else "")
-            tables.append(Table(f"{name}{shown}", ["Empfänger · Antrag", "Position",
+            tables.append(Table(f"{c['label']}{shown}", ["Empfänger · Antrag", "Position",
                                                    "Wirksam am", "Betrag"],
                                 [[f"{i['recipient']} · {i['reference'] or i['application_id']}",
                                   str(i["position"]), german.day(i["effective_date"]),

@@ -96,8 +96,8 @@ def test_changes_between_two_moments(demo: Path) -> None:
                              "--format", "json"))
     pdf = report("changes", "--from", "0", "--to", str(whole["to"]), "--format", "pdf")
 
-    assert whole["changes"]["Neue Anträge"]["count"] == 443
-    assert whole["changes"]["Bewilligungen"]["total"] == "16000000.00"
+    assert whole["changes"]["submitted"]["count"] == 443
+    assert whole["changes"]["awarded"]["total"] == "16000000.00"
     paid = whole["phases"][0]["figures"]["paid"]
     assert (paid["before"], paid["delta"]) == ("0.00", paid["after"])
     assert none["events"] == 0 and none["to"] == none["from"]

@@ -79,7 +79,7 @@ def test_installed_wheel_runs_demo_report_and_export_from_an_empty_directory(
     assert "loaded 443 applications" in loaded
     assert {p.name for p in empty_dir.iterdir()} >= {"ledger.db", "ledger-demo-keys.json"}
     assert totals["awarded"] == "16000000.00"
-    assert "16000000.00" in table
+    assert "16.000.000,00\u00a0€" in table and "Log-Position" in table
     assert len(package["grants"]) == 443
     assert package["grants"][0]["currency"] == "EUR"
     assert b"/FontFile2" in (empty_dir / "r.pdf").read_bytes()  # DejaVu Sans embedded

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from ledger import Settings, build_ledger
 from scripts.cli import app
+from scripts.exports.german import euro
 from tests.projections.helpers import run_story
 
 
@@ -55,8 +58,32 @@ def test_reports_in_every_format(story_db, tmp_path: Path):
                                      "json", "--as-of", "2000-01-01T00:00:00Z"])
 
     assert table.exit_code == 0, table.output
-    assert "15755000.00" in table.output
+    # for people: German labels and amounts (SPEC §7), and the footer on one line
+    assert "Verfügbar" in table.output and euro(Decimal("15755000.00")) in table.output
+    assert re.search(r"^Log-Position \d+ · Kopf-Hash [0-9a-f]{64} · erstellt .+ UTC$",
+                     table.output, re.MULTILINE)
     assert "available,15755000.00" in as_csv.output
     assert written.exit_code == 0, written.output
     assert json.loads(out.read_text())["balanced"] is True
     assert early.exit_code == 1  # the phase did not exist yet
+
+
+def test_changes_count_an_amended_award_by_its_change(story_db):
+    """An award amendment adds its change to the awards' total (not its new amount): the
+    total is the change of `awarded` over the same span, summed over the phases."""
+    ledger, _ = story_db
+    head = ledger.head()[0]
+
+    answer = CliRunner().invoke(app, ["report", "changes", "--from", "0", "--to", str(head),
+                                      "--format", "json"])
+    table = CliRunner().invoke(app, ["report", "changes", "--from", "0", "--to", str(head)])
+
+    assert answer.exit_code == 0, answer.output
+    changes = json.loads(answer.stdout)
+    awarded = sum(Decimal(p["figures"]["awarded"]["delta"]) for p in changes["phases"])
+    assert Decimal(changes["changes"]["awarded"]["total"]) == awarded
+    amended = [i for i in changes["changes"]["awarded"]["items"]
+               if i["event_type"] == "AwardAmended"]
+    assert len(amended) == 2 and any(Decimal(i["amount"]) < 0 for i in amended)
+    assert changes["changes"]["awarded"]["label"] == "Bewilligungen"
+    assert table.exit_code == 0 and "Bewilligungen" in table.output
