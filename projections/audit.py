@@ -137,7 +137,7 @@ def query_audit(
     data = data_at([item["position"] for item in items])
     for item in items:
         item["data"] = data.get(item["position"], {})
-    next_cursor = encode_cursor(str(items[-1]["position"])) if len(rows) > limit else None
+    next_cursor = encode_cursor(str(items[-1]["position"]), "audit") if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor, "position": at}
 
 
@@ -148,7 +148,7 @@ def _item(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _cursor_position(cursor: str | None) -> int:
-    text = decode_cursor(cursor)
+    text = decode_cursor(cursor, "audit")
     if text is None:
         return 0
     if not text.isdigit():

@@ -126,11 +126,14 @@ class Projection(Protocol):
         ...
 
 
-def encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+def encode_cursor(value: str, kind: str) -> str:
+    """An opaque cursor: the key of a page's last item, named by the kind of list it pages
+    (so a cursor of one list, or a made-up one, is refused by another)."""
+    return base64.urlsafe_b64encode(f"{kind}|{value}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> str | None:
+def decode_cursor(cursor: str | None, kind: str) -> str | None:
+    """The key in a cursor `encode_cursor` made for a list of `kind`; None for no cursor."""
     if cursor is None or cursor == "":
         return None
     try:
@@ -138,11 +141,13 @@ def decode_cursor(cursor: str | None) -> str | None:
         text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("cursor: not a cursor from next_cursor") from None
+    named, bar, value = text.partition("|")
     # A cursor is a key this side encoded: never empty, never a control character
     # (which PostgreSQL would refuse as a DataError, not a bad cursor).
-    if not text or any(ord(c) < 32 or c == "\x7f" for c in text):
-        raise ValidationFailed("cursor: not a cursor from next_cursor")
-    return text
+    if (not bar or named != kind or not value
+            or any(ord(c) < 32 or c == "\x7f" for c in value)):
+        raise ValidationFailed("cursor: not a cursor from next_cursor of this list")
+    return value
 
 
 def check_limit(limit: int) -> int:

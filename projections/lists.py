@@ -28,12 +28,12 @@ def _page(q: StateQuery, kind: str, id_field: str, *, cursor: str | None, limit:
     `total` where the caller knows it, else the list's rows are counted."""
     limit = check_limit(limit)
     terms = search or []
-    states = q.many(kind, after=decode_cursor(cursor), limit=limit + 1, search=terms,
+    states = q.many(kind, after=decode_cursor(cursor, kind), limit=limit + 1, search=terms,
                     **filters)
     more = len(states) > limit
     states = states[:limit]
     return states, {
-        "next_cursor": encode_cursor(states[-1][id_field]) if more else None,
+        "next_cursor": encode_cursor(states[-1][id_field], kind) if more else None,
         "total": q.count(kind, search=terms, **filters) if total is None else total,
         "position": q.at,
     }

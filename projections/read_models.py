@@ -336,9 +336,12 @@ class ReadModelsImpl:
         at: int | None = None,
     ) -> Json:
         with self._read("audit", at) as (tx, tag, position, _):
-            return query_audit(tx, tag, at=position, data_at=self._event_data,
+            page = query_audit(tx, tag, at=position, data_at=self._event_data,
                                entity_type="application",
                                entity_id=application_id, cursor=cursor, limit=limit)
+        if not page["items"] and cursor is None:  # no first event: none (then) by that id
+            raise NotFound(f"unknown application {application_id}")
+        return page
 
 
 def build_read_models(

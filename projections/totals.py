@@ -171,7 +171,7 @@ def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, curso
              limit: int) -> Json:
     """A page of the legs in `ranges`, merged in (position, leg) order."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, "entries")
     position, leg = 0, -1
     if after is not None:
         try:
@@ -195,7 +195,7 @@ def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, curso
         item["position"] = int(item["position"])
         item["amount"] = eur(sign * int(item["amount"]))
         items.append(item)
-    next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}")
+    next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}", "entries")
                    if len(rows) > limit else None)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
             **dated_on(q)}
@@ -262,7 +262,7 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     (of one recipient kind: the phase's applications read a chunk at a time, the others
     skipped, so a page costs at most the phase's applications)."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, "requested")
     states: list[Json] = []
     while len(states) <= limit:
         chunk = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
@@ -274,7 +274,7 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     items = [{**s["requested_by"], "leg": None, "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "account": None,
               "amount": eur(s["requested"])} for s in states[:limit]]
-    next_cursor = encode_cursor(states[limit - 1]["application_id"]) if len(
+    next_cursor = encode_cursor(states[limit - 1]["application_id"], "requested") if len(
         states) > limit else None
     key = f"{kind}|requested" if kind is not None else "requested"
     total = figures.get(key, 0)

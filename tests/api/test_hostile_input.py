@@ -84,6 +84,28 @@ def test_refuses_nul_bytes_in_reads_with_validation(client: TestClient, url: str
     assert response.json()["code"] == "validation"
 
 
+def test_refuses_a_made_up_cursor_and_one_of_another_list(client: TestClient) -> None:
+    """A cursor is opaque: well-formed base64 of something next_cursor never gave ("null",
+    "-1") or another list's cursor is a 422, not a page that silently starts elsewhere."""
+    setup = funded(client)
+    real = client.get(f"/programmes/{setup.programme_id}/accounts", headers=auth("root"),
+                      params={"limit": 1, "min_position": head(client)}).json()["next_cursor"]
+    assert real is not None
+    made_up = [base64.urlsafe_b64encode(text).decode().rstrip("=")
+               for text in (b"null", b"-1", b"X", b"accounts|")]
+
+    refused = [client.get(path, headers=auth("root"), params={"cursor": cursor})
+               for cursor in [*made_up, real]
+               for path in ("/applications", "/programmes", "/audit",
+                            f"/phases/{setup.phase_id}/totals/paid/entries")]
+    again = client.get(f"/programmes/{setup.programme_id}/accounts", headers=auth("root"),
+                       params={"limit": 1, "cursor": real})
+
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [
+        (422, "validation")] * len(refused)
+    assert again.status_code == 200 and again.json()["accounts"]
+
+
 def test_refuses_control_characters_in_an_expenditure_purpose(client: TestClient) -> None:
     setup = funded(client)
     before = head(client)

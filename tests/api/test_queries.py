@@ -42,6 +42,25 @@ def test_as_of_before_anything_existed_is_not_found(client: TestClient) -> None:
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
+def test_the_history_of_an_unknown_application_is_not_found(client: TestClient) -> None:
+    """As `GET /applications/{id}` (I11): not an empty history, which reads as "nothing
+    happened to it" — also as of a position before it was submitted."""
+    setup = funded(client)
+    before = head(client)
+    application_id = approved(client, setup)
+    at = {"min_position": head(client)}
+
+    unknown = client.get("/applications/nope/history", headers=auth("ida"), params=at)
+    earlier = client.get(f"/applications/{application_id}/history", headers=auth("ida"),
+                         params={"as_of_position": before})
+    known = client.get(f"/applications/{application_id}/history", headers=auth("ida"),
+                       params=at)
+
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+    assert (earlier.status_code, earlier.json()["code"]) == (404, "not_found")
+    assert known.status_code == 200 and len(known.json()["items"]) >= 2
+
+
 def test_as_of_and_as_of_position_together_are_refused(memory_client: TestClient) -> None:
     response = memory_client.get("/applications", headers=auth("ida"), params={
         "as_of": "2020-01-01T00:00:00Z", "as_of_position": 1})
