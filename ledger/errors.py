@@ -7,18 +7,23 @@ HTTP statuses in one place (api/errors.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
 class LedgerError(Exception):
-    """Base of every refusal. `code` is stable; `detail` is for humans."""
+    """Base of every refusal. `code` is stable; `detail` is for humans.
+
+    A refusal of a command of many rows (`SubmitApplications`) holds every refused row in
+    `rows`, as (the row's index from 0, its refusal), so a caller can name each row."""
 
     code: ClassVar[str] = "ledger_error"
     title: ClassVar[str] = "Refused by the ledger"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, rows: Sequence[tuple[int, LedgerError]] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.rows = tuple(rows)
 
 
 class ValidationFailed(LedgerError):
@@ -147,3 +152,15 @@ class ProjectionOutdated(LedgerError):
 
     code = "projection_outdated"
     title = "Projection needs a replay"
+
+
+def rows_refused(refused: Sequence[tuple[int, LedgerError]], *, of: int) -> LedgerError:
+    """One refusal of a command of `of` rows for all its refused rows (index, refusal): the
+    first row's code and detail (prefixed `application N: ` when there are several rows),
+    every one in `rows`."""
+    n, first = refused[0]
+    if of == 1:
+        return type(first)(first.detail, rows=refused)
+    more = len({index for index, _ in refused}) - 1
+    also = f" (and {more} more refused application(s))" if more else ""
+    return type(first)(f"application {n + 1}: {first.detail}{also}", rows=refused)

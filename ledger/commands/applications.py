@@ -4,7 +4,7 @@ reject, amend the award."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from uuid import UUID, uuid4
 
@@ -24,7 +24,7 @@ from ledger.domain.base import Actor, entity_uuid
 from ledger.domain.grant import Grant
 from ledger.domain.phase import Phase
 from ledger.domain.recipient import Recipient
-from ledger.errors import DuplicateReference, LedgerError
+from ledger.errors import DuplicateReference, LedgerError, rows_refused
 from ledger.money import Money
 
 
@@ -38,16 +38,13 @@ def grant_id(programme_id: str, reference: str | None) -> UUID:
     return entity_uuid("application-reference", f"{programme_id}\x1f{reference.casefold()}")
 
 
-def _submit(row: NewApplication, actor: Actor, context: Context, phase: Phase) -> Grant:
+def _submit(row: NewApplication, actor: Actor, context: Context, phase: Phase,
+            taken: Collection[UUID] = ()) -> Grant:
     recipient = context.recipient(row.recipient_id)
     context.programme(phase.programme_id).check_open(row.submitted_on, what="submission date")
     phase.check_accepts(recipient_id=row.recipient_id, kind=recipient.kind,
                         submitted_on=row.submitted_on)
-    aggregate_id = grant_id(phase.programme_id, row.reference)
-    if row.reference is not None and context.exists(aggregate_id):
-        raise DuplicateReference(
-            f"file reference {row.reference!r} is already used in programme "
-            f"{phase.programme_id}")
+    aggregate_id = _new_id(row, context, phase, taken)
     application_id = str(aggregate_id)
     grant = Grant.start(
         Grant.Submitted, actor, id=aggregate_id, effective_date=row.submitted_on,
@@ -62,6 +59,20 @@ def _submit(row: NewApplication, actor: Actor, context: Context, phase: Phase) -
     return grant
 
 
+def _new_id(row: NewApplication, context: Context, phase: Phase,
+            taken: Collection[UUID]) -> UUID:
+    """The row's application id; refuses its file reference if the programme has it
+    already, or an earlier row of the batch (`taken`) does (I16)."""
+    aggregate_id = grant_id(phase.programme_id, row.reference)
+    if row.reference is not None and context.exists(aggregate_id):
+        raise DuplicateReference(
+            f"file reference {row.reference!r} is already used in programme "
+            f"{phase.programme_id}")
+    if aggregate_id in taken:
+        raise DuplicateReference(f"file reference {row.reference!r} appears twice")
+    return aggregate_id
+
+
 @handles(SubmitApplication)
 def submit_application(command: SubmitApplication, actor: Actor, context: Context) -> Decision:
     phase = context.phase(command.phase_id)
@@ -73,13 +84,43 @@ def submit_application(command: SubmitApplication, actor: Actor, context: Contex
 def submit_applications(
     command: SubmitApplications, actor: Actor, context: Context
 ) -> Decision:
-    """Each is checked against the phase as the ones before it left it, so duplicates
-    within the batch are refused too. `ids["application_ids"]` lists the new ids."""
+    """Each is checked against the phase as the accepted ones before it left it, so
+    duplicates within the batch are refused too. Every refused row is refused at once
+    (the refusal's `rows`, by index), its reference checked whatever else refused it, and
+    none is written. `ids["application_ids"]` lists the new ids."""
     phases: dict[str, Phase] = {}
     created: list[Grant] = []
-    taken: set[UUID] = set()
-    # An import of thousands of rows: its recipients, and the ids its file references
-    # would take (I16), in one read instead of one each.
+    taken: set[UUID] = set()  # the references of the rows so far, refused ones too
+    refused: list[tuple[int, LedgerError]] = []
+    _preload(command, context)
+    for n, row in enumerate(command.applications):
+        try:
+            phase = phases.get(row.phase_id) or context.phase(row.phase_id)
+        except LedgerError as exc:
+            refused.append((n, exc))
+            continue
+        phases[row.phase_id] = phase
+        try:
+            created.append(_submit(row, actor, context, phase, taken))
+        except DuplicateReference as exc:
+            refused.append((n, exc))
+        except LedgerError as exc:
+            refused.append((n, exc))
+            try:
+                _new_id(row, context, phase, taken)
+            except DuplicateReference as also:
+                refused.append((n, also))
+        if row.reference is not None:
+            taken.add(grant_id(phase.programme_id, row.reference))
+    if refused:
+        raise rows_refused(refused, of=len(command.applications))
+    return Decision([*created, *phases.values()],
+                    {"application_ids": ",".join(g.application_id for g in created)})
+
+
+def _preload(command: SubmitApplications, context: Context) -> None:
+    """An import of thousands of rows: its recipients, and the ids its file references
+    would take (I16), in one read instead of one each."""
     programmes: dict[str, str] = {}
     for phase_id in {row.phase_id for row in command.applications}:
         with contextlib.suppress(LedgerError):  # an unknown phase is refused with its row
@@ -88,21 +129,6 @@ def submit_applications(
         *(Recipient.id_for(row.recipient_id) for row in command.applications),
         *(grant_id(programmes[row.phase_id], row.reference) for row in command.applications
           if row.reference is not None and row.phase_id in programmes)])
-    for n, row in enumerate(command.applications):
-        try:
-            phase = phases.get(row.phase_id) or context.phase(row.phase_id)
-            phases[row.phase_id] = phase
-            grant = _submit(row, actor, context, phase)
-            if grant.id in taken:
-                raise DuplicateReference(f"file reference {row.reference!r} appears twice")
-            taken.add(grant.id)
-            created.append(grant)
-        except LedgerError as exc:
-            if len(command.applications) == 1:
-                raise
-            raise type(exc)(f"application {n + 1}: {exc.detail}") from None
-    return Decision([*created, *phases.values()],
-                    {"application_ids": ",".join(g.application_id for g in created)})
 
 
 @handles(AmendApplication)

@@ -123,3 +123,17 @@ def test_the_fingerprint_is_the_one_of_every_field_as_dataclasses_asdict_gives_i
     for command in commands_:
         assert command.fingerprint("ida") == reference(command, "ida")
     assert commands_[0].fingerprint("ida") != commands_[0].fingerprint("fritz")
+
+
+def test_a_batch_of_applications_names_every_row_that_breaks_its_rules() -> None:
+    from ledger.commands.model import NewApplication, SubmitApplications
+
+    rows = [NewApplication("ph", "r1", Money.parse("10.00"), date(2020, 3, 1)),
+            NewApplication("ph", "r2", Money.parse("10.00"), date(2020, 3, 1), "x" * 201),
+            NewApplication("ph", "r3", Money.parse("10.00"), date(2020, 3, 1),
+                           measures=[{"category": "nonsense"}])]
+
+    with pytest.raises(ValidationFailed, match=r"^application 2: reference") as refused:
+        SubmitApplications(applications=rows)
+
+    assert [n for n, _ in refused.value.rows] == [1, 2]

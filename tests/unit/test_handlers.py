@@ -146,6 +146,37 @@ def test_a_batch_of_applications_is_checked_row_by_row(world: Memory) -> None:
         world.run(CLERK, c.SubmitApplications(applications=rows))
 
 
+def test_a_batch_refuses_every_bad_row_at_once_by_its_index(world: Memory) -> None:
+    submit(world, "r2", "10.00", reference="AZ-1")
+    before = copy.deepcopy(world.aggregates)
+    rows = [c.NewApplication("ph", "r1", eur("10.00"), date(2020, 2, 1), "AZ-2"),   # good
+            c.NewApplication("ph", "nobody", eur("10.00"), date(2020, 2, 1), "az-1"),
+            c.NewApplication("nowhere", "r1", eur("10.00"), date(2020, 2, 1)),
+            c.NewApplication("ph", "r1", eur("10.00"), date(2020, 2, 1), "AZ-2")]
+
+    with pytest.raises(NotFound, match=r"^application 2: .* \(and 2 more") as refused:
+        world.run(CLERK, c.SubmitApplications(applications=rows))
+
+    assert [(n, type(exc)) for n, exc in refused.value.rows] == [
+        (1, NotFound), (1, DuplicateReference), (2, NotFound),
+        (3, DuplicateApplication), (3, DuplicateReference)]
+    assert "already used in programme p" in refused.value.rows[1][1].detail
+    assert "appears twice" in refused.value.rows[4][1].detail
+    assert world.aggregates.keys() == before.keys()
+
+
+def test_a_reference_twice_in_a_batch_is_refused_even_when_its_first_row_is(
+        world: Memory) -> None:
+    rows = [c.NewApplication("ph", "s1", eur("10.00"), date(2020, 2, 1), "AZ-9"),  # stadt
+            c.NewApplication("ph", "r1", eur("10.00"), date(2020, 2, 1), "AZ-9")]
+
+    with pytest.raises(NotEligible) as refused:
+        world.run(CLERK, c.SubmitApplications(applications=rows))
+
+    assert [(n, exc.code) for n, exc in refused.value.rows] == [
+        (0, "not_eligible"), (1, "duplicate_reference")]
+
+
 def test_approval_commits_the_envelope_and_refuses_over_it(world: Memory) -> None:
     first, second = submit(world, "r1"), submit(world, "r2")
     _, events = world.run(APPROVER, c.ApproveApplication(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 from ledger.commands import validate
 from ledger.commands.model.base import Command, set_field
 from ledger.commands.model.rules import Day, PositiveMoney, Reason, Reference
-from ledger.errors import ValidationFailed
+from ledger.errors import LedgerError, ValidationFailed, rows_refused
 from ledger.money import Money
 from ledger.vocabulary import MeasureCategory
 
@@ -70,16 +70,18 @@ class SubmitApplications(Command):
     applications: Sequence[NewApplication]
 
     def check(self) -> None:
+        """Every row's rules (I1); the refusal names every bad row (`rows`), not the first."""
         if not self.applications:
             raise ValidationFailed("applications: at least one")
         rows = []
+        refused: list[tuple[int, LedgerError]] = []
         for n, row in enumerate(self.applications):
             try:
                 rows.append(row.checked())
             except ValidationFailed as exc:
-                if len(self.applications) == 1:
-                    raise
-                raise ValidationFailed(f"application {n + 1}: {exc.detail}") from None
+                refused.append((n, exc))
+        if refused:
+            raise rows_refused(refused, of=len(self.applications))
         set_field(self, "applications", tuple(rows))
 
 
