@@ -9,7 +9,7 @@ a batch-mate nor the store (see ledger/writer.py).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -32,6 +32,34 @@ class Memory(Protocol):
     def forget(self, aggregate_id: UUID) -> None: ...
 
     def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, LedgerAggregate | None]: ...
+
+
+class Store(Protocol):
+    """Where a decision that is never committed gets aggregates (`StoreOnly`)."""
+
+    def get_or_none(self, aggregate_id: UUID) -> LedgerAggregate | None: ...
+
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, LedgerAggregate | None]: ...
+
+
+class StoreOnly:
+    """The `Memory` of a decision that is never committed (`LedgerCore.dry_run`): the
+    store's aggregates only, as it stands; the writer's memory belongs to its thread."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def remembered(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        return None
+
+    def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        return self._store.get_or_none(aggregate_id)
+
+    def forget(self, aggregate_id: UUID) -> None:
+        pass  # nothing remembered
+
+    def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, LedgerAggregate | None]:
+        return self._store.load_many(aggregate_ids)
 
 
 @dataclass(eq=False)

@@ -26,7 +26,7 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, JSONTranscoder, Recording
 
-from ledger.batch import Pending
+from ledger.batch import Batch, Pending, StoreOnly
 from ledger.commands import Command, CommandResult
 from ledger.domain.base import Actor, LedgerAggregate
 from ledger.domain.dates import business_dates_in, check_in_window, today, years_after
@@ -120,6 +120,14 @@ class LedgerCore(Application[UUID]):
         log.debug("command_recorded", command=command.COMMAND, position=result.position,
                   replayed=result.replayed, **result.ids)
         return result
+
+    def dry_run(self, actor: Actor, command: Command) -> None:
+        """Decides the command on the store as it stands and writes nothing: raises the
+        refusal `execute` would raise now (`ledger import` checks a file with it). A
+        concurrent writer may change the answer; `execute` decides again when it saves."""
+        prepared = self.prepare(actor, command)
+        if isinstance(prepared, Pending):
+            Batch(StoreOnly(self)).decide(prepared)
 
     def prepare(self, actor: Actor, command: Command) -> Pending | CommandResult:
         """A command ready for the writer (`writer.submit`), or the first answer to its

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ledger import Ledger, Money, NewApplication
+from ledger import Actor, Ledger, Money, NewApplication
+from ledger.commands import SubmitApplications
+from ledger.domain.dates import business_dates_in, check_in_window
 from ledger.errors import LedgerError, ValidationFailed
 
 IMPORT_COLUMNS = ("phase_id", "recipient_id", "requested_amount", "submitted_on")
@@ -167,57 +168,43 @@ def _not_a_date(text: str) -> date:
     raise ValueError("neither YYYY-MM-DD nor DD.MM.YYYY" if text else "empty")
 
 
-def check_rows(ledger: Ledger, data: ImportFile, *, tick: Tick | None = None) -> None:
-    """Adds a problem for each row the ledger as it stands would refuse, without writing.
+def check_rows(ledger: Ledger, data: ImportFile, *, actor: Actor,
+               tick: Tick | None = None) -> None:
+    """Adds a problem for each row the ledger as it stands would refuse, without writing:
+    each row's own rules (I1, and I13 as `execute` checks it before deciding), then the
+    ledger decides the import of the rest (`dry_run`) and names every row it refuses.
 
-    The ledger re-checks every row when the batch is saved, atomically, so a concurrent
-    writer can only make the whole import fail, never leave part of it written.
+    The ledger decides again when the batch is saved, atomically, so a concurrent writer
+    can only make the whole import fail, never leave part of it written (`save`).
     """
-    phases: dict[str, Any] = {}
-    recipients: dict[str, Any] = {}
-    programmes: dict[str, Any] = {}
-    in_file: Counter[tuple[str, str]] = Counter()
-    references: dict[tuple[str, str], int] = {}
-
-    def cached(cache: dict[str, Any], key: str, load: Callable[[str], Any]) -> Any:
-        if key not in cache:
-            try:
-                cache[key] = load(key)
-            except LedgerError as exc:
-                cache[key] = exc
-        if isinstance(cache[key], LedgerError):
-            raise cache[key]
-        return cache[key]
-
-    for line, row in zip(data.lines, data.rows, strict=True):
+    window = ledger.business_dates()
+    lines: list[int] = []
+    rows: list[NewApplication] = []
+    for line, raw in zip(data.lines, data.rows, strict=True):
         try:
-            NewApplication(**row).checked()  # I1 for the row, as the command will check it
-            phase = cached(phases, row["phase_id"], ledger.phase)
-            recipient = cached(recipients, row["recipient_id"], ledger.recipient)
-            cached(programmes, phase.programme_id, ledger.programme).check_open(
-                row["submitted_on"])
-            phase.check_accepts(recipient_id=recipient.recipient_id, kind=recipient.kind,
-                                submitted_on=row["submitted_on"])
-            in_file[(phase.phase_id, recipient.recipient_id)] += 1
-            already = len(phase.open_applications.get(recipient.recipient_id, []))
-            if already + in_file[(phase.phase_id, recipient.recipient_id)] > (
-                phase.max_open_per_recipient
-            ):
-                data.problems.append(Problem(line, (
-                    f"duplicate_application: recipient {recipient.recipient_id} would have "
-                    f"more than {phase.max_open_per_recipient} open application(s) in "
-                    f"{phase.phase_id}")))
-            if row["reference"]:
-                first = references.setdefault((phase.programme_id, row["reference"]), line)
-                if first != line:
-                    data.problems.append(Problem(line, (
-                        f"duplicate_reference: {row['reference']} is already on line {first} "
-                        f"(programme {phase.programme_id})")))
+            row = NewApplication(**raw).checked()
+            for name, day in business_dates_in(row):
+                check_in_window(day, *window, what=name)
         except LedgerError as exc:
             data.problems.append(Problem(line, f"{exc.code}: {exc.detail}"))
-        if tick is not None:
-            tick(1)
+            continue
+        lines.append(line)
+        rows.append(row)
+    if rows:
+        try:
+            ledger.dry_run(actor, SubmitApplications(applications=rows))
+        except LedgerError as exc:
+            if not exc.rows:
+                raise
+            data.problems.extend(problems_of(exc, lines))
+    if tick is not None:
+        tick(len(data.rows))
     data.problems.sort(key=lambda p: p.line)
+
+
+def problems_of(refusal: LedgerError, lines: list[int]) -> list[Problem]:
+    """A refusal of a batch's rows (`refusal.rows`), each named by its file line."""
+    return [Problem(lines[n], f"{exc.code}: {exc.detail}") for n, exc in refusal.rows]
 
 
 class ImportRefused(ValidationFailed):
@@ -232,17 +219,29 @@ class ImportRefused(ValidationFailed):
 PROGRESS_FROM = 2000  # rows: a file this long shows a progress bar (on a terminal)
 
 
-def checked_rows(ledger: Ledger, path: Path) -> list[dict[str, Any]]:
-    """The file's rows as keyword arguments of NewApplication, every one checked against
+def checked_rows(ledger: Ledger, path: Path, *, actor: Actor) -> ImportFile:
+    """The file's rows (keyword arguments of NewApplication), every one checked against
     the ledger. Raises ImportRefused listing every bad row when there is any."""
     total = count_rows(path)
     with _progress(total) as (read_tick, check_tick):
         data = read_file(path, tick=read_tick)
         if data.rows and not any(p.line == 1 for p in data.problems):
-            check_rows(ledger, data, tick=check_tick)
+            check_rows(ledger, data, actor=actor, tick=check_tick)
     if data.problems:
         raise ImportRefused(data.problems, total)
-    return data.rows
+    return data
+
+
+def save(ledger: Ledger, data: ImportFile, *, actor: Actor) -> int:
+    """Saves the checked rows in one atomic decision; the last position written. A row
+    a concurrent writer has made bad since the check refuses the whole import, by line."""
+    try:
+        return ledger.execute(actor, SubmitApplications(
+            applications=[NewApplication(**row) for row in data.rows])).position
+    except LedgerError as exc:
+        if not exc.rows:
+            raise
+        raise ImportRefused(problems_of(exc, data.lines), len(data.rows)) from None
 
 
 @contextmanager

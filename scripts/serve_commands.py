@@ -12,10 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import Actor, NewApplication, Settings, build_ledger
-from ledger.commands import (
-    SubmitApplications,
-)
+from ledger import Actor, Settings, build_ledger
 from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure
@@ -210,24 +207,22 @@ def import_applications(
     """Import applications from CSV, all or nothing: every row is checked first and every
     bad row is reported, by line, before anything is written."""
     from ledger.heap import settle_heap
-    from scripts.import_rows import checked_rows
+    from scripts import import_rows
 
     ledger = build_ledger(Settings())
     settle_heap()  # a large import makes many objects that outlive young collections
+    actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
     try:
-        rows = checked_rows(ledger, file)
-        actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
+        data = import_rows.checked_rows(ledger, file, actor=actor)
         # One atomic save: a concurrent writer makes the ledger re-decide the
         # whole batch, never leaves part of it behind.
-        last = ledger.execute(actor, SubmitApplications(
-            applications=[NewApplication(**row) for row in rows]
-        )).position
+        last = import_rows.save(ledger, data, actor=actor)
     except LedgerError as exc:
         typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
         raise typer.Exit(1) from None
     finally:
         ledger.close()
-    typer.echo(f"imported {len(rows)} applications (last position {last})")
+    typer.echo(f"imported {len(data.rows)} applications (last position {last})")
 
 
 def register(app: typer.Typer) -> None:

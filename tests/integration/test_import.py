@@ -3,7 +3,9 @@ German amounts and dates in `;` files, every bad row reported at once, nothing w
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +14,7 @@ from ledger import Settings, build_ledger
 from projections.read_models import build_read_models
 from scripts import import_rows
 from scripts.cli import app
-from tests.support.scenario import Funded, funded_phase, recipients
+from tests.support.scenario import CLERK, Funded, funded_phase, money, recipients
 
 
 @pytest.fixture
@@ -149,3 +151,89 @@ def test_a_long_file_moves_a_progress_bar(store: str, tmp_path: Path,
 
     assert result.exit_code == 0, result.output
     assert sum(advanced) == 6  # three rows read, three checked
+
+
+def _submitted(store: str, f: Funded, recipient_id: str, reference: str) -> None:
+    ledger = build_ledger(Settings(database_url=store))
+    try:
+        ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=recipient_id,
+                                  requested_amount=money("10.00"),
+                                  submitted_on=date(2020, 3, 1), reference=reference)
+    finally:
+        ledger.close()
+
+
+def test_a_reference_used_in_the_programme_is_named_by_its_line_with_the_other_bad_rows(
+    store: str, tmp_path: Path,
+) -> None:
+    f, ids, _ = _setup(store, 4)
+    _submitted(store, f, ids[0], "SHH-D-2020-422")
+    before = _head(store)
+    path = tmp_path / "used.csv"
+    path.write_text(
+        "phase_id,recipient_id,requested_amount,submitted_on,reference\n"
+        f"{f.phase_id},{ids[1]},10.00,2020-03-01,shh-d-2020-422\n"  # 2: used (any case)
+        f"{f.phase_id},{ids[2]},10.00,2020-03-01,SHH-D-2020-423\n"  # 3: good
+        f"{f.phase_id},{ids[3]},1e3,2020-03-01,SHH-D-2020-424\n"    # 4: not an amount
+        f"{f.phase_id},nobody,10.00,2020-03-01,SHH-D-2020-425\n"    # 5: unknown recipient
+    )
+
+    result = CliRunner().invoke(app, ["import", str(path)])
+
+    output = result.output
+    assert result.exit_code == 1
+    assert "nothing written" in output and "3 bad line(s) of 4" in output
+    for line, words in ((2, "duplicate_reference"), (2, "shh-d-2020-422"),
+                        (4, '"1e3" is not an amount'), (5, "not_found")):
+        assert any(text.startswith(f"line {line}: ") and words in text
+                   for text in output.splitlines()), (line, words, output)
+    assert "line 3:" not in output
+    assert _head(store) == before
+
+
+def test_a_row_refused_at_the_save_is_still_named_by_its_line(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A concurrent writer that takes a reference between the check and the save: the
+    save refuses the whole import, and names the row's line too."""
+    f, ids, _ = _setup(store, 3)
+    path = tmp_path / "raced.csv"
+    path.write_text("phase_id,recipient_id,requested_amount,submitted_on,reference\n"
+                    f"{f.phase_id},{ids[0]},10.00,2020-03-01,AZ-1\n"
+                    f"{f.phase_id},{ids[1]},10.00,2020-03-01,AZ-2\n")
+    checked = import_rows.checked_rows
+    raced: list[int] = []
+
+    def checked_then_raced(*args: Any, **kwargs: Any) -> Any:
+        rows = checked(*args, **kwargs)
+        _submitted(store, f, ids[2], "AZ-2")
+        raced.append(_head(store))
+        return rows
+
+    monkeypatch.setattr(import_rows, "checked_rows", checked_then_raced)
+
+    result = CliRunner().invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "nothing written" in result.output
+    assert any(text.startswith("line 3: duplicate_reference")
+               for text in result.output.splitlines()), result.output
+    assert "line 2:" not in result.output
+    assert raced and _head(store) == raced[0]
+
+
+def test_a_date_outside_the_business_dates_is_named_by_its_line(
+    store: str, tmp_path: Path,
+) -> None:
+    f, ids, before = _setup(store, 2)
+    path = tmp_path / "old.csv"
+    path.write_text("phase_id;recipient_id;requested_amount;submitted_on\n"
+                    f"{f.phase_id};{ids[0]};10,00;01.03.2020\n"
+                    f"{f.phase_id};{ids[1]};10,00;01.03.1980\n")
+
+    result = CliRunner().invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "line 3: validation: submitted_on: 1980-03-01 is outside the business dates" \
+        in result.output, result.output
+    assert _head(store) == before
