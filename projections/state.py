@@ -15,6 +15,7 @@ import orjson
 
 from ledger.errors import NotFound
 from projections import lookups
+from projections.audit import AUDIT
 from projections.db import Tx
 from projections.events import eur
 from projections.grants import ENTITIES, ENTRIES, HISTORY
@@ -193,13 +194,20 @@ def recipient_json(q: StateQuery, recipient_id: str) -> Json:
 STATEMENT_FIGURES = ("requested", "awarded", "paid", "repaid", "net_paid", "balance")
 
 
-def recipient_statement(q: StateQuery, recipient_id: str) -> Json:
+def recipient_statement(q: StateQuery, recipient_id: str, *, audit_tag: str | None = None
+                        ) -> Json:
     """Each application's figures; `balance` is what is still to be paid (awarded −
-    released − paid), `net_paid` what the recipient has kept (paid − repaid)."""
+    released − paid), `net_paid` what the recipient has kept (paid − repaid). By business
+    date (`q.on`), each application as its events effective on or before it left it (its
+    state after the last of them; none yet: not listed), its money from those events'
+    legs; `audit_tag`, the audit projection's live version, gives the events' dates."""
     recipient = q.require("recipient", recipient_id)
     rows = []
     totals = dict.fromkeys(STATEMENT_FIGURES, 0)
-    for s in q.many("application", recipient_id=recipient_id):
+    for now in q.many("application", recipient_id=recipient_id):
+        s = now if q.on is None else _state_on(q, audit_tag, now["application_id"])
+        if s is None:
+            continue  # submitted after that business date
         money = _money_on(q, s["application_id"]) if q.on is not None else s
         figures = {"requested": s["requested"], "awarded": money["awarded"],
                    "paid": money["paid"], "repaid": money["repaid"],
@@ -213,6 +221,20 @@ def recipient_statement(q: StateQuery, recipient_id: str) -> Json:
     return {**recipient, "applications": rows,
             "totals": {name: eur(value) for name, value in totals.items()}, "position": q.at,
             **({"effective_on": q.on} if q.on is not None else {})}
+
+
+def _state_on(q: StateQuery, audit_tag: str | None, application_id: str) -> Json | None:
+    """The application's state after its last event effective on or before `q.on` (and
+    recorded at or before `q.at`): its few history rows, each event's effective date from
+    the audit row at its position."""
+    if audit_tag is None:
+        raise ValueError("a statement by business date needs the audit projection's tag")
+    rows = q.tx.execute(
+        f"SELECT h.state FROM {HISTORY.name(q.tag)} h JOIN {AUDIT.name(audit_tag)} a "
+        "ON a.position = h.position WHERE h.kind = 'application' AND h.entity_id = ? "
+        "AND h.position <= ? AND a.effective_date <= ? ORDER BY h.position DESC LIMIT 1",
+        (application_id, q.at, q.on))
+    return orjson.loads(rows[0][0]) if rows else None
 
 
 def _money_on(q: StateQuery, application_id: str) -> dict[str, int]:

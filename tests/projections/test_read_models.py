@@ -211,3 +211,36 @@ def test_the_runner_thread_keeps_up_and_wait_for_reads_own_writes(database_url: 
         assert read_models.reconciliation(story.programme_id, 2020)["balanced"] is True
     finally:
         read_models.close()
+
+
+def test_a_statement_by_business_date_lists_applications_as_they_stood_then(
+        store: tuple[Ledger, ReadModelsImpl]) -> None:
+    """By business date, an application's status and requested amount are its state after
+    its events effective by then, and one submitted later is not listed — as phase totals
+    count states by business date — while its money is cut the same way."""
+    from datetime import date
+
+    from tests.support.scenario import APPROVER, CLERK, funded_phase, money, recipients
+
+    ledger, read_models = store
+    f = funded_phase(ledger)
+    (rid,) = recipients(ledger, 1)
+    submitted = ledger.submit_application(
+        CLERK, phase_id=f.phase_id, recipient_id=rid, requested_amount=money("1000.00"),
+        submitted_on=date(2020, 2, 1))
+    application_id, after_submission = submitted.ids["application_id"], submitted.position
+    ledger.approve_application(APPROVER, application_id=application_id,
+                               approved_amount=money("800.00"), decided_on=date(2020, 3, 1))
+    read_models.catch_up()
+
+    def listed(day: str, at: int | None = None) -> list[tuple[str, str, str]]:
+        answer = read_models.recipient_statement(rid, effective_on=date.fromisoformat(day),
+                                                 at=at)
+        return [(a["status"], a["requested"], a["awarded"]) for a in answer["applications"]]
+
+    assert listed("2020-01-31") == []
+    assert listed("2020-02-15") == [("submitted", "1000.00", "0.00")]
+    assert listed("2020-03-01") == [("approved", "1000.00", "800.00")]
+    assert listed("2020-03-01", at=after_submission) == [("submitted", "1000.00", "0.00")]
+    assert read_models.recipient_statement(
+        rid, effective_on=date(2020, 1, 31))["totals"]["requested"] == "0.00"
