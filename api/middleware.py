@@ -7,6 +7,7 @@ or JSON parser sees it.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -79,7 +80,9 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over MAX_BODY_BYTES with 413, by Content-Length or as streamed."""
+    """Refuses bodies over MAX_BODY_BYTES with 413, by Content-Length or as streamed; and,
+    holding the body anyway, a JSON body that names a key twice in one object with 422
+    (the parser would keep the last silently: `{"reason": "x", "reason": "y"}`)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -110,6 +113,12 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        twice = _key_twice(body) if _is_json(scope["headers"]) else None
+        if twice is not None:
+            await self._answer(send, status=422, code="validation", title="Invalid input",
+                               detail=f"body: the key {twice!r} appears twice in one "
+                               "object; name each field once")
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -122,21 +131,43 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send, why: str) -> None:
-        body = problem_body(
-            status=413, code="payload_too_large", title="Payload too large",
+        await self._answer(
+            send, status=413, code="payload_too_large", title="Payload too large",
             detail=f"bodies are limited to {self.max_bytes} bytes ({why}); "
-            "use `ledger import` for bulk loads",
-        )
-        await send({
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        })
+            "use `ledger import` for bulk loads", close=True)  # the rest is left unread
+
+    @staticmethod
+    async def _answer(send: Send, *, status: int, code: str, title: str, detail: str,
+                      close: bool = False) -> None:
+        body = problem_body(status=status, code=code, title=title, detail=detail)
+        headers = [(b"content-type", PROBLEM_JSON.encode()),
+                   (b"content-length", str(len(body)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() == b"content-type" and b"json" in value.lower()
+               for name, value in headers)
+
+
+def _key_twice(body: bytes) -> str | None:
+    """The first key named twice in one object of a JSON body, or None (also for a body
+    that is not JSON: the route's parser refuses it in its words)."""
+    twice: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        keys = [key for key, _ in items]
+        if not twice and len(set(keys)) < len(keys):
+            twice.append(next(k for n, k in enumerate(keys) if k in keys[:n]))
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return None
+    return twice[0] if twice else None
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:

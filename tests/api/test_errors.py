@@ -79,6 +79,30 @@ def test_refuses_oversized_body_by_content_length(memory_client: TestClient) -> 
     assert head(memory_client) == 0
 
 
+def test_refuses_a_key_named_twice_in_a_body(memory_client: TestClient) -> None:
+    """The JSON parser would keep the last of two values silently (SPEC: nothing passes
+    silently): a key twice, at the top or nested, is a 422 that names it; a key named in
+    two different objects is fine; without a key it is still a 401 first."""
+    twice = b'{"programme_id": "p1", "name": "a", "name": "b", "funder": "x"}'
+    nested = (b'{"programme_id": "p2", "name": "a", "funder": "x", '
+              b'"extra": {"k": 1, "k": 2}}')
+    apart = b'{"programme_id": "p3", "name": "a", "funder": "x"}'
+
+    json_body = {"content-type": "application/json"}
+    answers = [memory_client.post("/programmes", headers=auth("ada", **json_body), content=raw)
+               for raw in (twice, nested)]
+    anonymous = memory_client.post("/programmes", content=twice, headers=json_body)
+    fine = memory_client.post("/programmes", headers=auth("ada", **json_body), content=apart)
+
+    assert [(r.status_code, r.json()["code"]) for r in answers] == [(422, "validation")] * 2
+    assert "'name' appears twice" in answers[0].json()["detail"]
+    assert "'k' appears twice" in answers[1].json()["detail"]
+    assert answers[0].headers["content-type"] == "application/problem+json"
+    assert anonymous.status_code == 401
+    assert fine.status_code == 201, fine.text
+    assert head(memory_client) == fine.json()["position"]
+
+
 def test_refuses_oversized_streamed_body(memory_client: TestClient) -> None:
     def chunks():  # type: ignore[no-untyped-def]
         yield b'{"programme_id": "p1", "name": "'
