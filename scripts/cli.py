@@ -35,10 +35,16 @@ def main(
 @app.command()
 def head() -> None:
     """Print the log's head: position and hash (a digest to hand to an auditor)."""
-    from ledger import build_ledger
+    from ledger import Settings, build_ledger
+    from scripts.store import require_ledger
 
-    ledger = build_ledger()
-    position, digest = ledger.head()
+    settings = Settings()
+    require_ledger(settings)  # a missing store is no ledger, not an empty one at 0:000…
+    ledger = build_ledger(settings)
+    try:
+        position, digest = ledger.head()
+    finally:
+        ledger.close()
     typer.echo(f"{position}:{digest}")
 
 

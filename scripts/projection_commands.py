@@ -26,12 +26,15 @@ from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
 from projections.rebuild import VerifyBusy, exclusive_verify
-from scripts.store import removed_on_failure
+from scripts.store import removed_on_failure, require_ledger
 
 
 @contextmanager
 def _read_side() -> Iterator[tuple[Ledger, ReadModelsImpl]]:
+    """The ledger and its read models, for a command that reads the log: a store without a
+    ledger is refused (exit 66), never created (scripts/store.py)."""
     settings = Settings()
+    require_ledger(settings)
     with removed_on_failure(settings):
         ledger = build_ledger(settings)
         read_models = build_read_models(settings, ledger)

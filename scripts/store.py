@@ -1,19 +1,28 @@
-"""A command that creates a SQLite file and then fails removes it again, so a failed
-`ledger demo` or `ledger report` leaves no half-made database behind."""
+"""The store a command runs on: a command that only reads refuses a store that holds no
+ledger (`require_ledger`), so a typo in LEDGER_DATABASE_URL never reads as an empty,
+verified ledger; a command that creates a SQLite file and then fails removes it again
+(`removed_on_failure`), so a failed `ledger demo` leaves no half-made database behind."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 import typer
 
 from ledger import Settings
+from ledger.persistence.sqlite import CHAIN_TABLE  # the PostgreSQL recorder's is the same
 from ledger.settings import database_kind, persistence_env
 
 log = structlog.get_logger("cli")
+
+#: Exit status of a command that only reads, run where there is no ledger: sysexits'
+#: EX_NOINPUT, not 1, which `ledger verify` answers for a ledger that fails its checks.
+NO_LEDGER = 66
 
 # What SQLite writes beside the database file (write-ahead log, shared memory, journal).
 _COMPANIONS = ("", "-wal", "-shm", "-journal")
@@ -37,6 +46,73 @@ def removed_on_failure(settings: Settings) -> Iterator[None]:
     except BaseException:
         _remove(database)
         raise
+
+
+def require_ledger(settings: Settings) -> None:
+    """Exits with NO_LEDGER, one line on stderr, unless the configured store holds a ledger
+    (its chain table); creates nothing, so call it before building the ledger.
+
+    memory:// passes: it is empty in every new process, by definition, not by a typo.
+    """
+    kind = database_kind(settings.database_url)
+    if kind == "memory":
+        return
+    env, url = persistence_env(settings.database_url), _shown(settings.database_url)
+    problem = (_sqlite_problem(env["SQLITE_DBNAME"], url) if kind == "sqlite"
+               else _postgres_problem(env, url))
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(NO_LEDGER)
+
+
+_CREATE = "; run ledger demo or ledger serve to create one"
+
+
+def _sqlite_problem(name: str, url: str) -> str | None:
+    """Why there is no ledger in the SQLite file `name`, or None when there is one."""
+    where = f"no ledger at {name} (LEDGER_DATABASE_URL={url})"
+    path = Path(name)
+    if not path.is_file():
+        return where + _CREATE
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (CHAIN_TABLE,)).fetchone()
+    except sqlite3.DatabaseError as exc:  # e.g. "file is not a database"
+        return f"{where}: {exc}"
+    return None if found else f"{where}: the file has no {CHAIN_TABLE} table{_CREATE}"
+
+
+def _postgres_problem(env: dict[str, str], url: str) -> str | None:
+    """Why there is no ledger in the PostgreSQL schema of `env`, or None when there is one."""
+    import psycopg
+
+    schema = env["POSTGRES_SCHEMA"]
+    try:
+        with psycopg.connect(
+            host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None, dbname=env["POSTGRES_DBNAME"],
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        ) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_name = %s", (schema, CHAIN_TABLE),
+            ).fetchone()
+    except psycopg.OperationalError as exc:  # no such database, or no server to ask
+        reason = str(exc).strip().splitlines()[0]
+        return f"cannot open the ledger's database (LEDGER_DATABASE_URL={url}): {reason}"
+    return None if found else (
+        f"no ledger in database {env['POSTGRES_DBNAME']} (LEDGER_DATABASE_URL={url}): "
+        f"schema {schema} has no {CHAIN_TABLE} table{_CREATE}")
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _new_sqlite_file(settings: Settings) -> Path | None:

@@ -1,15 +1,32 @@
-"""`ledger --version`, and no half-made database left behind by a failed command."""
+"""`ledger --version`, no half-made database left behind by a failed command, and no
+ledger made up by a command that only reads."""
 
 from __future__ import annotations
 
 from importlib.metadata import version
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
 import scripts.demo_data
+from ledger import Settings, build_ledger
 from scripts.cli import app
+from scripts.store import NO_LEDGER
+from tests.conftest import PG_DSN
+
+# Every command that only reads the log (and `replay`, which rebuilds from it).
+READING = [
+    ["head"],
+    ["verify"],
+    ["verify", "--digest", f"0:{'0' * 64}"],
+    ["replay"],
+    ["report", "phase-totals", "2020-1"],
+    ["report", "reconciliation", "shh-digital", "2020"],
+    ["report", "changes", "--from", "0", "--to", "1"],
+    ["export", "--format", "iati"],
+]
 
 
 @pytest.fixture
@@ -43,15 +60,73 @@ def test_failed_demo_removes_the_database_it_created(
     assert list(fresh_sqlite.parent.glob("fresh.db*")) == []
 
 
-def test_failed_report_on_a_missing_database_leaves_no_file(fresh_sqlite: Path) -> None:
-    answer = CliRunner().invoke(app, ["report", "phase-totals", "2020-1"])
+@pytest.mark.parametrize("command", READING, ids=" ".join)
+def test_a_reading_command_refuses_a_missing_database_and_creates_none(
+    fresh_sqlite: Path, command: list[str]
+) -> None:
+    answer = CliRunner().invoke(app, command)
 
-    assert answer.exit_code == 1
+    assert answer.exit_code == NO_LEDGER, answer.output
+    assert answer.stdout == ""  # no `0:000…`, no `verify: ok`
+    assert answer.stderr == (f"error: no ledger at {fresh_sqlite} (LEDGER_DATABASE_URL="
+                             f"sqlite:///{fresh_sqlite}); run ledger demo or ledger serve "
+                             "to create one\n")
     assert list(fresh_sqlite.parent.glob("fresh.db*")) == []
 
 
+def test_a_reading_command_refuses_a_file_that_holds_no_ledger(fresh_sqlite: Path) -> None:
+    fresh_sqlite.touch()
+
+    answer = CliRunner().invoke(app, ["verify"])
+
+    assert answer.exit_code == NO_LEDGER
+    assert "has no ledger_chain table" in answer.stderr
+    assert fresh_sqlite.stat().st_size == 0
+
+
+@pytest.mark.parametrize("command", [["head"], ["verify"], ["report", "phase-totals", "2020-1"]],
+                         ids=" ".join)
+def test_a_reading_command_creates_nothing_in_an_empty_postgres_schema(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", postgres_url)
+    schema = postgres_url.rpartition("schema=")[2]
+
+    answer = CliRunner().invoke(app, command)
+
+    assert answer.exit_code == NO_LEDGER, answer.output
+    assert f"schema {schema} has no ledger_chain table" in answer.stderr
+    with psycopg.connect(PG_DSN) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = %s", (schema,)).fetchall()
+    assert tables == []
+
+
+def test_a_missing_postgres_database_is_one_line_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL",
+                       "postgresql://postgres:s3cret@127.0.0.1:1/nowhere")  # nothing listens
+
+    answer = CliRunner().invoke(app, ["head"])
+
+    assert answer.exit_code == NO_LEDGER
+    assert answer.stderr.startswith("error: cannot open the ledger's database "
+                                    "(LEDGER_DATABASE_URL=postgresql://postgres:***@")
+    assert len(answer.stderr.splitlines()) == 1 and "s3cret" not in answer.stderr
+
+
+def test_writing_commands_still_create_the_store(fresh_sqlite: Path) -> None:
+    demo = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", "keys.json"])
+
+    head = CliRunner().invoke(app, ["head"])
+
+    assert demo.exit_code == 0, demo.output
+    assert head.exit_code == 0 and not head.stdout.startswith("0:")
+
+
 def test_failed_report_keeps_a_database_that_existed(fresh_sqlite: Path) -> None:
-    CliRunner().invoke(app, ["head"])
+    build_ledger(Settings()).close()
     assert fresh_sqlite.exists()
 
     answer = CliRunner().invoke(app, ["report", "phase-totals", "no-such-phase"])
