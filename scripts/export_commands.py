@@ -3,20 +3,16 @@ transactions, a thin shell over scripts/exports/. See docs/exports.md."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated
 
 import typer
 
 from scripts.exports import iati, iter_grants, threesixtygiving
-from scripts.projection_commands import AsOfOption, OutputOption, _at, _day, _read_side, _refusals
+from scripts.output import OutputOption, target
+from scripts.projection_commands import AsOfOption, _at, _day, _read_side, _refusals
 
 
 class ExportFormat(StrEnum):
@@ -47,32 +43,13 @@ def export(
             typer.echo("error: no grants to export", err=True)
             raise typer.Exit(1)
         moment = _moment(as_of)
-        with _target(output) as out:
+        with target(output) as out:
             if format is ExportFormat.threesixtygiving:
                 threesixtygiving.write_package(itertools.chain([first], grants), out,
                                                issued=moment, funder=funder_id)
             else:
                 iati.write_activities(itertools.chain([first], grants), out,
                                       generated=moment, funder=funder_id)
-
-
-@contextlib.contextmanager
-def _target(output: Path | None) -> Iterator[IO[bytes]]:
-    """Standard output, or FILE written whole or not at all: a temporary file beside it,
-    renamed over it once the document is complete (an export that fails midway leaves
-    FILE as it was)."""
-    if output is None:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    # This process's own: a second export to FILE at the same time writes its own.
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
-    try:
-        with partial.open("wb") as out:
-            yield out
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _moment(as_of: str | None) -> str:

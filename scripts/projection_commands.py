@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -167,7 +166,6 @@ def _digest(text: str) -> tuple[int, str]:
     return int(position), head.lower()
 
 
-OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE.")]
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="ISO timestamp: the report as the ledger stood then (recorded time).")]
 EffectiveOnOption = Annotated[str | None, typer.Option(

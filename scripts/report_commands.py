@@ -20,10 +20,10 @@ import typer
 from ledger import Ledger
 from projections import ReadModelsImpl
 from projections.cells import safe_text
+from scripts.output import OutputOption, target
 from scripts.projection_commands import (
     AsOfOption,
     EffectiveOnOption,
-    OutputOption,
     _at,
     _day,
     _read_side,
@@ -147,10 +147,7 @@ def _document(format: Format, build: Builder, ledger: Ledger, read_models: ReadM
 def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
           output: Path | None, document: bytes | None) -> None:
     if document is not None:
-        if output is None:
-            sys.stdout.buffer.write(document)
-        else:
-            output.write_bytes(document)
+        _write(document, output)
         return
     if format is Format.json:
         text = json.dumps(answer, indent=2, ensure_ascii=False) + "\n"
@@ -163,4 +160,9 @@ def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(text.encode("utf-8"), output)
+
+
+def _write(content: bytes, output: Path | None) -> None:
+    with target(output) as out:
+        out.write(content)

@@ -87,3 +87,59 @@ def test_changes_count_an_amended_award_by_its_change(story_db):
     assert len(amended) == 2 and any(Decimal(i["amount"]) < 0 for i in amended)
     assert changes["changes"]["awarded"]["label"] == "Bewilligungen"
     assert table.exit_code == 0 and "Bewilligungen" in table.output
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "phase-totals", "{phase}", "--format", "pdf"],
+    ["report", "reconciliation", "{programme}", "2020", "--format", "json"],
+    ["report", "changes", "--from", "0", "--to", "5"],
+    ["export", "--format", "iati"],
+], ids=lambda command: " ".join(command[:2]))
+def test_output_into_a_missing_directory_is_refused_before_the_work(
+        story_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]):
+    _, story = story_db
+    missing = tmp_path / "no-such-dir" / "out.file"
+    args = [word.format(phase=story.phase_id, programme=story.programme_id) for word in command]
+
+    def no_work(*_: object) -> None:
+        raise AssertionError("the command started its work")
+
+    monkeypatch.setattr("scripts.projection_commands._read_side", no_work)
+    monkeypatch.setattr("scripts.report_commands._read_side", no_work)
+    monkeypatch.setattr("scripts.export_commands._read_side", no_work)
+
+    result = CliRunner().invoke(app, [*args, "--output", str(missing)])
+
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a usage error, not a traceback
+    assert _unboxed(f"Invalid value for '--output': cannot write {missing}: directory "
+                    f"{missing.parent} does not exist") in _unboxed(result.output)
+    assert not missing.parent.exists()
+
+
+def test_output_onto_a_directory_is_refused(story_db, tmp_path: Path):
+    _, story = story_db
+
+    result = CliRunner().invoke(app, ["report", "phase-totals", story.phase_id,
+                                      "--output", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert _unboxed(f"cannot write {tmp_path}: it is a directory") in _unboxed(result.output)
+
+
+def test_report_to_a_file_leaves_nothing_beside_it(story_db, tmp_path: Path):
+    _, story = story_db
+    out = tmp_path / "reports" / "phase.pdf"
+    out.parent.mkdir()
+
+    result = CliRunner().invoke(app, ["report", "phase-totals", story.phase_id, "--format",
+                                      "pdf", "--output", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.parent.iterdir()] == ["phase.pdf"]
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def _unboxed(text: str) -> str:
+    """Text without whitespace and the frame of typer's error box (it wraps long paths)."""
+    return "".join(c for c in text if not c.isspace() and c not in "│╭╮╰╯─")
