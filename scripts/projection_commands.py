@@ -94,16 +94,7 @@ def verify(
             chain, accounts = folds()
             report = read_models.verify(progress=progress, locked=True)
         snapshots, snapshot_problems = audit_snapshots(ledger)
-    if chain.verified:
-        typer.echo(f"chain: ok, {chain.checked} events, head {chain.head_position}:"
-                   f"{chain.head_hash}")
-    else:
-        typer.echo(f"chain: BROKEN at position {chain.broken_at}: {chain.problem}")
-    if expected is not None:
-        # One line an auditor can file: what was checked, when, and the verdict.
-        verdict = "ok" if chain.verified else f"FAILED ({chain.problem})"
-        typer.echo(f"digest {expected[0]}:{expected[1]} checked at "
-                   f"{datetime.now(UTC).isoformat(timespec='seconds')}: {verdict}")
+    _report_chain(chain, expected)
     for name, position in report.positions.items():
         typer.echo(f"projection {name}: compared at position {position}")
     for diff in report.differences:
@@ -125,6 +116,39 @@ def verify(
         typer.echo("verify: FAILED")
         raise typer.Exit(1)
     typer.echo("verify: ok")
+
+
+def _report_chain(chain: ChainReport, expected: tuple[int, str] | None) -> None:
+    """The chain's verdict, and the digest's apart from it: a chain that holds together
+    but not the auditor's digest is not called broken (a digest miscopied, or one of
+    another ledger, reads differently from a changed or deleted row)."""
+    intact = f"chain: ok, {chain.checked} events, head {chain.head_position}:{chain.head_hash}"
+    missed = chain.intact and not chain.verified and expected is not None
+    reason = _digest_miss(chain) if missed else chain.problem
+    if chain.verified:
+        typer.echo(intact)
+    elif missed and expected is not None:
+        position, digest = expected
+        typer.echo(f"{intact}; digest {position}:{digest} does NOT match the chain ({reason})")
+        typer.echo("  the chain holds together, but not with this digest: check that it was "
+                   "copied right; if this ledger handed it out, its log was altered since")
+    else:
+        typer.echo(f"chain: BROKEN at position {chain.broken_at}: {chain.problem}")
+    if expected is not None:
+        # One line an auditor can file: what was checked, when, and the verdict.
+        verdict = "ok" if chain.verified else f"FAILED ({reason})"
+        typer.echo(f"digest {expected[0]}:{expected[1]} checked at "
+                   f"{datetime.now(UTC).isoformat(timespec='seconds')}: {verdict}")
+
+
+def _digest_miss(chain: ChainReport) -> str:
+    """Why an intact chain does not match the digest, in the chain's terms."""
+    position = chain.broken_at
+    if chain.found is not None:
+        return f"the chain has {chain.found} at position {position}"
+    if position is not None and position > chain.head_position:
+        return f"the log ends at position {chain.head_position}, before the digest's {position}"
+    return f"the chain has no link at position {position}"
 
 
 BUSY = 75

@@ -212,7 +212,14 @@ def build_links(
 @dataclass(frozen=True)
 class ChainReport:
     """The result of verifying the chain: `broken_at` is the first bad position;
-    `digest` names the digest that failed, when one did."""
+    `digest` names the digest that failed, when one did.
+
+    `intact` says the chain itself held: every link re-hashed from genesis to the head
+    and every digest it must hold held. The caller's own digest can fail while the chain
+    is intact (a digest that is not this chain's, or a wrong one): then `found` is what
+    the chain holds at the digest's position (None: no link there, or the log ends
+    before it).
+    """
 
     checked: int
     head_position: int
@@ -220,6 +227,8 @@ class ChainReport:
     broken_at: int | None
     problem: str | None
     digest: tuple[int, str] | None = None
+    intact: bool = False
+    found: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -245,10 +254,16 @@ def verify_chain(
     link without its event. Each digest (position, hex hash) must meet its exact
     link: positions have gaps on PostgreSQL, so passing a digest's position without
     a row there (a deleted row, the later hashes re-forged) or ending before it fails.
+
+    The first failure of `digests` (or of a bad row) ends the walk: the chain is broken.
+    A failure of `digest`, the caller's, does not: the walk goes on to the head, so the
+    report says both whether the chain is intact and that the digest failed (its
+    `broken_at` and `problem` then name the digest's failure).
     """
     head, previous = start
     checked = 0
     pending = sorted({*digests, *([digest] if digest else [])}, reverse=True)
+    missed: tuple[Digest, str, str | None] | None = None  # the caller's digest, why, found
 
     moment: datetime | None = None
     moment_text = b""
@@ -256,16 +271,27 @@ def verify_chain(
     def broken(at: int, problem: str, failed: Digest | None = None) -> ChainReport:
         return ChainReport(checked, head, previous.hex(), at, problem, failed)
 
+    def fails(due: Digest, problem: str, found: str | None) -> ChainReport | None:
+        """The report that ends the walk, or None when only the caller's digest failed."""
+        nonlocal missed
+        if due != digest or due in digests:
+            return broken(due[0], problem, due)
+        missed = missed or (due, problem, found)
+        return None
+
     while pending and pending[-1][0] <= head:  # e.g. `0:000…`, the empty log's digest
         due = pending.pop()
-        if due != (head, previous.hex()):
-            return broken(due[0], f"the digest {due[0]}:{due[1]} does not match the chain", due)
+        if due != (head, previous.hex()) and (report := fails(
+                due, f"the digest {due[0]}:{due[1]} does not match the chain",
+                previous.hex() if due[0] == head else None)):
+            return report
     for row in events:
         if isinstance(row, tuple):
             return broken(row[0], row[1])
-        if pending and row.position > pending[-1][0]:
-            due = pending[-1]
-            return broken(due[0], f"no link at the digest's position {due[0]}", due)
+        while pending and row.position > pending[-1][0]:
+            due = pending.pop()
+            if report := fails(due, f"no link at the digest's position {due[0]}", None):
+                return report
         if row.recorded_at != moment:  # a batch's links share one time: format it once
             moment, moment_text = row.recorded_at, _time_text(row.recorded_at)
         header = _header(row.position, moment_text, row.originator_id,
@@ -276,12 +302,19 @@ def verify_chain(
                           f"event at position {row.position} does not match its stored hash")
         while pending and row.position == pending[-1][0]:
             due = pending.pop()
-            if row.hash.hex() != due[1]:
-                return broken(row.position,
-                              f"head hash at position {row.position} differs from the digest", due)
+            if row.hash.hex() != due[1] and (report := fails(
+                    due, f"head hash at position {row.position} differs from the digest",
+                    row.hash.hex())):
+                return report
         previous, head, checked = expected, row.position, checked + 1
         if progress is not None and checked % 5000 == 0:
             progress(head)
-    if pending:
-        return broken(pending[-1][0], "digest position is beyond the log", pending[-1])
-    return ChainReport(checked, head, previous.hex(), None, None)
+    while pending:
+        due = pending.pop()
+        if report := fails(due, "digest position is beyond the log", None):
+            return report
+    if missed is not None:
+        (at, _), problem, found = missed
+        return ChainReport(checked, head, previous.hex(), at, problem, missed[0],
+                           intact=True, found=found)
+    return ChainReport(checked, head, previous.hex(), None, None, intact=True)

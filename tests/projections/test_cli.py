@@ -43,7 +43,46 @@ def test_verify_passes_then_fails_on_a_wrong_digest(story_db):
     assert good.exit_code == 0, good.output
     assert "verify: ok" in good.output
     assert bad.exit_code == 1
-    assert "BROKEN" in bad.output
+    # The chain holds together; the digest is the one that does not match it.
+    assert "BROKEN" not in bad.output
+    assert f"chain: ok, {position} events, head {position}:{head}; digest {position}:" \
+           f"{'0' * 64} does NOT match the chain (the chain has {head} at position " \
+           f"{position})" in bad.output
+    assert re.search(rf"^digest {position}:0{{64}} checked at \S+: FAILED \(the chain has "
+                     rf"{head} at position {position}\)$", bad.output, re.MULTILINE)
+    assert bad.output.rstrip().endswith("verify: FAILED")
+
+
+def test_verify_of_a_digest_beyond_the_log_is_not_a_broken_chain(story_db):
+    ledger, _ = story_db
+    position, head = ledger.head()
+
+    result = CliRunner().invoke(app, ["verify", "--digest", f"{position + 5}:{head}"])
+
+    assert result.exit_code == 1
+    assert "BROKEN" not in result.output
+    assert (f"does NOT match the chain (the log ends at position {position}, before the "
+            f"digest's {position + 5})") in result.output
+    assert "FAILED (the log ends at position" in result.output
+
+
+def test_verify_with_a_digest_still_calls_a_changed_row_broken(story_db, sqlite_url: str):
+    import sqlite3
+
+    ledger, _ = story_db
+    position, head = ledger.head()
+    ledger.close()
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE stored_events SET topic = topic || 'x' WHERE rowid = 7")
+
+    result = CliRunner().invoke(app, ["verify", "--digest", f"{position}:{head}"])
+
+    assert result.exit_code == 1
+    assert "chain: BROKEN at position 7: event at position 7 does not match its stored hash" \
+        in result.output
+    assert "does NOT match" not in result.output
+    assert re.search(r"^digest \S+ checked at \S+: FAILED \(event at position 7 ",
+                     result.output, re.MULTILINE)
 
 
 def test_reports_in_every_format(story_db, tmp_path: Path):
