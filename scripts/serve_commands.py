@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,13 +160,17 @@ def demo(
                + (f"; {len(kept)} other keys in it kept" if kept else ""))
     for entry in keys:
         typer.echo(f"  {entry['roles'][0]:<9} {entry['user']:<7} {entry['key']}")
+    if no_serve:  # nothing listens: say how to serve it, not where it would be
+        address = "" if (host, port) == ("127.0.0.1", 8000) else f" --host {host} --port {port}"
+        typer.echo("not serving (--no-serve); to serve it: "
+                   f"LEDGER_API_KEYS_FILE={shlex.quote(str(keys_file))} ledger serve{address}")
+        return
     base = f"http://{host}:{port}"
     typer.echo(f"API  {base}/   docs {base}/docs   OpenAPI {base}/openapi.json")
     typer.echo(f"dashboard {base}/ui (sign in with a finance or auditor key)")
     typer.echo(f"try: curl -H 'Authorization: Bearer {keys[4]['key']}' "
                f"{base}/phases/2020-1/totals")
-    if not no_serve:
-        _serve(settings.model_copy(update={"api_keys_file": keys_file}), host=host, port=port)
+    _serve(settings.model_copy(update={"api_keys_file": keys_file}), host=host, port=port)
 
 
 def other_users_keys(path: Path) -> list[dict[str, Any]]:

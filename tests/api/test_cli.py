@@ -71,7 +71,21 @@ def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None
                for word in result.output.split() if word.startswith("demo-")}
     assert {e["key_sha256"] for e in entries} <= printed  # printed once, stored as hashes
     assert "key" not in {name for e in entries for name in e}
-    assert "/docs" in result.output
+    # Nothing is served, so no URL to try: how to serve it instead.
+    assert "http://" not in result.output and "curl" not in result.output
+    assert result.output.rstrip().endswith(
+        f"not serving (--no-serve); to serve it: LEDGER_API_KEYS_FILE={keys} ledger serve")
+
+
+def test_demo_without_serving_names_the_address_it_was_given(store: str, tmp_path: Path) -> None:
+    keys = tmp_path / "my keys.json"
+
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", str(keys),
+                                      "--host", "0.0.0.0", "--port", "9000"])
+
+    assert result.exit_code == 0, result.output
+    assert f"LEDGER_API_KEYS_FILE='{keys}' ledger serve --host 0.0.0.0 --port 9000" \
+        in result.output
 
 
 def test_demo_adds_its_keys_to_the_configured_keys_file_and_keeps_the_others(
