@@ -29,6 +29,7 @@ from projections.events import LoggedEvent
 TEXT, EXACT = "text", "exact"  # prefix-searchable words, or the whole reference
 MAX_KEY = 64  # characters of a searchable key: enough to tell names apart, small index
 MAX_EXACT = 200
+MAX_WORDS = 8  # of a search: each is an index range of its own
 
 LOOKUP = Table(
     "lookup",
@@ -116,10 +117,14 @@ def search_terms(*, q: str | None = None, reference: str | None = None) -> list[
     letter or digit (it would match everything or nothing)."""
     terms = []
     if q is not None:
-        key = normalise(q)[:MAX_KEY]
-        if not key:
+        # Every word must start a word of the name or reference, in any order: "frankfurt
+        # main" finds "Stadt Frankfurt am Main" (one term per word, all of them hold).
+        words = normalise(q).split()
+        if not words:
             raise ValidationFailed("q: at least one letter or digit")
-        terms.append((TEXT, "prefix", encode(key)))
+        if len(words) > MAX_WORDS:
+            raise ValidationFailed(f"q: at most {MAX_WORDS} words")
+        terms += [(TEXT, "prefix", encode(word[:MAX_KEY])) for word in dict.fromkeys(words)]
     if reference is not None:
         key = normalise(reference)[:MAX_EXACT]
         if not key:

@@ -113,7 +113,8 @@ async def list_applications(
     reference: Annotated[str | None, search_text(
         "the file reference (case and punctuation aside)", "DA-2020-17")] = None,
     q: Annotated[str | None, search_text(
-        "the start of any word of the recipient's name or of the reference",
+        "words, each the start of a word of the recipient's name or of the "
+        "reference, in any order (at most 8)",
         "darmstadt")] = None,
     cursor: Cursor = None, limit: Limit = 100,
 ) -> Response:

@@ -58,8 +58,9 @@ def register_recipients(
 async def list_recipients(
     *, read: ReadModelsDep, at: AtPosition, request: Request,
     q: Annotated[str | None, search_text(
-        "the start of any word of the name, or of the id: `frankf` finds "
-        "'Stadt Frankfurt am Main' (case and punctuation aside)", "frankfurt")] = None,
+        "words, each the start of a word of the name or of the id, in any order: "
+        "`frankf main` finds 'Stadt Frankfurt am Main' (case and punctuation aside; at "
+        "most 8 words)", "frankfurt")] = None,
     cursor: Cursor = None, limit: Limit = 100,
 ) -> Response:
     """Recipients in id order, those matching `q` when given, with the `total`."""

@@ -64,6 +64,9 @@ def test_recipients_are_found_by_any_word_of_the_name_or_by_id(client: TestClien
     by_umlaut = _get(client, "/recipients", q="gross ger")
     by_id = _get(client, "/recipients", q="0641")
     by_start = _get(client, "/recipients", q="stadt")
+    by_words = _get(client, "/recipients", q="frankfurt main")  # not a phrase: every word
+    reordered = _get(client, "/recipients", q="main STADT")
+    not_all = _get(client, "/recipients", q="frankfurt gerau")
     everyone = _get(client, "/recipients", limit=2)
 
     assert [r["name"] for r in by_word["items"]] == ["Stadt Frankfurt am Main"]
@@ -71,6 +74,9 @@ def test_recipients_are_found_by_any_word_of_the_name_or_by_id(client: TestClien
     assert [r["recipient_id"] for r in by_umlaut["items"]] == ["06433006"]
     assert [r["recipient_id"] for r in by_id["items"]] == ["06411000", "06412000"]
     assert by_start["total"] == 2  # a word's start, not the middle of "Wissenschaftsstadt"
+    assert [r["recipient_id"] for r in by_words["items"]] == ["06412000"]
+    assert [r["recipient_id"] for r in reordered["items"]] == ["06412000"]
+    assert not_all["total"] == 0 and not_all["items"] == []
     assert everyone["total"] == 4 and len(everyone["items"]) == 2 and everyone["next_cursor"]
 
 
