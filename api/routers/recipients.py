@@ -23,6 +23,7 @@ from api.schemas.lists import CountedPage, search_text
 from api.schemas.recipients import (
     RecipientCreate,
     RecipientPublic,
+    RecipientsBody,
     RecipientsCreate,
     RecipientsCreated,
     StatementPublic,
@@ -39,7 +40,7 @@ RecipientId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
 
 @router.post("", status_code=201, response_model=RecipientPublic | RecipientsCreated)
 def register_recipients(
-    *, body: RecipientCreate | RecipientsCreate, ledger: LedgerDep, actor: AdminActor,
+    *, body: RecipientsBody, ledger: LedgerDep, actor: AdminActor,
     response: Response,
 ) -> dict[str, Any]:
     many = body.recipients if isinstance(body, RecipientsCreate) else [body]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag
 
 from api.schemas.common import Body, Identifier, Public, ShortText
 from api.schemas.programmes import Kind
@@ -26,6 +26,16 @@ class RecipientsCreate(Body):
     """Many recipients at once, all or nothing."""
 
     recipients: Annotated[list[RecipientCreate], Field(min_length=1, max_length=5000)]
+
+
+def _shape(body: Any) -> str:
+    """A body with `recipients` is many, any other one: its errors are that shape's alone
+    (a union would list both shapes' complaints, the other shape's first)."""
+    return "many" if isinstance(body, dict) and "recipients" in body else "one"
+
+
+RecipientsBody = Annotated[Annotated[RecipientCreate, Tag("one")]
+                           | Annotated[RecipientsCreate, Tag("many")], Discriminator(_shape)]
 
 
 class RecipientPublic(Public):

@@ -175,3 +175,24 @@ def test_an_unreachable_store_is_503_not_500(keys_file, error: str) -> None:
     assert response.status_code == 503
     assert response.json()["code"] == "storage_unavailable"
     assert response.headers["retry-after"] == "5"
+
+
+def test_a_bad_row_of_many_recipients_is_named_alone(memory_client: TestClient) -> None:
+    """A body with `recipients` is the bulk shape: its error names the bad row's field,
+    not the single-recipient shape's complaints about the same body; a single recipient's
+    error names its own field only."""
+    many = {"recipients": [
+        {"recipient_id": "06411000", "name": "Darmstadt", "kind": "kreisfreie_stadt"},
+        {"recipient_id": "06412000", "name": "Frankfurt", "kind": "weird"}]}
+    one = {"recipient_id": "06411000", "name": "Darmstadt"}
+
+    bulk = memory_client.post("/recipients", headers=auth("ada"), json=many)
+    single = memory_client.post("/recipients", headers=auth("ada"), json=one)
+
+    assert (bulk.status_code, bulk.json()["code"]) == (422, "validation")
+    assert "recipients.1.kind" in bulk.json()["detail"]
+    assert "RecipientCreate" not in bulk.json()["detail"]
+    assert "recipient_id: Field required" not in bulk.json()["detail"]
+    assert (single.status_code, single.json()["code"]) == (422, "validation")
+    assert "kind" in single.json()["detail"] and "recipients" not in single.json()["detail"]
+    assert head(memory_client) == 0
