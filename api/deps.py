@@ -6,6 +6,7 @@ Route handlers declare what they need (`ledger: LedgerDep`, `actor: ClerkActor`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
@@ -129,14 +131,26 @@ CancelActor = Annotated[Actor, Depends(acting_as("clerk", "finance"))]
 AnyRole = Depends(requires("admin", "clerk", "approver", "finance", "auditor"))
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _iso_moment(value: Any) -> Any:
+    """pydantic reads a number as seconds since 1970 (`as_of=-1`, `as_of=1700000000`): a
+    recorded time is asked for in ISO 8601 only."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("an ISO 8601 time such as 2021-01-15T18:00:00Z (or a date: its "
+                         "start, UTC), not a number")
+    return value
+
+
 async def read_position(
     request: Request,
     *,
     ledger: LedgerDep,
     read_models: ReadModelsDep,
-    as_of: Annotated[datetime | None, Query(
+    as_of: Annotated[datetime | None, BeforeValidator(_iso_moment), Query(
         description="Answer as the ledger stood at this recorded time (ISO 8601; UTC if "
-        "no offset)")] = None,
+        "no offset; a date alone is its start, 00:00 UTC)")] = None,
     as_of_position: Annotated[int | None, Query(
         ge=0, le=MAX_POSITION, description="Answer as the ledger stood at this position")] = None,
     min_position: Annotated[int | None, Query(

@@ -304,3 +304,17 @@ def test_an_outdated_projection_answers_503_naming_the_replay(client: TestClient
     assert health.status_code == 503 and health.json()["status"] == "degraded"
     assert grants["status"] == "outdated"
     assert grants["fix"] == "ledger replay --projection grants"
+
+
+def test_as_of_is_an_iso_time_or_a_date_never_a_number(memory_client: TestClient) -> None:
+    """pydantic would read `as_of=1700000000` (or -1) as seconds since 1970: refused, with
+    what to give instead; a date alone is its start (00:00 UTC)."""
+    numbers = [memory_client.get("/programmes", headers=auth("ida"), params={"as_of": text})
+               for text in ("-1", "1700000000", "1e10", "17.5")]
+    day = memory_client.get("/programmes", headers=auth("ida"), params={"as_of": "2020-01-01"})
+    moment = memory_client.get("/programmes", headers=auth("ida"),
+                               params={"as_of": "2020-01-01T00:00:00Z"})
+
+    assert [(r.status_code, r.json()["code"]) for r in numbers] == [(422, "validation")] * 4
+    assert all("ISO 8601" in r.json()["detail"] for r in numbers)
+    assert day.status_code == 200 and day.json() == moment.json()
