@@ -42,6 +42,8 @@ def add(
     typer.echo(f"added a key for {user} ({', '.join(roles)}) to {path}; it is shown only "
                "now, the file keeps its SHA-256:", err=True)
     typer.echo(key)
+    typer.echo("a running `ledger serve` reads the keys file when it starts: restart it for "
+               "the key to work", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -57,6 +57,7 @@ def test_keys_add_prints_the_key_once_and_stores_only_its_hash(
     assert stored[0] == {"key_sha256": digest(key), "user": "olga", "roles": ["auditor"]}
     assert stored[1]["roles"] == ["clerk", "finance"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "restart it for the key to work" in first.stderr  # read when the server starts
     assert ApiKeys.load(path).authenticate(key) == auth.Principal("olga",
                                                                    frozenset({"auditor"}))
 
