@@ -64,6 +64,15 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.OperationalError,
 )
 
+# A table or column the statement names is not there (PostgreSQL; SQLite says so with an
+# OperationalError, a storage error above): a read model's table renamed or dropped under a
+# failing projection, or a version dropped by a rebuild — the read side is unavailable,
+# not a bug of the request.
+MISSING_RELATIONS: tuple[type[Exception], ...] = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedColumn,
+)
+
 # Values the store refuses (PostgreSQL: NUL in text, a number out of range; SQLite:
 # a string or blob too big). Input reaches the store only after validation, so these
 # are input the edge let through: a 422, and nothing was written (the transaction
@@ -166,6 +175,14 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
                    headers={"Retry-After": "5"})
 
 
+async def _relation_missing(request: Request, exc: Exception) -> Response:
+    log.error("storage_relation_missing", error=type(exc).__name__, message=str(exc)[:200])
+    return problem(status=503, code="storage_unavailable", title="Storage unavailable",
+                   detail="a table the answer reads is missing (a projection failing or "
+                   "being rebuilt: see GET /health); nothing was written, retry later",
+                   headers={"Retry-After": "5"})
+
+
 async def _storage_refused(request: Request, exc: Exception) -> Response:
     log.warning("storage_refused_input", error=type(exc).__name__, message=str(exc)[:200])
     return problem(status=422, code="validation", title="Invalid input",
@@ -186,6 +203,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for storage_error in STORAGE_ERRORS:
         app.add_exception_handler(storage_error, _storage_unavailable)
+    for missing in MISSING_RELATIONS:
+        app.add_exception_handler(missing, _relation_missing)
     for data_error in DATA_ERRORS:
         app.add_exception_handler(data_error, _storage_refused)
     app.add_exception_handler(Exception, _unexpected)

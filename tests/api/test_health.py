@@ -133,3 +133,29 @@ def test_the_openapi_document_describes_a_degraded_health_answer(memory_client: 
 
     assert responses["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Health"}
+
+
+def test_a_missing_read_model_table_is_a_503_not_a_500(
+    sql_database_url: str, make_client: ClientFactory
+) -> None:
+    """The audit trail reads its table; renamed under it (an operator, or a failing
+    projection's table, as a drill-down met it) the answer is a 503 problem with
+    Retry-After on both engines — never a 500 with a traceback — and the same request
+    answers once it is back."""
+    client = make_client(sql_database_url)
+    _create_programme(client)
+    path = "/audit"
+    read_models = client.app.state.read_models  # type: ignore[attr-defined]
+    with read_models.db.write() as tx:
+        tx.execute("ALTER TABLE proj_audit_v1 RENAME TO proj_audit_gone")
+    try:
+        missing = client.get(path, headers=auth("ida"))
+    finally:
+        with read_models.db.write() as tx:
+            tx.execute("ALTER TABLE proj_audit_gone RENAME TO proj_audit_v1")
+    back = client.get(path, headers=auth("ida"))
+
+    assert (missing.status_code, missing.json()["code"]) == (503, "storage_unavailable")
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.headers["retry-after"] == "5"
+    assert back.status_code == 200, back.text
