@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from typing import Any
 
 import psycopg
@@ -170,9 +171,28 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
     # The database is down or unreachable: nothing was written (the transaction did not
     # commit); the client may retry later.
     log.error("storage_unavailable", error=type(exc).__name__, message=str(exc)[:200])
+    await _check_pools(request)
     return problem(status=503, code="storage_unavailable", title="Storage unavailable",
                    detail="the database cannot be reached; nothing was written, retry later",
                    headers={"Retry-After": "5"})
+
+
+CHECK_POOLS_EVERY = 1.0  # seconds: one check of the read pools after storage errors
+
+
+async def _check_pools(request: Request) -> None:
+    """After a storage error, the read pools drop every connection the server closed (a
+    restart, terminated backends) at once, so the following requests do not fail one
+    dead connection each; at most once a second."""
+    state = request.app.state
+    read_models = getattr(state, "read_models", None)
+    db = getattr(read_models, "db", None)
+    now = time.monotonic()
+    if db is None or now - getattr(state, "pools_checked_at", -CHECK_POOLS_EVERY) < (
+            CHECK_POOLS_EVERY):
+        return
+    state.pools_checked_at = now
+    await db.acheck_pools()
 
 
 async def _relation_missing(request: Request, exc: Exception) -> Response:

@@ -355,6 +355,27 @@ class Database:
         return {"conninfo": postgres_conninfo(self.url, generic_plans=True),
                 "min_size": 1, "max_size": 8, "kwargs": {"autocommit": True}}
 
+    def check_pools(self) -> None:
+        """Drops the pooled connections the server has closed (it restarted, or their
+        backends were terminated): psycopg_pool's `check()` pings each idle connection
+        and replaces the dead ones, so the next statements get live ones instead of
+        failing one dead connection at a time. Never raises (the server may still be
+        away: then the next statements say so)."""
+        for pool in (self._pool, self._seeks):
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    pool.check()
+
+    async def acheck_pools(self) -> None:
+        """`check_pools`, and the async seek pool of this event loop too."""
+        await asyncio.to_thread(self.check_pools)
+        task = self._async_seeks
+        if (task is not None and task.done() and not task.cancelled()
+                and task.exception() is None
+                and self._async_loop is asyncio.get_running_loop()):
+            with contextlib.suppress(Exception):
+                await task.result().check()
+
     async def aclose(self) -> None:
         """Closes the async seek pool, on its event loop (the API's lifespan)."""
         task, self._async_seeks = self._async_seeks, None

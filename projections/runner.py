@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import psycopg
 import structlog
 
 from ledger import Ledger
@@ -225,7 +226,7 @@ class Runner:
     def _step(self) -> int:
         """One batch; when it fails, finds and records which projections fail, pauses."""
         try:
-            count, failing = self.run_batch(), {}
+            count, failing = self._batch_on_live_connections(), {}
         except Exception as exc:  # resume from the tracking positions after a pause
             log.debug("projection_batch_failed", error=describe(exc))
             count, failing = -1, self._diagnose(exc)
@@ -234,6 +235,17 @@ class Runner:
         if count < 0:
             self._stop.wait(self.retry_interval)
         return max(count, 0)
+
+    def _batch_on_live_connections(self) -> int:
+        """A batch; if it met a connection the server had closed (a restart, a terminated
+        backend), once more after the pools dropped every such connection — a dead pooled
+        connection is not a failing projection."""
+        try:
+            return self.run_batch()
+        except psycopg.OperationalError as exc:
+            log.info("projection_connection_lost", error=describe(exc))
+            self.db.check_pools()
+            return self.run_batch()
 
     def _diagnose(self, exc: Exception) -> dict[str, Exception]:
         """Runs each projection's batch alone: the failing ones are named, the

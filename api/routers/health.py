@@ -16,6 +16,11 @@ router = APIRouter(tags=["health"])
 log = structlog.get_logger("api")
 
 
+def _read_status(ledger: Any, read_models: Any) -> tuple[int, dict[str, Any]]:
+    head = ledger.head()[0]
+    return head, read_models.projection_status() if read_models is not None else {}
+
+
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def get_health(*, ledger: LedgerDep, request: Request) -> Any:
     """No key needed. `status` is `degraded` (503) when the database is unreachable, or a
@@ -28,12 +33,16 @@ def get_health(*, ledger: LedgerDep, request: Request) -> Any:
     read_models = request.app.state.read_models
     max_lag: int = request.app.state.settings.projection_max_lag
     try:
-        head = ledger.head()[0]
-        status = read_models.projection_status() if read_models is not None else {}
-        database = "ok"
+        head, status, database = *_read_status(ledger, read_models), "ok"
     except Exception as exc:  # any failure to reach the store is "unreachable"
-        log.warning("database_unreachable", error=repr(exc))
-        head, status, database = 0, {}, "unreachable"
+        try:  # unless it was a connection the server closed: drop those, ask once more
+            if read_models is None:
+                raise
+            read_models.db.check_pools()
+            head, status, database = *_read_status(ledger, read_models), "ok"
+        except Exception:
+            log.warning("database_unreachable", error=repr(exc))
+            head, status, database = 0, {}, "unreachable"
     projections = [
         _projection(name, state, head=head, max_lag=max_lag)
         for name, state in sorted(status.items())

@@ -159,3 +159,38 @@ def test_a_missing_read_model_table_is_a_503_not_a_500(
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.headers["retry-after"] == "5"
     assert back.status_code == 200, back.text
+
+
+def test_connections_the_server_closed_fail_one_request_not_one_each(
+    postgres_url: str, make_client: ClientFactory
+) -> None:
+    """PostgreSQL restarted, or an operator terminated the backends: the read pool's
+    idle connections are dead. The first request meeting one gets a clean 503 and makes
+    the pools drop every dead one, so the next requests answer (before: each dead
+    connection failed a request of its own); /health asks once more on live connections
+    instead of calling the database unreachable."""
+    import psycopg
+
+    from tests.conftest import PG_DSN
+
+    client = make_client(postgres_url)
+    _create_programme(client)
+    db = client.app.state.read_models.db  # type: ignore[attr-defined]
+
+    def kill_idle_connections() -> int:
+        with db._pool.connection() as a, db._pool.connection() as b, \
+                db._pool.connection() as c:  # three idle ones once returned
+            pids = [conn.info.backend_pid for conn in (a, b, c)]
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return len(pids)
+
+    kill_idle_connections()
+    statuses = [client.get("/audit", headers=auth("ida"), params={"limit": n}).status_code
+                for n in range(1, 7)]  # each its own answer: none kept from before
+    kill_idle_connections()
+    health = client.get("/health")
+
+    assert statuses.count(503) <= 1 and statuses[-5:] == [200] * 5, statuses
+    assert health.status_code == 200 and health.json()["database"] == "ok", health.text
