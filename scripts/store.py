@@ -59,7 +59,7 @@ def require_ledger(settings: Settings) -> None:
         return
     env, url = persistence_env(settings.database_url), _shown(settings.database_url)
     problem = (_sqlite_problem(env["SQLITE_DBNAME"], url) if kind == "sqlite"
-               else _postgres_problem(env, url))
+               else _postgres_problem(settings.database_url, env, url))
     if problem is not None:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(NO_LEDGER)
@@ -83,17 +83,16 @@ def _sqlite_problem(name: str, url: str) -> str | None:
     return None if found else f"{where}: the file has no {CHAIN_TABLE} table{_CREATE}"
 
 
-def _postgres_problem(env: dict[str, str], url: str) -> str | None:
-    """Why there is no ledger in the PostgreSQL schema of `env`, or None when there is one."""
+def _postgres_problem(raw: str, env: dict[str, str], url: str) -> str | None:
+    """Why there is no ledger in the PostgreSQL schema of `raw` (the URL; `env`, its
+    settings; `url`, to print), or None when there is one."""
     import psycopg
+
+    from projections.db import postgres_conninfo
 
     schema = env["POSTGRES_SCHEMA"]
     try:
-        with psycopg.connect(
-            host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"] or None, dbname=env["POSTGRES_DBNAME"],
-            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        ) as conn:
+        with psycopg.connect(postgres_conninfo(raw)) as conn:
             found = conn.execute(
                 "SELECT 1 FROM information_schema.tables "
                 "WHERE table_schema = %s AND table_name = %s", (schema, CHAIN_TABLE),
