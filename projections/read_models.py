@@ -261,9 +261,8 @@ class ReadModelsImpl:
     def recipient_statement(self, recipient_id: str, *, at: int | None = None,
                             effective_on: date | None = None) -> Json:
         with self._state(at, effective_on) as q:
-            audit = None
-            if q.on is not None:  # the events' business dates are the audit's
-                audit = str(q.tx.execute(base.SELECT_LIVE_SCHEMA, ("audit",))[0][0])
+            # by business date, the events' dates are the audit's
+            audit = self.runner.live_tags(q.tx)["audit"] if q.on is not None else None
             return state.recipient_statement(q, recipient_id, audit_tag=audit)
 
     # -- money ----------------------------------------------------------------------
