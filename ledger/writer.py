@@ -41,7 +41,7 @@ from ledger.batch import Batch, Pending, Restart
 from ledger.commands import CommandResult
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.idempotency import IdempotencyRecord, check_same_request
-from ledger.errors import ConcurrencyConflict, LedgerError
+from ledger.errors import ConcurrencyConflict, IdempotencyMismatch, LedgerError
 
 if TYPE_CHECKING:
     from ledger.core import LedgerCore
@@ -278,9 +278,10 @@ class Writer:
         """A refused command with an idempotency key: its twin (same user and key) may
         have been committed since the key was last looked up — by this process in an
         earlier batch, or by another — and refused the repeat (an approval, say: "it is
-        approved"). The repeat's answer is the twin's then, not the refusal."""
+        approved"). The repeat's answer is the twin's then, not the refusal. A refusal of
+        the key itself (used for another request) was read from the store just now."""
         actor = pending.actor
-        if actor.idempotency_key is None:
+        if actor.idempotency_key is None or isinstance(pending.error, IdempotencyMismatch):
             return
         try:
             first = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
