@@ -49,6 +49,13 @@ def page_csv(page: dict[str, Any]) -> Response:
     return response
 
 
+def statement_csv(document: dict[str, Any]) -> Response:
+    """A recipient statement: one row per application (its drawdowns as JSON)."""
+    rows = [{"recipient_id": document.get("recipient_id"), **application}
+            for application in document.get("applications", [])]
+    return rows_csv(rows, int(document.get("position", 0)))
+
+
 def figures_csv(document: dict[str, Any]) -> Response:
     """A totals document flattened to `figure,value` rows (by_kind.gemeinde.paid …)."""
     rows = [{"figure": key, "value": value} for key, value in _flatten(document)]

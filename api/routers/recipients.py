@@ -76,8 +76,10 @@ async def get_recipient(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition
                         by_template=True)
 
 
-@router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole])
+@router.get("/{rid}/statement", response_model=StatementPublic, dependencies=[AnyRole],
+            responses=tabular.CSV_RESPONSE)
 async def get_statement(*, rid: RecipientId, read: ReadModelsDep, at: AtPosition,
                         effective_on: EffectiveOn, request: Request) -> Response:
     return await answer(request, read, StatementPublic, read.recipient_statement, rid, at=at,
-                        effective_on=effective_on, by_template=True)
+                        effective_on=effective_on, csv=tabular.statement_csv,
+                        by_template=True)

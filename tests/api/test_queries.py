@@ -126,6 +126,10 @@ def test_lists_and_totals_answer_csv(client: TestClient) -> None:
     reconciliation = client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
                                 headers=csv_header, params=at)
     audit = client.get("/audit", headers=csv_header, params={**at, "limit": 5})
+    statement = client.get(f"/recipients/{setup.recipients[0]}/statement",
+                           headers=csv_header, params=at)
+    statement_json = ok(client.get(f"/recipients/{setup.recipients[0]}/statement",
+                                   headers=auth("fritz"), params=at))
 
     rows = list(csv.DictReader(io.StringIO(listing.text)))
     assert listing.headers["content-type"].startswith("text/csv")
@@ -137,6 +141,12 @@ def test_lists_and_totals_answer_csv(client: TestClient) -> None:
     assert {"account", "balance"} <= set(balances[0])
     assert reconciliation.headers["content-type"].startswith("text/csv")
     assert audit.status_code == 200 and len(audit.text.splitlines()) == 6
+    assert statement.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(statement.text)))
+    assert [(r["recipient_id"], r["application_id"], r["awarded"]) for r in lines] == [
+        (setup.recipients[0], a["application_id"], a["awarded"])
+        for a in statement_json["applications"]] != []
+    assert statement.headers["x-ledger-position"] == str(statement_json["position"])
 
 
 def test_every_query_answers_its_position(client: TestClient) -> None:
