@@ -6,6 +6,7 @@ the key table from Settings, and closes them on shutdown.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -103,7 +104,7 @@ def create_app(
             app.state.integrity_keeper = keeper  # its current answer serves GET /integrity
         if settle:
             settle_heap()
-        log.info("api_started", keys=len(app.state.api_keys))
+        log.info("api_started", keys=len(app.state.api_keys), pid=os.getpid())
         try:
             yield
         finally:

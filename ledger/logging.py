@@ -34,11 +34,14 @@ def configure_logging(
             serializer=orjson.dumps if binary is not None else _orjson_text)
         if binary is not None:
             factory = structlog.BytesLoggerFactory(file=binary)
+    stamp: list[structlog.typing.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *stamp,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -46,7 +49,30 @@ def configure_logging(
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    _route_stdlib(stamp, chosen, level)
     _configured = True
+
+
+def _route_stdlib(stamp: list[structlog.typing.Processor], chosen: str, level: int) -> None:
+    """Lines of libraries that log through the standard library (uvicorn's supervisor:
+    "Child process [pid] died"; psycopg's pool; eventsourcing) rendered as ours, one
+    write per line (structlog's `ProcessorFormatter`, as its docs recommend for them).
+    uvicorn's own loggers at `level`, everything else from WARNING."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(serializer=_orjson_text) if chosen == "json"
+        else structlog.dev.ConsoleRenderer())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *stamp],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer],
+    ))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level < logging.WARNING:
+        root.setLevel(logging.WARNING)
+    logging.getLogger("uvicorn").setLevel(level)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # ours: api.access
 
 
 def _orjson_text(value: Any, **options: Any) -> str:

@@ -180,3 +180,34 @@ def test_a_memory_ledger_refuses_a_projector() -> None:
                             env=env, capture_output=True, text=True, timeout=60, check=False)
 
     assert result.returncode == 2 and "--projector" in result.stderr
+
+
+def test_a_worker_that_dies_is_logged_and_its_successor_names_itself(serve: Serve) -> None:
+    """uvicorn's supervisor logs through the standard library: its lines reach the log as
+    ours (JSON here), so a worker killed and restarted leaves a trace by pid."""
+    server = serve("--workers", "2")
+    pids: set[int] = set()
+
+    def both_workers_answered() -> bool:
+        health = server.health()
+        if health is not None:
+            pids.add(int(health["pid"]))
+        return len(pids) == 2
+
+    eventually(both_workers_answered, timeout=60)
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+
+    def a_successor_answered() -> bool:
+        health = server.health()
+        return health is not None and int(health["pid"]) not in pids
+
+    eventually(a_successor_answered, timeout=60)
+    log = server.stop()
+
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert {"event": f"Child process [{victim}] died", "logger": "uvicorn.error"}.items() \
+        <= next(line for line in lines if str(victim) in line["event"]
+                and "died" in line["event"]).items()
+    started = [line["pid"] for line in lines if line["event"] == "api_started"]
+    assert len(started) == 3 and victim in started and len(set(started)) == 3
