@@ -61,15 +61,21 @@ def rebuild(
         elif count == 0 and indexed:
             break
     seconds = time.perf_counter() - started
-    with runner.db.schema() as tx:
-        for name in names:
-            keep = {new[name], live[name]}
-            for (tag,) in tx.execute(
-                "SELECT tag FROM proj_tracking WHERE projection = ?", (name,)
-            ):
-                if str(tag).startswith("v") and tag not in keep:
-                    drop_tables(tx, runner.projections[name], str(tag))
+    for name in names:
+        # all but the new version, and the one before it (readers may still be in it)
+        _drop_versions(runner, name, "v", keep=(new[name], live[name]))
     return total, seconds
+
+
+def _drop_versions(runner: Runner, name: str, prefix: str, *,
+                   keep: Sequence[str] = ()) -> None:
+    """Drops the tables of every version of projection `name` whose tag starts with
+    `prefix` ("v" a rebuild's, `SCRATCH` a verify's), except those in `keep`."""
+    with runner.db.schema() as tx:
+        for (tag,) in tx.execute("SELECT tag FROM proj_tracking WHERE projection = ?",
+                                 (name,)):
+            if str(tag).startswith(prefix) and tag not in keep:
+                drop_tables(tx, runner.projections[name], str(tag))
 
 
 def index(runner: Runner, tags: dict[str, str]) -> None:
@@ -172,13 +178,8 @@ def _drop_scratch(runner: Runner) -> None:
     """The scratch tables of a verify that died before it could drop them (killed, or
     the machine went down): ~3 GB at 1M events, never read again. The caller holds
     `exclusive_verify`, so no other verify is using them."""
-    with runner.db.schema() as tx:
-        for name, projection in runner.projections.items():
-            for (tag,) in tx.execute(
-                "SELECT tag FROM proj_tracking WHERE projection = ?", (name,)
-            ):
-                if str(tag).startswith(SCRATCH):
-                    drop_tables(tx, projection, str(tag))
+    for name in runner.projections:
+        _drop_versions(runner, name, SCRATCH)
 
 
 def _verify_one(runner: Runner, name: str, projection: Projection, tag: str,
