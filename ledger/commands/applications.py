@@ -134,7 +134,9 @@ def _preload(command: SubmitApplications, context: Context) -> None:
 @handles(AmendApplication)
 def amend_application(command: AmendApplication, actor: Actor, context: Context) -> Decision:
     grant = context.application(command.application_id)
-    effective = command.amended_on or context.today
+    # Undated (SPEC §6 gives an amendment no date): the day it is recorded, or the
+    # submission's if that lies ahead (I14: never before the submission).
+    effective = command.amended_on or max(context.today, grant.submitted_on)
     context.programme(grant.programme_id).check_open(effective)
     grant.amend(
         actor,

@@ -41,7 +41,10 @@ def pay_drawdown(command: PayDrawdown, actor: Actor, context: Context) -> Decisi
 @handles(CancelDrawdown)
 def cancel_drawdown(command: CancelDrawdown, actor: Actor, context: Context) -> Decision:
     grant = context.application(command.application_id)
-    effective = command.cancelled_on or context.today
+    # Undated (SPEC §6 gives a cancellation no date): the day it is recorded, or the
+    # request's if that lies ahead (I14: never before the request).
+    effective = command.cancelled_on or max(
+        context.today, grant.drawdown(command.drawdown_id).requested_on)
     context.programme(grant.programme_id).check_open(effective)
     grant.cancel_drawdown(actor, drawdown_id=command.drawdown_id, reason=command.reason,
                           cancelled_on=effective)

@@ -22,6 +22,7 @@ class GrantDecisions(GrantState):
         amended_on: date,
     ) -> None:
         self.check_status(SUBMITTED, action="amend")
+        self.check_after_submission(amended_on, what="amendment date")
         self._emit(
             self.Amended,
             actor,
@@ -33,6 +34,7 @@ class GrantDecisions(GrantState):
 
     def withdraw(self, actor: Actor, *, reason: str, withdrawn_on: date) -> None:
         self.check_status(SUBMITTED, action="withdraw")
+        self.check_after_submission(withdrawn_on, what="withdrawal date")
         self._emit(self.Withdrawn, actor, effective_date=withdrawn_on, reason=reason)
 
     def reject(self, actor: Actor, *, reason: str, decided_on: date) -> None:

@@ -64,6 +64,8 @@ class GrantMoney(GrantState):
         drawdown = self.drawdown(drawdown_id)
         if drawdown.status != DrawdownStatus.REQUESTED:
             raise InvalidState(f"drawdown {drawdown_id} is {drawdown.status}, not requested")
+        check_not_before(cancelled_on, drawdown.requested_on, what="cancellation date",
+                         follows=f"request date of drawdown {drawdown_id}")
         self._emit(
             self.DrawdownCancelled,
             actor,
@@ -103,6 +105,7 @@ class GrantMoney(GrantState):
         self, actor: Actor, *, spent_amount: Money, submitted_on: date
     ) -> None:
         self.check_status(APPROVED, CLOSED, action="submit a proof of use for")
+        self.check_after_decision(submitted_on, what="proof of use date")
         self._emit(
             self.ProofOfUseSubmitted,
             actor,
@@ -137,6 +140,10 @@ class GrantMoney(GrantState):
         released = self.outstanding
         pending = [d.drawdown_id for d in self.drawdowns.values()
                    if d.status == DrawdownStatus.REQUESTED]
+        for drawdown_id in pending:  # the revocation cancels them on its date
+            check_not_before(decided_on, self.drawdowns[drawdown_id].requested_on,
+                             what="revocation date",
+                             follows=f"request date of drawdown {drawdown_id}")
         self._emit(
             self.Revoked,
             actor,

@@ -122,7 +122,10 @@ class GrantState:
             ) from None
 
     def check_after_submission(self, day: date, *, what: str) -> None:
-        """I14: a decision on the application is not dated before its submission."""
+        """I14: what is done with the application (amend, withdraw, decide) is not dated
+        before its submission. (Not against an amendment's date: SPEC §6 gives an
+        amendment no date, so it takes the day it is recorded, and a decision recorded
+        after it may still be dated back.)"""
         check_not_before(day, self.submitted_on, what=what, follows="submission date")
 
     def check_after_decision(self, day: date, *, what: str) -> None:

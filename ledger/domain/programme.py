@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
-from ledger.errors import BudgetExceeded, FiscalYearClosed, InvalidState, NotFound
+from ledger.errors import BudgetExceeded, DateOrder, FiscalYearClosed, InvalidState, NotFound
 from ledger.money import Account, Money, Posting
 
 
@@ -24,6 +24,24 @@ class YearBudget:
     carried_out: Money
     closed: bool = False
     appropriated: bool = False
+    # Every change of `unallocated:Y` by business date: what the year held on any day, so
+    # money is not spent, funded or cut on a day before it was there (SPEC §3: the
+    # account never goes negative, by business date included).
+    movements: list[tuple[date, Money]] = field(default_factory=list)
+
+    def lowest_from(self, day: date) -> tuple[Money, date]:
+        """The lowest unallocated balance on `day` or any later business date, and the
+        first date it is reached."""
+        moves = sorted(self.movements, key=lambda move: move[0])
+        balance = sum((amount for on, amount in moves if on <= day), Money.zero())
+        lowest, when = balance, day
+        for on, amount in moves:
+            if on > day:
+                balance = balance + amount
+                if balance < lowest:
+                    lowest, when = balance, on
+        return lowest, when
+
 
     @classmethod
     def empty(cls) -> YearBudget:
@@ -79,6 +97,7 @@ class Programme(LedgerAggregate):
             year = programme.year(self.fiscal_year)
             year.appropriation = year.appropriation + self.amount
             year.appropriated = True
+            programme.record_unallocated(self.effective_date, self.postings)
 
     class BudgetAmended(LedgerAggregate.Event):
         fiscal_year: int
@@ -88,6 +107,7 @@ class Programme(LedgerAggregate):
 
         def apply(self, programme: Programme) -> None:
             programme.year(self.fiscal_year).appropriation = self.new_amount
+            programme.record_unallocated(self.effective_date, self.postings)
 
     class DirectExpenditureRecorded(LedgerAggregate.Event):
         fiscal_year: int
@@ -99,6 +119,7 @@ class Programme(LedgerAggregate):
         def apply(self, programme: Programme) -> None:
             year = programme.year(self.fiscal_year)
             year.direct = year.direct + self.amount
+            programme.record_unallocated(self.effective_date, self.postings)
 
     class PhaseFunded(LedgerAggregate.Event):
         fiscal_year: int
@@ -109,6 +130,7 @@ class Programme(LedgerAggregate):
         def apply(self, programme: Programme) -> None:
             year = programme.year(self.fiscal_year)
             year.funded = year.funded + self.amount
+            programme.record_unallocated(self.effective_date, self.postings)
 
     class FiscalYearClosed(LedgerAggregate.Event):
         fiscal_year: int
@@ -123,11 +145,22 @@ class Programme(LedgerAggregate):
             year.closed = True
             following = programme.year(self.fiscal_year + 1)
             following.carried_in = following.carried_in + self.carried_over
+            programme.record_unallocated(self.effective_date, self.postings)
 
     # -- queries -----------------------------------------------------------
 
     def year(self, fiscal_year: int) -> YearBudget:
         return self.years.setdefault(fiscal_year, YearBudget.empty())
+
+    def record_unallocated(self, day: date, postings: list[Posting]) -> None:
+        """Notes what `postings`, effective on `day`, move into or out of each year's
+        `unallocated:Y` (YearBudget.movements)."""
+        for posting in postings:
+            for account, sign in ((posting.target, 1), (posting.source, -1)):
+                kind, _, year = str(account).partition(":")
+                if kind == "unallocated":
+                    amount = posting.amount if sign > 0 else -posting.amount
+                    self.year(int(year)).movements.append((day, amount))
 
     def budget(self, fiscal_year: int) -> YearBudget:
         budget = self.years.get(fiscal_year)
@@ -155,12 +188,25 @@ class Programme(LedgerAggregate):
                 f"fiscal year {fiscal_year} of programme {self.programme_id} is closed"
             )
 
-    def _check_unallocated(self, fiscal_year: int, amount: Money, *, what: str) -> None:
-        available = self.year(fiscal_year).unallocated
+    def _check_unallocated(self, fiscal_year: int, amount: Money, *, what: str,
+                           on: date | None = None) -> None:
+        """I2, now and (given `on`) by business date: `amount` taken out of the year's
+        budget on `on` leaves it ≥ 0 on that day and every later one."""
+        year = self.year(fiscal_year)
+        available = year.unallocated
         if amount > available:
             raise BudgetExceeded(
                 f"{what} of {amount} exceeds the unallocated budget of "
                 f"{fiscal_year} ({available} available)"
+            )
+        if on is None:
+            return
+        lowest, when = year.lowest_from(on)
+        if amount > lowest:
+            raise BudgetExceeded(
+                f"{what} of {amount} on {on.isoformat()} exceeds the unallocated budget of "
+                f"{fiscal_year} by business date: it holds {lowest} on {when.isoformat()} "
+                "(its money is dated later)"
             )
 
     # -- commands ----------------------------------------------------------
@@ -203,7 +249,8 @@ class Programme(LedgerAggregate):
         self.check_open(effective_date, what="effective date")
         delta = new_amount - budget.appropriation
         if delta.amount < 0:
-            self._check_unallocated(fiscal_year, -delta, what="a budget cut")
+            self._check_unallocated(fiscal_year, -delta, what="a budget cut",
+                                    on=effective_date)
         self._emit(
             self.BudgetAmended,
             actor,
@@ -236,7 +283,7 @@ class Programme(LedgerAggregate):
         self.budget(fiscal_year)
         self.check_year_open(fiscal_year)
         self.check_open(paid_on, what="payment date")
-        self._check_unallocated(fiscal_year, amount, what="direct expenditure")
+        self._check_unallocated(fiscal_year, amount, what="direct expenditure", on=paid_on)
         self._emit(
             self.DirectExpenditureRecorded,
             actor,
@@ -264,6 +311,8 @@ class Programme(LedgerAggregate):
         self.budget(fiscal_year)
         self.check_year_open(fiscal_year)
         self.check_open(effective_date, what="effective date")
+        # Not by business date: a phase is funded on its opening day, a plan that may
+        # lie before the budget's effective date (dates.py: planned dates).
         self._check_unallocated(fiscal_year, amount, what=f"the envelope of {phase_id}")
         self._emit(
             self.PhaseFunded,
@@ -291,6 +340,14 @@ class Programme(LedgerAggregate):
         if budget.closed:
             raise InvalidState(f"fiscal year {fiscal_year} is already closed")
         self.check_open(closed_on, what="closing date")
+        # I14: the close settles what the year holds on its date, so that money must be
+        # there by then (not appropriated or cut back later).
+        lowest, when = budget.lowest_from(closed_on)
+        if budget.unallocated > lowest:
+            raise DateOrder(
+                f"closing date {closed_on.isoformat()}: the budget of {fiscal_year} holds "
+                f"{lowest} on {when.isoformat()}, less than the {budget.unallocated} the "
+                "close settles (part of it is dated later)")
         if self.is_closed(fiscal_year + 1):
             raise FiscalYearClosed(f"fiscal year {fiscal_year + 1} is closed")
         unallocated = budget.unallocated

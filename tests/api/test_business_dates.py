@@ -117,3 +117,94 @@ def test_the_window_is_a_setting() -> None:
         ledger.record_direct_expenditure(scenario.FINANCE, programme_id=f.programme_id,
                                   fiscal_year=2021, amount=scenario.money("1.00"),
                                   paid_on=date(2020, 12, 31), payee="x", purpose="y")
+
+
+def test_every_step_of_an_application_follows_the_steps_it_depends_on(
+        client: TestClient) -> None:
+    """I14 beyond its list: an amendment, a withdrawal, a proof of use, a cancellation and
+    a revocation are never dated before what they act on — otherwise a figure by
+    business date counts the application in a state it was not yet in (a withdrawal
+    before the submission made `requested` negative on the days between). An undated
+    amendment (SPEC §6 gives it no date) does not hold back a decision dated earlier."""
+    setup = funded(client, recipients=4)
+    fresh = submitted(client, setup, 0)  # submitted 2020-03-01
+    amended = submitted(client, setup, 1)
+    ok(client.post(f"/applications/{amended}/amend", headers=auth("clara"),
+                   json={"requested_amount": "40000.00", "reason": "fewer laptops"}))
+    granted = approved(client, setup, 2)  # decided 2020-04-01
+    path = f"/applications/{granted}"
+    drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"),
+                           json={"amount": "100.00", "requested_on": "2020-05-01"}), 201)
+    before = head(client)
+
+    refused = {
+        "withdrawal before submission": client.post(
+            f"/applications/{fresh}/withdraw", headers=auth("clara"),
+            json={"reason": "x", "withdrawn_on": "2020-02-01"}),
+        "amendment before submission": client.post(
+            f"/applications/{fresh}/amend", headers=auth("clara"),
+            json={"requested_amount": "1.00", "reason": "x", "amended_on": "2020-02-01"}),
+        "proof of use before decision": client.post(
+            f"{path}/proof-of-use", headers=auth("clara"),
+            json={"spent_amount": "10.00", "submitted_on": "2020-03-31"}),
+        "cancellation before request": client.post(
+            f"{path}/drawdowns/{drawn['drawdown_id']}/cancel", headers=auth("clara"),
+            json={"reason": "x", "cancelled_on": "2020-04-30"}),
+        "revocation before a requested drawdown it cancels": client.post(
+            f"{path}/revoke", headers=auth("anna"),
+            json={"reason": "x", "decided_on": "2020-04-30"}),
+    }
+
+    for what, response in refused.items():
+        assert (response.status_code, response.json().get("code")) == (409, "date_order"), (
+            what, response.text)
+    assert head(client) == before
+    # the same steps on their days or later are recorded
+    assert client.post(f"/applications/{amended}/approve", headers=auth("anna"), json={
+        "approved_amount": "40000.00", "decided_on": "2020-03-02"}).status_code == 200
+    assert client.post(f"/applications/{fresh}/withdraw", headers=auth("clara"), json={
+        "reason": "x", "withdrawn_on": "2020-03-01"}).status_code == 200
+
+
+def test_a_budget_is_not_spent_or_closed_before_its_money_is_there(
+        client: TestClient) -> None:
+    """SPEC §3: `unallocated:Y` never goes negative — by business date too. Money taken
+    out of a year's budget on a day before it was appropriated (or carried in) made
+    the accounts by that date negative, and so did a close that settled money dated
+    after it. (A phase's funding is dated by its opening day, a plan: not checked.)"""
+    setup = funded(client)  # 2020: 20,000,000.00 appropriated on 2020-01-01
+    budgets = f"/programmes/{setup.programme_id}/budgets"
+    ok(client.post(budgets, headers=auth("fritz"), json={
+        "fiscal_year": 2021, "amount": "1000.00", "effective_date": "2021-01-01"}), 201)
+    ok(client.post(f"{budgets}/2020/expenditures", headers=auth("fritz"), json={
+        "amount": "10.00", "paid_on": "2020-06-01", "payee": "ekom21", "purpose": "x"}), 201)
+    before = head(client)
+
+    early_spending = client.post(f"{budgets}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "10.00", "paid_on": "2020-12-01", "payee": "ekom21", "purpose": "x"})
+    early_close = client.post(f"{budgets}/2021/close", headers=auth("fritz"), json={
+        "closed_on": "2020-12-31", "carry_over": "100.00"})  # 2021's money: from 2021-01-01
+
+    assert (early_spending.status_code, early_spending.json()["code"]) == (
+        409, "budget_exceeded"), early_spending.text
+    assert "2020-12-01" in early_spending.json()["detail"]
+    assert (early_close.status_code, early_close.json()["code"]) == (409, "date_order")
+    assert head(client) == before
+
+    # Carried-in money is there from the close's date: spending more than 2021's own
+    # appropriation before that date is refused, on or after it recorded.
+    ok(client.post(f"{budgets}/2020/close", headers=auth("fritz"), json={
+        "closed_on": "2021-01-15", "carry_over": "5000.00"}))
+    too_early = client.post(f"{budgets}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "3000.00", "paid_on": "2021-01-10", "payee": "ekom21", "purpose": "x"})
+    on_time = client.post(f"{budgets}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "3000.00", "paid_on": "2021-01-15", "payee": "ekom21", "purpose": "x"})
+    assert (too_early.status_code, on_time.status_code) == (409, 201), too_early.text
+    for day in ("2020-12-31", "2021-01-10", "2021-01-15", "2021-12-31"):
+        accounts = ok(client.get(f"/programmes/{setup.programme_id}/accounts",
+                                 headers=auth("fritz"),
+                                 params={"effective_on": day, "min_position": head(client),
+                                         "limit": 1000}))
+        negative = [a for a in accounts["accounts"] if a["account"].startswith(
+            "unallocated:") and a["balance"].startswith("-")]
+        assert negative == [], (day, negative)
