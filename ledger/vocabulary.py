@@ -48,6 +48,22 @@ class MeasureCategory(StrEnum):
     TRAINING = "training"
 
 
+# The measure categories' names for people (German, English): the dashboard's and the
+# reports' one vocabulary (api/ui/labels.py, scripts/exports/german.py).
+MEASURE_CATEGORY_NAMES: dict[MeasureCategory, tuple[str, str]] = {
+    MeasureCategory.IT_INFRASTRUCTURE: ("IT-Infrastruktur", "IT infrastructure"),
+    MeasureCategory.WORKPLACE_EQUIPMENT: ("Arbeitsplatzausstattung", "Workplace equipment"),
+    MeasureCategory.REMOTE_WORK: ("Mobiles Arbeiten", "Remote work"),
+    MeasureCategory.COLLABORATION_TOOLS: ("Kollaborationswerkzeuge", "Collaboration tools"),
+    MeasureCategory.SPECIALIST_APPLICATIONS: ("Fachverfahren", "Specialist applications"),
+    MeasureCategory.E_RECORDS: ("E-Akte", "E-records"),
+    MeasureCategory.ONLINE_SERVICES: ("Online-Dienste", "Online services"),
+    MeasureCategory.WEBSITE: ("Webauftritt", "Website"),
+    MeasureCategory.STRATEGY: ("Digitalstrategie", "Strategy"),
+    MeasureCategory.TRAINING: ("Schulung", "Training"),
+}
+
+
 class BudgetStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

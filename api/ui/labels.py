@@ -6,6 +6,8 @@ rather than vanishing.
 
 from __future__ import annotations
 
+from ledger.vocabulary import MEASURE_CATEGORY_NAMES
+
 LABELS: dict[str, tuple[str, str]] = {
     "report": ("Bericht herunterladen", "Download the report"),
     # figures of a phase
@@ -46,16 +48,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "kreisfreie_stadt": ("Kreisfreie Stadt", "County-free city"),
     "landkreis": ("Landkreis", "District"),
     # measure categories
-    "it_infrastructure": ("IT-Infrastruktur", "IT infrastructure"),
-    "workplace_equipment": ("Arbeitsplatzausstattung", "Workplace equipment"),
-    "remote_work": ("Mobiles Arbeiten", "Remote work"),
-    "collaboration_tools": ("Kollaborationswerkzeuge", "Collaboration tools"),
-    "specialist_applications": ("Fachverfahren", "Specialist applications"),
-    "e_records": ("E-Akte", "E-records"),
-    "online_services": ("Online-Dienste", "Online services"),
-    "website": ("Webauftritt", "Website"),
-    "strategy": ("Digitalstrategie", "Strategy"),
-    "training": ("Schulung", "Training"),
+    **{str(category): names for category, names in MEASURE_CATEGORY_NAMES.items()},
     # the five checks of SPEC §5
     "check1": ("Ansatz + Übertrag = Zuweisungen + Ausgaben + Rest + Verfall + Übertrag",
                "Appropriation + carried in = funded + direct + unallocated + lapsed + "

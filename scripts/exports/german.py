@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from ledger.vocabulary import MEASURE_CATEGORY_NAMES
+
 NBSP = "\u00a0"
 
 FIGURES = {
@@ -36,11 +38,8 @@ KINDS = {
     "gemeinde": "Gemeinde", "stadt": "Stadt", "kreisfreie_stadt": "Kreisfreie Stadt",
     "landkreis": "Landkreis",
 }
-CATEGORIES = {
-    "collaboration_tools": "Werkzeuge für Zusammenarbeit", "e_records": "E-Akte",
-    "it_infrastructure": "IT-Infrastruktur", "online_services": "Online-Dienste",
-    "remote_work": "Mobiles Arbeiten", "workplace_equipment": "Arbeitsplatzausstattung",
-}
+# The measure categories (SPEC §4) as the dashboard names them: one word for each.
+CATEGORIES = {str(category): names[0] for category, names in MEASURE_CATEGORY_NAMES.items()}
 # The five checks of a yearly reconciliation (projections/totals.py `reconciliation`).
 CHECKS = (
     "Ansatz + Übertrag aus dem Vorjahr = den Phasen zugewiesen + direkte Ausgaben + "

@@ -1,9 +1,13 @@
 """The grants an open-data export publishes, read once from the read models.
 
 A grant is an application that was approved (status approved, closed or revoked);
-its transactions are the award (decision date, awarded amount), every paid
-drawdown (a disbursement) and every repayment received (negative, it reverses
-part of a disbursement). Money stays `Decimal`, exact to the cent.
+its transactions are the award (decision date, the amount approved), every award
+amendment (its date, the change), the residual released at a closure or revocation
+(negative: the commitment that will not be paid), every paid drawdown (a
+disbursement) and every repayment received (negative, it reverses part of a
+disbursement). So the commitments sum to what is committed (awarded − released) on
+any date, and the disbursements to what the recipient kept. Money stays `Decimal`,
+exact to the cent.
 
 `iter_grants` yields them one at a time, in application-id order, all as of one position:
 an export holds a page of applications, the repayments and the recipients in memory, not
@@ -27,10 +31,14 @@ _PAGE = 1000
 
 @dataclass(frozen=True)
 class Transaction:
-    kind: str  # "award", "disbursement" or "repayment"
+    kind: str  # "award", "amendment", "release", "disbursement" or "repayment"
     transaction_id: str
     on: str  # ISO date
-    amount: Decimal  # repayments are negative
+    amount: Decimal  # releases and repayments are negative, an amendment either
+
+    @property
+    def commitment(self) -> bool:
+        return self.kind in ("award", "amendment", "release")
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ def iter_grants(read_models: ReadModels, *, at: int | None = None,
     then, its money from the entries effective by then, transactions dated by then)."""
     if at is None:
         at = read_models.position()
-    repayments = _repayments(read_models, at)
+    later = _later_transactions(read_models, at)
     programmes: dict[str, Json] = {}
     recipients: dict[str, Json] = {}
     statements: dict[str, dict[str, Json]] = {}
@@ -84,14 +92,16 @@ def iter_grants(read_models: ReadModels, *, at: int | None = None,
         if recipient_id not in recipients:
             recipients[recipient_id] = read_models.recipient(recipient_id, at=at)
         grant = _grant(item, programmes[programme_id], recipients[recipient_id],
-                       repayments.get(item["application_id"], []))
+                       later.get(item["application_id"], []))
         if effective_on is not None:
             if recipient_id not in statements:
                 statements[recipient_id] = {a["application_id"]: a for a in read_models
                                             .recipient_statement(recipient_id, at=at,
                                                                  effective_on=effective_on)
                                             ["applications"]}
-            dated = _on(grant, statements[recipient_id][grant.application_id], effective_on)
+            money = statements[recipient_id].get(grant.application_id)
+            # (not on the statement by that date: submitted after it, so not awarded then)
+            dated = None if money is None else _on(grant, money, effective_on)
             if dated is None:
                 continue
             grant = dated
@@ -110,7 +120,7 @@ def _on(grant: Grant, money: Json, day: date) -> Grant | None:
                    repaid=Decimal(money["repaid"]), status=grant.status if closed or
                    grant.closed_on is None else "approved",
                    closed_on=grant.closed_on if closed else None,
-                   transactions=(replace(grant.transactions[0], amount=awarded), *kept))
+                   transactions=(grant.transactions[0], *kept))
 
 
 def _applications(read_models: ReadModels, at: int) -> Iterator[Json]:
@@ -124,25 +134,46 @@ def _applications(read_models: ReadModels, at: int) -> Iterator[Json]:
             return
 
 
-def _repayments(read_models: ReadModels, at: int | None) -> dict[str, list[Transaction]]:
-    """Repayments by application, from the audit trail (the grant row keeps only the sum)."""
+# What the audit trail adds to a grant's transactions, by event type: its kind, its id's
+# prefix, and its amount from the event's data.
+_LATER: dict[str, tuple[str, str, Any]] = {
+    "Application.AwardAmended": ("amendment", "M", lambda d: Decimal(d["new_amount"])
+                                 - Decimal(d["previous_amount"])),
+    "Application.Closed": ("release", "L", lambda d: -Decimal(d["released"])),
+    "Application.Revoked": ("release", "L", lambda d: -Decimal(d["released"])),
+    "Application.RepaymentReceived": ("repayment", "R", lambda d: -Decimal(d["amount"])),
+}
+
+
+def _later_transactions(read_models: ReadModels, at: int | None
+                        ) -> dict[str, list[Transaction]]:
+    """By application, what happened to a grant after its award that the grant row keeps
+    only as a sum: award amendments (a commitment of the change), the residual released
+    at a closure or revocation (a negative commitment), repayments (a negative
+    disbursement) — from the audit trail, each on its business date."""
     found: dict[str, list[Transaction]] = defaultdict(list)
-    cursor = None
-    while True:
-        page = read_models.audit(event_type="Application.RepaymentReceived", cursor=cursor,
-                                 limit=_PAGE, at=at)
-        for event in page["items"]:
-            found[event["entity_id"]].append(Transaction(
-                "repayment", f"R{event['position']}", event["effective_date"],
-                -Decimal(event["data"]["amount"])))
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return found
+    for event_type, (kind, prefix, amount_of) in _LATER.items():
+        cursor = None
+        while True:
+            page = read_models.audit(event_type=event_type, cursor=cursor, limit=_PAGE, at=at)
+            for event in page["items"]:
+                amount = amount_of(event["data"])
+                if amount:
+                    found[event["entity_id"]].append(Transaction(
+                        kind, f"{prefix}{event['position']}", event["effective_date"],
+                        amount))
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    return found
 
 
 def _grant(item: Json, programme: Json, recipient: Json,
-           repayments: list[Transaction]) -> Grant:
-    award = Transaction("award", "A1", item["decided_on"], Decimal(item["awarded"]))
+           later: list[Transaction]) -> Grant:
+    amended = sum((t.amount for t in later if t.kind == "amendment"), Decimal("0.00"))
+    # the award as decided; its amendments follow as commitments of their own
+    award = Transaction("award", "A1", item["decided_on"],
+                        Decimal(item["awarded"]) - amended)
     paid = [Transaction("disbursement", d["drawdown_id"], d["paid_on"], Decimal(d["amount"]))
             for d in item["drawdowns"] if d["status"] == "paid"]
     return Grant(
@@ -155,7 +186,7 @@ def _grant(item: Json, programme: Json, recipient: Json,
         paid=Decimal(item["paid"]), repaid=Decimal(item["repaid"]),
         decided_on=item["decided_on"], closed_on=item["closed_on"],
         purposes=_purposes(item["measures"]),
-        transactions=(award, *sorted(paid + repayments, key=lambda t: (t.on, t.transaction_id))),
+        transactions=(award, *sorted(paid + later, key=lambda t: (t.on, t.transaction_id))),
     )
 
 

@@ -1,7 +1,9 @@
 """IATI Standard 2.03: an `iati-activities` document, one `iati-activity` per grant.
 
 Transactions use the TransactionType codelist (standards/iati/codelists/TransactionType.xml):
-2 Outgoing Commitment for the award, 3 Disbursement for each paid drawdown, and for a
+2 Outgoing Commitment for the award, for each award amendment (its change, either sign) and
+for the residual released at a closure or revocation (negative), 3 Disbursement for each
+paid drawdown, and for a
 repayment also 3 Disbursement with a negative value. The codelist has no code for a grant
 refund: 6 Loan Repayment is loan principal (these are grants, not loans), 1 Incoming Funds
 is money received *for use on* the activity; a negative disbursement keeps the sum of an
@@ -24,7 +26,8 @@ VERSION = "2.03"
 CURRENCY = "EUR"
 LANGUAGE = "de"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-TRANSACTION_TYPES = {"award": "2", "disbursement": "3", "repayment": "3"}
+TRANSACTION_TYPES = {"award": "2", "amendment": "2", "release": "2", "disbursement": "3",
+                     "repayment": "3"}
 ACTIVITY_STATUS = {"approved": "2", "closed": "4", "revoked": "5"}  # Implementation, Closed,
 # Cancelled (ActivityStatus codelist)
 ORGANISATION_TYPE_GOVERNMENT, ORGANISATION_TYPE_LOCAL_GOVERNMENT = "10", "11"

@@ -84,7 +84,7 @@ def write_package(grants: Iterable[Grant], out: IO[bytes], *, issued: str,
 def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": grant_id(grant),
-        "title": f"{grant.programme_name}: {grant.recipient_name}"[:140],
+        "title": _shortened(f"{grant.programme_name}: {grant.recipient_name}", 140),
         "description": "; ".join(grant.purposes) or grant.programme_name,
         "currency": CURRENCY,
         "amountAppliedFor": grant.requested,
@@ -97,7 +97,7 @@ def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:
                                  "name": grant.funder}],
         "grantProgramme": [{"code": grant.programme_id, "title": grant.programme_name}],
         "commitmentTransaction": [_transaction(grant, t) for t in grant.transactions
-                                  if t.kind == "award"],
+                                  if t.commitment],
         "disbursementTransaction": [_transaction(grant, t) for t in grant.disbursements],
     }
     if grant.closed_on:
@@ -132,3 +132,12 @@ def dumps(value: Any, *, indent: int = 2, _level: int = 0) -> str:
     if isinstance(value, float):
         raise TypeError("money is Decimal, never float")
     return json.dumps(value, ensure_ascii=False)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` within `limit` characters (the schema's maxLength): cut at a word, with an
+    ellipsis, where it is longer."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"

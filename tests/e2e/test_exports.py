@@ -227,3 +227,34 @@ def test_an_export_that_fails_midway_leaves_its_file_as_it_was(ledger_cli, tmp_p
     assert len(calls) == 10
     assert out.read_bytes() == b"last month's export"
     assert [p.name for p in tmp_path.iterdir()] == ["grants.xml"]
+
+
+def test_commitments_add_up_to_what_is_still_committed_and_keep_their_amounts():
+    """An award amendment is a commitment of its own (its change, on its date), and the
+    residual released at a closure or revocation a negative one: the commitments of a
+    grant add up to awarded − released, and an earlier export's transactions (the same
+    ids) keep their amounts in a later one."""
+    with caught_up_story("memory://") as (_, read_models, _):
+        grants = collect_grants(read_models)
+        applications = {g.application_id: read_models.application(g.application_id)
+                        for g in grants}
+        approved = {e["entity_id"]: Decimal(e["data"]["approved_amount"]) for e in
+                    read_models.audit(event_type="Application.Approved", limit=1000)["items"]}
+        earlier = {g.application_id: g for g in collect_grants(
+            read_models, at=max(e["position"] for e in read_models.audit(
+                event_type="Application.Approved", limit=1000)["items"]))}
+
+    kinds = {t.kind for g in grants for t in g.transactions}
+    assert {"amendment", "release"} <= kinds  # the story amends, closes and revokes
+    for grant in grants:
+        application = applications[grant.application_id]
+        commitments = sum((t.amount for t in grant.transactions if t.commitment), Decimal(0))
+        assert commitments == Decimal(application["awarded"]) - Decimal(
+            application["released"]), grant.application_id
+        assert grant.transactions[0].amount == approved[grant.application_id]
+        before = {t.transaction_id: t for t in earlier[grant.application_id].transactions}
+        assert all(t == before[t.transaction_id] for t in grant.transactions
+                   if t.transaction_id in before)
+    document = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
+    _schema_validator().validate(json.loads(threesixtygiving.dumps(document)))
+    assert all(len(g["title"]) <= 140 for g in document["grants"])

@@ -160,3 +160,14 @@ def test_exports_by_business_date(demo: Path) -> None:
     assert all(g["awardDate"][:10] <= "2020-06-30" for g in grants)
     assert not [t for g in grants for t in g["disbursementTransaction"]]  # paid from September
     assert {g["amountDisbursed"] for g in grants} == {0}
+
+
+def test_exports_by_a_business_date_before_some_applications_were_submitted(
+        demo: Path) -> None:
+    """An application submitted after the date is on no statement of that date: the
+    export leaves it out (it crashed with a KeyError on the first such grant)."""
+    result = CliRunner().invoke(app, ["export", "--format", "iati", "--effective-on",
+                                      "2020-04-01"])
+
+    assert result.exit_code == 1 and "no grants to export" in result.output, result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, KeyError)

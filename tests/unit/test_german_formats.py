@@ -32,3 +32,15 @@ def test_labels_in_german_and_unknown_names_readable() -> None:
     assert german.label("kreisfreie_stadt", german.KINDS) == "Kreisfreie Stadt"
     assert german.label("new_kind", german.KINDS) == "New kind"
     assert german.number(12345) == "12.345"
+
+
+def test_every_measure_category_has_one_german_name_in_reports_and_dashboard() -> None:
+    from api.ui.labels import LABELS
+    from ledger.vocabulary import MeasureCategory
+    from scripts.exports import german
+
+    names = {str(c): german.label(str(c), german.CATEGORIES) for c in MeasureCategory}
+
+    # four of ten fell back to their English code ("Specialist applications")
+    assert all(name != str(c).replace("_", " ").capitalize() for c, name in names.items())
+    assert names == {c: LABELS[c][0] for c in names}
