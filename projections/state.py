@@ -197,7 +197,8 @@ STATEMENT_FIGURES = ("requested", "awarded", "paid", "repaid", "net_paid", "bala
 def recipient_statement(q: StateQuery, recipient_id: str, *, audit_tag: str | None = None
                         ) -> Json:
     """Each application's figures; `balance` is what is still to be paid (awarded −
-    released − paid), `net_paid` what the recipient has kept (paid − repaid). By business
+    released − paid), `net_paid` what the recipient has kept (paid − repaid); the
+    totals' `requested` leaves withdrawn applications out, as phase totals do. By business
     date (`q.on`), each application as its events effective on or before it left it (its
     state after the last of them; none yet: not listed), its money from those events'
     legs; `audit_tag`, the audit projection's live version, gives the events' dates."""
@@ -214,7 +215,9 @@ def recipient_statement(q: StateQuery, recipient_id: str, *, audit_tag: str | No
                    "net_paid": money["paid"] - money["repaid"],
                    "balance": money["awarded"] - money["released"] - money["paid"]}
         for name, value in figures.items():
-            totals[name] += value
+            # `requested` totals the applications not withdrawn, as a phase's does (SPEC §5)
+            if name != "requested" or s["status"] != "withdrawn":
+                totals[name] += value
         rows.append({"application_id": s["application_id"], "phase_id": s["phase_id"],
                      "programme_id": s["programme_id"], "status": s["status"],
                      **{name: eur(value) for name, value in figures.items()}})

@@ -328,3 +328,22 @@ def test_as_of_is_an_iso_time_or_a_date_never_a_number(memory_client: TestClient
     assert [(r.status_code, r.json()["code"]) for r in numbers] == [(422, "validation")] * 4
     assert all("ISO 8601" in r.json()["detail"] for r in numbers)
     assert day.status_code == 200 and day.json() == moment.json()
+
+
+def test_a_statement_totals_requested_without_withdrawn_applications(
+        client: TestClient) -> None:
+    """`requested` counts the applications not withdrawn (SPEC §5), in a recipient's
+    statement as in a phase's totals: the withdrawn one stays listed, with its amount."""
+    setup = funded(client)
+    withdrawn = submitted(client, setup, 0, amount="5.00")
+    ok(client.post(f"/applications/{withdrawn}/withdraw", headers=auth("clara"),
+                   json={"reason": "filed twice", "withdrawn_on": "2020-03-02"}))
+    approved(client, setup, 0, amount="20000.00")
+
+    statement = ok(client.get(f"/recipients/{setup.recipients[0]}/statement",
+                              headers=auth("fritz"), params={"min_position": head(client)}))
+    totals = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("fritz"),
+                           params={"min_position": head(client)}))
+
+    assert sorted(a["requested"] for a in statement["applications"]) == ["20000.00", "5.00"]
+    assert statement["totals"]["requested"] == totals["requested"] == "20000.00"
