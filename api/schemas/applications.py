@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    AMOUNT,
+    DAY,
+    MAYBE_DAY,
+    MAYBE_TEXT,
+    TEXT,
     Amount,
     Body,
     Identifier,
@@ -131,6 +136,14 @@ class DrawdownPublic(Public):
 
 
 class ApplicationPublic(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "reference": MAYBE_TEXT, "fiscal_year": {"type": "integer"},
+        "recipient_kind": TEXT, "submitted_on": DAY, "decided_on": MAYBE_DAY,
+        "decision_reference": MAYBE_TEXT, "closed_on": MAYBE_DAY,
+        "net_paid": AMOUNT, "released": AMOUNT,
+        "outstanding": {**AMOUNT, "description": "awarded − released − paid"},
+        "proofs_of_use": {"type": "array", "items": {"type": "object"}},
+    }
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"application_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "phase_id": "2020-1",
          "programme_id": "shh-digital", "recipient_id": "06411000", "status": "approved",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -12,11 +12,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from ledger import Money
 from ledger.money import explain_amount
@@ -133,10 +136,34 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+AMOUNT: dict[str, Any] = {"type": "string", "pattern": r"^-?\d+\.\d{2}$",
+                          "examples": ["16000000.00"]}
+DAY: dict[str, Any] = {"type": "string", "format": "date"}
+MAYBE_DAY: dict[str, Any] = {"anyOf": [DAY, {"type": "null"}]}
+TEXT: dict[str, Any] = {"type": "string"}
+MAYBE_TEXT: dict[str, Any] = {"anyOf": [TEXT, {"type": "null"}]}
+AMOUNTS: dict[str, Any] = {"type": "object", "additionalProperties": AMOUNT}
+
+
 class Public(BaseModel):
-    """A response body: read models may add fields, which pass through."""
+    """A response body: read models may add fields, which pass through.
+
+    `also`: more properties the answer carries, for the OpenAPI document only (JSON
+    schemas by name). They are documented, not declared: an answer is serialised as
+    the read models wrote it, so documenting a field can never change or fail one."""
 
     model_config = ConfigDict(extra="allow")
+    also: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        properties = schema.setdefault("properties", {})
+        for name, extra in cls.also.items():
+            properties.setdefault(name, {"title": name.replace("_", " ").capitalize(),
+                                         **extra})
+        return schema
 
 
 C = TypeVar("C")
@@ -161,6 +188,10 @@ def _plain(value: Any) -> Any:
 
 class Page(Public):
     """A page of a list: follow `next_cursor` until it is null."""
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "total": {**AMOUNT, "description": "drill-down: the figure all pages' entries sum to"},
+        "effective_on": {**DAY, "description": "with `effective_on`: the business date"},
+    }
 
     items: list[dict[str, Any]]
     next_cursor: str | None = None

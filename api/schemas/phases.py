@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from api.schemas.common import Public
+from api.schemas.common import AMOUNTS, DAY, TEXT, Public
 
 
 class PhaseTotals(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "phase_id": TEXT,
+        "requested_by_category": {**AMOUNTS, "description": "requested, by measure category"},
+        "effective_on": {**DAY, "description": "with `effective_on`: the business date"},
+    }
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"phase_id": "2020-1", "envelope": "16000000.00", "requested": "16000000.00",
          "awarded": "16000000.00", "released": "0.00", "committed": "16000000.00",

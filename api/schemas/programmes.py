@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas.common import (
+    AMOUNT,
+    DAY,
+    MAYBE_DAY,
+    TEXT,
     Amount,
     Body,
     Identifier,
@@ -90,6 +94,7 @@ class PhaseCreate(Body):
 
 
 class BudgetPublic(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {"closed_on": MAYBE_DAY}
     fiscal_year: int
     appropriation: str
     carried_in: str
@@ -102,6 +107,8 @@ class BudgetPublic(Public):
 
 
 class ProgrammePublic(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "phases": {"type": "array", "items": TEXT}}
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"programme_id": "shh-digital", "name": "Starke Heimat Hessen – Digitales",
          "funder": "Land Hessen", "budgets": [], "position": 3}]})
@@ -137,6 +144,10 @@ class Check(Public):
 
 class ReconciliationPublic(Public):
     """SPEC §5 yearly budget reconciliation; every figure a money string."""
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "phases_available": AMOUNT, "trial_balance": AMOUNT, "closed_on": MAYBE_DAY,
+        "effective_on": {**DAY, "description": "with `effective_on`: the business date"},
+    }
 
     programme_id: str | None = None
     fiscal_year: int | None = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag
 
-from api.schemas.common import Body, Identifier, Public, ShortText
+from api.schemas.common import AMOUNTS, DAY, MAYBE_TEXT, TEXT, Body, Identifier, Public, ShortText
 from api.schemas.programmes import Kind
 
 
@@ -39,6 +39,7 @@ RecipientsBody = Annotated[Annotated[RecipientCreate, Tag("one")]
 
 
 class RecipientPublic(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {"registered_on": DAY}
     recipient_id: str
     name: str
     kind: str
@@ -54,6 +55,13 @@ class RecipientsCreated(Public):
 
 
 class StatementPublic(Public):
+    also: ClassVar[dict[str, dict[str, Any]]] = {
+        "name": TEXT, "kind": TEXT, "population": {"type": ["integer", "null"]},
+        "district_id": MAYBE_TEXT, "registered_on": DAY,
+        "totals": {**AMOUNTS, "description": "requested (not withdrawn), awarded, paid, "
+                   "repaid, net_paid, balance over the applications"},
+        "effective_on": {**DAY, "description": "with `effective_on`: the business date"},
+    }
     recipient_id: str | None = None
     applications: list[dict[str, Any]] = Field(default_factory=list)
     position: int

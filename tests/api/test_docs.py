@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth
+from tests.api.scenario import approved, funded, head, ok
 
 ERROR_STATUSES = {"401", "403", "404", "409", "413", "422", "503"}
 
@@ -83,3 +87,40 @@ def test_every_operation_documents_its_problem_answers(
             assert content["schema"] == {"$ref": "#/components/schemas/Problem"}
             assert content["example"]["status"] == int(status)
             assert content["example"]["code"]
+
+
+def test_every_field_an_answer_carries_is_documented_with_its_type(client: TestClient) -> None:
+    """The OpenAPI document names every top-level field of the answers (it left out a
+    dozen: `requested_by_category`, a drill-down's `total`, an application's dates …),
+    and each answer validates against its schema."""
+    setup = funded(client)
+    application_id = approved(client, setup)
+    ok(client.post(f"/applications/{application_id}/drawdowns", headers=auth("clara"),
+                   json={"amount": "10.00", "requested_on": "2020-05-01"}), 201)
+    document = client.get("/openapi.json").json()
+    at = {"min_position": head(client)}
+    dated = {**at, "effective_on": "2020-12-31"}
+    asked = {
+        f"/programmes/{setup.programme_id}": ("/programmes/{pid}", at),
+        f"/phases/{setup.phase_id}/totals": ("/phases/{phase_id}/totals", dated),
+        f"/phases/{setup.phase_id}/totals/awarded/entries": (
+            "/phases/{phase_id}/totals/{figure}/entries", dated),
+        f"/applications/{application_id}": ("/applications/{application_id}", at),
+        f"/programmes/{setup.programme_id}/reconciliation/2020": (
+            "/programmes/{pid}/reconciliation/{year}", dated),
+        f"/recipients/{setup.recipients[0]}": ("/recipients/{rid}", at),
+        f"/recipients/{setup.recipients[0]}/statement": ("/recipients/{rid}/statement", dated),
+    }
+    undocumented = {}
+    for path, (template, params) in asked.items():
+        answer = ok(client.get(path, headers=auth("root"), params=params))
+        reference = document["paths"][template]["get"]["responses"]["200"]["content"][
+            "application/json"]["schema"]
+        schema = {**reference, "components": document["components"]}
+        jsonschema.validate(answer, schema)
+        name = reference["$ref"].rsplit("/", 1)[-1]
+        missing = set(answer) - set(document["components"]["schemas"][name]["properties"])
+        if missing:
+            undocumented[template] = sorted(missing)
+
+    assert undocumented == {}
