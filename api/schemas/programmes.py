@@ -50,7 +50,8 @@ class BudgetAmend(Body):
         {"new_amount": "21000000.00", "reason": "supplementary budget",
          "effective_date": "2020-06-01"}]})
 
-    new_amount: Amount
+    new_amount: NonNegativeAmount = Field(description="the year's new budget; 0.00 cuts "
+                                          "all of it that is still unallocated")
     reason: Reason
     effective_date: IsoDate
 

@@ -311,6 +311,12 @@ def _table(doc: FPDF, table: Table) -> None:
 # -- xlsx ----------------------------------------------------------------------------------
 
 
+def _header_footer_text(text: str) -> str:
+    """`text` for an Excel header or footer, where `&` starts a code: doubled, it is an
+    ampersand (the rest of the footer is position, hash and time: no other codes)."""
+    return text.replace("&", "&&")
+
+
 def xlsx(report: Report) -> bytes:
     book = Workbook()
     sheet = book.active
@@ -339,6 +345,13 @@ def xlsx(report: Report) -> bytes:
                     sheet.cell(row=sheet.max_row, column=column).number_format = MONEY_FORMAT
     sheet.append([])
     sheet.append([safe_text(report.footer())])
+    # Printed, every page carries the footer and "Seite x von y" (SPEC §7), as the pdf does.
+    footer = sheet.oddFooter
+    assert footer is not None  # a new sheet has its (empty) footers
+    footer.left.text = _header_footer_text(report.footer())
+    footer.left.size = 7
+    footer.right.text = "Seite &P von &N"
+    footer.right.size = 7
     sheet.column_dimensions["A"].width = 60
     for letter in "BCDEF":
         sheet.column_dimensions[letter].width = 20

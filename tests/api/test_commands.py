@@ -198,3 +198,25 @@ def test_domain_refusals_map_to_their_codes(client: TestClient) -> None:
                      (404, "not_found"), (404, "not_found"), (409, "invalid_state"),
                      (409, "over_repayment"), (409, "budget_exceeded"), (422, "validation")]
     assert head(client) == before
+
+
+def test_a_budget_not_yet_given_out_may_be_cut_to_zero(client: TestClient) -> None:
+    """A cut is a budget amendment (SPEC §3) and may take all that is unallocated: 0.00
+    was refused as "at least 0.01". Below zero is refused, and so is a cut of money
+    already given to a phase."""
+    setup = funded(client)
+    base = f"/programmes/{setup.programme_id}/budgets"
+    ok(client.post(base, headers=auth("fritz"), json={
+        "fiscal_year": 2021, "amount": "1000.00", "effective_date": "2021-01-01"}), 201)
+
+    cut = ok(client.post(f"{base}/2021/amend", headers=auth("fritz"), json={
+        "new_amount": "0.00", "reason": "cancelled", "effective_date": "2021-02-01"}))
+    negative = client.post(f"{base}/2021/amend", headers=auth("fritz"), json={
+        "new_amount": "-1.00", "reason": "x", "effective_date": "2021-02-01"})
+    given_out = client.post(f"{base}/2020/amend", headers=auth("fritz"), json={
+        "new_amount": "0.00", "reason": "x", "effective_date": "2020-06-01"})
+
+    year = next(b for b in cut["budgets"] if b["fiscal_year"] == 2021)
+    assert (year["appropriation"], year["unallocated"]) == ("0.00", "0.00")
+    assert (negative.status_code, negative.json()["code"]) == (422, "validation")
+    assert (given_out.status_code, given_out.json()["code"]) == (409, "budget_exceeded")

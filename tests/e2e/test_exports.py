@@ -139,6 +139,9 @@ def test_report_as_xlsx_holds_the_figures(ledger_cli, demo, tmp_path):
         assert Decimal(str(figures[german.label(name)])).quantize(Decimal("0.01")) == Decimal(
             demo["totals"][name])
     assert figures["bewilligt"] == 443
+    footer = sheet.oddFooter  # printed: the log's position and hash, and the page of pages
+    assert footer.right.text == "Seite &P von &N"
+    assert footer.left.text.startswith("Log-Position")
 
 
 def test_report_as_html_has_a_table_and_an_inline_svg_chart(ledger_cli, demo):

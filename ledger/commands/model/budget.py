@@ -14,6 +14,7 @@ from ledger.commands.model.rules import (
     FiscalYear,
     Identifier,
     Name,
+    NotNegativeMoney,
     PositiveMoney,
     Reason,
     Text,
@@ -47,7 +48,7 @@ class AmendBudget(Command):
     COMMAND: ClassVar[str] = "amend_budget"
     programme_id: str
     fiscal_year: FiscalYear
-    new_amount: PositiveMoney
+    new_amount: NotNegativeMoney  # 0.00: the whole budget cut (what is unallocated)
     reason: Annotated[str, Reason("amend a budget")]
     effective_date: Day
 

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from ledger.commands import validate
+from ledger.errors import ValidationFailed
 from ledger.money import Money
 
 
@@ -31,6 +32,14 @@ class Rule:
 class _Positive(Rule):
     def __call__(self, value: Any, field: str) -> Money:
         return validate.positive(value, field=field)
+
+
+class _NotNegative(Rule):
+    def __call__(self, value: Any, field: str) -> Money:
+        money = Money.parse(value, field=field)
+        if money.amount < 0:
+            raise ValidationFailed(f"{field}: must not be negative, got {money}")
+        return money
 
 
 class _Day(Rule):
@@ -71,6 +80,7 @@ class Reason(Rule):
 
 
 PositiveMoney = Annotated[Money, _Positive()]
+NotNegativeMoney = Annotated[Money, _NotNegative()]
 Day = Annotated[date, _Day()]
 Identifier = Annotated[str, _Identifier()]
 FiscalYear = Annotated[int, _FiscalYear()]
