@@ -96,9 +96,11 @@ def changes(from_: Annotated[str, typer.Option(
                 "--from", help="POS|DATE: the earlier moment (a date: its start, UTC)")],
             to: Annotated[str, typer.Option(
                 "--to", help="POS|DATE: the later moment (a date: its end, UTC)")],
-            format: FormatOption = Format.table, output: OutputOption = None) -> None:
+            format: FormatOption = Format.table, output: OutputOption = None,
+            effective_on: EffectiveOnOption = None) -> None:
     """What changed between two moments: new applications, awards, payments, repayments and
-    closures, with the deltas of every phase's figures (the "since my last report" view)."""
+    closures, with the deltas of every phase's figures (the "since my last report" view);
+    with --effective-on, only what concerns the money of that business date and before."""
     from scripts.exports import reports
 
     with _read_side() as (ledger, read_models), _refusals():
@@ -107,7 +109,8 @@ def changes(from_: Annotated[str, typer.Option(
         end = _moment(ledger, to, "--to", end_of_day=True)
         if end < start:
             raise typer.BadParameter("--to is before --from", param_hint="--to")
-        answer = reports.changes(ledger, read_models, start, min(end, read_models.position()))
+        answer = reports.changes(ledger, read_models, start, min(end, read_models.position()),
+                                 _day(effective_on))
         document = _document(format, lambda lg, _, a: reports.changes_report(lg, a), ledger,
                              read_models, answer)
     rows = [("events", str(answer["events"]))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -143,12 +143,18 @@ class Kind:
     items: list[Json] = field(default_factory=list)
 
 
-def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -> Json:
+def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int,
+            effective_on: date | None = None) -> Json:
     """Counts, sums and the first items of each kind of change in (start, end], and the
-    deltas of every phase's figures between the two positions."""
+    deltas of every phase's figures between the two positions; with `effective_on`, only
+    what was recorded in between about the money of that business date and before (the
+    events effective by then, the figures by that date at both positions)."""
     kinds = {name: Kind() for name in CHANGE_LABELS}
     events = 0
+    last_day = None if effective_on is None else effective_on.isoformat()
     for e in _events(ledger, start, end):
+        if last_day is not None and e.effective_date > last_day:
+            continue
         events += 1
         name = KINDS_OF_CHANGE.get(e.event_type) if e.aggregate == "Application" else None
         if name is None:
@@ -174,8 +180,8 @@ def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -
             item["recipient"] = names[item["recipient_id"]]
     phases = []
     for phase_id in read_models.phase_ids(at=end):
-        before = _totals(read_models, phase_id, start)
-        after = _totals(read_models, phase_id, end)
+        before = _totals(read_models, phase_id, start, effective_on)
+        after = _totals(read_models, phase_id, end, effective_on)
         phases.append({"phase_id": phase_id, "figures": {
             name: {"before": before.get(name, "0.00"), "after": after[name],
                    "delta": f"{Decimal(after[name]) - Decimal(before.get(name, '0.00')):.2f}"}
@@ -184,7 +190,8 @@ def changes(ledger: Ledger, read_models: ReadModelsImpl, start: int, end: int) -
             "changes": {name: {"label": CHANGE_LABELS[name], "count": k.count,
                                "total": f"{k.total:.2f}", "items": k.items}
                         for name, k in kinds.items()},
-            "phases": phases, "position": end}
+            "phases": phases, "position": end,
+            **({"effective_on": last_day} if last_day is not None else {})}
 
 
 def _amount(e: Any) -> Decimal:
@@ -206,9 +213,10 @@ def _events(ledger: Ledger, start: int, end: int) -> Iterator[Any]:
         after = records[-1].position
 
 
-def _totals(read_models: ReadModelsImpl, phase_id: str, at: int) -> Json:
+def _totals(read_models: ReadModelsImpl, phase_id: str, at: int,
+            effective_on: date | None = None) -> Json:
     try:
-        return read_models.phase_totals(phase_id, at=at)
+        return read_models.phase_totals(phase_id, at=at, effective_on=effective_on)
     except NotFound:  # the phase did not exist yet
         return {}
 
@@ -222,6 +230,8 @@ def changes_report(ledger: Ledger, answer: Json) -> Report:
             ("Bis", f"Log-Position {end}" + (f", erfasst am {german.moment(until)}"
                                              if until else "")),
             ("Ereignisse dazwischen", german.number(int(answer["events"])))]
+    if answer.get("effective_on"):
+        meta.append(("Wirksam bis", german.day(answer["effective_on"])))
     tables = [Table("Änderungen nach Art", ["Art", "Anzahl", "Summe"],
                     [[c["label"], int(c["count"]), Decimal(c["total"])]
                      for c in answer["changes"].values()])]

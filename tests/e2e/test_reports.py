@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,21 @@ def test_exports_by_a_business_date_before_some_applications_were_submitted(
 
     assert result.exit_code == 1 and "no grants to export" in result.output, result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, KeyError)
+
+
+def test_changes_by_a_business_date(demo: Path) -> None:
+    """`--effective-on` (SPEC §7: reports cut by business date): only what was recorded
+    about the money of that date and before, the deltas of the figures by that date."""
+    cut = json.loads(report("changes", "--from", "0", "--to", "999999999",
+                            "--effective-on", "2020-06-30", "--format", "json"))
+    totals = json.loads(report("phase-totals", "2020-1", "--effective-on", "2020-06-30",
+                               "--format", "json"))
+    table = report("changes", "--from", "0", "--to", "999999999", "--effective-on",
+                   "2020-06-30").decode()
+
+    figures = cut["phases"][0]["figures"]
+    assert figures["awarded"]["after"] == totals["awarded"] != "16000000.00"
+    assert Decimal(cut["changes"]["awarded"]["total"]) == Decimal(totals["awarded"])
+    assert all(i["effective_date"] <= "2020-06-30" for c in cut["changes"].values()
+               for i in c["items"])
+    assert cut["effective_on"] == "2020-06-30" and "Wirksam bis" in table
