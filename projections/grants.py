@@ -146,6 +146,8 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
+    # 5: `lookup` keys in every spelling ("büdingen", "budingen", "buedingen"); a version
+    # 4 store still finds names as written (its searches ask for that spelling too).
     # 4: `months` (figures by business date read months and days, not every day).
     # 3: `scope_changes` (as-of figures read them; older versions answer as they were
     # written, from legs and application states). 2: `account_days`, and `days` filled
@@ -153,7 +155,7 @@ class GrantsProjection:
     # them empty, filled only from the events after the upgrade). 1: before either.
     # A version of an older schema answers as it was written; below 2 it refuses dated
     # questions (projections/read_models.py).
-    schema_version: int = 4
+    schema_version: int = 5
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, CHANGES,
                                  *balances.TABLES, *days.TABLES, lookups.LOOKUP,
                                  *account_days.TABLES)

@@ -2,8 +2,9 @@
 or by their recipient's name (part of the grants projection, same transaction).
 
 A name is indexed under each of its word-start suffixes ("Stadt Frankfurt am Main" under
-"stadt frankfurt am main", "frankfurt am main", "am main", "main"), so a search is a prefix
-range on one index whatever the table's size. Keys are normalised (NFKC, case-folded,
+"stadt frankfurt am main", "frankfurt am main", "am main", "main"), each in every spelling
+("büdingen", "budingen", "buedingen"), so a search is a prefix range on one index whatever
+the table's size. Keys are normalised (NFKC, case-folded,
 anything not a letter or digit is a space) and stored as the hex of their UTF-8 bytes:
 hex digits order the same under every collation, so the range `[key, key + "g")` is exactly
 the keys that start with `key` on SQLite and on a PostgreSQL database of any locale.
@@ -40,7 +41,8 @@ LOOKUP = Table(
     key=("kind", "key", "field", "entity_id", "position"),
 )
 
-Term = tuple[str, str, str]  # (field, "prefix" or "equals", encoded key)
+# (field, "prefix" or "equals", encoded keys: any of them matches)
+Term = tuple[str, str, tuple[str, ...]]
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -49,13 +51,32 @@ def normalise(text: str) -> str:
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
+def fold(normalised: str) -> str:
+    """Without accents and umlauts: 'büdingen' → 'budingen' (how a name is typed on a
+    keyboard without them)."""
+    decomposed = unicodedata.normalize("NFKD", normalised)
+    return unicodedata.normalize(
+        "NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def spellings(normalised: str) -> set[str]:
+    """A normalised name as it may be typed: as written, without accents ('budingen'),
+    and with German umlauts spelt out ('buedingen')."""
+    return {normalised, fold(normalised), fold(normalised.translate(_UMLAUTS))}
+
+
 def encode(normalised: str) -> str:
     return normalised.encode().hex()
 
 
 def suffixes(text: str) -> set[str]:
+    """The word-start suffixes of `text`, in each of its spellings."""
     words = normalise(text).split(" ")
-    return {" ".join(words[n:])[:MAX_KEY] for n in range(len(words)) if words[n]}
+    return {spelt[:MAX_KEY] for n in range(len(words)) if words[n]
+            for spelt in spellings(" ".join(words[n:]))}
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -124,12 +145,17 @@ def search_terms(*, q: str | None = None, reference: str | None = None) -> list[
             raise ValidationFailed("q: at least one letter or digit")
         if len(words) > MAX_WORDS:
             raise ValidationFailed(f"q: at most {MAX_WORDS} words")
-        terms += [(TEXT, "prefix", encode(word[:MAX_KEY])) for word in dict.fromkeys(words)]
+        # A word typed without umlauts ('budingen') matches the folded keys; one typed
+        # with them matches the keys as written too (rows written before the folded
+        # spellings were indexed have only those).
+        terms += [(TEXT, "prefix", tuple(sorted({encode(word[:MAX_KEY]),
+                                                 encode(fold(word)[:MAX_KEY])})))
+                  for word in dict.fromkeys(words)]
     if reference is not None:
         key = normalise(reference)[:MAX_EXACT]
         if not key:
             raise ValidationFailed("reference: at least one letter or digit")
-        terms.append((EXACT, "equals", encode(key)))
+        terms.append((EXACT, "equals", (encode(key),)))
     return terms
 
 
@@ -141,15 +167,19 @@ def matching(tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any],
     table's (kind, recipient_id) index, so no application repeats its recipient's name."""
     table = LOOKUP.name(tag)
     conditions = []
-    for n, (field, operator, key) in enumerate(terms):
-        params[f"lk{n}"], params[f"lf{n}"] = key, field
-        if operator == "prefix":
-            params[f"lh{n}"] = key + "g"  # just above every hex key that starts with `key`
-            bound = f"l.key >= :lk{n} AND l.key < :lh{n}"
-        else:
-            bound = f"l.key = :lk{n}"
-        found = (f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' AND {bound} "
-                 f"AND l.field = :lf{n} AND l.position <= :at")
+    for n, (field, operator, keys) in enumerate(terms):
+        params[f"lf{n}"] = field
+        ranges = []
+        for m, key in enumerate(keys):
+            params[f"lk{n}_{m}"] = key
+            if operator == "prefix":
+                params[f"lh{n}_{m}"] = key + "g"  # just above every hex key starting `key`
+                bound = f"l.key >= :lk{n}_{m} AND l.key < :lh{n}_{m}"
+            else:
+                bound = f"l.key = :lk{n}_{m}"
+            ranges.append(f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' AND "
+                          f"{bound} AND l.field = :lf{n} AND l.position <= :at")
+        found = " UNION ".join(ranges)  # one index range per spelling
         if kind == "application" and field == TEXT:
             recipients = found.replace(f"l.kind = '{kind}'", "l.kind = 'recipient'")
             found += (f" UNION SELECT a.entity_id FROM {entities_table} a WHERE "

@@ -80,6 +80,28 @@ def test_recipients_are_found_by_any_word_of_the_name_or_by_id(client: TestClien
     assert everyone["total"] == 4 and len(everyone["items"]) == 2 and everyone["next_cursor"]
 
 
+def test_names_with_umlauts_are_found_as_typed_without_them(client: TestClient) -> None:
+    """'Büdingen' by 'büdingen', 'budingen' (a keyboard without umlauts) and 'buedingen'
+    (spelt out), for recipients and for their applications alike."""
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("06440004", "Büdingen, Stadt"),
+                ("06438008", "Bad König, Stadt"), ("06412000", "Stadt Frankfurt am Main"))
+    application = _applied(client, setup, "06440004", "BÜ-1")
+
+    found = {q: [r["recipient_id"] for r in _get(client, "/recipients", q=q)["items"]]
+             for q in ("büdingen", "Budingen", "BUEDINGEN", "bud stadt", "bad konig",
+                       "koenig", "König")}
+    applications = _get(client, "/applications", q="budingen")
+    by_reference = _get(client, "/applications", q="bu 1")
+
+    assert found == {"büdingen": ["06440004"], "Budingen": ["06440004"],
+                     "BUEDINGEN": ["06440004"], "bud stadt": ["06440004"],
+                     "bad konig": ["06438008"], "koenig": ["06438008"],
+                     "König": ["06438008"]}
+    assert [a["application_id"] for a in applications["items"]] == [application]
+    assert [a["application_id"] for a in by_reference["items"]] == [application]
+
+
 def test_applications_are_found_by_reference_and_carry_recipient_names(
     client: TestClient,
 ) -> None:
