@@ -145,7 +145,7 @@ def test_applications_and_statements(store: tuple[Ledger, ReadModelsImpl], story
     assert [(a["status"], a["requested"], a["awarded"], a["balance"])
             for a in sorted(statement["applications"], key=lambda a: a["requested"])] == [
         ("withdrawn", "10000.00", "0.00", "0.00"), ("revoked", "25000.00", "25000.00", "0.00")]
-    assert statement["totals"]["requested"] == "35000.00"
+    assert statement["totals"]["requested"] == "25000.00"  # the withdrawn one left out (SPEC §5)
     assert read_models.programme(story.programme_id)["phases"] == [story.phase_id]
     assert read_models.phase(story.phase_id)["envelope"] == "16000000.00"
     assert read_models.recipient(story.recipients["r2"])["kind"] == "landkreis"
