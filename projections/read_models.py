@@ -20,7 +20,7 @@ from projections.answers import Answers, asked, kept
 from projections.audit import AuditProjection, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
-from projections.events import data_of
+from projections.events import LoggedEvent, data_of, decode
 from projections.grants import ENTITIES, HISTORY
 from projections.leader import leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
@@ -261,9 +261,8 @@ class ReadModelsImpl:
     def recipient_statement(self, recipient_id: str, *, at: int | None = None,
                             effective_on: date | None = None) -> Json:
         with self._state(at, effective_on) as q:
-            # by business date, the events' dates are the audit's
-            audit = self.runner.live_tags(q.tx)["audit"] if q.on is not None else None
-            return state.recipient_statement(q, recipient_id, audit_tag=audit)
+            # by business date, each application folded from its events dated by then
+            return state.recipient_statement(q, recipient_id, read_events=self._events_at)
 
     # -- money ----------------------------------------------------------------------
 
@@ -306,6 +305,15 @@ class ReadModelsImpl:
             return account_pages.accounts(q, programme_id, cursor=cursor, limit=limit)
 
     # -- audit ----------------------------------------------------------------------
+
+    def _events_at(self, positions: Sequence[int]) -> list[LoggedEvent]:
+        """The log's events at `positions`, in the order recorded."""
+        if not positions:
+            return []
+        ledger = self.runner.ledger
+        records = sorted(ledger.chained_recorder.read_log_at(positions),
+                         key=lambda r: r.position)
+        return decode(ledger, records)
 
     def _event_data(self, positions: Sequence[int]) -> dict[int, Json]:
         ledger = self.runner.ledger

@@ -8,16 +8,16 @@ an as-of answer is, by construction, what the live table said then.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
 from ledger.errors import NotFound
 from projections import lookups
-from projections.audit import AUDIT
 from projections.db import Tx
-from projections.events import eur
+from projections.entities import HANDLERS, Entity
+from projections.events import LoggedEvent, eur
 from projections.grants import ENTITIES, ENTRIES, HISTORY
 
 Json = dict[str, Any]
@@ -191,22 +191,28 @@ def recipient_json(q: StateQuery, recipient_id: str) -> Json:
     return {**q.require("recipient", recipient_id), "position": q.at}
 
 
+# An application's events at the given positions of the log, in the order recorded.
+EventReader = Callable[[Sequence[int]], list[LoggedEvent]]
+
 STATEMENT_FIGURES = ("requested", "awarded", "paid", "repaid", "net_paid", "balance")
 
 
-def recipient_statement(q: StateQuery, recipient_id: str, *, audit_tag: str | None = None
-                        ) -> Json:
+def recipient_statement(q: StateQuery, recipient_id: str, *,
+                        read_events: EventReader | None = None) -> Json:
     """Each application's figures; `balance` is what is still to be paid (awarded −
     released − paid), `net_paid` what the recipient has kept (paid − repaid); the
     totals' `requested` leaves withdrawn applications out, as phase totals do. By business
     date (`q.on`), each application as its events effective on or before it left it (its
     state after the last of them; none yet: not listed), its money from those events'
-    legs; `audit_tag`, the audit projection's live version, gives the events' dates."""
+    legs; `read_events` reads an application's events from the log, by position."""
     recipient = q.require("recipient", recipient_id)
     rows = []
     totals = dict.fromkeys(STATEMENT_FIGURES, 0)
     for now in q.many("application", recipient_id=recipient_id):
-        s = now if q.on is None else _state_on(q, audit_tag, now["application_id"])
+        if q.on is not None and read_events is None:
+            raise ValueError("a statement by business date needs to read the log")
+        s = now if q.on is None or read_events is None else _state_on(
+            q, read_events, now["application_id"])
         if s is None:
             continue  # submitted after that business date
         money = _money_on(q, s["application_id"]) if q.on is not None else s
@@ -226,18 +232,24 @@ def recipient_statement(q: StateQuery, recipient_id: str, *, audit_tag: str | No
             **({"effective_on": q.on} if q.on is not None else {})}
 
 
-def _state_on(q: StateQuery, audit_tag: str | None, application_id: str) -> Json | None:
-    """The application's state after its last event effective on or before `q.on` (and
-    recorded at or before `q.at`): its few history rows, each event's effective date from
-    the audit row at its position."""
-    if audit_tag is None:
-        raise ValueError("a statement by business date needs the audit projection's tag")
+def _state_on(q: StateQuery, read_events: EventReader, application_id: str) -> Json | None:
+    """The application as its events effective on or before `q.on` (and recorded at or
+    before `q.at`) leave it: those events folded in the order they were recorded, as the
+    figures by business date count them — not a state recorded after them, which may
+    hold changes dated later (an undated amendment recorded before a back-dated
+    approval). None: not yet submitted on that date."""
     rows = q.tx.execute(
-        f"SELECT h.state FROM {HISTORY.name(q.tag)} h JOIN {AUDIT.name(audit_tag)} a "
-        "ON a.position = h.position WHERE h.kind = 'application' AND h.entity_id = ? "
-        "AND h.position <= ? AND a.effective_date <= ? ORDER BY h.position DESC LIMIT 1",
-        (application_id, q.at, q.on))
-    return orjson.loads(rows[0][0]) if rows else None
+        f"SELECT position FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
+        "AND entity_id = ? AND position <= ? ORDER BY position", (application_id, q.at))
+    entity: Entity | None = None
+    for e in read_events([int(position) for (position,) in rows]):
+        handler = HANDLERS.get((e.aggregate, e.event_type))
+        if handler is None or e.effective_date > str(q.on):
+            continue
+        if entity is None and e.originator_version != 1:
+            return None  # its submission is dated later (a log from before I14 held it)
+        entity = handler(entity, e)
+    return entity.state if entity is not None else None
 
 
 def _money_on(q: StateQuery, application_id: str) -> dict[str, int]:

@@ -208,3 +208,45 @@ def test_a_budget_is_not_spent_or_closed_before_its_money_is_there(
         negative = [a for a in accounts["accounts"] if a["account"].startswith(
             "unallocated:") and a["balance"].startswith("-")]
         assert negative == [], (day, negative)
+
+
+def test_a_statement_by_business_date_counts_what_phase_totals_count(
+        client: TestClient) -> None:
+    """By business date, each application on a statement is its events dated by then,
+    folded in the order recorded: not a state recorded later, which may hold changes
+    dated after the date (an undated amendment recorded before a back-dated approval;
+    a revocation dated later, seen through a repayment recorded after it)."""
+    setup = funded(client, recipients=2)
+    amended = submitted(client, setup, 0, amount="20000.00")  # 2020-03-01
+    ok(client.post(f"/applications/{amended}/amend", headers=auth("clara"),
+                   json={"requested_amount": "15000.00", "reason": "fewer"}))  # today
+    ok(client.post(f"/applications/{amended}/approve", headers=auth("anna"),
+                   json={"approved_amount": "15000.00", "decided_on": "2020-04-01"}))
+    revoked = approved(client, setup, 1, amount="10000.00")  # decided 2020-04-01
+    path = f"/applications/{revoked}"
+    drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"),
+                           json={"amount": "6000.00", "requested_on": "2020-05-01"}), 201)
+    ok(client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                   json={"paid_on": "2020-05-02"}))
+    ok(client.post(f"{path}/revoke", headers=auth("anna"),
+                   json={"reason": "misuse", "decided_on": "2021-04-01"}))
+    ok(client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "1000.00", "received_on": "2021-03-15", "reason": "unused"}), 201)
+    at = {"min_position": head(client)}
+
+    def statement(rid: str, day: str) -> dict[str, dict]:
+        answer = ok(client.get(f"/recipients/{rid}/statement", headers=auth("fritz"),
+                               params={**at, "effective_on": day}))
+        return {a["application_id"]: a for a in answer["applications"]}
+
+    totals = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("fritz"),
+                           params={**at, "effective_on": "2020-12-31"}))
+    first = statement(setup.recipients[0], "2020-12-31")[amended]
+    second = statement(setup.recipients[1], "2021-03-20")[revoked]
+
+    assert totals["requested"] == "30000.00"  # 20,000.00 (amended only today) + 10,000.00
+    assert (first["status"], first["requested"], first["awarded"]) == (
+        "approved", "20000.00", "15000.00")
+    assert (second["status"], second["paid"], second["repaid"]) == (
+        "approved", "6000.00", "1000.00")
+    assert statement(setup.recipients[1], "2021-04-01")[revoked]["status"] == "revoked"
