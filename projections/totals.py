@@ -312,9 +312,12 @@ def reconciliation(q: StateQuery, programme_id: str, year: int) -> Json:
         _check("trial balance of all postings = 0.00", f["trial_balance"], 0),
     ]
     figures = {name: eur(value) for name, value in f.items() if name != "trial_balance"}
+    status, closed_on = budget["status"], budget["closed_on"]
+    if q.on is not None and closed_on is not None and closed_on > str(q.on):
+        status, closed_on = "open", None  # closed after that business date: open then
     return {"programme_id": programme_id, "fiscal_year": year, **figures,
-            "trial_balance": eur(f["trial_balance"]), "status": budget["status"],
-            "closed_on": budget["closed_on"], "checks": checks,
+            "trial_balance": eur(f["trial_balance"]), "status": status,
+            "closed_on": closed_on, "checks": checks,
             "balanced": all(c["holds"] for c in checks), "position": q.at, **dated_on(q)}
 
 

@@ -250,3 +250,21 @@ def test_a_statement_by_business_date_counts_what_phase_totals_count(
     assert (second["status"], second["paid"], second["repaid"]) == (
         "approved", "6000.00", "1000.00")
     assert statement(setup.recipients[1], "2021-04-01")[revoked]["status"] == "revoked"
+
+
+def test_a_year_closed_later_is_open_in_a_reconciliation_by_an_earlier_date(
+        client: TestClient) -> None:
+    setup = funded(client)
+    ok(client.post(f"/programmes/{setup.programme_id}/budgets/2020/close",
+                   headers=auth("fritz"), json={"closed_on": "2021-01-15"}))
+    path = f"/programmes/{setup.programme_id}/reconciliation/2020"
+
+    def on(day: str) -> dict:
+        return ok(client.get(path, headers=auth("fritz"), params={
+            "effective_on": day, "min_position": head(client)}))
+
+    before, after = on("2020-12-31"), on("2021-01-15")
+
+    assert (before["status"], before["closed_on"], before["lapsed"]) == ("open", None, "0.00")
+    assert (after["status"], after["closed_on"]) == ("closed", "2021-01-15")
+    assert after["lapsed"] == before["unallocated"] != "0.00"
