@@ -61,7 +61,10 @@ class ApplicationAmend(Body):
     requested_amount: Amount | None = None
     measures: Measures | None = None
     reason: Reason
-    amended_on: IsoDate | None = None
+    amended_on: IsoDate | None = Field(
+        default=None, description="the amendment's business date; without it, the "
+        "application's own (its submission's, or its last amendment's): a correction of "
+        "the application as it stands")
 
 
 class ApplicationWithdraw(Body):

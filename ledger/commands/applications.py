@@ -134,9 +134,11 @@ def _preload(command: SubmitApplications, context: Context) -> None:
 @handles(AmendApplication)
 def amend_application(command: AmendApplication, actor: Actor, context: Context) -> Decision:
     grant = context.application(command.application_id)
-    # Undated (SPEC §6 gives an amendment no date): the day it is recorded, or the
-    # submission's if that lies ahead (I14: never before the submission).
-    effective = command.amended_on or max(context.today, grant.submitted_on)
+    # Undated (SPEC §6 gives an amendment no date): a correction of the application as
+    # it stands, on its date (the submission's, or the last amendment's) — so figures by
+    # business date count the corrected request from then on, and a decision or a
+    # withdrawal dated after the submission always follows it (I14).
+    effective = command.amended_on or grant.application_dated
     context.programme(grant.programme_id).check_open(effective)
     grant.amend(
         actor,

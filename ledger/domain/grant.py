@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import register_topic
 
+from ledger.domain import by_date
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.grant_decisions import GrantDecisions
 from ledger.domain.grant_money import GrantMoney
@@ -29,7 +30,7 @@ from ledger.domain.grant_state import (
     WITHDRAWN,
     Drawdown,
 )
-from ledger.money import Money, Posting
+from ledger.money import Account, Money, Posting
 from ledger.vocabulary import DrawdownStatus
 
 
@@ -68,7 +69,10 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             app.drawdowns = {}
             app.proofs_of_use = []
             app.submitted_on = self.effective_date
+            app.amended_on = None
             app.decided_on = None
+            app.by_day = {Account.outstanding(self.application_id): {},
+                          Account.paid(self.application_id): {}}
 
     class Amended(LedgerAggregate.Event):
         requested_amount: Money
@@ -78,6 +82,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             app.requested = self.requested_amount
             app.measures = list(self.measures)
             app.recorded_by.add(self.actor)
+            app.amended_on = self.effective_date
 
     class Withdrawn(LedgerAggregate.Event):
         def apply(self, app: Grant) -> None:
@@ -97,6 +102,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             app.status = APPROVED
             app.awarded = self.approved_amount
             app.decided_on = self.effective_date
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class AwardAmended(LedgerAggregate.Event):
         programme_id: str
@@ -106,6 +112,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
 
         def apply(self, app: Grant) -> None:
             app.awarded = self.new_amount
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class DrawdownRequested(LedgerAggregate.Event):
         drawdown_id: str
@@ -128,6 +135,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             drawdown.status = DrawdownStatus.PAID
             drawdown.paid_on = self.effective_date
             app.paid = app.paid + self.amount
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class DrawdownCancelled(LedgerAggregate.Event):
         drawdown_id: str
@@ -142,6 +150,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
 
         def apply(self, app: Grant) -> None:
             app.repaid = app.repaid + self.amount
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class ProofOfUseSubmitted(LedgerAggregate.Event):
         spent_amount: Money
@@ -159,6 +168,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
         def apply(self, app: Grant) -> None:
             app.status = CLOSED
             app.released = app.released + self.released
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class Revoked(LedgerAggregate.Event):
         programme_id: str
@@ -169,6 +179,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
         def apply(self, app: Grant) -> None:
             app.status = REVOKED
             app.released = app.released + self.released
+            by_date.record_postings(app.by_day, self.effective_date, self.postings)
             for drawdown_id in self.cancelled_drawdowns:
                 app.drawdowns[drawdown_id].status = DrawdownStatus.CANCELLED
 

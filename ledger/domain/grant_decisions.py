@@ -90,6 +90,14 @@ class GrantDecisions(GrantState):
                 f"(paid {self.paid}, requested drawdowns {self.pending})"
             )
         change = new_amount - self.awarded
+        if change.amount < 0:  # I7 by business date: not below what was paid by then
+            lowest, when = self.lowest_by_date(Account.outstanding(self.application_id),
+                                               decided_on)
+            if -change > lowest:
+                raise BelowPaid(
+                    f"the award of {self.application_id} cannot be cut by {-change} on "
+                    f"{decided_on.isoformat()}: only {lowest} of it is unpaid by business "
+                    f"date on {when} (payments dated later)")
         phase, outstanding = (
             Account.phase(self.phase_id),
             Account.outstanding(self.application_id),

@@ -42,6 +42,12 @@ class GrantMoney(GrantState):
             raise FourEyes(f"{actor.user} requested drawdown {drawdown_id} and may not pay it")
         check_not_before(paid_on, drawdown.requested_on, what="payment date",
                          follows=f"request date of drawdown {drawdown_id}")
+        lowest, when = self.lowest_by_date(Account.outstanding(self.application_id), paid_on)
+        if drawdown.amount > lowest:  # I6 by business date: paid from what was awarded then
+            raise OverDrawdown(
+                f"drawdown {drawdown_id} of {drawdown.amount} paid on {paid_on.isoformat()} "
+                f"exceeds what of the award of {self.application_id} is not yet paid by "
+                f"business date: {lowest} on {when} (the award dated later)")
         self._emit(
             self.DrawdownPaid,
             actor,
@@ -85,6 +91,12 @@ class GrantMoney(GrantState):
                 f"a repayment of {amount} exceeds the net paid {self.net_paid} "
                 f"of {self.application_id}"
             )
+        lowest, when = self.lowest_by_date(Account.paid(self.application_id), received_on)
+        if amount > lowest:  # I7 by business date: repaid from what was paid by then
+            raise OverRepayment(
+                f"a repayment of {amount} received on {received_on.isoformat()} exceeds "
+                f"the net paid of {self.application_id} by business date: {lowest} on "
+                f"{when} (the payments dated later)")
         self._emit(
             self.RepaymentReceived,
             actor,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from ledger.domain import by_date
 from ledger.domain.base import Actor
 from ledger.domain.dates import check_not_before
 from ledger.errors import InvalidState, NotFound
@@ -62,7 +63,10 @@ class GrantState:
         drawdowns: dict[str, Drawdown]
         proofs_of_use: list[dict[str, Any]]
         submitted_on: date
+        amended_on: date | None  # of the last amendment of the application
         decided_on: date | None  # of the approval
+        # `outstanding:A` and `paid:A` by business date (ledger/domain/by_date.py)
+        by_day: dict[str, by_date.Movements]
 
         # The aggregate's events (Grant defines them) and LedgerAggregate's _emit.
         Amended: type[Any]
@@ -121,16 +125,27 @@ class GrantState:
                 f"application {self.application_id} has no drawdown {drawdown_id}"
             ) from None
 
+    @property
+    def application_dated(self) -> date:
+        """The business date of the application as it stands: its last amendment's, or
+        its submission's."""
+        return self.amended_on or self.submitted_on
+
     def check_after_submission(self, day: date, *, what: str) -> None:
         """I14: what is done with the application (amend, withdraw, decide) is not dated
-        before its submission. (Not against an amendment's date: SPEC §6 gives an
-        amendment no date, so it takes the day it is recorded, and a decision recorded
-        after it may still be dated back.)"""
+        before its submission, nor before its last amendment. (An amendment without a
+        date takes the application's own date, so it never holds a decision back.)"""
         check_not_before(day, self.submitted_on, what=what, follows="submission date")
+        check_not_before(day, self.amended_on, what=what, follows="last amendment date")
 
     def check_after_decision(self, day: date, *, what: str) -> None:
         """I14: what follows the award is not dated before the award decision."""
         check_not_before(day, self.decided_on, what=what, follows="award decision date")
+
+    def lowest_by_date(self, account: str, day: date) -> tuple[Money, str]:
+        """The lowest balance of this grant's `account` (`Account.outstanding(id)` or
+        `Account.paid(id)`) on `day` or later, and when (ledger/domain/by_date.py)."""
+        return by_date.lowest_from(self.by_day[account], day)
 
     def _accounts_posting(self, source: str, target: str, amount: Money) -> list[Posting]:
         return [Posting(source, target, amount)] if amount else []

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from ledger.domain import by_date
 from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
 from ledger.errors import AwardAboveRequest, BudgetExceeded, DuplicateApplication, NotEligible
 from ledger.money import Money
@@ -33,6 +34,11 @@ class Phase(LedgerAggregate):
         allow_award_above_request: bool
         committed: Money
         open_applications: dict[str, tuple[str, ...]]
+
+    # `phase:P` by business date (ledger/domain/by_date.py): the envelope on its opening
+    # day, each award and release on its date. None in a phase restored from a snapshot
+    # taken before it was kept: then only the balance now is checked (I3).
+    by_day: by_date.Movements | None = None
 
     @staticmethod
     def id_for(phase_id: str) -> UUID:
@@ -64,6 +70,8 @@ class Phase(LedgerAggregate):
             phase.allow_award_above_request = self.allow_award_above_request
             phase.committed = Money.zero()
             phase.open_applications = {}
+            phase.by_day = {}
+            by_date.record(phase.by_day, self.effective_date, self.envelope)
 
     class ApplicationReceived(LedgerAggregate.Event):
         application_id: str
@@ -82,6 +90,8 @@ class Phase(LedgerAggregate):
 
         def apply(self, phase: Phase) -> None:
             phase.committed = phase.committed + self.change
+            if phase.by_day is not None:
+                by_date.record(phase.by_day, self.effective_date, -self.change)
 
     class ApplicationSettled(LedgerAggregate.Event):
         """The application left the open states (withdrawn, rejected, closed, revoked)."""
@@ -96,6 +106,8 @@ class Phase(LedgerAggregate):
             if remaining:
                 phase.open_applications[self.recipient_id] = remaining
             phase.committed = phase.committed - self.released
+            if phase.by_day is not None and self.released:
+                by_date.record(phase.by_day, self.effective_date, self.released)
 
     def __deepcopy__(self, memo: dict[int, object]) -> Phase:
         """The repository deep-copies cached aggregates on every command; the
@@ -105,6 +117,8 @@ class Phase(LedgerAggregate):
         clone.__dict__.update(self.__dict__)
         clone.open_applications = dict(self.open_applications)
         clone.eligible_kinds = list(self.eligible_kinds)
+        if self.by_day is not None:
+            clone.by_day = dict(self.by_day)
         clone.__dict__["_pending_events"] = list(self.pending_events)
         return clone
 
@@ -137,6 +151,18 @@ class Phase(LedgerAggregate):
                 f"{self.phase_id} ({self.available} available)"
             )
 
+    def check_available_on(self, amount: Money, day: date) -> None:
+        """I3 by business date: an award dated `day` fits what the envelope held on that
+        day and every later one (not money released by a grant closed later)."""
+        if self.by_day is None:
+            return
+        lowest, when = by_date.lowest_from(self.by_day, day)
+        if amount > lowest:
+            raise BudgetExceeded(
+                f"an award of {amount} on {day.isoformat()} exceeds what is left of the "
+                f"envelope of phase {self.phase_id} by business date: {lowest} on {when} "
+                "(the money it needs is released later)")
+
     def check_award(self, *, approved: Money, requested: Money) -> None:
         """I15: no award above the amount applied for, unless the phase allows it."""
         if approved.amount > requested.amount and not getattr(
@@ -162,6 +188,7 @@ class Phase(LedgerAggregate):
     ) -> None:
         if change.amount > 0:
             self.check_available(change)
+            self.check_available_on(change, decided_on)
         self._emit(
             self.CommitmentChanged,
             actor,

@@ -7,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from ledger.domain import by_date
 from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
 from ledger.errors import BudgetExceeded, DateOrder, FiscalYearClosed, InvalidState, NotFound
 from ledger.money import Account, Money, Posting
@@ -24,24 +25,9 @@ class YearBudget:
     carried_out: Money
     closed: bool = False
     appropriated: bool = False
-    # Every change of `unallocated:Y` by business date: what the year held on any day, so
-    # money is not spent, funded or cut on a day before it was there (SPEC §3: the
-    # account never goes negative, by business date included).
-    movements: list[tuple[date, Money]] = field(default_factory=list)
-
-    def lowest_from(self, day: date) -> tuple[Money, date]:
-        """The lowest unallocated balance on `day` or any later business date, and the
-        first date it is reached."""
-        moves = sorted(self.movements, key=lambda move: move[0])
-        balance = sum((amount for on, amount in moves if on <= day), Money.zero())
-        lowest, when = balance, day
-        for on, amount in moves:
-            if on > day:
-                balance = balance + amount
-                if balance < lowest:
-                    lowest, when = balance, on
-        return lowest, when
-
+    # `unallocated:Y`'s change on each business date (ledger/domain/by_date.py): money
+    # is not spent or cut on a day before it was there.
+    movements: by_date.Movements = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> YearBudget:
@@ -156,11 +142,11 @@ class Programme(LedgerAggregate):
         """Notes what `postings`, effective on `day`, move into or out of each year's
         `unallocated:Y` (YearBudget.movements)."""
         for posting in postings:
-            for account, sign in ((posting.target, 1), (posting.source, -1)):
+            for account in (posting.source, posting.target):
                 kind, _, year = str(account).partition(":")
                 if kind == "unallocated":
-                    amount = posting.amount if sign > 0 else -posting.amount
-                    self.year(int(year)).movements.append((day, amount))
+                    by_date.record_postings(
+                        {str(account): self.year(int(year)).movements}, day, [posting])
 
     def budget(self, fiscal_year: int) -> YearBudget:
         budget = self.years.get(fiscal_year)
@@ -201,11 +187,11 @@ class Programme(LedgerAggregate):
             )
         if on is None:
             return
-        lowest, when = year.lowest_from(on)
+        lowest, when = by_date.lowest_from(year.movements, on)
         if amount > lowest:
             raise BudgetExceeded(
                 f"{what} of {amount} on {on.isoformat()} exceeds the unallocated budget of "
-                f"{fiscal_year} by business date: it holds {lowest} on {when.isoformat()} "
+                f"{fiscal_year} by business date: it holds {lowest} on {when} "
                 "(its money is dated later)"
             )
 
@@ -342,11 +328,11 @@ class Programme(LedgerAggregate):
         self.check_open(closed_on, what="closing date")
         # I14: the close settles what the year holds on its date, so that money must be
         # there by then (not appropriated or cut back later).
-        lowest, when = budget.lowest_from(closed_on)
+        lowest, when = by_date.lowest_from(budget.movements, closed_on)
         if budget.unallocated > lowest:
             raise DateOrder(
                 f"closing date {closed_on.isoformat()}: the budget of {fiscal_year} holds "
-                f"{lowest} on {when.isoformat()}, less than the {budget.unallocated} the "
+                f"{lowest} on {when}, less than the {budget.unallocated} the "
                 "close settles (part of it is dated later)")
         if self.is_closed(fiscal_year + 1):
             raise FiscalYearClosed(f"fiscal year {fiscal_year + 1} is closed")

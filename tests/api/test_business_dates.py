@@ -125,12 +125,16 @@ def test_every_step_of_an_application_follows_the_steps_it_depends_on(
     a revocation are never dated before what they act on — otherwise a figure by
     business date counts the application in a state it was not yet in (a withdrawal
     before the submission made `requested` negative on the days between). An undated
-    amendment (SPEC §6 gives it no date) does not hold back a decision dated earlier."""
+    amendment (SPEC §6 gives it no date) corrects the application on its own date, so it
+    does not hold back a decision dated before today; a dated one does."""
     setup = funded(client, recipients=4)
     fresh = submitted(client, setup, 0)  # submitted 2020-03-01
     amended = submitted(client, setup, 1)
     ok(client.post(f"/applications/{amended}/amend", headers=auth("clara"),
                    json={"requested_amount": "40000.00", "reason": "fewer laptops"}))
+    dated = submitted(client, setup, 3)
+    ok(client.post(f"/applications/{dated}/amend", headers=auth("clara"), json={
+        "requested_amount": "30000.00", "reason": "x", "amended_on": "2020-03-10"}))
     granted = approved(client, setup, 2)  # decided 2020-04-01
     path = f"/applications/{granted}"
     drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"),
@@ -144,6 +148,15 @@ def test_every_step_of_an_application_follows_the_steps_it_depends_on(
         "amendment before submission": client.post(
             f"/applications/{fresh}/amend", headers=auth("clara"),
             json={"requested_amount": "1.00", "reason": "x", "amended_on": "2020-02-01"}),
+        "amendment before the last amendment": client.post(
+            f"/applications/{dated}/amend", headers=auth("clara"),
+            json={"requested_amount": "1.00", "reason": "x", "amended_on": "2020-03-05"}),
+        "approval before the last amendment": client.post(
+            f"/applications/{dated}/approve", headers=auth("anna"),
+            json={"approved_amount": "30000.00", "decided_on": "2020-03-05"}),
+        "withdrawal before the last amendment": client.post(
+            f"/applications/{dated}/withdraw", headers=auth("clara"),
+            json={"reason": "x", "withdrawn_on": "2020-03-05"}),
         "proof of use before decision": client.post(
             f"{path}/proof-of-use", headers=auth("clara"),
             json={"spent_amount": "10.00", "submitted_on": "2020-03-31"}),
@@ -214,12 +227,18 @@ def test_a_statement_by_business_date_counts_what_phase_totals_count(
         client: TestClient) -> None:
     """By business date, each application on a statement is its events dated by then,
     folded in the order recorded: not a state recorded later, which may hold changes
-    dated after the date (an undated amendment recorded before a back-dated approval;
-    a revocation dated later, seen through a repayment recorded after it)."""
+    dated after the date (a revocation dated later, seen through a repayment recorded
+    after it). An undated amendment corrects the application from its own date on, in
+    both; a withdrawal after it takes the corrected request out of `requested`."""
     setup = funded(client, recipients=2)
     amended = submitted(client, setup, 0, amount="20000.00")  # 2020-03-01
     ok(client.post(f"/applications/{amended}/amend", headers=auth("clara"),
-                   json={"requested_amount": "15000.00", "reason": "fewer"}))  # today
+                   json={"requested_amount": "15000.00", "reason": "fewer"}))  # undated
+    withdrawn = submitted(client, setup, 1, amount="1000.00")
+    ok(client.post(f"/applications/{withdrawn}/amend", headers=auth("clara"),
+                   json={"requested_amount": "900.00", "reason": "fewer"}))
+    ok(client.post(f"/applications/{withdrawn}/withdraw", headers=auth("clara"),
+                   json={"reason": "x", "withdrawn_on": "2020-03-05"}))
     ok(client.post(f"/applications/{amended}/approve", headers=auth("anna"),
                    json={"approved_amount": "15000.00", "decided_on": "2020-04-01"}))
     revoked = approved(client, setup, 1, amount="10000.00")  # decided 2020-04-01
@@ -241,12 +260,19 @@ def test_a_statement_by_business_date_counts_what_phase_totals_count(
 
     totals = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("fritz"),
                            params={**at, "effective_on": "2020-12-31"}))
+    early = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("fritz"),
+                          params={**at, "effective_on": "2020-03-10"}))
     first = statement(setup.recipients[0], "2020-12-31")[amended]
     second = statement(setup.recipients[1], "2021-03-20")[revoked]
 
-    assert totals["requested"] == "30000.00"  # 20,000.00 (amended only today) + 10,000.00
+    assert totals["requested"] == "25000.00"  # 15,000.00 as amended + 10,000.00
+    # on 2020-03-10: both open ones submitted (15,000.00 as amended, 10,000.00), and the
+    # withdrawn one out of `requested` with all of its corrected 900.00
+    assert (early["requested"], early["counts"]) == ("25000.00", {"submitted": 2,
+                                                                  "withdrawn": 1})
+    assert statement(setup.recipients[1], "2020-03-10")[withdrawn]["status"] == "withdrawn"
     assert (first["status"], first["requested"], first["awarded"]) == (
-        "approved", "20000.00", "15000.00")
+        "approved", "15000.00", "15000.00")
     assert (second["status"], second["paid"], second["repaid"]) == (
         "approved", "6000.00", "1000.00")
     assert statement(setup.recipients[1], "2021-04-01")[revoked]["status"] == "revoked"
@@ -268,3 +294,92 @@ def test_a_year_closed_later_is_open_in_a_reconciliation_by_an_earlier_date(
     assert (before["status"], before["closed_on"], before["lapsed"]) == ("open", None, "0.00")
     assert (after["status"], after["closed_on"]) == ("closed", "2021-01-15")
     assert after["lapsed"] == before["unallocated"] != "0.00"
+
+
+def test_money_is_not_awarded_paid_or_repaid_by_date_before_it_is_there(
+        client: TestClient) -> None:
+    """SPEC §3: phase:P, outstanding:A and paid:A never go negative — by business date
+    too. An award dated before another grant's release that makes room for it, a payment
+    dated before the award increase it needs, and a repayment dated before the payment
+    it gives back, or an award cut dated before payments it had to cover, made figures by
+    that date negative (available −100.00, net_paid −5,000.00); they are refused, and the
+    same on a date the money is there recorded."""
+    setup = funded(client, recipients=3)
+    grant = approved(client, setup, 2, amount="10000.00")  # 2020-04-01
+    path = f"/applications/{grant}"
+    envelope_rest = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("fritz"),
+                                  params={"min_position": head(client)}))["available"]
+    big = approved(client, setup, 0, amount=envelope_rest)  # the rest of it, 2020-04-01
+    ok(client.post(f"/applications/{big}/close", headers=auth("anna"),
+                   json={"closed_on": "2020-09-01"}))  # releases all of it on 2020-09-01
+    waiting = submitted(client, setup, 1, amount="100.00")  # 2020-03-01
+
+    def drawdown(amount: str, requested_on: str, paid_on: str) -> None:
+        drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"), json={
+            "amount": amount, "requested_on": requested_on}), 201)
+        ok(client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay",
+                       headers=auth("fritz"), json={"paid_on": paid_on}))
+
+    drawdown("3000.00", "2020-04-02", "2020-04-02")
+    drawdown("7000.00", "2020-08-01", "2020-08-02")
+    ok(client.post(f"{path}/award-amendments", headers=auth("arne"), json={
+        "new_amount": "15000.00", "reason": "more", "decided_on": "2020-10-01"}))
+    third = ok(client.post(f"{path}/drawdowns", headers=auth("clara"), json={
+        "amount": "5000.00", "requested_on": "2020-09-01"}), 201)["drawdown_id"]
+    before = head(client)
+
+    early_award = client.post(f"/applications/{waiting}/approve", headers=auth("anna"),
+                              json={"approved_amount": "100.00", "decided_on": "2020-05-01"})
+    early_payment = client.post(f"{path}/drawdowns/{third}/pay", headers=auth("fritz"),
+                                json={"paid_on": "2020-09-02"})  # the 5,000.00 from 10-01
+    early_repayment = client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "8000.00", "received_on": "2020-05-01", "reason": "unused"})
+    # 12,000.00 is above all that is paid now, but by 2020-08-02 the award was 10,000.00,
+    # all of it paid: cut by 3,000.00 on 2020-05-01 it would be 3,000.00 short then.
+    early_cut = client.post(f"{path}/award-amendments", headers=auth("arne"), json={
+        "new_amount": "12000.00", "reason": "x", "decided_on": "2020-05-01"})
+
+    assert (early_award.status_code, early_award.json()["code"]) == (409, "budget_exceeded")
+    assert (early_repayment.status_code, early_repayment.json()["code"]) == (
+        409, "over_repayment")
+    assert (early_cut.status_code, early_cut.json()["code"]) == (409, "below_paid")
+    assert (early_payment.status_code, early_payment.json()["code"]) == (
+        409, "over_drawdown")
+    assert head(client) == before
+    ok(client.post(f"/applications/{waiting}/approve", headers=auth("anna"),
+                   json={"approved_amount": "100.00", "decided_on": "2020-09-01"}))
+    ok(client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "8000.00", "received_on": "2020-08-02", "reason": "unused"}), 201)
+    ok(client.post(f"{path}/drawdowns/{third}/pay", headers=auth("fritz"),
+                   json={"paid_on": "2020-10-01"}))
+    for day in ("2020-04-30", "2020-05-01", "2020-08-01", "2020-09-01"):
+        accounts = ok(client.get(f"/programmes/{setup.programme_id}/accounts",
+                                 headers=auth("fritz"), params={
+                                     "effective_on": day, "min_position": head(client),
+                                     "limit": 1000}))
+        negative = [a for a in accounts["accounts"] if a["balance"].startswith("-")
+                    and a["account"].split(":")[0] in ("phase", "outstanding", "paid",
+                                                       "unallocated")]
+        assert negative == [], (day, negative)
+
+
+def test_a_budget_by_date_counts_each_day_as_a_whole(client: TestClient) -> None:
+    """Two changes of one day (a spending and a supplement) are that day's balance
+    together, whatever order they were recorded in: money spent on an earlier day from
+    what that day still holds is not refused for a dip inside a later day."""
+    setup = funded(client)
+    base = f"/programmes/{setup.programme_id}/budgets"
+    ok(client.post(base, headers=auth("fritz"), json={
+        "fiscal_year": 2021, "amount": "100.00", "effective_date": "2021-01-01"}), 201)
+    ok(client.post(f"{base}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "100.00", "paid_on": "2021-06-01", "payee": "p", "purpose": "x"}), 201)
+    ok(client.post(f"{base}/2021/amend", headers=auth("fritz"), json={
+        "new_amount": "200.00", "reason": "supplement", "effective_date": "2021-06-01"}))
+
+    earlier = client.post(f"{base}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "50.00", "paid_on": "2021-03-01", "payee": "p", "purpose": "x"})
+    too_much = client.post(f"{base}/2021/expenditures", headers=auth("fritz"), json={
+        "amount": "60.00", "paid_on": "2021-03-01", "payee": "p", "purpose": "x"})
+
+    assert earlier.status_code == 201, earlier.text
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "budget_exceeded")
