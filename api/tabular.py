@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -28,9 +29,11 @@ def wants_csv(request: Request) -> bool:
     return json_at == -1 or accept.find("text/csv") < json_at
 
 
-def rows_csv(rows: list[dict[str, Any]], position: int) -> Response:
-    """One row per item; nested values as JSON; the position in a header."""
-    columns: list[str] = []
+def rows_csv(rows: list[dict[str, Any]], position: int,
+             columns: Sequence[str] = ()) -> Response:
+    """One row per item; nested values as JSON; the position in a header. `columns`
+    come first (and make the header of an empty answer)."""
+    columns = list(columns)
     for row in rows:
         columns.extend(key for key in row if key not in columns)
     buffer = io.StringIO()
@@ -49,11 +52,16 @@ def page_csv(page: dict[str, Any]) -> Response:
     return response
 
 
+STATEMENT_COLUMNS = ("recipient_id", "application_id", "phase_id", "programme_id", "status",
+                     "requested", "awarded", "paid", "repaid", "net_paid", "balance")
+
+
 def statement_csv(document: dict[str, Any]) -> Response:
-    """A recipient statement: one row per application (its drawdowns as JSON)."""
+    """A recipient statement: one row per application (its totals are the columns' sums,
+    `requested` without the withdrawn ones: in JSON)."""
     rows = [{"recipient_id": document.get("recipient_id"), **application}
             for application in document.get("applications", [])]
-    return rows_csv(rows, int(document.get("position", 0)))
+    return rows_csv(rows, int(document.get("position", 0)), STATEMENT_COLUMNS)
 
 
 def figures_csv(document: dict[str, Any]) -> Response:

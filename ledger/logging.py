@@ -54,10 +54,10 @@ def configure_logging(
 
 
 def _route_stdlib(stamp: list[structlog.typing.Processor], chosen: str, level: int) -> None:
-    """Lines of libraries that log through the standard library (uvicorn's supervisor:
-    "Child process [pid] died"; psycopg's pool; eventsourcing) rendered as ours, one
-    write per line (structlog's `ProcessorFormatter`, as its docs recommend for them).
-    uvicorn's own loggers at `level`, everything else from WARNING."""
+    """uvicorn's lines (its supervisor's "Child process [pid] died", a worker's start and
+    failure) rendered as ours, one write per line (structlog's `ProcessorFormatter`, as
+    its docs recommend for the standard library). Only uvicorn's loggers: the root
+    logger stays the host program's (the ledger is a library too)."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(serializer=_orjson_text) if chosen == "json"
         else structlog.dev.ConsoleRenderer())
@@ -67,11 +67,10 @@ def _route_stdlib(stamp: list[structlog.typing.Processor], chosen: str, level: i
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, renderer],
     ))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level < logging.WARNING:
-        root.setLevel(logging.WARNING)
-    logging.getLogger("uvicorn").setLevel(level)
+    uvicorn = logging.getLogger("uvicorn")
+    uvicorn.addHandler(handler)
+    uvicorn.setLevel(level)
+    uvicorn.propagate = False  # not twice where the host logs the root too
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # ours: api.access
 
 

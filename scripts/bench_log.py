@@ -106,7 +106,7 @@ class NationalLog:
         self.transactions += 1 + 2 * YEARS
         for offset in range(0, len(self.recipient_ids), 1000):
             ledger.execute(ADMIN, RegisterRecipients(recipients=[
-                NewRecipient(rid, f"Gemeinde {rid}", KINDS[n % 3], 1000 + n)
+                NewRecipient(rid, f"Gemeinde {rid}", KINDS[n % 3], 1000 + n)  # kind: _build
                 for n, rid in enumerate(self.recipient_ids[offset:offset + 1000],
                                         start=offset)]))
             self.transactions += 1
@@ -159,9 +159,10 @@ class NationalLog:
     def _build(self, phase: Phase, year: int, numbers: range) -> list[Grant]:
         created = []
         for n in numbers:
+            r = n % self.shape.recipients  # registered with KINDS[r % 3] (setup)
             created.append(lifecycle(phase, programme_id=self.programme_id, year=year, n=n,
-                                     recipient_id=self.recipient_ids[n % self.shape.recipients],
-                                     award=self.award))
+                                     recipient_id=self.recipient_ids[r],
+                                     award=self.award, kind=KINDS[r % 3]))
             if n % self._every == 0:
                 self.sample.append(str(created[-1].id))
         return created
@@ -199,7 +200,7 @@ def generate_log(ledger: Ledger, report: Report, *, events: int, batch: int) -> 
 
 
 def lifecycle(phase: Any, *, programme_id: str, year: int, n: int, recipient_id: str,
-              award: Money) -> Grant:
+              award: Money, kind: str = "gemeinde") -> Grant:
     """An application submitted, approved, with 2 × (request, pay) drawdowns, its events
     (and the phase's: received, committed) pending, checked as the commands check them."""
     submitted = date(year, 3, 1) + timedelta(days=n % 90)
@@ -209,9 +210,9 @@ def lifecycle(phase: Any, *, programme_id: str, year: int, n: int, recipient_id:
     app = Grant.start(
         Grant.Submitted, CLERK, id=uuid.UUID(application_id), effective_date=submitted,
         application_id=application_id, programme_id=programme_id, phase_id=phase.phase_id,
-        fiscal_year=year, recipient_id=recipient_id, recipient_kind="gemeinde",
+        fiscal_year=year, recipient_id=recipient_id, recipient_kind=kind,
         requested_amount=award, measures=[], reference=None)
-    phase.check_accepts(recipient_id=recipient_id, kind="gemeinde", submitted_on=submitted)
+    phase.check_accepts(recipient_id=recipient_id, kind=kind, submitted_on=submitted)
     phase.receive(CLERK, application_id=application_id, recipient_id=recipient_id,
                   submitted_on=submitted)
     app.approve(APPROVER, approved_amount=award, decided_on=decided, decision_reference=None)

@@ -96,8 +96,10 @@ def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:
         "fundingOrganization": [{"id": funder or funder_id(grant.programme_id),
                                  "name": grant.funder}],
         "grantProgramme": [{"code": grant.programme_id, "title": grant.programme_name}],
+        # The award and its amendments: they add up to `amountAwarded`, as the schema asks
+        # (a release at a closure or revocation is IATI's: it does not change the award).
         "commitmentTransaction": [_transaction(grant, t) for t in grant.transactions
-                                  if t.commitment],
+                                  if t.kind in ("award", "amendment")],
         "disbursementTransaction": [_transaction(grant, t) for t in grant.disbursements],
     }
     if grant.closed_on:

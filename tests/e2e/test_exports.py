@@ -261,3 +261,6 @@ def test_commitments_add_up_to_what_is_still_committed_and_keep_their_amounts():
     document = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
     _schema_validator().validate(json.loads(threesixtygiving.dumps(document)))
     assert all(len(g["title"]) <= 140 for g in document["grants"])
+    # 360Giving: the award transactions add up to amountAwarded (its schema's rule)
+    assert all(sum((Decimal(str(t["value"])) for t in g["commitmentTransaction"]),
+                   Decimal(0)) == Decimal(str(g["amountAwarded"])) for g in document["grants"])

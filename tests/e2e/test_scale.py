@@ -34,6 +34,9 @@ def test_forty_thousand_events_reconcile_and_replay_identically(postgres_url: st
         assert Decimal(totals["awarded"]) == award * shape.per_phase
         assert Decimal(totals["paid"]) == award * shape.per_phase
         assert Decimal(totals["outstanding"]) == 0
+        # each application carries its recipient's registered kind (not all "gemeinde")
+        kinds = {kind for kind, cell in totals["by_kind"].items() if cell["awarded"] != "0.00"}
+        assert kinds == {"gemeinde", "stadt", "kreisfreie_stadt"}, totals["by_kind"]
         reconciliation = read_models.reconciliation("bench-national", year)
         assert reconciliation["balanced"], reconciliation["checks"]
         assert Decimal(reconciliation["paid_in_year"]) == award * shape.per_phase
