@@ -47,7 +47,11 @@ def snapshotted(sql_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def _raise_envelope_in_snapshot(url: str) -> None:
-    assert Insider(url).edit_snapshots('"1000.00"', '"9000000.00"') == 1
+    insider = Insider(url)
+    assert insider.edit_snapshots('"1000.00"', '"9000000.00"') == 1
+    # and hides the envelope by business date (ledger/domain/by_date.py), which would
+    # otherwise still hold the true envelope and refuse the award: a thorough forger
+    insider.edit_snapshots('"by_day"', '"by_day_hidden"')
 
 
 def _restart(url: str) -> Ledger:
