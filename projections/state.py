@@ -208,11 +208,13 @@ def recipient_statement(q: StateQuery, recipient_id: str, *,
     recipient = q.require("recipient", recipient_id)
     rows = []
     totals = dict.fromkeys(STATEMENT_FIGURES, 0)
-    for now in q.many("application", recipient_id=recipient_id):
-        if q.on is not None and read_events is None:
+    dated: dict[str, Json] = {}
+    if q.on is not None:
+        if read_events is None:
             raise ValueError("a statement by business date needs to read the log")
-        s = now if q.on is None or read_events is None else _state_on(
-            q, read_events, now["application_id"])
+        dated = _states_on(q, read_events, recipient_id)
+    for now in q.many("application", recipient_id=recipient_id):
+        s = now if q.on is None else dated.get(now["application_id"])
         if s is None:
             continue  # submitted after that business date
         money = _money_on(q, s["application_id"]) if q.on is not None else s
@@ -232,24 +234,29 @@ def recipient_statement(q: StateQuery, recipient_id: str, *,
             **({"effective_on": q.on} if q.on is not None else {})}
 
 
-def _state_on(q: StateQuery, read_events: EventReader, application_id: str) -> Json | None:
-    """The application as its events effective on or before `q.on` (and recorded at or
-    before `q.at`) leave it: those events folded in the order they were recorded, as the
-    figures by business date count them — not a state recorded after them, which may
-    hold changes dated later (an undated amendment recorded before a back-dated
-    approval). None: not yet submitted on that date."""
+def _states_on(q: StateQuery, read_events: EventReader, recipient_id: str) -> dict[str, Json]:
+    """The recipient's applications as their events effective on or before `q.on` (and
+    recorded at or before `q.at`) leave them: those events folded in the order they were
+    recorded, as the figures by business date count them — not a state recorded after
+    them, which may hold changes dated later (a revocation dated after the date, seen
+    through a repayment dated before it and recorded after). An application submitted
+    after the date is not among them. One read of the history and one of the log for
+    all of them."""
     rows = q.tx.execute(
-        f"SELECT position FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
-        "AND entity_id = ? AND position <= ? ORDER BY position", (application_id, q.at))
-    entity: Entity | None = None
-    for e in read_events([int(position) for (position,) in rows]):
+        f"SELECT entity_id, position FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
+        "AND recipient_id = ? AND position <= ?", (recipient_id, q.at))
+    of = {int(position): str(entity_id) for entity_id, position in rows}
+    entities: dict[str, Entity] = {}
+    for e in read_events(sorted(of)):
         handler = HANDLERS.get((e.aggregate, e.event_type))
         if handler is None or e.effective_date > str(q.on):
             continue
-        if entity is None and e.originator_version != 1:
-            return None  # its submission is dated later (a log from before I14 held it)
-        entity = handler(entity, e)
-    return entity.state if entity is not None else None
+        application_id = of[e.position]
+        before = entities.get(application_id)
+        if before is None and e.originator_version != 1:
+            continue  # its submission is dated later (a log from before I14 held it)
+        entities[application_id] = handler(before, e)
+    return {application_id: entity.state for application_id, entity in entities.items()}
 
 
 def _money_on(q: StateQuery, application_id: str) -> dict[str, int]:
