@@ -31,6 +31,7 @@ TEXT, EXACT = "text", "exact"  # prefix-searchable words, or the whole reference
 MAX_KEY = 64  # characters of a searchable key: enough to tell names apart, small index
 MAX_EXACT = 200
 MAX_WORDS = 8  # of a search: each is an index range of its own
+SPELLINGS_SCHEMA = 5  # the grants schema that indexes every spelling (read_models.py)
 
 LOOKUP = Table(
     "lookup",

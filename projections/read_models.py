@@ -364,9 +364,11 @@ def build_read_models(
     runner = Runner(db, ledger, all_projections(), interval=interval,
                     **({"batch_size": batch_size} if batch_size else {}))
     runner.leadership = leadership_for(settings.database_url)
-    runner.ensure_schema()
+    runner.ensure_schema(warn=False)
     ensure_status_table(db)
     fill_lookups(db)
+    respell_lookups(db)
+    runner.warn_outdated()  # after the upgrades made in place
     return ReadModelsImpl(db, runner, keep_answers=keep_answers)
 
 
@@ -389,6 +391,31 @@ def fill_lookups(db: Database) -> None:
                                    history_table=HISTORY.name(tag))
     if written:
         log.info("lookups_filled", rows=written)
+
+
+def respell_lookups(db: Database) -> None:
+    """A grants version of schema 4 (search keys as written only) is brought to schema 5
+    in place: its lookup rows are written again from the entity states, in every
+    spelling (projections/lookups.py) — exactly the rows a replay writes, under the
+    projection's tracking row — instead of a replay of the whole log for it."""
+    wanted = lookups.SPELLINGS_SCHEMA
+    with db.read() as tx:
+        live = tx.execute(base.SELECT_LIVE_SCHEMA, ("grants",))
+        if not live or int(live[0][2]) != wanted - 1:
+            return
+        tag = str(live[0][0])
+    with db.write() as tx:
+        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+        tx.execute(base.SELECT_TRACKING + lock, ("grants", tag))
+        again = tx.execute(base.SELECT_LIVE_SCHEMA, ("grants",))
+        if str(again[0][0]) != tag or int(again[0][2]) != wanted - 1:
+            return  # a rebuild switched versions meanwhile, or another process did it
+        tx.execute(f"DELETE FROM {lookups.LOOKUP.name(tag)}")
+        written = lookups.backfill(tx, tag, entities_table=ENTITIES.name(tag),
+                                   history_table=HISTORY.name(tag))
+        tx.execute("UPDATE proj_schemas SET version = ? WHERE projection = 'grants' "
+                   "AND tag = ?", (wanted, tag))
+    log.info("lookups_respelled", rows=written, schema=wanted)
 
 
 def replay_all(settings: Settings, ledger: Ledger, progress: Progress | None = None

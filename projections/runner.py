@@ -67,10 +67,10 @@ class Runner:
 
     # -- schema ------------------------------------------------------------------
 
-    def ensure_schema(self) -> None:
+    def ensure_schema(self, *, warn: bool = True) -> None:
         """Creates what is missing of the live versions: tables, indexes (CREATE … IF NOT
         EXISTS, so a release's new index is added to an existing database here), and
-        the record of each version's schema."""
+        the record of each version's schema; `warn`: logs the outdated ones."""
         with self.db.schema() as tx:
             tx.execute(base.CREATE_VERSIONS)
             tx.execute(base.CREATE_TRACKING)
@@ -82,6 +82,11 @@ class Runner:
                     tx.execute(base.INSERT_SCHEMA, (name, tag, base.LEGACY_SCHEMA))
                 create_tables(tx, projection, tag)
                 tx.execute(base.INSERT_VERSION, (name, tag))
+        if warn:
+            self.warn_outdated()
+
+    def warn_outdated(self) -> None:
+        """Logs each projection whose live tables are of an older schema, with the fix."""
         for name, (version, wanted) in self.outdated().items():
             log.warning("projection_outdated", projection=name, version=version,
                         wanted=wanted, fix=f"ledger replay --projection {name}")

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from ledger import Ledger, Settings, build_ledger
+from ledger import Ledger, NewRecipient, Settings, build_ledger
 from ledger.errors import ProjectionOutdated
-from projections import account_days, base, days
+from projections import account_days, base, days, lookups
 from projections.db import Database
 from projections.grants import CHANGES, ENTRIES, GrantsProjection
 from projections.read_models import ReadModelsImpl, build_read_models
 from tests.projections.helpers import as_of_answers, run_story
+from tests.support.scenario import ADMIN
 
 ON = date(2020, 12, 31)
 
@@ -174,3 +175,37 @@ def _indexes(settings: Settings, ledger: Ledger, name: str, *, start: bool) -> i
             return int(tx.execute(sql, (name,))[0][0])
     finally:
         db.close()
+
+
+def test_a_schema_4_store_gets_its_search_keys_in_every_spelling_at_start(
+    sql_database_url: str,
+) -> None:
+    """Schema 5 only indexes more spellings of the same names: a schema 4 store is not
+    outdated for that (no replay of the whole log, no 503 from /health); its lookup rows
+    are written again at start, exactly as a replay writes them."""
+    settings = Settings(database_url=sql_database_url)
+    ledger = build_ledger(settings)
+    read = build_read_models(settings, ledger)
+    story = run_story(ledger, read)
+    ledger.register_recipients(ADMIN, recipients=[
+        NewRecipient("06440004", "Büdingen, Stadt", "stadt")])
+    read.catch_up()
+    tag = _live_tag(read)
+    with read.db.write() as tx:  # as the last release wrote it: keys as written only
+        tx.execute("UPDATE proj_schemas SET version = 4 WHERE projection = 'grants'")
+        tx.execute(f"DELETE FROM {lookups.LOOKUP.name(tag)} WHERE key = ?",
+                   (lookups.encode("budingen stadt"),))
+    read.close()
+
+    again = build_read_models(settings, ledger)
+    try:
+        outdated = again.runner.outdated()
+        found = again.recipients(text="budingen")["items"]
+        report = again.verify()
+    finally:
+        again.close()
+        ledger.close()
+    assert outdated == {}
+    assert [r["recipient_id"] for r in found] == ["06440004"]
+    assert report.ok, report.differences
+    assert story.phase_id
