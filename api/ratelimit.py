@@ -15,7 +15,8 @@ process, so with `ledger serve --workers N` a key may make up to N times the lim
 (the kernel spreads connections over the workers); a shared storage of `limits`
 (`redis://…`, `memcached://…`; its client package installed) makes it one count for
 all workers and servers. Runs after authentication: a request without a valid key
-is not counted, it is refused by its route.
+is not counted, and neither is one its role may not make (403): it is refused by its
+route.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, problem_body
 
@@ -87,9 +88,15 @@ class RateLimitMiddleware:
                 stats = await limiter.get_window_stats(item, key)
                 await _refuse(send, item, max(1, math.ceil(stats.reset_time - time.time())))
                 return
-        for item in limits:
-            await limiter.hit(item, key)
-        await self.app(scope, receive, send)
+        async def counted(message: Message) -> None:
+            # Counted as it is answered: a request its role may not make (403) cost
+            # nothing, and must not use up the key's allowance for those it may make.
+            if message["type"] == "http.response.start" and message["status"] != 403:
+                for item in limits:
+                    await limiter.hit(item, key)
+            await send(message)
+
+        await self.app(scope, receive, counted)
 
     def _configured(self, scope: Scope) -> tuple[list[RateLimitItem], MovingWindowRateLimiter]:
         if self._limits is None or self._limiter is None:

@@ -49,3 +49,15 @@ def test_without_a_key_nothing_is_counted(limited: TestClient) -> None:
 
     assert {r.status_code for r in anonymous} == {401}
     assert limited.get("/integrity", headers=auth("ida")).status_code == 200
+
+
+def test_requests_refused_by_role_are_not_counted(limited: TestClient) -> None:
+    """A clerk may not read the raw log (403): those refusals cost nothing and must not
+    use up the key's allowance for what it may read (they ran into 429 before)."""
+    refused = [limited.get("/events", headers=auth("clara")) for _ in range(5)]
+
+    allowed = [limited.get("/applications", headers=auth("clara", Accept="text/csv"))
+               for _ in range(3)]
+
+    assert {r.status_code for r in refused} == {403}
+    assert [r.status_code for r in allowed] == [200, 200, 200]
