@@ -147,7 +147,7 @@ def amend_application(command: AmendApplication, actor: Actor, context: Context)
         measures=[m.as_event() for m in measures_of(command.measures)]
         if command.measures is not None
         else grant.measures,
-        reason=command.reason, amended_on=effective,
+        reason=command.reason, amended_on=effective, dated=command.amended_on is not None,
     )
     return Decision([grant], {"application_id": command.application_id}, grant)
 

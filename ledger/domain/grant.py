@@ -77,12 +77,17 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
     class Amended(LedgerAggregate.Event):
         requested_amount: Money
         measures: list[dict[str, Any]]
+        # True when the amendment was given its date (`amended_on`). An undated one is
+        # dated by the application (since this release) or, by an earlier release, by the
+        # day it was recorded: neither holds later steps back (I14).
+        dated: bool = False
 
         def apply(self, app: Grant) -> None:
             app.requested = self.requested_amount
             app.measures = list(self.measures)
             app.recorded_by.add(self.actor)
-            app.amended_on = self.effective_date
+            if self.dated:
+                app.amended_on = self.effective_date
 
     class Withdrawn(LedgerAggregate.Event):
         def apply(self, app: Grant) -> None:

@@ -20,7 +20,9 @@ class GrantDecisions(GrantState):
         measures: list[dict[str, Any]],
         reason: str,
         amended_on: date,
+        dated: bool = True,
     ) -> None:
+        """`dated`: `amended_on` was given (else it is the application's own date)."""
         self.check_status(SUBMITTED, action="amend")
         self.check_after_submission(amended_on, what="amendment date")
         self._emit(
@@ -30,6 +32,7 @@ class GrantDecisions(GrantState):
             reason=reason,
             requested_amount=requested_amount,
             measures=measures,
+            dated=dated,
         )
 
     def withdraw(self, actor: Actor, *, reason: str, withdrawn_on: date) -> None:

@@ -63,7 +63,7 @@ class GrantState:
         drawdowns: dict[str, Drawdown]
         proofs_of_use: list[dict[str, Any]]
         submitted_on: date
-        amended_on: date | None  # of the last amendment of the application
+        amended_on: date | None  # of the last amendment given a date (`amended_on`)
         decided_on: date | None  # of the approval
         # `outstanding:A` and `paid:A` by business date (ledger/domain/by_date.py)
         by_day: dict[str, by_date.Movements]
@@ -127,14 +127,15 @@ class GrantState:
 
     @property
     def application_dated(self) -> date:
-        """The business date of the application as it stands: its last amendment's, or
-        its submission's."""
+        """The business date of the application as it stands: its last dated amendment's,
+        or its submission's."""
         return self.amended_on or self.submitted_on
 
     def check_after_submission(self, day: date, *, what: str) -> None:
         """I14: what is done with the application (amend, withdraw, decide) is not dated
-        before its submission, nor before its last amendment. (An amendment without a
-        date takes the application's own date, so it never holds a decision back.)"""
+        before its submission, nor before its last amendment given a date. (One without
+        a date takes the application's own date, or took the day it was recorded before
+        this release: neither holds a decision back.)"""
         check_not_before(day, self.submitted_on, what=what, follows="submission date")
         check_not_before(day, self.amended_on, what=what, follows="last amendment date")
 

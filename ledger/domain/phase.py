@@ -36,8 +36,9 @@ class Phase(LedgerAggregate):
         open_applications: dict[str, tuple[str, ...]]
 
     # `phase:P` by business date (ledger/domain/by_date.py): the envelope on its opening
-    # day, each award and release on its date. None in a phase restored from a snapshot
-    # taken before it was kept: then only the balance now is checked (I3).
+    # day, each award and release on its date. A snapshot taken before it was kept is
+    # stale, and the fold of the events stands in for it (ledger/persistence/snapshots.py
+    # LATER_FIELDS); None would mean unknown: only the balance now is then checked (I3).
     by_day: by_date.Movements | None = None
 
     @staticmethod

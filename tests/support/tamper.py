@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +64,24 @@ class Insider:
                 originator_id=UUID(str(originator_id)), originator_version=version,
                 topic=topic, state=bytes(state))
             self.sql(f"UPDATE {self.chain} SET hash = %s WHERE position = %s", (previous, at))
+
+    def drop_from_snapshots(self, key: str) -> int:
+        """Removes `key` from the aggregate state of every stored snapshot, as a snapshot
+        an earlier release took (before the aggregate had it) holds it; answers how many
+        snapshots held it."""
+        table = ("stored_snapshots" if self.sqlite
+                 else self.events.replace("ledger_events", "ledger_snapshots"))
+        changed = 0
+        for originator_id, version, state in self.sql(
+                f"SELECT originator_id, originator_version, state FROM {table}"):
+            document = json.loads(bytes(state))
+            if key in document.get("state", {}):
+                del document["state"][key]
+                self.sql(f"UPDATE {table} SET state = %s WHERE originator_id = %s AND "
+                         "originator_version = %s",
+                         (json.dumps(document).encode(), originator_id, version))
+                changed += 1
+        return changed
 
     def edit_snapshots(self, old: str, new: str) -> int:
         """Replaces `old` by `new` in the JSON of every stored snapshot (outside the chain);

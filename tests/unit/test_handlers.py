@@ -369,3 +369,31 @@ def test_a_deep_copy_of_an_aggregate_equals_it_and_shares_nothing_mutable(
         shared = _mutables(aggregate, {}).keys() & _mutables(clone, {}).keys()
         assert not shared, (type(aggregate).__name__, [
             type(_mutables(aggregate, {})[i]).__name__ for i in shared])
+
+
+def test_an_undated_amendment_of_an_earlier_release_holds_no_decision_back(
+        world: Memory) -> None:
+    """An earlier release dated an undated amendment by the day it was recorded; such
+    an event (not `dated`) must not hold a decision dated before that day back — after an
+    upgrade a back-dated approval of such an application was refused with no way out.
+    An amendment given its date does hold later steps to it (I14)."""
+    old_style = submit(world, "r1")
+    grant = world.application(old_style)
+    grant.amend(CLERK, requested_amount=eur("500.00"), measures=[], reason="fewer",
+                amended_on=date(2026, 11, 27), dated=False)  # as the earlier release did
+    grant.collect_events()
+    dated = submit(world, "r2")
+    world.run(CLERK, c.AmendApplication(application_id=dated, requested_amount=eur("500.00"),
+                                        reason="fewer", amended_on=date(2020, 3, 1)))
+
+    world.run(APPROVER, c.ApproveApplication(
+        application_id=old_style, approved_amount=eur("500.00"),
+        decided_on=date(2020, 2, 15)))
+    with pytest.raises(DateOrder):
+        world.run(APPROVER, c.ApproveApplication(
+            application_id=dated, approved_amount=eur("500.00"),
+            decided_on=date(2020, 2, 15)))
+    _, events = world.run(CLERK, c.AmendApplication(
+        application_id=dated, requested_amount=eur("400.00"), reason="fewer still"))
+    assert [e.effective_date for e in events] == [date(2020, 3, 1)]  # the application's
+    assert world.application(dated).amended_on == date(2020, 3, 1)
