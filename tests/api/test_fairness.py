@@ -38,7 +38,10 @@ def test_48_unreachable_min_positions_do_not_stall_an_unrelated_read(client: Tes
         answers = [future.result() for future in waiting]
 
     assert unrelated.status_code == 200, unrelated.text
-    assert took < 1.0, f"an unrelated read took {took:.2f} s behind 48 waiting requests"
+    # Stalled, it waits for the waiters' WAIT_SECONDS (5 s); unstalled it takes
+    # milliseconds, but a CI machine busy with other work took 1.15 s once (a 1 s bound)
+    assert took < WAIT_SECONDS / 2, (
+        f"an unrelated read took {took:.2f} s behind 48 waiting requests")
     assert {(status, code) for status, code, _ in answers} == {(503, "projection_lagging")}
     # Beyond the bound of waiters per process the answer comes at once, not after the
     # wait of WAIT_SECONDS (5 s) the others get: well under half of it even on a machine
