@@ -31,7 +31,7 @@ def test_a_current_answer_is_kept_until_the_projections_move_on(sql_database_url
         result = ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
                                            requested_amount=money("100.00"),
                                            submitted_on=date(f.year, 2, 1))
-        assert read_models.wait_for(result.position)
+        assert read_models.wait_for(result.position, timeout=30)  # a busy machine: > 5 s
         after = read_models.phase_totals(f.phase_id)
 
         assert after["position"] >= result.position
