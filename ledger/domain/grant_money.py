@@ -8,7 +8,7 @@ from datetime import date
 from ledger.domain.base import Actor
 from ledger.domain.dates import check_not_before
 from ledger.domain.grant_state import APPROVED, CLOSED, REVOKED, GrantState
-from ledger.errors import FourEyes, InvalidState, OverDrawdown, OverRepayment
+from ledger.errors import DateOrder, FourEyes, InvalidState, OverDrawdown, OverRepayment
 from ledger.money import Account, Money, Posting
 from ledger.vocabulary import DrawdownStatus
 
@@ -135,6 +135,7 @@ class GrantMoney(GrantState):
                 f"({self.pending}); pay or cancel them before closing"
             )
         released = self.outstanding
+        self._check_release_on(released, closed_on, what="closure date")
         self._emit(
             self.Closed,
             actor,
@@ -145,11 +146,22 @@ class GrantMoney(GrantState):
         )
         return released
 
+    def _check_release_on(self, released: Money, day: date, *, what: str) -> None:
+        """I14 by business date: the residual released on `day` was awarded by then (an
+        award raised on a later date cannot be released before it)."""
+        lowest, when = self.lowest_by_date(Account.outstanding(self.application_id), day)
+        if released > lowest:
+            raise DateOrder(
+                f"{what} {day.isoformat()}: of the {released} it would release, only "
+                f"{lowest} of the award of {self.application_id} is unpaid by business "
+                f"date on {when} (the award was raised later)")
+
     def revoke(self, actor: Actor, *, reason: str, decided_on: date) -> Money:
         """Revokes the grant, cancels requested drawdowns, releases the residual."""
         self.check_status(APPROVED, action="revoke")
         self.check_after_decision(decided_on, what="revocation date")
         released = self.outstanding
+        self._check_release_on(released, decided_on, what="revocation date")
         pending = [d.drawdown_id for d in self.drawdowns.values()
                    if d.status == DrawdownStatus.REQUESTED]
         for drawdown_id in pending:  # the revocation cancels them on its date

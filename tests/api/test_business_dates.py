@@ -383,3 +383,26 @@ def test_a_budget_by_date_counts_each_day_as_a_whole(client: TestClient) -> None
 
     assert earlier.status_code == 201, earlier.text
     assert (too_much.status_code, too_much.json()["code"]) == (409, "budget_exceeded")
+
+
+def test_a_grant_is_not_closed_or_revoked_before_an_award_raised_later(
+        client: TestClient) -> None:
+    """A closure releases the award's unpaid rest on its date: with the award raised on a
+    later date, part of that rest was not awarded yet (outstanding:A went −150.00 by that
+    date). Refused (date_order); on or after the raise, recorded."""
+    setup = funded(client, recipients=1)
+    grant = approved(client, setup, 0, amount="150.00")  # decided 2020-04-01
+    path = f"/applications/{grant}"
+    ok(client.post(f"{path}/award-amendments", headers=auth("arne"), json={
+        "new_amount": "300.00", "reason": "more", "decided_on": "2020-09-01"}))
+    before = head(client)
+
+    early_close = client.post(f"{path}/close", headers=auth("anna"),
+                              json={"closed_on": "2020-07-05"})
+    early_revoke = client.post(f"{path}/revoke", headers=auth("anna"),
+                               json={"reason": "x", "decided_on": "2020-07-05"})
+
+    assert (early_close.status_code, early_close.json()["code"]) == (409, "date_order")
+    assert (early_revoke.status_code, early_revoke.json()["code"]) == (409, "date_order")
+    assert head(client) == before
+    ok(client.post(f"{path}/close", headers=auth("anna"), json={"closed_on": "2020-09-01"}))
