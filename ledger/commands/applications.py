@@ -138,8 +138,11 @@ def amend_application(command: AmendApplication, actor: Actor, context: Context)
     # it stands, on its date (the submission's, or the last amendment's) — so figures by
     # business date count the corrected request from then on, and a decision or a
     # withdrawal dated after the submission always follows it (I14).
+    programme = context.programme(grant.programme_id)
     effective = command.amended_on or grant.application_dated
-    context.programme(grant.programme_id).check_open(effective)
+    if command.amended_on is None and programme.is_closed(effective.year):
+        effective = context.today  # its own date lies in a closed year: the day recorded
+    programme.check_open(effective)
     grant.amend(
         actor,
         requested_amount=command.requested_amount if command.requested_amount is not None

@@ -106,7 +106,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
         def apply(self, app: Grant) -> None:
             app.status = APPROVED
             app.awarded = self.approved_amount
-            app.decided_on = self.effective_date
+            app.decided_on = app.award_changed_on = self.effective_date
             by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class AwardAmended(LedgerAggregate.Event):
@@ -117,6 +117,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
 
         def apply(self, app: Grant) -> None:
             app.awarded = self.new_amount
+            app.award_changed_on = self.effective_date
             by_date.record_postings(app.by_day, self.effective_date, self.postings)
 
     class DrawdownRequested(LedgerAggregate.Event):

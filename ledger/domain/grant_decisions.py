@@ -86,6 +86,7 @@ class GrantDecisions(GrantState):
         """Returns the change of the award (positive: increase)."""
         self.check_status(APPROVED, action="amend the award of")
         self.check_after_decision(decided_on, what="decision date")
+        self.check_after_award_changes(decided_on, what="decision date")
         floor = self.paid + self.pending
         if new_amount < floor:
             raise BelowPaid(

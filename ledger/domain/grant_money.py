@@ -129,6 +129,7 @@ class GrantMoney(GrantState):
         """Closes the grant and returns the residual released to the phase."""
         self.check_status(APPROVED, action="close")
         self.check_after_decision(closed_on, what="closure date")
+        self.check_after_payments(closed_on, what="closure date")
         if self.pending:
             raise InvalidState(
                 f"application {self.application_id} has requested drawdowns "
@@ -160,6 +161,7 @@ class GrantMoney(GrantState):
         """Revokes the grant, cancels requested drawdowns, releases the residual."""
         self.check_status(APPROVED, action="revoke")
         self.check_after_decision(decided_on, what="revocation date")
+        self.check_after_payments(decided_on, what="revocation date")
         released = self.outstanding
         self._check_release_on(released, decided_on, what="revocation date")
         pending = [d.drawdown_id for d in self.drawdowns.values()

@@ -65,6 +65,7 @@ class GrantState:
         submitted_on: date
         amended_on: date | None  # of the last amendment given a date (`amended_on`)
         decided_on: date | None  # of the approval
+        award_changed_on: date  # of the approval or the last award amendment
         # `outstanding:A` and `paid:A` by business date (ledger/domain/by_date.py)
         by_day: dict[str, by_date.Movements]
 
@@ -138,6 +139,16 @@ class GrantState:
         this release: neither holds a decision back.)"""
         check_not_before(day, self.submitted_on, what=what, follows="submission date")
         check_not_before(day, self.amended_on, what=what, follows="last amendment date")
+
+    def check_after_award_changes(self, day: date, *, what: str) -> None:
+        """I14: an award decision (an amendment) follows the last one."""
+        check_not_before(day, self.award_changed_on, what=what,
+                         follows="last decision on the award")
+
+    def check_after_payments(self, day: date, *, what: str) -> None:
+        """I14: a closure or revocation follows every payment made on the grant."""
+        last = max((d.paid_on for d in self.drawdowns.values() if d.paid_on), default=None)
+        check_not_before(day, last, what=what, follows="last payment date")
 
     def check_after_decision(self, day: date, *, what: str) -> None:
         """I14: what follows the award is not dated before the award decision."""

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from ledger.domain import by_date
 from ledger.domain.base import Actor, LedgerAggregate, entity_uuid
+from ledger.domain.dates import check_not_before
 from ledger.errors import BudgetExceeded, DateOrder, FiscalYearClosed, InvalidState, NotFound
 from ledger.money import Account, Money, Posting
 
@@ -28,6 +29,7 @@ class YearBudget:
     # `unallocated:Y`'s change on each business date (ledger/domain/by_date.py): money
     # is not spent or cut on a day before it was there.
     movements: by_date.Movements = field(default_factory=dict)
+    changed_on: date | None = None  # of the appropriation or the last amendment (I14)
 
     @classmethod
     def empty(cls) -> YearBudget:
@@ -83,6 +85,7 @@ class Programme(LedgerAggregate):
             year = programme.year(self.fiscal_year)
             year.appropriation = year.appropriation + self.amount
             year.appropriated = True
+            year.changed_on = self.effective_date
             programme.record_unallocated(self.effective_date, self.postings)
 
     class BudgetAmended(LedgerAggregate.Event):
@@ -93,6 +96,7 @@ class Programme(LedgerAggregate):
 
         def apply(self, programme: Programme) -> None:
             programme.year(self.fiscal_year).appropriation = self.new_amount
+            programme.year(self.fiscal_year).changed_on = self.effective_date
             programme.record_unallocated(self.effective_date, self.postings)
 
     class DirectExpenditureRecorded(LedgerAggregate.Event):
@@ -233,6 +237,8 @@ class Programme(LedgerAggregate):
         budget = self.budget(fiscal_year)
         self.check_year_open(fiscal_year)
         self.check_open(effective_date, what="effective date")
+        check_not_before(effective_date, budget.changed_on, what="effective date",
+                         follows=f"last decision on the budget of {fiscal_year}")
         delta = new_amount - budget.appropriation
         if delta.amount < 0:
             self._check_unallocated(fiscal_year, -delta, what="a budget cut",

@@ -335,14 +335,15 @@ def test_money_is_not_awarded_paid_or_repaid_by_date_before_it_is_there(
     early_repayment = client.post(f"{path}/repayments", headers=auth("fritz"), json={
         "amount": "8000.00", "received_on": "2020-05-01", "reason": "unused"})
     # 12,000.00 is above all that is paid now, but by 2020-08-02 the award was 10,000.00,
-    # all of it paid: cut by 3,000.00 on 2020-05-01 it would be 3,000.00 short then.
+    # all of it paid: cut by 3,000.00 on 2020-05-01 it would be 3,000.00 short then (and
+    # it is dated before the raise of 2020-10-01 it would cut: date_order comes first).
     early_cut = client.post(f"{path}/award-amendments", headers=auth("arne"), json={
         "new_amount": "12000.00", "reason": "x", "decided_on": "2020-05-01"})
 
     assert (early_award.status_code, early_award.json()["code"]) == (409, "budget_exceeded")
     assert (early_repayment.status_code, early_repayment.json()["code"]) == (
         409, "over_repayment")
-    assert (early_cut.status_code, early_cut.json()["code"]) == (409, "below_paid")
+    assert (early_cut.status_code, early_cut.json()["code"]) == (409, "date_order")
     assert (early_payment.status_code, early_payment.json()["code"]) == (
         409, "over_drawdown")
     assert head(client) == before
@@ -406,3 +407,45 @@ def test_a_grant_is_not_closed_or_revoked_before_an_award_raised_later(
     assert (early_revoke.status_code, early_revoke.json()["code"]) == (409, "date_order")
     assert head(client) == before
     ok(client.post(f"{path}/close", headers=auth("anna"), json={"closed_on": "2020-09-01"}))
+
+
+def test_award_and_budget_decisions_follow_the_last_one_and_closures_every_payment(
+        client: TestClient) -> None:
+    """I14: an award amendment dated before the last one (it made 'awarded' 70.00 on a
+    date, an amount nobody decided), a budget amendment likewise, and a closure dated
+    before a payment made are refused; an undated amendment whose application's date
+    lies in a closed year takes the day it is recorded instead of being refused."""
+    setup = funded(client, recipients=2)
+    grant = approved(client, setup, 0, amount="100.00")  # decided 2020-04-01
+    path = f"/applications/{grant}"
+    ok(client.post(f"{path}/award-amendments", headers=auth("arne"), json={
+        "new_amount": "150.00", "reason": "more", "decided_on": "2020-06-01"}))
+    drawn = ok(client.post(f"{path}/drawdowns", headers=auth("clara"), json={
+        "amount": "60.00", "requested_on": "2020-09-01"}), 201)
+    ok(client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                   json={"paid_on": "2020-09-10"}))
+    budgets = f"/programmes/{setup.programme_id}/budgets/2020"
+    ok(client.post(f"{budgets}/amend", headers=auth("fritz"), json={
+        "new_amount": "21000000.00", "reason": "more", "effective_date": "2020-06-01"}))
+    before = head(client)
+
+    refused = {
+        "award amendment before the last": client.post(
+            f"{path}/award-amendments", headers=auth("arne"), json={
+                "new_amount": "120.00", "reason": "less", "decided_on": "2020-05-01"}),
+        "budget amendment before the last": client.post(f"{budgets}/amend",
+            headers=auth("fritz"), json={"new_amount": "20500000.00", "reason": "less",
+                                         "effective_date": "2020-04-01"}),
+        "closure before a payment": client.post(f"{path}/close", headers=auth("anna"),
+                                                json={"closed_on": "2020-09-05"}),
+    }
+
+    for what, response in refused.items():
+        assert (response.status_code, response.json().get("code")) == (409, "date_order"), (
+            what, response.text)
+    assert head(client) == before
+    late = submitted(client, setup, 1)  # 2020-03-01
+    ok(client.post(f"{budgets}/close", headers=auth("fritz"), json={"closed_on": "2021-01-01"}))
+    amended = client.post(f"/applications/{late}/amend", headers=auth("clara"), json={
+        "requested_amount": "40000.00", "reason": "fewer"})
+    assert amended.status_code == 200, amended.text
