@@ -71,6 +71,15 @@ class Money:
             raise ValidationFailed(f"{field}: must be greater than 0.00, got {money}")
         return money
 
+    @classmethod
+    def not_negative(cls, value: object, *, field: str = "amount") -> Money:
+        """Parse an amount that may be zero but not below (a carry-over, a budget cut to
+        nothing)."""
+        money = cls.parse(value, field=field)
+        if money.amount < 0:
+            raise ValidationFailed(f"{field}: must not be negative, got {money}")
+        return money
+
     def __copy__(self) -> Money:
         return self
 

@@ -73,10 +73,9 @@ class CloseFiscalYear(Command):
     carry_over: Money | None = None  # kept as 0.00 when not given
 
     def check(self) -> None:
-        carry = Money.parse(self.carry_over if self.carry_over is not None else Money.zero(),
-                            field="carry_over")
-        if carry.amount < 0:
-            raise ValidationFailed("carry_over: must not be negative")
+        carry = Money.not_negative(
+            self.carry_over if self.carry_over is not None else Money.zero(),
+            field="carry_over")
         set_field(self, "carry_over", carry)
 
 

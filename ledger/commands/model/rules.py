@@ -18,7 +18,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from ledger.commands import validate
-from ledger.errors import ValidationFailed
 from ledger.money import Money
 
 
@@ -36,10 +35,7 @@ class _Positive(Rule):
 
 class _NotNegative(Rule):
     def __call__(self, value: Any, field: str) -> Money:
-        money = Money.parse(value, field=field)
-        if money.amount < 0:
-            raise ValidationFailed(f"{field}: must not be negative, got {money}")
-        return money
+        return Money.not_negative(value, field=field)
 
 
 class _Day(Rule):
