@@ -34,12 +34,11 @@ class Phase(LedgerAggregate):
         allow_award_above_request: bool
         committed: Money
         open_applications: dict[str, tuple[str, ...]]
-
-    # `phase:P` by business date (ledger/domain/by_date.py): the envelope on its opening
-    # day, each award and release on its date. A snapshot taken before it was kept is
-    # stale, and the fold of the events stands in for it (ledger/persistence/snapshots.py
-    # LATER_FIELDS); None would mean unknown: only the balance now is then checked (I3).
-    by_day: by_date.Movements | None = None
+        # `phase:P` by business date (ledger/domain/by_date.py): the envelope on its
+        # opening day, each award and release on its date. A snapshot taken before it was
+        # kept is stale and never restored: the fold of the events stands in for it
+        # (ledger/persistence/snapshots.py LATER_FIELDS).
+        by_day: by_date.Movements
 
     @staticmethod
     def id_for(phase_id: str) -> UUID:
@@ -91,8 +90,7 @@ class Phase(LedgerAggregate):
 
         def apply(self, phase: Phase) -> None:
             phase.committed = phase.committed + self.change
-            if phase.by_day is not None:
-                by_date.record(phase.by_day, self.effective_date, -self.change)
+            by_date.record(phase.by_day, self.effective_date, -self.change)
 
     class ApplicationSettled(LedgerAggregate.Event):
         """The application left the open states (withdrawn, rejected, closed, revoked)."""
@@ -107,7 +105,7 @@ class Phase(LedgerAggregate):
             if remaining:
                 phase.open_applications[self.recipient_id] = remaining
             phase.committed = phase.committed - self.released
-            if phase.by_day is not None and self.released:
+            if self.released:
                 by_date.record(phase.by_day, self.effective_date, self.released)
 
     def __deepcopy__(self, memo: dict[int, object]) -> Phase:
@@ -118,8 +116,7 @@ class Phase(LedgerAggregate):
         clone.__dict__.update(self.__dict__)
         clone.open_applications = dict(self.open_applications)
         clone.eligible_kinds = list(self.eligible_kinds)
-        if self.by_day is not None:
-            clone.by_day = dict(self.by_day)
+        clone.by_day = dict(self.by_day)
         clone.__dict__["_pending_events"] = list(self.pending_events)
         return clone
 
@@ -155,8 +152,6 @@ class Phase(LedgerAggregate):
     def check_available_on(self, amount: Money, day: date) -> None:
         """I3 by business date: an award dated `day` fits what the envelope held on that
         day and every later one (not money released by a grant closed later)."""
-        if self.by_day is None:
-            return
         lowest, when = by_date.lowest_from(self.by_day, day)
         if amount > lowest:
             raise BudgetExceeded(

@@ -145,12 +145,10 @@ class Programme(LedgerAggregate):
     def record_unallocated(self, day: date, postings: list[Posting]) -> None:
         """Notes what `postings`, effective on `day`, move into or out of each year's
         `unallocated:Y` (YearBudget.movements)."""
-        for posting in postings:
-            for account in (posting.source, posting.target):
-                kind, _, year = str(account).partition(":")
-                if kind == "unallocated":
-                    by_date.record_postings(
-                        {str(account): self.year(int(year)).movements}, day, [posting])
+        accounts = {account: self.year(int(account.partition(":")[2])).movements
+                    for posting in postings for account in (posting.source, posting.target)
+                    if account.startswith("unallocated:")}
+        by_date.record_postings(accounts, day, postings)
 
     def budget(self, fiscal_year: int) -> YearBudget:
         budget = self.years.get(fiscal_year)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
@@ -65,23 +66,27 @@ class Insider:
                 topic=topic, state=bytes(state))
             self.sql(f"UPDATE {self.chain} SET hash = %s WHERE position = %s", (previous, at))
 
-    def drop_from_snapshots(self, key: str) -> int:
-        """Removes `key` from the aggregate state of every stored snapshot, as a snapshot
-        an earlier release took (before the aggregate had it) holds it; answers how many
-        snapshots held it."""
+    def change_snapshots(self, change: Callable[[dict[str, Any]], bool]) -> int:
+        """Applies `change` to the aggregate state of every stored snapshot (outside the
+        chain), writing back those it changed (it answers True); answers how many."""
         table = ("stored_snapshots" if self.sqlite
                  else self.events.replace("ledger_events", "ledger_snapshots"))
         changed = 0
         for originator_id, version, state in self.sql(
                 f"SELECT originator_id, originator_version, state FROM {table}"):
             document = json.loads(bytes(state))
-            if key in document.get("state", {}):
-                del document["state"][key]
+            if change(document.get("state", {})):
                 self.sql(f"UPDATE {table} SET state = %s WHERE originator_id = %s AND "
                          "originator_version = %s",
                          (json.dumps(document).encode(), originator_id, version))
                 changed += 1
         return changed
+
+    def drop_from_snapshots(self, key: str) -> int:
+        """Removes `key` from the aggregate state of every stored snapshot, as a snapshot
+        an earlier release took (before the aggregate had it) holds it; answers how many
+        snapshots held it."""
+        return self.change_snapshots(lambda state: state.pop(key, None) is not None)
 
     def edit_snapshots(self, old: str, new: str) -> int:
         """Replaces `old` by `new` in the JSON of every stored snapshot (outside the chain);
