@@ -147,7 +147,7 @@ class Scope:
 class GrantsProjection:
     name: str = "grants"
     # 5: `lookup` keys in every spelling ("büdingen", "budingen", "buedingen"); a version
-    # 4 store is brought to 5 in place at start (read_models.respell_lookups).
+    # 4 store is brought to 5 in place at start (read_models.fill_lookups).
     # 4: `months` (figures by business date read months and days, not every day).
     # 3: `scope_changes` (as-of figures read them; older versions answer as they were
     # written, from legs and application states). 2: `account_days`, and `days` filled

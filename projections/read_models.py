@@ -367,55 +367,50 @@ def build_read_models(
     runner.ensure_schema(warn=False)
     ensure_status_table(db)
     fill_lookups(db)
-    respell_lookups(db)
     runner.warn_outdated()  # after the upgrades made in place
     return ReadModelsImpl(db, runner, keep_answers=keep_answers)
 
 
 def fill_lookups(db: Database) -> None:
-    """A database written before the lookup table existed gets it filled once, from the
-    entity states, under the projection's tracking row (no batch meanwhile)."""
-    with db.read() as tx:
-        live = tx.execute(base.SELECT_LIVE_POSITION, ("grants",))
-        if not live or int(live[0][2]) == 0:
-            return
-        tag = str(live[0][1])
-        if tx.execute(f"SELECT 1 FROM {lookups.LOOKUP.name(tag)} LIMIT 1"):
-            return
-    with db.write() as tx:
-        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
-        tx.execute(base.SELECT_TRACKING + lock, ("grants", tag))
-        if tx.execute(base.SELECT_LIVE_POSITION, ("grants",))[0][1] != tag:
-            return  # a rebuild switched versions meanwhile: it wrote its own rows
-        written = lookups.backfill(tx, tag, entities_table=ENTITIES.name(tag),
-                                   history_table=HISTORY.name(tag))
-    if written:
-        log.info("lookups_filled", rows=written)
+    """The live grants version's lookup rows written from the entity states, once, where
+    a replay is not needed for them — exactly the rows a replay writes, under the
+    projection's tracking row (no batch meanwhile):
+    - a database written before the lookup table existed gets it filled;
+    - one of schema 4 (search keys as written only) gets them again in every spelling
+      (projections/lookups.py) and becomes schema 5."""
+    respelled = lookups.SPELLINGS_SCHEMA
 
-
-def respell_lookups(db: Database) -> None:
-    """A grants version of schema 4 (search keys as written only) is brought to schema 5
-    in place: its lookup rows are written again from the entity states, in every
-    spelling (projections/lookups.py) — exactly the rows a replay writes, under the
-    projection's tracking row — instead of a replay of the whole log for it."""
-    wanted = lookups.SPELLINGS_SCHEMA
-    with db.read() as tx:
+    def due(tx: Tx) -> tuple[str, bool] | None:
+        """(the live tag, whether it is respelled), when its lookups are to be written."""
         live = tx.execute(base.SELECT_LIVE_SCHEMA, ("grants",))
-        if not live or int(live[0][2]) != wanted - 1:
-            return
-        tag = str(live[0][0])
+        if not live:
+            return None
+        tag, position, version = str(live[0][0]), int(live[0][1]), int(live[0][2])
+        if version == respelled - 1:
+            return tag, True
+        empty = not tx.execute(f"SELECT 1 FROM {lookups.LOOKUP.name(tag)} LIMIT 1")
+        return (tag, False) if position > 0 and empty else None
+
+    with db.read() as tx:
+        wanted = due(tx)
+    if wanted is None:
+        return
+    tag, respell = wanted
     with db.write() as tx:
         lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
         tx.execute(base.SELECT_TRACKING + lock, ("grants", tag))
-        again = tx.execute(base.SELECT_LIVE_SCHEMA, ("grants",))
-        if str(again[0][0]) != tag or int(again[0][2]) != wanted - 1:
+        if due(tx) != wanted:
             return  # a rebuild switched versions meanwhile, or another process did it
-        tx.execute(f"DELETE FROM {lookups.LOOKUP.name(tag)}")
+        tx.execute(f"DELETE FROM {lookups.LOOKUP.name(tag)}")  # (empty unless respelled)
         written = lookups.backfill(tx, tag, entities_table=ENTITIES.name(tag),
                                    history_table=HISTORY.name(tag))
-        tx.execute("UPDATE proj_schemas SET version = ? WHERE projection = 'grants' "
-                   "AND tag = ?", (wanted, tag))
-    log.info("lookups_respelled", rows=written, schema=wanted)
+        if respell:
+            tx.execute("UPDATE proj_schemas SET version = ? WHERE projection = 'grants' "
+                       "AND tag = ?", (respelled, tag))
+    if respell:
+        log.info("lookups_respelled", rows=written, schema=respelled)
+    elif written:
+        log.info("lookups_filled", rows=written)
 
 
 def replay_all(settings: Settings, ledger: Ledger, progress: Progress | None = None
