@@ -151,8 +151,11 @@ class Programme(LedgerAggregate):
         by_date.record_postings(accounts, day, postings)
 
     def budget(self, fiscal_year: int) -> YearBudget:
+        """The year's budget: its appropriation, or a carry-in alone (SPEC I2: a year's
+        budget "+ carry-in"; money carried into a year without an appropriation of its
+        own is spent, funded and closed like any other)."""
         budget = self.years.get(fiscal_year)
-        if budget is None or not budget.appropriated:
+        if budget is None or not (budget.appropriated or budget.carried_in):
             raise NotFound(
                 f"programme {self.programme_id} has no budget for {fiscal_year}"
             )
@@ -233,6 +236,10 @@ class Programme(LedgerAggregate):
         effective_date: date,
     ) -> None:
         budget = self.budget(fiscal_year)
+        if not budget.appropriated:  # a carry-in alone: nothing to amend yet
+            raise NotFound(
+                f"programme {self.programme_id} has no appropriation for {fiscal_year} "
+                f"(only a carry-in of {budget.carried_in}); appropriate it first")
         self.check_year_open(fiscal_year)
         self.check_open(effective_date, what="effective date")
         check_not_before(effective_date, budget.changed_on, what="effective date",

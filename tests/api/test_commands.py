@@ -53,6 +53,43 @@ def test_budget_amend_expenditure_and_close(client: TestClient) -> None:
     assert closed["position"] > spent["position"] > amended["position"]
 
 
+def test_a_year_with_only_a_carry_in_is_a_budget(client: TestClient) -> None:
+    """SPEC I2: a year's budget "+ carry-in". Money carried into a year that has no
+    appropriation of its own funds phases, pays direct expenditure and is closed."""
+    setup = funded(client)
+    pid = setup.programme_id
+    ok(client.post(f"/programmes/{pid}/budgets/2020/close", headers=auth("frieda"), json={
+        "closed_on": "2020-12-31", "carry_over": "1000000.00"}))
+    base = f"/programmes/{pid}/budgets/2021"
+    ok(client.post(f"/programmes/{pid}/phases", headers=auth("ada"), json={
+        "phase_id": f"{setup.phase_id}-2021", "name": "Phase 2", "fiscal_year": 2021,
+        "envelope": "600000.00", "opens_on": "2021-02-01", "closes_on": "2021-12-31",
+        "eligible_kinds": ["gemeinde"]}), 201)
+    ok(client.post(f"{base}/expenditures", headers=auth("fritz"), json={
+        "amount": "100000.00", "paid_on": "2021-03-01", "payee": "ekom21",
+        "purpose": "licence"}), 201)
+    over = client.post(f"{base}/expenditures", headers=auth("fritz"), json={
+        "amount": "300000.01", "paid_on": "2021-03-01", "payee": "ekom21",
+        "purpose": "licence"})
+    amend = client.post(f"{base}/amend", headers=auth("fritz"), json={
+        "new_amount": "5.00", "reason": "none yet", "effective_date": "2021-03-01"})
+    closed = ok(client.post(f"{base}/close", headers=auth("frieda"), json={
+        "closed_on": "2021-12-31"}))
+
+    assert over.status_code == 409 and over.json()["code"] == "budget_exceeded"
+    assert amend.status_code == 404 and "appropriate it first" in amend.json()["detail"]
+    year = next(b for b in closed["budgets"] if b["fiscal_year"] == 2021)
+    assert (year["appropriation"], year["carried_in"], year["funded_to_phases"],
+            year["direct_expenditure"], year["lapsed"], year["status"]) == (
+        "0.00", "1000000.00", "600000.00", "100000.00", "300000.00", "closed")
+    reconciliation = ok(client.get(f"/programmes/{pid}/reconciliation/2021",
+                                   params={"min_position": closed["position"]},
+                                   headers=auth("frieda")))
+    assert reconciliation["carried_in"] == "1000000.00"
+    assert reconciliation["lapsed"] == "300000.00"
+    assert reconciliation["balanced"] is True
+
+
 def test_application_lifecycle_to_close(client: TestClient) -> None:
     setup = funded(client)
     application_id = submitted(client, setup)
