@@ -130,8 +130,8 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
 
     def position_at(self, moment: datetime) -> int:
         with self._database_lock:
-            times = [chain_link.recorded_at for chain_link in self._links]
-            return bisect.bisect_right(times, moment)
+            return bisect.bisect_right(self._links, moment,
+                                       key=lambda chain_link: chain_link.recorded_at)
 
     def position_of(self, originator_id: UUID, originator_version: int) -> int | None:
         with self._database_lock:

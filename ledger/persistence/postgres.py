@@ -154,9 +154,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ON e.notification_id = c.position WHERE c.position = ANY(%s) ORDER BY c.position"
         ).format(**names)
         self._sql_read_log_upto = page("position > %(after)s AND position <= %(upto)s")
+        # The last link recorded at or before a time: read backwards along the time index,
+        # only the links of that one moment (a commit's) sorted by position. `MAX(position)
+        # … WHERE recorded_at <= T` walked the primary key down from the head past every
+        # link recorded after T (0.4–2.6 s for a time early in a 1M-event log).
         self._sql_position_at = SQL(
-            "SELECT COALESCE(MAX(position), 0) AS position FROM {schema}.{chain} "
-            "WHERE recorded_at <= %s"
+            "SELECT position FROM {schema}.{chain} WHERE recorded_at <= %s "
+            "ORDER BY recorded_at DESC, position DESC LIMIT 1"
         ).format(**names)
         self._sql_version_at = SQL(
             "SELECT MAX(originator_version) AS version FROM {schema}.{chain} "

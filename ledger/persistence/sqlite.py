@@ -57,7 +57,9 @@ _UPDATE_CHECKPOINT = (
     f"UPDATE {CHECKPOINT_TABLE} SET position = ?, hash = ?, links = ?, verified_at = ?, "
     "broken_at = ?, problem = ? WHERE id = 1"
 )
-_POSITION_AT = f"SELECT COALESCE(MAX(position), 0) FROM {CHAIN_TABLE} WHERE recorded_at <= ?"
+# One seek of the time index, whose entries end with the rowid (the position): see postgres.py.
+_POSITION_AT = (f"SELECT position FROM {CHAIN_TABLE} WHERE recorded_at <= ? "
+                "ORDER BY recorded_at DESC, position DESC LIMIT 1")
 _VERSION_AT = (
     f"SELECT MAX(originator_version) FROM {CHAIN_TABLE} WHERE originator_id = ? AND position <= ?"
 )
