@@ -46,9 +46,32 @@ def rows_csv(rows: list[dict[str, Any]], position: int,
 
 
 def page_csv(page: dict[str, Any]) -> Response:
-    response = rows_csv(list(page.get("items", [])), int(page.get("position", 0)))
+    return _paged(rows_csv(list(page.get("items", [])), int(page.get("position", 0))), page)
+
+
+def _paged(response: Response, page: dict[str, Any]) -> Response:
+    """A page's cursor to the next (`X-Next-Cursor`) and the total it belongs to (a
+    drill-down's figure, the accounts' trial balance: `X-Ledger-Total`) as headers, so a
+    CSV reader knows there is more and what the rows add up to."""
     if page.get("next_cursor"):
         response.headers["X-Next-Cursor"] = str(page["next_cursor"])
+    if isinstance(page.get("total"), str):
+        response.headers["X-Ledger-Total"] = page["total"]
+    return response
+
+
+ACCOUNT_COLUMNS = ("account", "balance")
+
+
+def accounts_csv(document: dict[str, Any]) -> Response:
+    """A page of accounts: one row per account; the trial balance (`X-Ledger-Total`) and
+    the totals by account kind over all of the programme's accounts
+    (`X-Ledger-By-Kind: appropriation=-20000000.00, direct=250000.00, …`) as headers."""
+    response = _paged(rows_csv(list(document.get("accounts", [])),
+                               int(document.get("position", 0)), ACCOUNT_COLUMNS), document)
+    by_kind = document.get("by_kind") or {}
+    response.headers["X-Ledger-By-Kind"] = ", ".join(f"{kind}={amount}"
+                                                     for kind, amount in by_kind.items())
     return response
 
 

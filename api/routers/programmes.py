@@ -173,8 +173,4 @@ async def get_accounts(
     totals by account kind and the trial balance over all of the programme's accounts."""
     return await answer(request, read, AccountsPublic, read.accounts, pid, at=at,
                         cursor=cursor, limit=limit, effective_on=effective_on,
-                        csv=_accounts_csv)
-
-
-def _accounts_csv(document: dict[str, Any]) -> Response:
-    return tabular.rows_csv(list(document["accounts"]), int(document["position"]))
+                        csv=tabular.accounts_csv)

@@ -149,6 +149,37 @@ def test_lists_and_totals_answer_csv(client: TestClient) -> None:
     assert statement.headers["x-ledger-position"] == str(statement_json["position"])
 
 
+def test_a_csv_page_says_there_is_more_and_what_it_adds_up_to(client: TestClient) -> None:
+    """A CSV page of accounts carries the cursor to the next page, the trial balance and
+    the totals by account kind (all of them in JSON); a drill-down page its figure."""
+    setup = funded(client)
+    approved(client, setup)
+    at = {"min_position": head(client)}
+    path = f"/programmes/{setup.programme_id}/accounts"
+    whole = ok(client.get(path, headers=auth("fritz"), params=at))
+    csv_header = auth("fritz", Accept="text/csv")
+
+    pages, cursor = [], None
+    while True:
+        page = client.get(path, headers=csv_header,
+                          params={**at, "limit": 2, **({"cursor": cursor} if cursor else {})})
+        pages.append(page)
+        cursor = page.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+    drill = client.get(f"/phases/{setup.phase_id}/totals/awarded/entries", headers=csv_header,
+                       params={**at, "limit": 1})
+
+    rows = [row for page in pages for row in csv.DictReader(io.StringIO(page.text))]
+    assert len(pages) > 1
+    assert [(r["account"], r["balance"]) for r in rows] == [
+        (a["account"], a["balance"]) for a in whole["accounts"]]
+    assert {page.headers["x-ledger-total"] for page in pages} == {whole["total"]} == {"0.00"}
+    by_kind = dict(item.split("=") for item in pages[0].headers["x-ledger-by-kind"].split(", "))
+    assert by_kind == whole["by_kind"] and by_kind["outstanding"] == "50000.00"
+    assert drill.headers["x-ledger-total"] == "50000.00"
+
+
 def test_every_query_answers_its_position(client: TestClient) -> None:
     setup = funded(client)
     application_id = approved(client, setup)
