@@ -119,6 +119,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "next_page": ("Nächste Seite", "Next page"),
     "first_page": ("Erste Seite", "First page"),
     "none_found": ("Keine Einträge.", "No entries."),
+    # empty states: what is missing, who records it and with which request
+    "no_programmes": ("Noch ist kein Programm angelegt.", "There is no programme yet."),
+    "no_programmes_how": ("Die Administration erstellt ein Programm mit",
+                          "An administrator creates one with"),
+    "no_budget": ("Für dieses Programm ist noch kein Haushalt erfasst.",
+                  "This programme has no budget yet."),
+    "no_budget_how": ("Die Finanzabteilung erfasst den Haushaltsansatz eines Haushaltsjahres mit",
+                      "Finance records a fiscal year's appropriation with"),
+    "no_budget_then": ("Danach stehen hier die Haushaltsabstimmung des Jahres und ihre "
+                       "Prüfungen.", "The year's reconciliation and its checks then show here."),
+    "no_phases": ("Noch ist keine Förderphase eröffnet.", "No phase has been opened yet."),
+    "no_phases_how": ("Die Administration eröffnet eine Förderphase, ausgestattet aus dem "
+                      "Haushalt ihres Jahres, mit",
+                      "An administrator opens one, funded from its year's budget, with"),
+    "no_applications": ("In dieser Förderphase ist noch kein Antrag eingegangen.",
+                        "No application has been submitted to this phase yet."),
+    "no_applications_how": ("Die Sachbearbeitung erfasst Anträge mit",
+                            "Clerks record applications with"),
+    "no_applications_then": ("Danach stehen hier die Anträge nach Status, nach Art der Kommune "
+                             "und nach Maßnahmenkategorie.",
+                             "The applications by status, by kind of recipient and by category "
+                             "then show here."),
+    "no_match": ("Kein Antrag passt zu dieser Suche.", "No application matches this search."),
     "history": ("Verlauf", "History"),
     "who": ("Wer", "Who"),
     "role": ("Rolle", "Role"),

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from tests.support.live_server import live_server
 CHROMIUM = Path(os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium"))
 ASSETS = Path(__file__).parent / "assets"
 USERS = {"ida": ["auditor"], "fritz": ["finance"], "frieda": ["finance"], "clara": ["clerk"],
-         "anna": ["approver"]}
+         "anna": ["approver"], "adam": ["admin"]}
 
 
 def key_of(user: str) -> str:
@@ -160,3 +161,16 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
             nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
     }""")
     return list(result)
+
+
+def accessible(page: Any) -> None:
+    """No WCAG 2.1 A/AA violation, and no script error or CSP refusal so far."""
+    violations = axe_violations(page)
+    assert violations == [], violations
+    assert [e for e in page.console_errors if "401" not in e] == []
+
+
+def amount(text: str) -> Decimal:
+    """'1.234.567,89 €' → Decimal('1234567.89')."""
+    cleaned = text.replace("\u00a0", "").replace("€", "").replace(".", "").replace(",", ".")
+    return Decimal(cleaned.replace("−", "-").strip())

@@ -13,7 +13,7 @@ import httpx
 
 from api.ui.formats import from_local, local_input
 from tests.support.screenshots import keep_current
-from tests.ui.conftest import Site, axe_violations, key_of, sign_in
+from tests.ui.conftest import Site, accessible, amount, key_of, sign_in
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LONG = frozenset({"ui-entries-paid", "ui-audit", "ui-phase"})
@@ -22,19 +22,6 @@ LONG = frozenset({"ui-entries-paid", "ui-audit", "ui-phase"})
 def shoot(page: Any, site: Site, name: str) -> None:
     if site.store == "sqlite":  # long lists: the first screen is enough to show them
         keep_current(SHOTS / f"{name}.png", page.screenshot(full_page=name not in LONG))
-
-
-def accessible(page: Any) -> None:
-    """No WCAG 2.1 A/AA violation, and no script error or CSP refusal so far."""
-    violations = axe_violations(page)
-    assert violations == [], violations
-    assert [e for e in page.console_errors if "401" not in e] == []
-
-
-def amount(text: str) -> Decimal:
-    """'1.234.567,89 €' → Decimal('1234567.89')."""
-    cleaned = text.replace("\u00a0", "").replace("€", "").replace(".", "").replace(",", ".")
-    return Decimal(cleaned.replace("−", "-").strip())
 
 
 def entries_summed(page: Any) -> Decimal:
