@@ -64,12 +64,64 @@ MEASURE_CATEGORY_NAMES: dict[MeasureCategory, tuple[str, str]] = {
 }
 
 
+# The figures' names for people (German, English), by the name the read side answers with:
+# the dashboard's and the reports' one vocabulary, so a figure reads the same on screen as
+# on paper (api/ui/labels.py, scripts/exports/german.py).
+FIGURE_NAMES: dict[str, tuple[str, str]] = {
+    # of a phase (SPEC §5 phase totals)
+    "envelope": ("Fördervolumen der Phase", "Envelope"),
+    "requested": ("Beantragt", "Requested"),
+    "awarded": ("Bewilligt", "Awarded"),
+    "released": ("Freigegeben (nicht mehr gebunden)", "Released"),
+    "committed": ("Gebunden", "Committed"),
+    "available": ("Verfügbar", "Available"),
+    "paid": ("Ausgezahlt", "Paid"),
+    "repaid": ("Zurückgezahlt", "Repaid"),
+    "net_paid": ("Ausgezahlt netto", "Net paid"),
+    "outstanding": ("Bewilligt, noch nicht ausgezahlt", "Outstanding"),
+    # of a fiscal year (SPEC §5 yearly budget reconciliation)
+    "appropriation": ("Haushaltsansatz", "Appropriation"),
+    "carried_in": ("Übertrag aus dem Vorjahr", "Carried in"),
+    "budget": ("Budget", "Budget"),  # appropriation + carried in: the dashboard's chart
+    "funded_to_phases": ("Den Phasen zugewiesen", "Funded to phases"),
+    "direct_expenditure": ("Direkte Ausgaben", "Direct expenditure"),
+    "unallocated": ("Nicht zugewiesen", "Unallocated"),
+    "phases_available": ("In den Phasen verfügbar", "Available in the phases"),
+    "paid_against_year": ("Ausgezahlt zulasten des Jahres", "Paid against the year"),
+    "paid_in_year": ("Ausgezahlt im Jahr", "Paid in the year"),
+    "repaid_in_year": ("Rückzahlungen im Jahr", "Repaid in the year"),
+    "lapsed": ("Verfallen", "Lapsed"),
+    "carried_out": ("Übertrag ins Folgejahr", "Carried out"),
+    "trial_balance": ("Summe aller Buchungen", "Trial balance"),
+    # of a recipient (SPEC §5 recipient statement)
+    "balance": ("Noch auszuzahlen", "Balance"),
+}
+# The five checks of a yearly reconciliation, in order (projections/totals.py
+# `reconciliation`), in the figures' own words.
+CHECK_NAMES: tuple[tuple[str, str], ...] = (
+    ("Ansatz + Übertrag aus dem Vorjahr = den Phasen zugewiesen + direkte Ausgaben + "
+     "nicht zugewiesen + verfallen + Übertrag ins Folgejahr",
+     "Appropriation + carried in = funded to phases + direct expenditure + unallocated + "
+     "lapsed + carried out"),
+    ("Den Phasen zugewiesen = gebunden + Σ verfügbar in den Phasen des Jahres",
+     "Funded to phases = committed + Σ available in the year's phases"),
+    ("Gebunden = ausgezahlt zulasten des Jahres + bewilligt, noch nicht ausgezahlt",
+     "Committed = paid against the year + outstanding"),
+    ("Ausgezahlt zulasten des Jahres = Σ ausgezahlt der Anträge des Jahres",
+     "Paid against the year = Σ paid of the year's applications"),
+    ("Summe aller Buchungen = 0,00 €", "Trial balance of all postings = €0.00"),
+)
+
+
 class BudgetStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
 
 
 __all__ = [
+    "CHECK_NAMES",
+    "FIGURE_NAMES",
+    "MEASURE_CATEGORY_NAMES",
     "OPEN_STATUSES",
     "ApplicationStatus",
     "BudgetStatus",

@@ -6,34 +6,13 @@ rather than vanishing.
 
 from __future__ import annotations
 
-from ledger.vocabulary import MEASURE_CATEGORY_NAMES
+from ledger.vocabulary import CHECK_NAMES, FIGURE_NAMES, MEASURE_CATEGORY_NAMES
 
 LABELS: dict[str, tuple[str, str]] = {
     "report": ("Bericht herunterladen", "Download the report"),
-    # figures of a phase
-    "envelope": ("Mittelrahmen", "Envelope"),
-    "requested": ("Beantragt", "Requested"),
-    "awarded": ("Bewilligt", "Awarded"),
-    "released": ("Freigegeben (Rest)", "Released"),
-    "committed": ("Gebunden", "Committed"),
-    "available": ("Verfügbar", "Available"),
-    "paid": ("Ausgezahlt", "Paid"),
-    "repaid": ("Zurückgezahlt", "Repaid"),
-    "net_paid": ("Netto ausgezahlt", "Net paid"),
-    "outstanding": ("Offen", "Outstanding"),
-    # figures of a fiscal year
-    "appropriation": ("Haushaltsansatz", "Appropriation"),
-    "carried_in": ("Übertrag aus Vorjahr", "Carried in"),
-    "funded_to_phases": ("Förderphasen zugewiesen", "Funded to phases"),
-    "direct_expenditure": ("Direkte Ausgaben", "Direct expenditure"),
-    "unallocated": ("Nicht zugewiesen", "Unallocated"),
-    "paid_against_year": ("Ausgezahlt auf Bindungen des Jahres", "Paid against the year"),
-    "paid_in_year": ("Im Jahr ausgezahlt", "Paid in the year"),
-    "repaid_in_year": ("Im Jahr zurückgezahlt", "Repaid in the year"),
-    "lapsed": ("Verfallen", "Lapsed"),
-    "carried_out": ("Übertrag ins Folgejahr", "Carried out"),
-    "trial_balance": ("Summenprobe aller Buchungen", "Trial balance"),
-    "budget": ("Budget", "Budget"),
+    # figures and the five checks: the reports' words (ledger/vocabulary.py)
+    **FIGURE_NAMES,
+    **{f"check{n}": names for n, names in enumerate(CHECK_NAMES, 1)},
     # statuses and kinds
     "submitted": ("Eingereicht", "Submitted"),
     "approved": ("Bewilligt", "Approved"),
@@ -49,15 +28,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "landkreis": ("Landkreis", "District"),
     # measure categories
     **{str(category): names for category, names in MEASURE_CATEGORY_NAMES.items()},
-    # the five checks of SPEC §5
-    "check1": ("Ansatz + Übertrag = Zuweisungen + Ausgaben + Rest + Verfall + Übertrag",
-               "Appropriation + carried in = funded + direct + unallocated + lapsed + "
-               "carried out"),
-    "check2": ("Zuweisungen = Gebunden + Verfügbares der Phasen",
-               "Funded to phases = committed + available of the phases"),
-    "check3": ("Gebunden = Ausgezahlt + Offen", "Committed = paid + outstanding"),
-    "check4": ("Ausgezahlt = Summe der Anträge", "Paid = sum over the applications"),
-    "check5": ("Summenprobe aller Buchungen = 0,00", "Trial balance of all postings = 0.00"),
     "holds": ("erfüllt", "holds"),
     "fails": ("verletzt", "fails"),
     "balanced": ("Alle Prüfungen erfüllt", "All checks hold"),
@@ -110,7 +80,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "count": ("Anzahl", "Count"),
     "chart_year": ("Budget → zugewiesen → gebunden → ausgezahlt je Haushaltsjahr",
                    "Budget → funded → committed → paid by fiscal year"),
-    "chart_phase": ("Mittelrahmen, Bindung und Auszahlung", "Envelope, commitments and payments"),
+    "chart_phase": ("Fördervolumen, Bindung und Auszahlung", "Envelope, commitments and payments"),
     "search": ("Suche (Name, Gemeindeschlüssel, Aktenzeichen oder Antrags-ID)",
                "Search (name, recipient id, file reference or application id)"),
     "search_button": ("Suchen", "Search"),

@@ -10,25 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from ledger.vocabulary import MEASURE_CATEGORY_NAMES
+from ledger.vocabulary import CHECK_NAMES, FIGURE_NAMES, MEASURE_CATEGORY_NAMES
 
 NBSP = "\u00a0"
 
-FIGURES = {
-    # phase totals
-    "envelope": "Fördervolumen der Phase", "requested": "Beantragt", "awarded": "Bewilligt",
-    "released": "Freigegeben (nicht mehr gebunden)", "committed": "Gebunden",
-    "available": "Verfügbar", "paid": "Ausgezahlt", "repaid": "Zurückgezahlt",
-    "net_paid": "Ausgezahlt netto", "outstanding": "Bewilligt, noch nicht ausgezahlt",
-    # yearly reconciliation
-    "appropriation": "Haushaltsansatz", "carried_in": "Übertrag aus dem Vorjahr",
-    "funded_to_phases": "Den Phasen zugewiesen", "direct_expenditure": "Direkte Ausgaben",
-    "unallocated": "Nicht zugewiesen", "phases_available": "In den Phasen verfügbar",
-    "paid_against_year": "Ausgezahlt zulasten des Jahres", "paid_in_year": "Ausgezahlt im Jahr",
-    "repaid_in_year": "Rückzahlungen im Jahr", "lapsed": "Verfallen",
-    "carried_out": "Übertrag ins Folgejahr", "trial_balance": "Summe aller Buchungen",
-    "balance": "Noch auszuzahlen",
-}
+# The figures as the dashboard names them too (ledger/vocabulary.py).
+FIGURES = {name: names[0] for name, names in FIGURE_NAMES.items()}
 STATUSES = {
     "submitted": "eingereicht", "approved": "bewilligt", "rejected": "abgelehnt",
     "withdrawn": "zurückgezogen", "closed": "abgeschlossen", "revoked": "widerrufen",
@@ -41,14 +28,7 @@ KINDS = {
 # The measure categories (SPEC §4) as the dashboard names them: one word for each.
 CATEGORIES = {str(category): names[0] for category, names in MEASURE_CATEGORY_NAMES.items()}
 # The five checks of a yearly reconciliation (projections/totals.py `reconciliation`).
-CHECKS = (
-    "Ansatz + Übertrag aus dem Vorjahr = den Phasen zugewiesen + direkte Ausgaben + "
-    "nicht zugewiesen + verfallen + Übertrag ins Folgejahr",
-    "Den Phasen zugewiesen = gebunden + Σ verfügbar in den Phasen des Jahres",
-    "Gebunden = ausgezahlt zulasten des Jahres + bewilligt, noch nicht ausgezahlt",
-    "Ausgezahlt zulasten des Jahres = Σ ausgezahlt der Anträge des Jahres",
-    "Summe aller Buchungen = 0,00 €",
-)
+CHECKS = tuple(names[0] for names in CHECK_NAMES)
 
 
 def label(name: str, labels: dict[str, str] = FIGURES) -> str:
