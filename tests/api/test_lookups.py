@@ -3,8 +3,10 @@ applications by file reference or recipient name, every list with its total."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
+from projections import lookups
 from tests.api.conftest import auth
 from tests.api.scenario import Setup, funded, head, ok
 
@@ -165,3 +167,38 @@ def test_lookups_answer_every_role_and_not_without_a_key(client: TestClient) -> 
     anonymous = client.get("/recipients").status_code
 
     assert set(answers) == {200} and anonymous == 401
+
+
+@pytest.mark.parametrize("drives", [1, lookups.DRIVES])
+def test_common_words_are_probed_and_answer_as_narrow_ones_do(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, drives: int,
+) -> None:
+    """A term matching DRIVES lookup rows or more is probed row by row, the narrowest is
+    read as a set (lookups.matching); with DRIVES at 1 every term that matches at all is
+    common, so pages probe every term and counts read sets. The answers are the same."""
+    monkeypatch.setattr(lookups, "DRIVES", drives)
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("06412000", "Stadt Frankfurt am Main"),
+                ("06411000", "Wissenschaftsstadt Darmstadt"), ("06433006", "Stadt Groß-Gerau"))
+    frankfurt = _applied(client, setup, "06412000", "DA-2020/0017")
+    darmstadt = _applied(client, setup, "06411000", "DA-2020/0018")
+    before = head(client)
+    gerau = _applied(client, setup, "06433006", "GG-7")
+
+    def ids(path: str, **params: object) -> tuple[list[str], int]:
+        page = _get(client, path, **params)
+        key = "application_id" if path == "/applications" else "recipient_id"
+        return sorted(item[key] for item in page["items"]), page["total"]
+
+    assert ids("/recipients", q="stadt") == (["06412000", "06433006"], 2)
+    assert ids("/recipients", q="main stadt") == (["06412000"], 1)
+    assert ids("/recipients", q="stadt gross") == (["06433006"], 1)
+    assert ids("/recipients", q="stadt nowhere") == ([], 0)
+    assert ids("/applications", q="stadt") == (sorted([frankfurt, gerau]), 2)
+    assert ids("/applications", q="stadt frank") == ([frankfurt], 1)
+    assert ids("/applications", q="da 2020") == (sorted([frankfurt, darmstadt]), 2)
+    assert ids("/applications", q="da 2020 darmstadt") == ([darmstadt], 1)
+    assert ids("/applications", q="stadt", limit=1)[1] == 2
+    assert ids("/applications", q="stadt", reference="gg 7") == ([gerau], 1)
+    assert ids("/applications", q="stadt", as_of_position=before) == ([frankfurt], 1)
+    assert ids("/applications", q="da darmstadt", as_of_position=before) == ([darmstadt], 1)
