@@ -38,6 +38,7 @@ def current_sql(tag: str) -> str:
 # seek on the secondary index (kind, phase_id, entity_id) and sorted: every row of the kind
 # read, where the key reads one.
 LATEST_STATE = "kind DESC, entity_id DESC, position DESC"
+_LATEST_OF_H = "h.kind DESC, h.entity_id DESC, h.position DESC"  # the same, of a row `h`
 
 
 class StateQuery:
@@ -68,16 +69,58 @@ class StateQuery:
         self, kind: str, *, after: str | None = None, limit: int | None = None,
         status_not: str | None = None, search: Sequence[lookups.Term] = (), **filters: Any
     ) -> list[Json]:
-        table, where, params = self._where(kind, status_not, search, filters)
+        status = filters.pop("status", None)
+        where, params = self._conditions(kind, None, search, filters)  # what never changes
+        if self.at < self.live:
+            return self._many_as_of(where, params, after=after, limit=limit, status=status,
+                                    status_not=status_not)
         if after is not None:
             where.append("t.entity_id > :after")
             params["after"] = after
-        sql = (f"SELECT t.state FROM {table} t WHERE {' AND '.join(where)} "
-               "ORDER BY t.entity_id")
+        if status is not None:
+            where.append("t.status = :status")
+            params["status"] = status
+        if status_not is not None:
+            where.append("t.status <> :status_not")
+            params["status_not"] = status_not
+        sql = (f"SELECT t.state FROM {ENTITIES.name(self.tag)} t "
+               f"WHERE {' AND '.join(where)} ORDER BY t.entity_id")
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [orjson.loads(state) for (state,) in self.tx.execute(sql, params)]
+
+    def _many_as_of(self, where: list[str], params: dict[str, Any], *, after: str | None,
+                    limit: int | None, status: str | None,
+                    status_not: str | None) -> list[Json]:
+        """A list's states as of `at`: the current rows in id order, a chunk at a time, on
+        what never changes (`where`: kind, ids, fiscal year, a search's names), each with
+        its last history row at or before `at` (a seek of the history's key); then the
+        status, which may have changed, on that row. A page costs about its rows: reading
+        the whole list's history first (each row's `MAX(position)`) took 1.5-3.3 s for
+        any page of a 12,000-application phase of the 1M bench log."""
+        seek = (f"FROM {HISTORY.name(self.tag)} h WHERE h.kind = t.kind "
+                "AND h.entity_id = t.entity_id AND h.position <= :at "
+                f"ORDER BY {_LATEST_OF_H} LIMIT 1")
+        chunk = max(100, (limit or 0) + 1) if limit is not None else None
+        rows = (f"SELECT t.entity_id, (SELECT h.state {seek}), (SELECT h.status {seek}) "
+                f"FROM (SELECT t.kind, t.entity_id FROM {ENTITIES.name(self.tag)} t "
+                f"WHERE {' AND '.join([*where, 't.entity_id > :after'])} "
+                f"ORDER BY t.entity_id{' LIMIT :chunk' if chunk else ''}) t "
+                "ORDER BY t.entity_id")
+        params = {**params, "after": after or "", "chunk": chunk}
+        found: list[Json] = []
+        while True:
+            read = self.tx.execute(rows, params)
+            for _, state, now in read:
+                if state is not None and (status is None or now == status) and (
+                        status_not is None or now != status_not):
+                    found.append(orjson.loads(state))
+                    if limit is not None and len(found) == limit:
+                        return found
+            if chunk is None or len(read) < chunk:
+                return found
+            params["after"] = str(read[-1][0])
 
     def count(self, kind: str, *, search: Sequence[lookups.Term] = (), **filters: Any) -> int:
         """How many `many` would answer without `after` and `limit` (a list's `total`).

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from ledger import Ledger, Settings, build_ledger
+from ledger.commands import NewApplication
 from ledger.errors import NotFound, ValidationFailed
 from projections import ReadModelsImpl, build_read_models
 from projections.totals import PHASE_FIGURES, RECONCILIATION_FIGURES
 from tests.projections.helpers import Story, all_pages, as_of_answers, run_story
+from tests.support.scenario import APPROVER, CLERK, funded_phase, money, recipients
 
 
 @pytest.fixture
@@ -244,3 +247,46 @@ def test_a_statement_by_business_date_lists_applications_as_they_stood_then(
     assert listed("2020-03-01", at=after_submission) == [("submitted", "1000.00", "0.00")]
     assert read_models.recipient_statement(
         rid, effective_on=date(2020, 1, 31))["totals"]["requested"] == "0.00"
+
+
+def test_an_as_of_list_pages_in_chunks_past_rows_that_did_not_exist_or_differ_then(
+    store: tuple[Ledger, ReadModelsImpl],
+) -> None:
+    """As of a position, a list reads the current rows in id order a chunk at a time
+    (projections/state.py `_many_as_of`): rows created later are skipped, and a status
+    filter applies to the state then, across chunk boundaries and cursors."""
+    ledger, read_models = store
+    f = funded_phase(ledger)
+    ids = recipients(ledger, 230)
+    submit = [ledger.submit_applications(CLERK, applications=[
+        NewApplication(f.phase_id, rid, money("100.00"), date(2020, 3, 1))
+        for rid in part]) for part in (ids[:90], ids[90:180])]
+    first = [a for result in submit for a in result.ids["application_ids"].split(",")]
+    for application_id in first[::3]:
+        ledger.approve_application(APPROVER, application_id=application_id,
+                                   approved_amount=money("100.00"), decided_on=date(2020, 4, 1))
+    at = ledger.head()[0]
+    for application_id in first[1::3]:  # approved after `at`: still submitted then
+        ledger.approve_application(APPROVER, application_id=application_id,
+                                   approved_amount=money("100.00"), decided_on=date(2020, 4, 2))
+    later = ledger.submit_applications(CLERK, applications=[  # did not exist at `at`
+        NewApplication(f.phase_id, rid, money("100.00"), date(2020, 3, 1)) for rid in ids[180:]])
+    read_models.catch_up()
+    assert len(later.ids["application_ids"].split(",")) == 50
+
+    def walk(limit: int, **filters: str) -> list[tuple[str, str]]:
+        found, cursor = [], None
+        while True:
+            page = read_models.applications(phase_id=f.phase_id, at=at, limit=limit,
+                                            cursor=cursor, **filters)
+            found += [(a["application_id"], a["status"]) for a in page["items"]]
+            assert len(page["items"]) <= limit
+            if (cursor := page["next_cursor"]) is None:
+                return found
+
+    approved_then = set(first[::3])
+    all_then = sorted((a, "approved" if a in approved_then else "submitted") for a in first)
+    for limit in (1, 7, 99, 100, 101, 1000):
+        assert walk(limit) == all_then
+        assert walk(limit, status="submitted") == [p for p in all_then if p[1] == "submitted"]
+        assert walk(limit, status="approved") == [p for p in all_then if p[1] == "approved"]
