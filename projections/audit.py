@@ -119,14 +119,28 @@ def query_audit(
             where.append(f"{column} = :{column}")
             params[column] = value
     if event_type is not None:
-        column = "event_type" if "." in event_type else "event_name"
-        where.append(f"{column} = :event_type")
-        params["event_type"] = event_type
+        # by the (event_name, position) index, "Application.Approved" too
+        where.append("event_name = :event_name")
+        params["event_name"] = event_type.rpartition(".")[2]
+        if "." in event_type:
+            where.append("event_type = :event_type")
+            params["event_type"] = event_type
+    # A time range is a range of positions (recorded_at never decreases along them):
+    # its ends found on the recorded_at index, then the rows read along the key. On the
+    # recorded_at condition alone the rows were read along the key from the start of the
+    # log (0.7 s for a second late in the 1M bench log).
+    table = AUDIT.name(tag)
     if recorded_from is not None:
-        where.append("recorded_at >= :recorded_from")
+        where += ["recorded_at >= :recorded_from",
+                  f"position >= COALESCE((SELECT f.position FROM {table} f WHERE "
+                  "f.recorded_at >= :recorded_from ORDER BY f.recorded_at, f.position "
+                  "LIMIT 1), :at + 1)"]
         params["recorded_from"] = _moment(recorded_from, field="recorded_from")
     if recorded_to is not None:
-        where.append("recorded_at <= :recorded_to")
+        where += ["recorded_at <= :recorded_to",
+                  f"position <= COALESCE((SELECT t.position FROM {table} t WHERE "
+                  "t.recorded_at <= :recorded_to ORDER BY t.recorded_at DESC, "
+                  "t.position DESC LIMIT 1), 0)"]
         params["recorded_to"] = _moment(recorded_to, field="recorded_to")
     rows = tx.execute(
         f"SELECT {', '.join(ITEM_COLUMNS)} FROM {AUDIT.name(tag)} "

@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from ledger import Ledger, Settings, build_ledger
+from ledger import Ledger, NewRecipient, Settings, build_ledger
 from ledger.commands import NewApplication
 from ledger.errors import NotFound, ValidationFailed
+from ledger.persistence.chain import BULK_EVENTS
 from projections import ReadModelsImpl, build_read_models
 from projections.totals import PHASE_FIGURES, RECONCILIATION_FIGURES
 from tests.projections.helpers import Story, all_pages, as_of_answers, run_story
-from tests.support.scenario import APPROVER, CLERK, funded_phase, money, recipients
+from tests.support.scenario import ADMIN, APPROVER, CLERK, funded_phase, money, recipients
 
 
 @pytest.fixture
@@ -185,6 +186,44 @@ def test_audit_trail_filters_and_pages(store: tuple[Ledger, ReadModelsImpl], sto
     until = everything[3]["recorded_at"]
     assert all(e["recorded_at"] <= until
                for e in read_models.audit(recorded_to=until, limit=1000)["items"])
+
+
+_LONG_AGO = "2000-01-01T00:00:00.000000Z"
+
+
+def test_the_audit_trail_by_time_and_type_is_what_filtering_every_event_gives(
+    store: tuple[Ledger, ReadModelsImpl], story: Story,
+) -> None:
+    """A time range is read as a range of positions (projections/audit.py): every window
+    between recorded times, at the edges of a bulk commit whose events share one time
+    too, answers exactly the events recorded in it; an event type with its aggregate
+    ("Application.Approved") as well as without."""
+    ledger, read_models = store
+    ledger.register_recipients(ADMIN, recipients=[  # one commit: one recorded time
+        NewRecipient(f"bulk{n}", f"Gemeinde {n}", "gemeinde") for n in range(BULK_EVENTS)])
+    read_models.catch_up()
+    everything = all_pages(read_models.audit, limit=1000)
+    times = sorted({e["recorded_at"] for e in everything})
+    tie = max(times, key=[e["recorded_at"] for e in everything].count)
+    assert [e["recorded_at"] for e in everything].count(tie) == BULK_EVENTS
+
+    def window(first: str | None, last: str | None) -> list[int]:
+        return [e["position"] for e in all_pages(read_models.audit, limit=97,
+                                                recorded_from=first, recorded_to=last)]
+
+    for first, last in [(times[0], times[-1]), (times[2], times[5]), (tie, tie),
+                        (times[1], tie), (tie, times[-1]), (times[3], None), (None, times[3]),
+                        (times[-1], times[0]), (_LONG_AGO, "2000-01-02T00:00:00.000000Z"),
+                        ("2999-01-01T00:00:00.000000Z", None), (_LONG_AGO, None)]:
+        assert window(first, last) == [
+            e["position"] for e in everything
+            if (first is None or e["recorded_at"] >= first)
+            and (last is None or e["recorded_at"] <= last)], (first, last)
+    typed = read_models.audit(event_type="Application.Approved", limit=1000)["items"]
+    named = read_models.audit(event_type="Approved", limit=1000)["items"]
+    assert [e["position"] for e in typed] == [e["position"] for e in named] == [
+        e["position"] for e in everything if e["event_type"] == "Application.Approved"]
+    assert read_models.audit(event_type="Programme.Approved", limit=10)["items"] == []
 
 
 def test_as_of_answers_equal_what_the_live_projection_said(sql_database_url: str):
