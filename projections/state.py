@@ -179,10 +179,15 @@ class StateQuery:
                                       probe_all=not counting))
         return where, params
 
+    def then(self) -> str:
+        """For a message that something is unknown: " as of position n" when the question
+        is about an earlier position (it may exist now), else nothing."""
+        return f" as of position {self.at}" if self.at < self.live else ""
+
     def require(self, kind: str, entity_id: str) -> Json:
         state = self.one(kind, entity_id)
         if state is None:
-            raise NotFound(f"unknown {kind} {entity_id}")
+            raise NotFound(f"unknown {kind} {entity_id}{self.then()}")
         return state
 
 

@@ -49,7 +49,7 @@ def scope_at(q: StateQuery, kind: str, scope_id: str) -> tuple[Json, fig.Figures
     rows = q.tx.execute(_changes_sql(q.tag, joined(q.tx, "delta")),
                         {"key": f"{kind}:{scope_id}", "kind": kind, "id": scope_id, "at": q.at})
     if not rows or int(rows[-1][0]) != _STATE:
-        raise NotFound(f"unknown {kind} {scope_id}")
+        raise NotFound(f"unknown {kind} {scope_id}{q.then()}")
     # the checkpoint's sums plus its changes' deltas (one text, or NULL where none)
     return orjson.loads(rows[-1][2]), days.summed_texts(text for _, _, text in rows[:-1])
 
@@ -66,7 +66,7 @@ def _dated_scope(q: StateQuery, kind: str, scope_id: str, on: str
                         {**params, "kind": kind, "id": scope_id})
     state = next((text for part, text in rows if int(part) == _STATE), None)
     if state is None:
-        raise NotFound(f"unknown {kind} {scope_id}")
+        raise NotFound(f"unknown {kind} {scope_id}{q.then()}")
     return orjson.loads(state), days.summed_texts(
         text for part, text in rows if int(part) == _PERIOD)
 
@@ -285,16 +285,16 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
 # -- reconciliation ---------------------------------------------------------------------------
 
 
-def _budget_year(programme: Json, programme_id: str, year: int) -> Json:
+def _budget_year(q: StateQuery, programme: Json, programme_id: str, year: int) -> Json:
     budget = programme["budgets"].get(str(year))
     if budget is None:
-        raise NotFound(f"programme {programme_id} has no budget for {year}")
+        raise NotFound(f"programme {programme_id} has no budget for {year}{q.then()}")
     return dict(budget)
 
 
 def reconciliation(q: StateQuery, programme_id: str, year: int) -> Json:
     programme, base = scope_at(q, "programme", programme_id)
-    budget = _budget_year(programme, programme_id, year)
+    budget = _budget_year(q, programme, programme_id, year)
     f = fig.year_figures(base, year)
     of_applications = base.get(f"app_paid|{year}", 0)
     checks = [
@@ -346,7 +346,7 @@ def _year_ranges(programme_id: str, year: int, figure: str) -> tuple[int, list[R
 def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: str, *,
                            cursor: str | None, limit: int) -> Json:
     programme, base = scope_at(q, "programme", programme_id)
-    _budget_year(programme, programme_id, year)
+    _budget_year(q, programme, programme_id, year)
     if figure not in RECONCILIATION_FIGURES:
         raise NotFound(f"unknown figure {figure}; one of {', '.join(RECONCILIATION_FIGURES)}")
     value = fig.year_figures(base, year)[figure]

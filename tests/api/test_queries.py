@@ -378,3 +378,19 @@ def test_a_statement_totals_requested_without_withdrawn_applications(
 
     assert sorted(a["requested"] for a in statement["applications"]) == ["20000.00", "5.00"]
     assert statement["totals"]["requested"] == totals["requested"] == "20000.00"
+
+
+def test_what_did_not_exist_yet_is_unknown_as_of_that_position(client: TestClient) -> None:
+    setup = funded(client)
+    application_id = approved(client, setup)
+    at = {"as_of_position": 1, "min_position": head(client)}
+
+    answers = [client.get(path, headers=auth("ida"), params=at) for path in (
+        f"/phases/{setup.phase_id}/totals", f"/applications/{application_id}",
+        f"/programmes/{setup.programme_id}/reconciliation/2020")]
+    now = client.get(f"/phases/nope-{setup.phase_id}", headers=auth("ida"))
+
+    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert all(a.json()["detail"].endswith("as of position 1") for a in answers), [
+        a.json()["detail"] for a in answers]
+    assert now.status_code == 404 and "as of" not in now.json()["detail"]
