@@ -14,9 +14,21 @@ from fastapi.responses import Response
 from projections.cells import safe_cell, safe_text
 
 CSV = "text/csv; charset=utf-8"
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "required": False, "schema": {"type": "string"}}
+
+
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-          "description": "JSON, or CSV with `Accept: text/csv`"},
+          "description": "JSON, or CSV with `Accept: text/csv`",
+          "headers": {
+              "X-Ledger-Position": _header("CSV: the position the answer is as of"),
+              "X-Next-Cursor": _header("CSV: the cursor to the next page, when there is one"),
+              "X-Ledger-Total": _header("CSV: what the page's rows add up to over all pages "
+                                        "(a drill-down's figure, the trial balance)"),
+              "X-Ledger-By-Kind": _header("CSV of accounts: the totals by account kind, "
+                                          "`kind=amount, …`"),
+          }},
 }
 
 
@@ -70,8 +82,9 @@ def accounts_csv(document: dict[str, Any]) -> Response:
     response = _paged(rows_csv(list(document.get("accounts", [])),
                                int(document.get("position", 0)), ACCOUNT_COLUMNS), document)
     by_kind = document.get("by_kind") or {}
-    response.headers["X-Ledger-By-Kind"] = ", ".join(f"{kind}={amount}"
-                                                     for kind, amount in by_kind.items())
+    if by_kind:  # (a programme without postings has none)
+        response.headers["X-Ledger-By-Kind"] = ", ".join(f"{kind}={amount}"
+                                                         for kind, amount in by_kind.items())
     return response
 
 

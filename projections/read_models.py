@@ -345,12 +345,13 @@ class ReadModelsImpl:
         self, application_id: str, *, cursor: str | None = None, limit: int = 100,
         at: int | None = None,
     ) -> Json:
-        with self._read("audit", at) as (tx, tag, position, _):
+        with self._read("audit", at) as (tx, tag, position, live):
             page = query_audit(tx, tag, at=position, data_at=self._event_data,
                                entity_type="application",
                                entity_id=application_id, cursor=cursor, limit=limit)
         if not page["items"] and cursor is None:  # no first event: none (then) by that id
-            raise NotFound(f"unknown application {application_id}")
+            then = f" as of position {position}" if position < live else ""
+            raise NotFound(f"unknown application {application_id}{then}")
         return page
 
 

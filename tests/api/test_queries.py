@@ -387,10 +387,11 @@ def test_what_did_not_exist_yet_is_unknown_as_of_that_position(client: TestClien
 
     answers = [client.get(path, headers=auth("ida"), params=at) for path in (
         f"/phases/{setup.phase_id}/totals", f"/applications/{application_id}",
+        f"/applications/{application_id}/history",
         f"/programmes/{setup.programme_id}/reconciliation/2020")]
     now = client.get(f"/phases/nope-{setup.phase_id}", headers=auth("ida"))
 
-    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert [a.status_code for a in answers] == [404, 404, 404, 404]
     assert all(a.json()["detail"].endswith("as of position 1") for a in answers), [
         a.json()["detail"] for a in answers]
     assert now.status_code == 404 and "as of" not in now.json()["detail"]
