@@ -236,11 +236,12 @@ class Programme(LedgerAggregate):
         effective_date: date,
     ) -> None:
         budget = self.budget(fiscal_year)
-        if not budget.appropriated:  # a carry-in alone: nothing to amend yet
-            raise NotFound(
-                f"programme {self.programme_id} has no appropriation for {fiscal_year} "
-                f"(only a carry-in of {budget.carried_in}); appropriate it first")
         self.check_year_open(fiscal_year)
+        if not budget.appropriated:  # a carry-in alone: nothing to amend yet
+            raise InvalidState(
+                f"fiscal year {fiscal_year} of programme {self.programme_id} has no "
+                f"appropriation to amend (only a carry-in of {budget.carried_in}); "
+                "appropriate it first")
         self.check_open(effective_date, what="effective date")
         check_not_before(effective_date, budget.changed_on, what="effective date",
                          follows=f"last decision on the budget of {fiscal_year}")

@@ -77,7 +77,8 @@ def test_a_year_with_only_a_carry_in_is_a_budget(client: TestClient) -> None:
         "closed_on": "2021-12-31"}))
 
     assert over.status_code == 409 and over.json()["code"] == "budget_exceeded"
-    assert amend.status_code == 404 and "appropriate it first" in amend.json()["detail"]
+    assert amend.status_code == 409 and amend.json()["code"] == "invalid_state"
+    assert "appropriate it first" in amend.json()["detail"]
     year = next(b for b in closed["budgets"] if b["fiscal_year"] == 2021)
     assert (year["appropriation"], year["carried_in"], year["funded_to_phases"],
             year["direct_expenditure"], year["lapsed"], year["status"]) == (
