@@ -175,15 +175,18 @@ def matching(tx: Tx, tag: str, kind: str, terms: Sequence[Term], params: dict[st
     read as a set, `t.entity_id IN (…)`, and drives; every other term is a probe of the
     row's own keys (`EXISTS`, one seek of the (kind, entity_id) index). A common word
     ("gemeinde", "de" of every "de-…" id) was a set of every application too, built whole
-    before the page could start: 1.3 s for 20 rows of the 1M bench log. Where every term
-    is common, each is a probe (`probe_all`, a page read in id order stops at its limit)
-    or, for a count that reads them all anyway, a set."""
+    before the page could start: 1.3 s for 20 rows of the 1M bench log. A single common
+    term is a probe (`probe_all`: a page read in id order stops at its limit); several
+    common terms, and a count's, which reads every match anyway, are sets."""
     table = LOOKUP.name(tag)
     parts = [_term_sql(table, kind, n, term, params) for n, term in enumerate(terms)]
     sizes = [_size(tx, kind, selects, params) for _, _, selects in parts]
     driver = min(range(len(terms)), key=sizes.__getitem__, default=None)
     if driver is not None and sizes[driver] >= DRIVES:
-        driver = None if probe_all else -1
+        # One common word: its matches are dense, a page probed in id order stops soon.
+        # Several: they may rarely meet ("gemeinde stadt"), and probing would read the
+        # whole list to find so; their sets are intersected instead, as a count's are.
+        driver = None if probe_all and len(terms) == 1 else -1
     conditions = []
     for n, (found, probe, _) in enumerate(parts):
         if driver in (n, -1):
