@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -124,19 +125,28 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Any, site: Site) -> Iterator[Any]:
-    """A signed-in page (auditor), in German, 1280 px wide."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE",
+@contextmanager
+def german_tab(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    """A tab of its own browser context, in German and Berlin time, that records script
+    errors and CSP refusals (`console_errors`: the tests read them)."""
+    context = browser.new_context(viewport=viewport, locale="de-DE",
                                   timezone_id="Europe/Berlin")
     tab = context.new_page()
     tab.set_default_timeout(15_000)
-    # Script errors and CSP refusals show in the console: the tests read them.
     tab.console_errors = []
     tab.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
     tab.on("pageerror", lambda e: tab.console_errors.append(str(e)))
-    yield tab
-    context.close()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A signed-in page (auditor), in German, 1280 px wide."""
+    with german_tab(browser, {"width": 1280, "height": 900}) as tab:
+        yield tab
 
 
 def sign_in(page: Any, site: Site, user: str = "ida", path: str = "/ui") -> None:

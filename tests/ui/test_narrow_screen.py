@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import Site, axe_violations, sign_in
+from tests.ui.conftest import Site, axe_violations, german_tab, sign_in
 from tests.ui.test_empty_states import a_phase_without_applications, a_programme
 
 PHONE = {"width": 390, "height": 844}
@@ -18,14 +18,8 @@ def phone(browser: Any, site: Site) -> Any:
     """A signed-in page (auditor: every page) on a phone-sized screen."""
     # Not is_mobile: a mobile browser zooms out to fit a page that is too wide, and its
     # window.innerWidth grows with it; the layout viewport stays 390 px here.
-    context = browser.new_context(viewport=PHONE, locale="de-DE", timezone_id="Europe/Berlin")
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    tab.console_errors = []
-    tab.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
-    tab.on("pageerror", lambda e: tab.console_errors.append(str(e)))
-    yield tab
-    context.close()
+    with german_tab(browser, PHONE) as tab:
+        yield tab
 
 
 def overflow(page: Any) -> dict[str, Any]:
