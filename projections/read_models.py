@@ -350,8 +350,8 @@ class ReadModelsImpl:
                                entity_type="application",
                                entity_id=application_id, cursor=cursor, limit=limit)
         if not page["items"] and cursor is None:  # no first event: none (then) by that id
-            then = f" as of position {position}" if position < live else ""
-            raise NotFound(f"unknown application {application_id}{then}")
+            raise NotFound(f"unknown application {application_id}"
+                           f"{state.as_of_note(position, live)}")
         return page
 
 

@@ -38,8 +38,14 @@ def current_sql(tag: str) -> str:
 # seek on the secondary index (kind, phase_id, entity_id) and sorted: every row of the kind
 # read, where the key reads one.
 LATEST_STATE = "kind DESC, entity_id DESC, position DESC"
-_LATEST_OF_H = "h.kind DESC, h.entity_id DESC, h.position DESC"  # the same, of a row `h`
+_LATEST_OF_H = ", ".join(f"h.{key}" for key in LATEST_STATE.split(", "))  # of a row `h`
 MAX_CHUNK = 25_600  # rows of a list as of a position read at once (StateQuery._many_as_of)
+
+
+def as_of_note(at: int, live: int) -> str:
+    """For a message that something is unknown: " as of position n" when the question
+    is about an earlier position (it may exist now), else nothing."""
+    return f" as of position {at}" if at < live else ""
 
 
 class StateQuery:
@@ -92,24 +98,23 @@ class StateQuery:
                     limit: int | None, status_not: str | None) -> list[Json]:
         """A list's states as of `at`, without a status asked: today's rows in id order, a
         chunk at a time, on what never changes (`where`: kind, ids, fiscal year, a
-        search's names), each with the position and status of its last history row at
-        or before `at` (seeks of the history's key); the state is read only for a row
-        that existed then (and is not of `status_not`). A chunk grows fourfold while it
-        finds too few (a position when few of today's rows existed). Reading the whole
-        list's history first (each row's `MAX(position)`) took 1.5-3.3 s for any page of
-        a 12,000-application phase of the 1M bench log."""
+        search's names), each with the position of its last history row at or before
+        `at` (a seek of the history's key); the state is read only for a row that existed
+        then (and is not of `status_not`). A chunk grows fourfold while it finds too few
+        (a position when few of today's rows existed). Reading the whole list's history
+        first (each row's `MAX(position)`) took 1.5-3.3 s for any page of a
+        12,000-application phase of the 1M bench log."""
         history = HISTORY.name(self.tag)
-        seek = (f"FROM {history} h WHERE h.kind = t.kind AND h.entity_id = t.entity_id "
-                f"AND h.position <= :at ORDER BY {_LATEST_OF_H} LIMIT 1")
-        passes = ["x.found IS NOT NULL"]
-        if status_not is not None:
-            passes.append("x.status <> :status_not")
-        # OFFSET 0: PostgreSQL reads each row's seeks once, not once per use
+        not_of = " AND h.status <> :status_not" if status_not is not None else ""
+        # OFFSET 0: PostgreSQL keeps the position's seek a column of its own (no state
+        # where none: a row that did not exist yet)
         fence = " OFFSET 0" if self.tx.dialect == "postgresql" else ""
-        rows = (f"SELECT x.entity_id, CASE WHEN {' AND '.join(passes)} THEN (SELECT h.state "
-                f"FROM {history} h WHERE h.kind = x.kind AND h.entity_id = x.entity_id "
-                "AND h.position = x.found) END FROM (SELECT t.kind, t.entity_id, "
-                f"(SELECT h.position {seek}) AS found, (SELECT h.status {seek}) AS status "
+        rows = (f"SELECT x.entity_id, (SELECT h.state FROM {history} h WHERE h.kind = x.kind "
+                f"AND h.entity_id = x.entity_id AND h.position = x.found{not_of}) "
+                "FROM (SELECT t.kind, t.entity_id, "
+                f"(SELECT h.position FROM {history} h WHERE h.kind = t.kind "
+                "AND h.entity_id = t.entity_id AND h.position <= :at "
+                f"ORDER BY {_LATEST_OF_H} LIMIT 1) AS found "
                 f"FROM (SELECT t.kind, t.entity_id FROM {ENTITIES.name(self.tag)} t "
                 f"WHERE {' AND '.join([*where, 't.entity_id > :after'])} "
                 f"ORDER BY t.entity_id{' LIMIT :chunk' if limit is not None else ''}) t"
@@ -188,9 +193,7 @@ class StateQuery:
         return where, params
 
     def then(self) -> str:
-        """For a message that something is unknown: " as of position n" when the question
-        is about an earlier position (it may exist now), else nothing."""
-        return f" as of position {self.at}" if self.at < self.live else ""
+        return as_of_note(self.at, self.live)
 
     def require(self, kind: str, entity_id: str) -> Json:
         state = self.one(kind, entity_id)

@@ -160,6 +160,8 @@ def _snapshot(read_models: ReadModelsImpl, story: Story) -> dict[str, Any]:
         "reconciliation": read_models.reconciliation(story.programme_id, 2020),
         "accounts": read_models.accounts(story.programme_id),
         "applications": read_models.applications(phase_id=story.phase_id, limit=1000),
+        # (withdrawn applications left out: the as-of walk's `status_not`)
+        "requested": read_models.phase_entries(story.phase_id, "requested", limit=1000),
     }
     return {k: _without_position(v) for k, v in shot.items()}
 
@@ -174,6 +176,7 @@ def as_of_answers(read_models: ReadModelsImpl, story: Story, at: int) -> dict[st
         "reconciliation": read_models.reconciliation(story.programme_id, 2020, at=at),
         "accounts": read_models.accounts(story.programme_id, at=at),
         "applications": read_models.applications(phase_id=story.phase_id, limit=1000, at=at),
+        "requested": read_models.phase_entries(story.phase_id, "requested", limit=1000, at=at),
     }
     assert all(answer["position"] == at for answer in shot.values())
     return {k: _without_position(v) for k, v in shot.items()}
