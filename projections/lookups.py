@@ -166,7 +166,8 @@ DRIVES = 256  # lookup rows: a term that matches fewer is read as a set, the oth
 
 
 def matching(tx: Tx, tag: str, kind: str, terms: Sequence[Term], params: dict[str, Any], *,
-             entities_table: str, probe_all: bool = True) -> list[str]:
+             entities_table: str, probe_all: bool = True,
+             sizes: dict[tuple[str, Term], int] | None = None) -> list[str]:
     """SQL conditions on a row `t`, one per term; adds their parameters (with `:at` already
     among them) to `params`. An application's text matches its reference or its
     recipient's name (the recipient's rows, not one per application).
@@ -177,22 +178,31 @@ def matching(tx: Tx, tag: str, kind: str, terms: Sequence[Term], params: dict[st
     ("gemeinde", "de" of every "de-…" id) was a set of every application too, built whole
     before the page could start: 1.3 s for 20 rows of the 1M bench log. A single common
     term is a probe (`probe_all`: a page read in id order stops at its limit); several
-    common terms, and a count's, which reads every match anyway, are sets."""
+    common terms, and a count's, which reads every match anyway, are sets. `sizes` keeps
+    the terms' counts for the next call of the same question (a page, then its count)."""
     table = LOOKUP.name(tag)
-    parts = [_term_sql(table, kind, n, term, params) for n, term in enumerate(terms)]
-    sizes = [_size(tx, kind, selects, params) for _, _, selects in parts]
-    driver = min(range(len(terms)), key=sizes.__getitem__, default=None)
-    if driver is not None and sizes[driver] >= DRIVES:
+    parts = [_term_sql(table, n, term, params) for n, term in enumerate(terms)]
+    # an application's text: its recipient's name rows too
+    names = [kind == "application" and term[0] == TEXT for term in terms]
+    known = sizes if sizes is not None else {}
+    for term, (selects, _), by_name in zip(terms, parts, names, strict=True):
+        if (kind, term) not in known:
+            kinds = (kind, "recipient") if by_name else (kind,)
+            known[(kind, term)] = _size(tx, [s.format(kind=k) for k in kinds for s in selects],
+                                        params)
+    counts = [known[(kind, term)] for term in terms]
+    driver = min(range(len(terms)), key=counts.__getitem__, default=None)
+    if driver is not None and counts[driver] >= DRIVES:
         # One common word: its matches are dense, a page probed in id order stops soon.
         # Several: they may rarely meet ("gemeinde stadt"), and probing would read the
         # whole list to find so; their sets are intersected instead, as a count's are.
         driver = None if probe_all and len(terms) == 1 else -1
     conditions = []
-    for n, (found, probe, _) in enumerate(parts):
+    for n, ((selects, probe), by_name) in enumerate(zip(parts, names, strict=True)):
         if driver in (n, -1):
-            ids = found
-            if kind == "application" and terms[n][0] == TEXT:
-                recipients = found.replace(f"l.kind = '{kind}'", "l.kind = 'recipient'")
+            ids = " UNION ".join(s.format(kind=kind) for s in selects)
+            if by_name:
+                recipients = " UNION ".join(s.format(kind="recipient") for s in selects)
                 ids += (f" UNION SELECT a.entity_id FROM {entities_table} a WHERE "
                         f"a.kind = 'application' AND a.recipient_id IN ({recipients})")
             conditions.append(f"t.entity_id IN ({ids})")
@@ -201,18 +211,17 @@ def matching(tx: Tx, tag: str, kind: str, terms: Sequence[Term], params: dict[st
             # matching row (SQLite has no OFFSET without LIMIT, and never does).
             end = " OFFSET 0" if tx.dialect == "postgresql" else ""
             own = f"EXISTS ({probe.format(id='t.entity_id', kind=kind)}{end})"
-            if kind == "application" and terms[n][0] == TEXT:
+            if by_name:
                 name = probe.format(id="t.recipient_id", kind="recipient")
                 own = f"({own} OR EXISTS ({name}{end}))"
             conditions.append(own)
     return conditions
 
 
-def _term_sql(table: str, kind: str, n: int, term: Term,
-              params: dict[str, Any]) -> tuple[str, str, list[str]]:
-    """A term's matching ids (`l.entity_id` of the lookup rows of `kind`, one index range
-    per spelling), its probe (a statement with `{id}` and `{kind}` to fill: a row when
-    that entity matches), and the ranges' statements one by one."""
+def _term_sql(table: str, n: int, term: Term, params: dict[str, Any]) -> tuple[list[str], str]:
+    """A term's statements of matching ids (`l.entity_id` of the lookup rows of `{kind}`,
+    one index range per spelling), and its probe (with `{id}` too: a row when that
+    entity matches); `{kind}` and `{id}` are left to fill."""
     field, operator, keys = term
     params[f"lf{n}"] = field
     bounds = []
@@ -223,19 +232,16 @@ def _term_sql(table: str, kind: str, n: int, term: Term,
             bounds.append(f"(l.key >= :lk{n}_{m} AND l.key < :lh{n}_{m})")
         else:
             bounds.append(f"l.key = :lk{n}_{m}")
-    selects = [f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{kind}' AND {bound} "
+    selects = [f"SELECT l.entity_id FROM {table} l WHERE l.kind = '{{kind}}' AND {bound} "
                f"AND l.field = :lf{n} AND l.position <= :at" for bound in bounds]
     probe = (f"SELECT 1 FROM {table} l WHERE l.kind = '{{kind}}' AND l.entity_id = {{id}} "
              f"AND l.field = :lf{n} AND ({' OR '.join(bounds)}) AND l.position <= :at")
-    return " UNION ".join(selects), probe, selects
+    return selects, probe
 
 
-def _size(tx: Tx, kind: str, selects: list[str], params: dict[str, Any]) -> int:
-    """How many lookup rows a term matches (of `kind`, and of recipients for an
-    application's text), counted up to DRIVES: short index ranges, none read whole."""
-    if kind == "application":
-        selects = [*selects, *(select.replace("l.kind = 'application'", "l.kind = 'recipient'")
-                               for select in selects)]
+def _size(tx: Tx, selects: list[str], params: dict[str, Any]) -> int:
+    """How many lookup rows `selects` match, counted up to DRIVES: short index ranges,
+    none read whole."""
     rows = " UNION ALL ".join(selects)
     return int(tx.execute(f"SELECT COUNT(*) FROM ({rows} LIMIT {DRIVES}) x", params)[0][0])
 

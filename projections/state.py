@@ -57,6 +57,9 @@ class StateQuery:
                  schema: int) -> None:
         self.tx, self.tag, self.at, self.live, self.on = tx, tag, at, live, on
         self.schema = schema
+        # how many lookup rows each search term matches (lookups.matching), kept for the
+        # question's next statement: a page, then its count
+        self._term_sizes: dict[tuple[str, lookups.Term], int] = {}
 
     def one(self, kind: str, entity_id: str) -> Json | None:
         rows = self.tx.execute(self.one_sql(), {"kind": kind, "id": entity_id, "at": self.at})
@@ -189,7 +192,7 @@ class StateQuery:
                 params[column] = value
         where.extend(lookups.matching(self.tx, self.tag, kind, search, params,
                                       entities_table=ENTITIES.name(self.tag),
-                                      probe_all=not counting))
+                                      probe_all=not counting, sizes=self._term_sizes))
         return where, params
 
     def then(self) -> str:
