@@ -74,7 +74,8 @@ def _programme_budget(entity: Entity | None, e: LoggedEvent) -> Entity:
         year["lapsed"] += cents(f("lapsed"))
         year["carried_out"] += cents(f("carried_over"))
         year["status"], year["closed_on"] = "closed", e.effective_date
-        _year(entity.state, f("fiscal_year") + 1)["carried_in"] += cents(f("carried_over"))
+        if carried := cents(f("carried_over")):  # none: the next year is no budget (yet)
+            _year(entity.state, f("fiscal_year") + 1)["carried_in"] += carried
     return entity
 
 

@@ -146,6 +146,8 @@ class Scope:
 
 class GrantsProjection:
     name: str = "grants"
+    # 6: a year closed without a carry-over no longer lists the next year (zeros, which
+    # the write side does not budget) in the programme's state; replay to drop it.
     # 5: `lookup` keys in every spelling ("büdingen", "budingen", "buedingen"); a version
     # 4 store is brought to 5 in place at start (read_models.fill_lookups).
     # 4: `months` (figures by business date read months and days, not every day).
@@ -155,7 +157,7 @@ class GrantsProjection:
     # them empty, filled only from the events after the upgrade). 1: before either.
     # A version of an older schema answers as it was written; below 2 it refuses dated
     # questions (projections/read_models.py).
-    schema_version: int = 5
+    schema_version: int = 6
     tables: tuple[Table, ...] = (ENTITIES, HISTORY, ENTRIES, SCOPES, CHECKPOINTS, CHANGES,
                                  *balances.TABLES, *days.TABLES, lookups.LOOKUP,
                                  *account_days.TABLES)

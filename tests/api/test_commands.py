@@ -91,6 +91,30 @@ def test_a_year_with_only_a_carry_in_is_a_budget(client: TestClient) -> None:
     assert reconciliation["balanced"] is True
 
 
+def test_a_year_closed_without_a_carry_over_leaves_the_next_year_unbudgeted(
+    client: TestClient,
+) -> None:
+    """Nothing carried, nothing budgeted: the read side lists no next year the write side
+    refuses, and its reconciliation is the same 404 as its commands."""
+    setup = funded(client)
+    pid = setup.programme_id
+    closed = ok(client.post(f"/programmes/{pid}/budgets/2020/close", headers=auth("frieda"),
+                            json={"closed_on": "2020-12-31"}))
+    at = {"min_position": closed["position"]}
+    programme = ok(client.get(f"/programmes/{pid}", params=at, headers=auth("ida")))
+    reconciliation = client.get(f"/programmes/{pid}/reconciliation/2021", params=at,
+                                headers=auth("frieda"))
+    spend = client.post(f"/programmes/{pid}/budgets/2021/expenditures", headers=auth("fritz"),
+                        json={"amount": "1.00", "paid_on": "2021-03-01", "payee": "ekom21",
+                              "purpose": "licence"})
+
+    assert [b["fiscal_year"] for b in closed["budgets"]] == [2020]
+    assert [b["fiscal_year"] for b in programme["budgets"]] == [2020]
+    assert programme["budgets"][0]["lapsed"] == "4000000.00"
+    assert reconciliation.status_code == 404 and spend.status_code == 404
+    assert "no budget for 2021" in reconciliation.json()["detail"]
+
+
 def test_application_lifecycle_to_close(client: TestClient) -> None:
     setup = funded(client)
     application_id = submitted(client, setup)
