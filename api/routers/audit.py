@@ -127,6 +127,11 @@ def _integrity(ledger: Ledger, digest: str | None) -> dict[str, Any]:
 def _document(answer: LedgerIntegrity, expected: Digest | None,
               snapshots: list[str]) -> dict[str, Any]:
     checkpoint = answer.checkpoint
+    # `verified` is false for any of three reasons; the top-level problem names each.
+    problems = [checkpoint.problem or "",
+                f"the digest: {answer.digest_problem}" if answer.digest_problem else "",
+                f"snapshots: {'; '.join(snapshots)}" if snapshots else ""]
+    problem = "; ".join(p for p in problems if p) or None
     return {
         "position": answer.head_position, "head_position": answer.head_position,
         "head_hash": answer.head_hash, "verified": answer.verified and not snapshots,
@@ -135,7 +140,7 @@ def _document(answer: LedgerIntegrity, expected: Digest | None,
         "verified_at": format_recorded_at(checkpoint.verified_at)
         if checkpoint.verified_at else None,
         "checked": checkpoint.links, "broken_at": checkpoint.broken_at,
-        "problem": checkpoint.problem,
+        "problem": problem,
         "digest": None if expected is None else {
             "position": expected[0], "hash": expected[1],
             "verified": answer.digest_problem is None, "problem": answer.digest_problem},

@@ -20,7 +20,8 @@ class DigestCheck(Public):
 
 class Integrity(Public):
     """The log's head, and how far the chain is verified (the checkpoint): `verified` is
-    false once the checkpoint found a broken link, or when a digest asked about fails."""
+    false once the checkpoint found a broken link, when a digest asked about fails, or when
+    a snapshot was found altered; `problem` says which."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"position": 5000, "head_position": 5000, "head_hash": "9f2c…", "verified": True,

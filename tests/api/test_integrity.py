@@ -44,6 +44,8 @@ def test_a_valid_digest_passes_and_one_beyond_the_log_fails(client: TestClient) 
                               "problem": None}
     assert beyond["verified"] is False and beyond["digest"]["verified"] is False
     assert "beyond the log" in beyond["digest"]["problem"]
+    assert good["problem"] is None
+    assert beyond["problem"] == f"the digest: {beyond['digest']['problem']}"
 
 
 def test_a_malformed_digest_is_a_validation_problem(client: TestClient) -> None:
@@ -69,6 +71,7 @@ def test_the_digest_dodge_is_caught(postgres_url: str, make_client: ClientFactor
     assert answer["verified"] is False
     assert answer["digest"]["verified"] is False
     assert f"no link at the digest's position {position}" == answer["digest"]["problem"]
+    assert f"the digest: {answer['digest']['problem']}" in answer["problem"]
 
 
 def test_a_tampered_row_after_the_checkpoint_is_reported_with_its_position(

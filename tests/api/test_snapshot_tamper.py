@@ -29,3 +29,4 @@ def test_an_envelope_raised_in_the_snapshot_does_not_decide(
     assert integrity["verified"] is False
     assert any(f"snapshot of phase {funded.phase_id}" in problem
                for problem in integrity["snapshot_problems"])
+    assert integrity["problem"] == f"snapshots: {'; '.join(integrity['snapshot_problems'])}"
