@@ -304,6 +304,9 @@ def test_an_as_of_list_pages_in_chunks_past_rows_that_did_not_exist_or_differ_th
     for application_id in first[::3]:
         ledger.approve_application(APPROVER, application_id=application_id,
                                    approved_amount=money("100.00"), decided_on=date(2020, 4, 1))
+    for application_id in first[2::30]:  # a rare status: read from its history rows
+        ledger.reject_application(APPROVER, application_id=application_id, reason="late",
+                                  decided_on=date(2020, 4, 1))
     at = ledger.head()[0]
     for application_id in first[1::3]:  # approved after `at`: still submitted then
         ledger.approve_application(APPROVER, application_id=application_id,
@@ -323,9 +326,10 @@ def test_an_as_of_list_pages_in_chunks_past_rows_that_did_not_exist_or_differ_th
             if (cursor := page["next_cursor"]) is None:
                 return found
 
-    approved_then = set(first[::3])
-    all_then = sorted((a, "approved" if a in approved_then else "submitted") for a in first)
+    then = {**dict.fromkeys(first, "submitted"), **dict.fromkeys(first[::3], "approved"),
+            **dict.fromkeys(first[2::30], "rejected")}
+    all_then = sorted(then.items())
     for limit in (1, 7, 99, 100, 101, 1000):
         assert walk(limit) == all_then
-        assert walk(limit, status="submitted") == [p for p in all_then if p[1] == "submitted"]
-        assert walk(limit, status="approved") == [p for p in all_then if p[1] == "approved"]
+        for status in ("submitted", "approved", "rejected", "withdrawn"):
+            assert walk(limit, status=status) == [p for p in all_then if p[1] == status]
