@@ -142,6 +142,10 @@ def amend_application(command: AmendApplication, actor: Actor, context: Context)
     effective = command.amended_on or grant.application_dated
     if command.amended_on is None and programme.is_closed(effective.year):
         effective = context.today  # its own date lies in a closed year: the day recorded
+    # Dated by other than the application's own date (given, or the day recorded): what
+    # follows may not be dated before it, or figures by business date would count a
+    # withdrawal of a request not yet amended then.
+    dated = command.amended_on is not None or effective != grant.application_dated
     programme.check_open(effective)
     grant.amend(
         actor,
@@ -150,7 +154,7 @@ def amend_application(command: AmendApplication, actor: Actor, context: Context)
         measures=[m.as_event() for m in measures_of(command.measures)]
         if command.measures is not None
         else grant.measures,
-        reason=command.reason, amended_on=effective, dated=command.amended_on is not None,
+        reason=command.reason, amended_on=effective, dated=dated,
     )
     return Decision([grant], {"application_id": command.application_id}, grant)
 

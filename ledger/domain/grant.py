@@ -77,9 +77,10 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
     class Amended(LedgerAggregate.Event):
         requested_amount: Money
         measures: list[dict[str, Any]]
-        # True when the amendment was given its date (`amended_on`). An undated one is
-        # dated by the application (since this release) or, by an earlier release, by the
-        # day it was recorded: neither holds later steps back (I14).
+        # True when the amendment was given its date (`amended_on`), or took the day it
+        # was recorded because the application's own date lies in a closed fiscal year:
+        # later steps follow it (I14). Else it is dated by the application (or, by an
+        # earlier release, by the day recorded) and holds nothing back.
         dated: bool = False
 
         def apply(self, app: Grant) -> None:

@@ -449,3 +449,38 @@ def test_award_and_budget_decisions_follow_the_last_one_and_closures_every_payme
     amended = client.post(f"/applications/{late}/amend", headers=auth("clara"), json={
         "requested_amount": "40000.00", "reason": "fewer"})
     assert amended.status_code == 200, amended.text
+
+
+def test_what_follows_an_amendment_dated_the_day_recorded_is_not_dated_before_it(
+        client: TestClient) -> None:
+    """An undated amendment whose application's date lies in a closed year takes the day
+    it is recorded; a withdrawal dated before that day would leave figures by business
+    date counting the withdrawal of a request not yet amended then (phase totals showed
+    requested -500.00), so it is refused, and one dated that day is taken."""
+    setup = funded(client, recipients=1)
+    application = submitted(client, setup, 0, amount="1000.00")  # 2020-03-01
+    path = f"/applications/{application}"
+    ok(client.post(f"/programmes/{setup.programme_id}/budgets/2020/close",
+                   headers=auth("fritz"), json={"closed_on": "2020-12-31"}))
+    ok(client.post(f"{path}/amend", headers=auth("clara"), json={
+        "requested_amount": "1500.00", "reason": "Korrektur", "measures": [
+            {"category": "strategy", "description": "Strategie", "amount": "1500.00"}]}))
+    history = ok(client.get(f"{path}/history", params={"min_position": head(client)},
+                            headers=auth("ida")))
+    amended_on = history["items"][-1]["effective_date"]
+    before = head(client)
+
+    early = client.post(f"{path}/withdraw", headers=auth("clara"), json={
+        "reason": "zurück", "withdrawn_on": "2021-01-31"})
+
+    assert (early.status_code, early.json()["code"]) == (409, "date_order"), early.text
+    assert amended_on in early.json()["detail"]
+    assert head(client) == before
+    withdrawn = ok(client.post(f"{path}/withdraw", headers=auth("clara"), json={
+        "reason": "zurück", "withdrawn_on": amended_on}))
+    for day in ("2021-03-03", amended_on):
+        totals = ok(client.get(f"/phases/{setup.phase_id}/totals", headers=auth("ida"),
+                               params={"effective_on": day,
+                                       "min_position": withdrawn["position"]}))
+        assert (totals["requested"], totals["requested_by_category"]) == (
+            "1000.00" if day < amended_on else "0.00", {}), (day, totals)
