@@ -43,11 +43,15 @@ def check_in_window(day: date, earliest: date, latest: date, *, what: str) -> No
 
 def check_events_in_window(aggregates: Iterable[Aggregate], earliest: date, latest: date
                            ) -> None:
-    """I13 for the events about to be saved, whatever date a command chose for them."""
+    """I13 for the events about to be saved, whatever date a command chose for them; an
+    event dated by a plan (a phase's opening day, `planned`) may lie in any later year,
+    as its command's `opens_on` may."""
     for aggregate in aggregates:
         for event in aggregate.pending_events:
             day = getattr(event, "effective_date", None)
-            if isinstance(day, date):
+            if isinstance(day, date) and getattr(event, "planned", False):
+                check_in_window(day, earliest, date.max, what="opens_on")
+            elif isinstance(day, date):
                 check_in_window(day, earliest, latest, what=f"date of {type(event).__name__}")
 
 

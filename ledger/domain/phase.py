@@ -56,6 +56,7 @@ class Phase(LedgerAggregate):
         max_open_per_recipient: int
         # I15; phases opened before it was recorded allow no award above the request.
         allow_award_above_request: bool = False
+        planned = True  # dated by the planned opening day: I13's window does not bound it
 
         def apply(self, phase: Phase) -> None:
             phase.phase_id = self.phase_id

@@ -116,6 +116,7 @@ class Programme(LedgerAggregate):
         phase_id: str
         amount: Money
         postings: list[Posting]
+        planned = True  # dated by the phase's planned opening day: a plan may lie later
 
         def apply(self, programme: Programme) -> None:
             year = programme.year(self.fiscal_year)

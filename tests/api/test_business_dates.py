@@ -59,6 +59,26 @@ def test_a_budget_may_name_a_future_fiscal_year(client: TestClient) -> None:
                                  "effective_date": date.today().isoformat()})
 
     assert response.status_code == 201, response.text
+    phase = client.post(f"/programmes/{setup.programme_id}/phases", headers=auth("ada"), json={
+        "phase_id": f"{setup.phase_id}-{year}", "name": "later", "fiscal_year": year,
+        "envelope": "60.00", "opens_on": f"{year}-01-01", "closes_on": f"{year}-12-31",
+        "eligible_kinds": ["gemeinde"]})
+    assert phase.status_code == 201, phase.text
+    programme = ok(client.get(f"/programmes/{setup.programme_id}", headers=auth("ida"),
+                              params={"min_position": phase.json()["position"]}))
+    later = next(b for b in programme["budgets"] if b["fiscal_year"] == year)
+    assert (later["funded_to_phases"], later["unallocated"]) == ("60.00", "40.00")
+    reconciliation = ok(client.get(
+        f"/programmes/{setup.programme_id}/reconciliation/{year}", headers=auth("ida"),
+        params={"min_position": phase.json()["position"], "effective_on": f"{year}-01-01"}))
+    assert (reconciliation["funded_to_phases"], reconciliation["balanced"]) == ("60.00", True)
+    too_early = client.post(f"/programmes/{setup.programme_id}/phases", headers=auth("ada"),
+                            json={"phase_id": "ancient", "name": "x", "fiscal_year": year,
+                                  "envelope": "1.00", "opens_on": "1980-01-01",
+                                  "closes_on": f"{year}-12-31",
+                                  "eligible_kinds": ["gemeinde"]})
+    assert too_early.status_code == 422, too_early.text
+    assert too_early.json()["detail"].startswith("opens_on: 1980-01-01 is outside")
 
 
 def test_refuses_dates_out_of_order_with_date_order(client: TestClient) -> None:
