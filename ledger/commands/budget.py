@@ -74,8 +74,9 @@ def open_phase(command: OpenPhase, actor: Actor, context: Context) -> Decision:
     if context.exists(Phase.id_for(command.phase_id)):
         raise AlreadyExists(f"phase {command.phase_id} already exists")
     programme = context.programme(command.programme_id)
-    programme.fund_phase(actor, fiscal_year=command.fiscal_year, phase_id=command.phase_id,
-                         amount=command.envelope, effective_date=command.opens_on)
+    funded_on = programme.fund_phase(actor, fiscal_year=command.fiscal_year,
+                                     phase_id=command.phase_id, amount=command.envelope,
+                                     effective_date=command.opens_on)
     phase = Phase.start(
         Phase.Opened, actor, id=Phase.id_for(command.phase_id),
         effective_date=command.opens_on, phase_id=command.phase_id,
@@ -85,6 +86,7 @@ def open_phase(command: OpenPhase, actor: Actor, context: Context) -> Decision:
         eligible_kinds=list(command.eligible_kinds),
         max_open_per_recipient=command.max_open_per_recipient,
         allow_award_above_request=command.allow_award_above_request,
+        funded_on=funded_on if funded_on != command.opens_on else None,
     )
     return Decision([programme, phase], {"phase_id": command.phase_id}, phase)
 

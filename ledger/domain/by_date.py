@@ -56,3 +56,15 @@ def lowest_from(movements: Movements, day: date) -> tuple[Money, str]:
         if balance < lowest:
             lowest, when = balance, key
     return Money(Decimal(lowest).scaleb(-2)), when
+
+
+def covered_from(movements: Movements, day: date, amount: Money) -> date:
+    """The first business date on or after `day` from which the balance stays at least
+    `amount` (`amount` must not exceed the balance now): the day money planned for `day`
+    is there."""
+    if lowest_from(movements, day)[0] >= amount:
+        return day
+    for key in sorted(k for k in movements if k > day.isoformat()):
+        if lowest_from(movements, date.fromisoformat(key))[0] >= amount:
+            return date.fromisoformat(key)
+    raise ValueError(f"{amount} exceeds the balance now")  # the caller checked it

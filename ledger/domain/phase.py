@@ -56,6 +56,9 @@ class Phase(LedgerAggregate):
         max_open_per_recipient: int
         # I15; phases opened before it was recorded allow no award above the request.
         allow_award_above_request: bool = False
+        # The day the budget funded the envelope, when its money came after the opening
+        # day (Programme.fund_phase); None: on the opening day.
+        funded_on: date | None = None
         planned = True  # dated by the planned opening day: I13's window does not bound it
 
         def apply(self, phase: Phase) -> None:
@@ -72,7 +75,7 @@ class Phase(LedgerAggregate):
             phase.committed = Money.zero()
             phase.open_applications = {}
             phase.by_day = {}
-            by_date.record(phase.by_day, self.effective_date, self.envelope)
+            by_date.record(phase.by_day, self.funded_on or self.effective_date, self.envelope)
 
     class ApplicationReceived(LedgerAggregate.Event):
         application_id: str

@@ -116,7 +116,7 @@ class Programme(LedgerAggregate):
         phase_id: str
         amount: Money
         postings: list[Posting]
-        planned = True  # dated by the phase's planned opening day: a plan may lie later
+        planned = True  # dated by the phase's opening day (a plan: may lie later) or after
 
         def apply(self, programme: Programme) -> None:
             year = programme.year(self.fiscal_year)
@@ -306,17 +306,20 @@ class Programme(LedgerAggregate):
         phase_id: str,
         amount: Money,
         effective_date: date,
-    ) -> None:
-        self.budget(fiscal_year)
+    ) -> date:
+        """Funds the phase on its opening day (`effective_date`, a plan), or on the later
+        day its money is there (a phase may open before its budget's effective date:
+        `unallocated:Y` never goes negative by business date); returns the day funded."""
+        year = self.budget(fiscal_year)
         self.check_year_open(fiscal_year)
         self.check_open(effective_date, what="effective date")
-        # Not by business date: a phase is funded on its opening day, a plan that may
-        # lie before the budget's effective date (dates.py: planned dates).
         self._check_unallocated(fiscal_year, amount, what=f"the envelope of {phase_id}")
+        funded_on = by_date.covered_from(year.movements, effective_date, amount)
+        self.check_open(funded_on, what="day the budget funds it")
         self._emit(
             self.PhaseFunded,
             actor,
-            effective_date=effective_date,
+            effective_date=funded_on,
             fiscal_year=fiscal_year,
             phase_id=phase_id,
             amount=amount,
@@ -326,6 +329,7 @@ class Programme(LedgerAggregate):
                 )
             ],
         )
+        return funded_on
 
     def close_year(
         self,

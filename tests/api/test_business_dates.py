@@ -204,7 +204,7 @@ def test_a_budget_is_not_spent_or_closed_before_its_money_is_there(
     """SPEC §3: `unallocated:Y` never goes negative — by business date too. Money taken
     out of a year's budget on a day before it was appropriated (or carried in) made
     the accounts by that date negative, and so did a close that settled money dated
-    after it. (A phase's funding is dated by its opening day, a plan: not checked.)"""
+    after it. (A phase opening before its money is there: see the next test.)"""
     setup = funded(client)  # 2020: 20,000,000.00 appropriated on 2020-01-01
     budgets = f"/programmes/{setup.programme_id}/budgets"
     ok(client.post(budgets, headers=auth("fritz"), json={
@@ -241,6 +241,48 @@ def test_a_budget_is_not_spent_or_closed_before_its_money_is_there(
         negative = [a for a in accounts["accounts"] if a["account"].startswith(
             "unallocated:") and a["balance"].startswith("-")]
         assert negative == [], (day, negative)
+
+
+def test_a_phase_opening_before_its_money_is_funded_when_the_money_is_there(
+        client: TestClient) -> None:
+    """A phase's opening day is a plan and may lie before its budget's effective date;
+    its envelope leaves `unallocated:Y` on the day the money is there, so no account
+    marked ≥0 goes negative by business date, and no award is dated before it."""
+    setup = funded(client, recipients=1)
+    pid = setup.programme_id
+    ok(client.post(f"/programmes/{pid}/budgets", headers=auth("fritz"), json={
+        "fiscal_year": 2024, "amount": "100.00", "effective_date": "2024-06-01"}), 201)
+    phase = ok(client.post(f"/programmes/{pid}/phases", headers=auth("ada"), json={
+        "phase_id": "early-2024", "name": "early", "fiscal_year": 2024, "envelope": "50.00",
+        "opens_on": "2024-01-01", "closes_on": "2024-12-31",
+        "eligible_kinds": ["gemeinde", "stadt"]}), 201)
+    application = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": "early-2024", "recipient_id": setup.recipients[0],
+        "requested_amount": "10.00", "submitted_on": "2024-02-01"}), 201)["application_id"]
+    approve = f"/applications/{application}/approve"
+    before = head(client)
+
+    too_early = client.post(approve, headers=auth("anna"), json={
+        "approved_amount": "10.00", "decided_on": "2024-03-01"})
+
+    assert (too_early.status_code, too_early.json()["code"]) == (409, "budget_exceeded")
+    assert head(client) == before
+    ok(client.post(approve, headers=auth("anna"), json={
+        "approved_amount": "10.00", "decided_on": "2024-06-01"}))
+    at = {"min_position": head(client)}
+    for day, funded_then in (("2024-03-01", "0.00"), ("2024-06-01", "50.00")):
+        accounts = ok(client.get(f"/programmes/{pid}/accounts", headers=auth("fritz"),
+                                 params={**at, "effective_on": day, "limit": 1000}))
+        balances = {a["account"]: a["balance"] for a in accounts["accounts"]}
+        reconciliation = ok(client.get(f"/programmes/{pid}/reconciliation/2024",
+                                       headers=auth("fritz"), params={**at, "effective_on": day}))
+        assert [a for a, b in balances.items() if b.startswith("-") and a.startswith((
+            "unallocated:", "phase:", "outstanding:", "paid:"))] == [], (day, balances)
+        assert balances.get("unallocated:2024", "0.00") == (
+            "0.00" if day < "2024-06-01" else "50.00"), (day, balances)
+        assert (reconciliation["funded_to_phases"], reconciliation["balanced"]) == (
+            funded_then, True), (day, reconciliation)
+    assert phase["envelope"] == "50.00"
 
 
 def test_a_statement_by_business_date_counts_what_phase_totals_count(
