@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -162,8 +163,13 @@ def demo(
         typer.echo(f"  {entry['roles'][0]:<9} {entry['user']:<7} {entry['key']}")
     if no_serve:  # nothing listens: say how to serve it, not where it would be
         address = "" if (host, port) == ("127.0.0.1", 8000) else f" --host {host} --port {port}"
+        # the store too, unless it is the default one: else the line serves an empty one
+        url = settings.database_url
+        store = "" if url == Settings.model_fields["database_url"].default else (
+            f"LEDGER_DATABASE_URL={shlex.quote(_without_password(url))} ")
         typer.echo("not serving (--no-serve); to serve it: "
-                   f"LEDGER_API_KEYS_FILE={shlex.quote(str(keys_file))} ledger serve{address}")
+                   f"{store}LEDGER_API_KEYS_FILE={shlex.quote(str(keys_file))} "
+                   f"ledger serve{address}")
         return
     base = f"http://{host}:{port}"
     typer.echo(f"API  {base}/   docs {base}/docs   OpenAPI {base}/openapi.json")
@@ -234,3 +240,12 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(demo)
     app.command("import")(import_applications)
+
+
+def _without_password(url: str) -> str:
+    """`url` with its password, if any, shown as `****` (a terminal is no place for it)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

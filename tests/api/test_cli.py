@@ -73,8 +73,18 @@ def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None
     assert "key" not in {name for e in entries for name in e}
     # Nothing is served, so no URL to try: how to serve it instead.
     assert "http://" not in result.output and "curl" not in result.output
+    # the store it loaded, not the default one (an empty ledger.db) the line would serve
     assert result.output.rstrip().endswith(
-        f"not serving (--no-serve); to serve it: LEDGER_API_KEYS_FILE={keys} ledger serve")
+        f"not serving (--no-serve); to serve it: LEDGER_DATABASE_URL={store} "
+        f"LEDGER_API_KEYS_FILE={keys} ledger serve")
+
+
+def test_the_serve_line_hides_the_stores_password() -> None:
+    from scripts.serve_commands import _without_password
+
+    assert _without_password("postgresql://ada:s3cret@db:5432/ledger") == (
+        "postgresql://ada:****@db:5432/ledger")
+    assert _without_password("postgresql://ada@db/ledger") == "postgresql://ada@db/ledger"
 
 
 def test_demo_without_serving_names_the_address_it_was_given(store: str, tmp_path: Path) -> None:
