@@ -123,9 +123,12 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _cell(value: Any) -> Any:
-    """Nested values as JSON, None as empty, text safe to open in a spreadsheet."""
+    """Nested values as JSON (its letters as written: "für", not "f\\u00fcr"), None as
+    empty, true and false as in JSON, text safe to open in a spreadsheet."""
     if isinstance(value, (dict, list)):
-        return safe_text(json.dumps(value, sort_keys=True, default=str))
+        return safe_text(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return safe_cell(value)

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from projections.cells import safe_cell, safe_text
 from scripts.exports import documents
 from tests.api.conftest import auth
-from tests.api.scenario import funded, ok, submitted
+from tests.api.scenario import funded, head, ok, submitted
 
 FORMULA = '=HYPERLINK("http://x","y")'
 
@@ -70,3 +70,25 @@ def _is_number(text: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+def test_csv_cells_read_as_written(client: TestClient) -> None:
+    """Nested JSON keeps its letters ("für", not "f\\u00fcr"), booleans read as in JSON."""
+    setup = funded(client)
+    application = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": setup.phase_id, "recipient_id": setup.recipients[0],
+        "requested_amount": "100.00", "submitted_on": "2020-03-01", "measures": [
+            {"category": "website", "description": "Webseite für Bürger",
+             "amount": "100.00"}]}), 201)
+    at = {"min_position": head(client)}
+
+    listed = client.get("/applications", headers={**auth("ida"), "Accept": "text/csv"},
+                        params={**at, "phase_id": setup.phase_id})
+    reconciliation = client.get(f"/programmes/{setup.programme_id}/reconciliation/2020",
+                                headers={**auth("ida"), "Accept": "text/csv"}, params=at)
+
+    rows = list(csv.DictReader(io.StringIO(listed.text)))
+    assert [r["application_id"] for r in rows] == [application["application_id"]]
+    assert "Webseite für Bürger" in rows[0]["measures"]
+    cells = [cell for row in csv.reader(io.StringIO(reconciliation.text)) for cell in row]
+    assert "true" in cells and "True" not in cells  # `balanced`, each check's `holds`
