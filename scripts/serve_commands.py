@@ -220,19 +220,23 @@ def import_applications(
     from ledger.heap import settle_heap
     from scripts import import_rows
 
-    ledger = build_ledger(Settings())
-    settle_heap()  # a large import makes many objects that outlive young collections
-    actor = Actor(user=user, role="clerk", correlation_id=f"import-{secrets.token_hex(8)}")
-    try:
-        data = import_rows.checked_rows(ledger, file, actor=actor)
-        # One atomic save: a concurrent writer makes the ledger re-decide the
-        # whole batch, never leaves part of it behind.
-        last = import_rows.save(ledger, data, actor=actor)
-    except LedgerError as exc:
-        typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ledger.close()
+    settings = Settings()
+    with removed_on_failure(settings):  # refused into a store it made: no empty store left
+        ledger = build_ledger(settings)
+        settle_heap()  # a large import makes many objects that outlive young collections
+        actor = Actor(user=user, role="clerk",
+                      correlation_id=f"import-{secrets.token_hex(8)}")
+        try:
+            data = import_rows.checked_rows(ledger, file, actor=actor)
+            # One atomic save: a concurrent writer makes the ledger re-decide the
+            # whole batch, never leaves part of it behind.
+            last = import_rows.save(ledger, data, actor=actor)
+        except LedgerError as exc:
+            typer.echo(f"import refused, nothing written: {exc.code}: {exc.detail}",
+                       err=True)
+            raise typer.Exit(1) from None
+        finally:
+            ledger.close()
     typer.echo(f"imported {len(data.rows)} applications (last position {last})")
 
 

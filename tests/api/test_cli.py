@@ -57,6 +57,24 @@ def test_import_names_the_bad_line(store: str, tmp_path: Path) -> None:
     assert "line 2" in result.output
 
 
+def test_an_import_refused_into_a_store_it_made_leaves_none(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A mistyped store is not left behind as an empty ledger that `head` and `verify`
+    then read as verified."""
+    store = tmp_path / "fresh.db"
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{store}")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("phase_id,recipient_id,requested_amount,submitted_on\n"
+                    "nowhere,r1,10.00,2020-03-01\n")
+
+    result = CliRunner().invoke(app, ["import", str(rows)])
+
+    assert result.exit_code == 1, result.output
+    assert "nothing written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]
+
+
 def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
 
