@@ -147,7 +147,8 @@ class Scope:
 class GrantsProjection:
     name: str = "grants"
     # 6: a year closed without a carry-over no longer lists the next year (zeros, which
-    # the write side does not budget) in the programme's state; replay to drop it.
+    # the write side does not budget) in the programme's state; a recipient id is
+    # searchable by each of its words ('r-aud-1'); replay for both.
     # 5: `lookup` keys in every spelling ("büdingen", "budingen", "buedingen"); a version
     # 4 store is brought to 5 in place at start (read_models.fill_lookups).
     # 4: `months` (figures by business date read months and days, not every day).

@@ -98,7 +98,8 @@ def apply(tx: Tx, tag: str, events: Sequence[LoggedEvent]) -> None:
 
 
 def _recipient_rows(rid: str, name: str, position: int) -> list[tuple[Any, ...]]:
-    keys = suffixes(name) | {normalise(rid)[:MAX_KEY]}
+    # the id's words too: 'r-aud-1' asks for words 'r', 'aud' and '1' (grants schema 6)
+    keys = suffixes(name) | suffixes(rid)
     return [("recipient", TEXT, encode(k), rid, position) for k in keys if k]
 
 

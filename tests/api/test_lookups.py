@@ -82,6 +82,20 @@ def test_recipients_are_found_by_any_word_of_the_name_or_by_id(client: TestClien
     assert everyone["total"] == 4 and len(everyone["items"]) == 2 and everyone["next_cursor"]
 
 
+def test_an_id_of_several_words_is_found_whole_and_by_its_words(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    _registered(client, setup, ("r-aud-1", "Gemeinde Eins"), ("r-aud-12", "Gemeinde Zwölf"),
+                ("hs-1", "Gemeinde Hessen"))
+
+    whole = _get(client, "/recipients", q="r-aud-1")
+    spaced = _get(client, "/recipients", q="R AUD 12")
+    middle = _get(client, "/recipients", q="aud")
+
+    assert [r["recipient_id"] for r in whole["items"]] == ["r-aud-1", "r-aud-12"]
+    assert [r["recipient_id"] for r in spaced["items"]] == ["r-aud-12"]
+    assert [r["recipient_id"] for r in middle["items"]] == ["r-aud-1", "r-aud-12"]
+
+
 def test_names_with_umlauts_are_found_as_typed_without_them(client: TestClient) -> None:
     """'Büdingen' by 'büdingen', 'budingen' (a keyboard without umlauts) and 'buedingen'
     (spelt out), for recipients and for their applications alike."""
