@@ -3,6 +3,8 @@ pages, and what the pages show, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import auth, key_of
@@ -146,3 +148,22 @@ def test_each_cell_of_the_kinds_table_drills_down_to_entries_summing_to_it(
     assert 'data-testid="figure-total" data-amount="1234567.89"' in cell.text
     assert 'data-testid="sums-to-figure"' in requested.text
     assert bad.status_code == 422 and "recipient_kind" in bad.text
+
+
+def test_by_a_business_date_every_figure_linked_drills_down(client: TestClient) -> None:
+    """`requested` has no drill-down by business date (422): by one, it is shown without a
+    link, in the totals and in the kinds table; every link the page gives answers 200."""
+    setup = funded(client, recipients=2)
+    approved(client, setup, amount="1000.00")
+    caught_up(client)
+    signed_in(client)
+
+    dated = client.get(f"/ui/phases/{setup.phase_id}", params={"effective_on": "2020-12-31"})
+    today = client.get(f"/ui/phases/{setup.phase_id}")
+
+    assert dated.status_code == 200 and today.status_code == 200
+    assert "/figures/requested" not in dated.text and "/figures/requested" in today.text
+    assert '<span data-cell="requested" data-kind="gemeinde">' in dated.text
+    links = {href.replace("&amp;", "&") for href in
+             re.findall(r'href="(/ui/phases/[^"]*/figures/[^"]*)"', dated.text)}
+    assert links and all(client.get(link).status_code == 200 for link in links), links
