@@ -28,7 +28,8 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
     over all of the programme's accounts."""
     limit = check_limit(limit)
     _, base = scope_at(q, "programme", programme_id)
-    after = decode_cursor(cursor, "accounts") or ""
+    listed = f"accounts:{programme_id}"  # a cursor pages its own programme's accounts only
+    after = decode_cursor(cursor, listed) or ""
     table, marks, entries = ACCOUNTS.name(q.tag), ACCOUNT_MARKS.name(q.tag), ENTRIES.name(q.tag)
     params: list[Any]
     if q.on is not None:  # the account's days up to the date (projections/account_days.py)
@@ -55,5 +56,5 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
             "by_kind": {key[2:]: eur(value) for key, value in sorted(base.items())
                         if key.startswith("k|")},
             "total": eur(base.get("trial", 0)),
-            "next_cursor": encode_cursor(page[limit - 1]["account"], "accounts") if more else None,
+            "next_cursor": encode_cursor(page[limit - 1]["account"], listed) if more else None,
             "position": q.at, **dated_on(q)}

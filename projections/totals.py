@@ -168,10 +168,11 @@ def _as_of_sql(tag: str, column: str) -> str:
 
 
 def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, cursor: str | None,
-             limit: int) -> Json:
-    """A page of the legs in `ranges`, merged in (position, leg) order."""
+             limit: int, listed: str) -> Json:
+    """A page of the legs in `ranges`, merged in (position, leg) order; `listed` names the
+    figure they are behind, so a cursor pages that figure's entries only."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor, "entries")
+    after = decode_cursor(cursor, listed)
     position, leg = 0, -1
     if after is not None:
         try:
@@ -195,7 +196,7 @@ def _entries(q: StateQuery, ranges: list[Range], *, sign: int, total: int, curso
         item["position"] = int(item["position"])
         item["amount"] = eur(sign * int(item["amount"]))
         items.append(item)
-    next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}", "entries")
+    next_cursor = (encode_cursor(f"{items[-1]['position']}:{items[-1]['leg']}", listed)
                    if len(rows) > limit else None)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
             **dated_on(q)}
@@ -252,7 +253,8 @@ def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | No
     else:  # the index (phase_id, recipient_kind, account_kind, cls, position, leg)
         ranges = [("phase_id = ? AND recipient_kind = ? AND account_kind = ? AND cls = ?",
                    [phase_id, recipient_kind, kind, cls]) for kind, cls in definition.pairs]
-    page = _entries(q, ranges, sign=definition.sign, total=value, cursor=cursor, limit=limit)
+    page = _entries(q, ranges, sign=definition.sign, total=value, cursor=cursor, limit=limit,
+                    listed=f"entries:{phase_id}:{figure}:{recipient_kind or ''}")
     return {**page, "recipient_kind": recipient_kind} if recipient_kind is not None else page
 
 
@@ -262,7 +264,8 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     (of one recipient kind: the phase's applications read a chunk at a time, the others
     skipped, so a page costs at most the phase's applications)."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor, "requested")
+    listed = f"requested:{phase_id}:{kind or ''}"
+    after = decode_cursor(cursor, listed)
     states: list[Json] = []
     while len(states) <= limit:
         chunk = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
@@ -274,7 +277,7 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     items = [{**s["requested_by"], "leg": None, "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "account": None,
               "amount": eur(s["requested"])} for s in states[:limit]]
-    next_cursor = encode_cursor(states[limit - 1]["application_id"], "requested") if len(
+    next_cursor = encode_cursor(states[limit - 1]["application_id"], listed) if len(
         states) > limit else None
     key = f"{kind}|requested" if kind is not None else "requested"
     total = figures.get(key, 0)
@@ -351,4 +354,5 @@ def reconciliation_entries(q: StateQuery, programme_id: str, year: int, figure: 
         raise NotFound(f"unknown figure {figure}; one of {', '.join(RECONCILIATION_FIGURES)}")
     value = fig.year_figures(base, year)[figure]
     sign, ranges = _year_ranges(programme_id, year, figure)
-    return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit)
+    return _entries(q, ranges, sign=sign, total=value, cursor=cursor, limit=limit,
+                    listed=f"entries:{programme_id}:{year}:{figure}")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from ledger import Settings
 from tests.api.conftest import auth
-from tests.api.scenario import funded, head
+from tests.api.scenario import approved, funded, head
 
 HOSTILE = ["a\x00b", "\x00", "a\x01b", "a\x1bb", "a\x7fb"]
 VALID = {"integer": "2020", "string": "x1"}
@@ -104,6 +104,34 @@ def test_refuses_a_made_up_cursor_and_one_of_another_list(client: TestClient) ->
     assert [(r.status_code, r.json()["code"]) for r in refused] == [
         (422, "validation")] * len(refused)
     assert again.status_code == 200 and again.json()["accounts"]
+
+
+def test_a_cursor_pages_the_list_it_came_from_not_another_scopes(client: TestClient) -> None:
+    """Accounts of another programme, entries of another figure or phase are other lists:
+    their cursor is refused rather than a page that silently starts elsewhere."""
+    first, second = funded(client, recipients=2), funded(client, recipients=1)
+    approved(client, first)
+    approved(client, first, recipient=1)
+    at = {"limit": 1, "min_position": head(client)}
+    accounts = client.get(f"/programmes/{first.programme_id}/accounts", headers=auth("root"),
+                          params=at).json()["next_cursor"]
+    awarded = client.get(f"/phases/{first.phase_id}/totals/awarded/entries",
+                         headers=auth("root"), params=at).json()["next_cursor"]
+    assert accounts is not None and awarded is not None
+
+    refused = [
+        client.get(f"/programmes/{second.programme_id}/accounts", headers=auth("root"),
+                   params={"cursor": accounts}),
+        client.get(f"/phases/{second.phase_id}/totals/awarded/entries", headers=auth("root"),
+                   params={"cursor": awarded}),
+        client.get(f"/phases/{first.phase_id}/totals/committed/entries", headers=auth("root"),
+                   params={"cursor": awarded}),
+    ]
+    again = client.get(f"/phases/{first.phase_id}/totals/awarded/entries",
+                       headers=auth("root"), params={"cursor": awarded})
+
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(422, "validation")] * 3
+    assert again.status_code == 200 and again.json()["items"]
 
 
 def test_refuses_control_characters_in_an_expenditure_purpose(client: TestClient) -> None:
