@@ -171,7 +171,9 @@ def must_stay_non_negative(account: str) -> bool:
     return account.startswith(NON_NEGATIVE_PREFIXES)
 
 
-_GERMAN = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]{1,2})?$|^-?[0-9]+,[0-9]{1,2}$")
+# Thousands groups start with a digit other than 0 ("0.001" is a tenth of a cent, not 1)
+_GERMAN = re.compile(r"^-?[1-9][0-9]{0,2}(\.[0-9]{3})+(,[0-9]{1,2})?$|^-?[0-9]+,[0-9]{1,2}$")
+_TOO_LARGE = re.compile(r"^-?[0-9]{14,}(\.[0-9]{1,2})?$")
 _SCIENTIFIC = re.compile(r"^-?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$")
 _TOO_PRECISE = re.compile(r"^-?[0-9]+\.[0-9]{3,}$")
 
@@ -192,4 +194,6 @@ def explain_amount(text: str) -> str:
             return f'"{shown}" is not an amount: use {value:.2f} (no exponent)'
     if _TOO_PRECISE.match(text):
         return f'"{shown}" is not an amount: at most two decimals (cents), e.g. 10.55'
+    if _TOO_LARGE.match(text):
+        return f'"{shown}" is not an amount: at most 13 digits before the point ({MAX_AMOUNT})'
     return f'"{shown}" is not an amount: use EUR with a point and two decimals, e.g. 40000.00'

@@ -149,8 +149,8 @@ class Phase(LedgerAggregate):
     def check_available(self, amount: Money) -> None:
         if amount > self.available:
             raise BudgetExceeded(
-                f"an award of {amount} exceeds what is left of the envelope of phase "
-                f"{self.phase_id} ({self.available} available)"
+                f"committing {amount} more (the award, or its increase) exceeds what is "
+                f"left of the envelope of phase {self.phase_id} ({self.available} available)"
             )
 
     def check_available_on(self, amount: Money, day: date) -> None:
@@ -159,8 +159,9 @@ class Phase(LedgerAggregate):
         lowest, when = by_date.lowest_from(self.by_day, day)
         if amount > lowest:
             raise BudgetExceeded(
-                f"an award of {amount} on {day.isoformat()} exceeds what is left of the "
-                f"envelope of phase {self.phase_id} by business date: {lowest} on {when} "
+                f"committing {amount} more (the award, or its increase) on {day.isoformat()} "
+                f"exceeds what is left of the envelope of phase {self.phase_id} by business "
+                f"date: {lowest} on {when} "
                 "(the money it needs is released later)")
 
     def check_award(self, *, approved: Money, requested: Money) -> None:
