@@ -3,8 +3,10 @@ every row before anything is written: all the bad rows are reported at once, by 
 
 - `,` or `;` separated (the header line decides), UTF-8 with or without a BOM;
 - in a `;` file (German spreadsheets) amounts may use a decimal comma (`36117,00`,
-  `36.117,00`); `10.555` is refused there as ambiguous (ten thousand or ten euros?);
-- dates as ISO (`2020-03-01`) or German (`01.03.2020`).
+  `36.117,00`), the measures' amounts too; `10.555` is refused there as ambiguous (ten
+  thousand or ten euros?);
+- dates as ISO (`2020-03-01`) or German (`01.03.2020`);
+- a header ending in a delimiter and rows of delimiters only, as spreadsheets save them.
 """
 
 from __future__ import annotations
@@ -74,13 +76,18 @@ def read_file(path: Path, *, tick: Tick | None = None) -> ImportFile:
     header = [name.strip() for name in reader.fieldnames or ()]
     reader.fieldnames = header
     missing = [c for c in IMPORT_COLUMNS if c not in header]
-    unknown = sorted(set(header) - set(IMPORT_COLUMNS) - set(OPTIONAL_COLUMNS))
+    # A column without a name (a trailing delimiter, as spreadsheets write) is no column:
+    # its cells must be empty (`_parse`).
+    unknown = sorted(set(header) - set(IMPORT_COLUMNS) - set(OPTIONAL_COLUMNS) - {""})
     if missing or unknown:
         result.problems.append(Problem(1, f"columns: missing {', '.join(missing) or 'none'}, "
                                           f"unknown {', '.join(unknown) or 'none'} (expected "
                                           f"{', '.join(IMPORT_COLUMNS + OPTIONAL_COLUMNS)})"))
         return result
     for line, raw in _records(reader):
+        if not any((value or "").strip() if isinstance(value, str) else value
+                   for value in raw.values()):
+            continue  # a row of delimiters only, as spreadsheets write below the data
         problems = []
         if None in raw:
             problems.append(f"{len(raw[None]) + len(header)} cells where the header has "
@@ -111,6 +118,8 @@ def _parse(raw: dict[str, str | None], delimiter: str, problems: list[str]) -> d
 
     row: dict[str, Any] = {"phase_id": cell("phase_id"), "recipient_id": cell("recipient_id"),
                            "reference": cell("reference") or None, "measures": None}
+    if cell(""):
+        problems.append(f'"{cell("")}" in a column without a name (the header ends early)')
     for name in ("phase_id", "recipient_id"):
         if not row[name]:
             problems.append(f"{name}: empty")
@@ -124,16 +133,28 @@ def _parse(raw: dict[str, str | None], delimiter: str, problems: list[str]) -> d
         else:
             if not isinstance(row["measures"], list):
                 problems.append("measures: a JSON list of {category, description, amount}")
+            else:  # amounts written as the file's requested_amount may be
+                for measure in row["measures"]:
+                    if isinstance(measure, dict) and isinstance(measure.get("amount"), str):
+                        measure["amount"] = _with_point(measure["amount"], delimiter)
     return row
+
+
+def _with_point(text: str, delimiter: str) -> str:
+    """An amount of a `;` file with a decimal comma (`1234,56`, `1.234,56`) written with
+    a point; anything else as it is."""
+    if delimiter == ";" and "," in text:
+        if _DECIMAL_COMMA.match(text):
+            return text.replace(",", ".")
+        if _GROUPED_COMMA.match(text):
+            return text.replace(".", "").replace(",", ".")
+    return text
 
 
 def _amount(text: str, delimiter: str, problems: list[str]) -> Money | None:
     written = text
     if delimiter == ";" and "," in text:
-        if _DECIMAL_COMMA.match(text):
-            text = text.replace(",", ".")
-        elif _GROUPED_COMMA.match(text):
-            text = text.replace(".", "").replace(",", ".")
+        text = _with_point(text, delimiter)
     elif delimiter == ";" and re.match(r"^[0-9]{1,3}\.[0-9]{3}$", text):
         problems.append(f'requested_amount: "{written}" is ambiguous in a ;-separated file '
                         f"(thousands or decimals?): write {text.replace('.', '')},00 or "
@@ -213,7 +234,8 @@ class ImportRefused(ValidationFailed):
     def __init__(self, problems: list[Problem], rows: int) -> None:
         self.problems = problems
         lines = len({p.line for p in problems})
-        super().__init__(f"{lines} bad line(s) of {rows}:\n" + "\n".join(map(str, problems)))
+        summary = f"{lines} bad line(s) of {rows}" if rows else "no rows"
+        super().__init__(f"{summary}:\n" + "\n".join(map(str, problems)))
 
 
 PROGRESS_FROM = 2000  # rows: a file this long shows a progress bar (on a terminal)

@@ -69,6 +69,44 @@ def test_a_semicolon_file_with_a_bom_and_german_formats_imports(
     assert _requested(store, f.phase_id) == "37451.75"
 
 
+def test_a_file_as_spreadsheets_save_it_imports(store: str, tmp_path: Path) -> None:
+    """A header ending in a delimiter, rows of delimiters only below the data, and a
+    measure's amount with a decimal comma, as the file's requested_amount has."""
+    f, ids, _ = _setup(store)
+    measures = '"[{""category"": ""website"", ""description"": ""Webseite"", ' \
+        '""amount"": ""1.234,56""}]"'
+    path = tmp_path / "excel.csv"
+    path.write_text("phase_id;recipient_id;requested_amount;submitted_on;measures;\r\n"
+                    f"{f.phase_id};{ids[0]};1234,56;02.03.2020;{measures};\r\n"
+                    f"{f.phase_id};{ids[1]};100,00;02.03.2020;;\r\n"
+                    ";;;;;\r\n;;;;;\r\n")
+
+    result = CliRunner().invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "imported 2 applications" in result.output
+    assert _requested(store, f.phase_id) == "1334.56"
+
+
+def test_a_cell_beyond_the_named_columns_and_a_file_of_no_rows_are_named(
+        store: str, tmp_path: Path) -> None:
+    f, ids, before = _setup(store)
+    beyond = tmp_path / "beyond.csv"
+    beyond.write_text("phase_id;recipient_id;requested_amount;submitted_on;\n"
+                      f"{f.phase_id};{ids[0]};10,00;02.03.2020;oops\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("phase_id,recipient_id,requested_amount,submitted_on\n")
+
+    refused = CliRunner().invoke(app, ["import", str(beyond)])
+    nothing = CliRunner().invoke(app, ["import", str(empty)])
+
+    assert refused.exit_code == 1 and "line 2" in refused.output
+    assert '"oops" in a column without a name' in refused.output
+    assert nothing.exit_code == 1 and "no rows" in nothing.output
+    assert "of 0" not in nothing.output
+    assert _head(store) == before
+
+
 def test_every_bad_row_is_reported_at_once_and_nothing_is_written(
     store: str, tmp_path: Path,
 ) -> None:
