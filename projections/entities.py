@@ -86,7 +86,8 @@ def _phase_opened(_: Entity | None, e: LoggedEvent) -> Entity:
              "fiscal_year": f("fiscal_year"), "envelope": cents(f("envelope")),
              "opens_on": f("opens_on"), "closes_on": f("closes_on"),
              "eligible_kinds": list(f("eligible_kinds")),
-             "max_open_per_recipient": f("max_open_per_recipient")}
+             "max_open_per_recipient": f("max_open_per_recipient"),
+             "allow_award_above_request": bool(f("allow_award_above_request", False))}
     return Entity("phase", f("phase_id"), state)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from ledger.errors import NotFound, ValidationFailed
 from projections import lookups, totals
 from projections.base import check_limit, decode_cursor, encode_cursor
-from projections.events import eur
 from projections.grants import ENTITIES
 from projections.state import (
     APPLICATION_STATUSES,
@@ -49,7 +48,8 @@ def phases_page(q: StateQuery, programme_id: str, *, cursor: str | None, limit: 
     q.require("programme", programme_id)
     states, frame = _page(q, "phase", "phase_id", cursor=cursor, limit=limit,
                           programme_id=programme_id)
-    return {"items": [{**s, "envelope": eur(s["envelope"])} for s in states], **frame}
+    # each with its envelope's committed and available, as the phase answers (one seek each)
+    return {"items": [totals.phase_answer(q, str(s["phase_id"])) for s in states], **frame}
 
 
 def recipients_page(q: StateQuery, *, text: str | None, cursor: str | None, limit: int) -> Json:

@@ -245,7 +245,7 @@ class ReadModelsImpl:
     @kept("grants")
     def phase(self, phase_id: str, *, at: int | None = None) -> Json:
         with self._state(at, seeks=True) as q:
-            return state.phase_json(q, phase_id)
+            return totals.phase_answer(q, phase_id)
 
     def phase_ids(self, *, at: int | None = None) -> list[str]:
         """Every phase that exists at `at`, in id order (reports that cover them all)."""

@@ -263,11 +263,6 @@ def programme_answer(s: Json, position: int) -> Json:
             "budgets": budgets, "phases": list(s["phases"]), "position": position}
 
 
-def phase_json(q: StateQuery, phase_id: str) -> Json:
-    s = q.require("phase", phase_id)
-    return {**s, "envelope": eur(s["envelope"]), "position": q.at}
-
-
 def recipient_json(q: StateQuery, recipient_id: str) -> Json:
     return {**q.require("recipient", recipient_id), "position": q.at}
 

@@ -129,10 +129,13 @@ class PhasePublic(Public):
     name: str
     fiscal_year: int
     envelope: str
+    committed: str
+    available: str
     opens_on: str
     closes_on: str
     eligible_kinds: list[str]
     max_open_per_recipient: int
+    allow_award_above_request: bool
     position: int
 
 

@@ -282,3 +282,36 @@ def test_a_budget_not_yet_given_out_may_be_cut_to_zero(client: TestClient) -> No
     assert (year["appropriation"], year["unallocated"]) == ("0.00", "0.00")
     assert (negative.status_code, negative.json()["code"]) == (422, "validation")
     assert (given_out.status_code, given_out.json()["code"]) == (409, "budget_exceeded")
+
+
+def test_a_phase_answers_the_same_shape_to_its_command_its_get_and_its_list(
+        client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    pid = setup.programme_id
+    opened = ok(client.post(f"/programmes/{pid}/phases", headers=auth("ada"), json={
+        "phase_id": f"{setup.phase_id}-b", "name": "B", "fiscal_year": 2020,
+        "envelope": "1000.00", "opens_on": "2020-01-01", "closes_on": "2020-12-31",
+        "eligible_kinds": ["gemeinde", "stadt"], "allow_award_above_request": True}), 201)
+    before = opened["position"]
+    application = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": f"{setup.phase_id}-b", "recipient_id": setup.recipients[0],
+        "requested_amount": "300.00", "submitted_on": "2020-03-01"}), 201)["application_id"]
+    ok(client.post(f"/applications/{application}/approve", headers=auth("anna"), json={
+        "approved_amount": "400.00", "decided_on": "2020-04-01"}))
+    at = {"min_position": head(client)}
+
+    now = ok(client.get(f"/phases/{setup.phase_id}-b", headers=auth("ida"), params=at))
+    then = ok(client.get(f"/phases/{setup.phase_id}-b", headers=auth("ida"),
+                         params={"as_of_position": before}))
+    listed = ok(client.get(f"/programmes/{pid}/phases", headers=auth("ida"), params=at))
+
+    def without_position(answer: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in answer.items() if k != "position"}
+
+    assert without_position(then) == without_position(opened)
+    assert (now["committed"], now["available"]) == ("400.00", "600.00")
+    assert now["allow_award_above_request"] is True
+    assert without_position(now) == {**without_position(opened), "committed": "400.00",
+                                     "available": "600.00"}
+    item = next(p for p in listed["items"] if p["phase_id"] == f"{setup.phase_id}-b")
+    assert without_position(item) == without_position(now)
