@@ -106,6 +106,12 @@ def figures_csv(document: dict[str, Any]) -> Response:
     return rows_csv(rows, int(document.get("position", 0)))
 
 
+def figure_rows(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `figure,value` rows of `figures_csv` (its names, its cells), for other writers:
+    `ledger report … --format csv` writes what the API answers."""
+    return [(safe_text(key), str(_cell(value))) for key, value in _flatten(document)]
+
+
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(value, dict):
         result: list[tuple[str, Any]] = []

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.tabular import figure_rows
 from ledger import Ledger
 from projections import ReadModelsImpl
 from projections.cells import safe_text
@@ -64,12 +65,7 @@ def phase_totals(phase: str, format: FormatOption = Format.table,  # the CLI's w
         answer = read_models.phase_totals(phase, at=_at(ledger, read_models, as_of),
                                           effective_on=_day(effective_on))
         document = _document(format, reports.phase_totals, ledger, read_models, answer)
-    rows = [(k, v) for k, v in answer.items() if isinstance(v, str) and k != "phase_id"]
-    rows += [(f"count:{k}", str(v)) for k, v in answer["counts"].items()]
-    rows += [(f"{kind}:{k}", v) for kind, figures in answer["by_kind"].items()
-             for k, v in figures.items()]
-    rows += [(f"requested:{k}", v) for k, v in answer["requested_by_category"].items()]
-    _emit(answer, rows, format, output, document)
+    _emit(answer, format, output, document)
 
 
 @report_app.command("reconciliation")
@@ -83,12 +79,7 @@ def reconciliation(programme: str, year: int, *, format: FormatOption = Format.t
         answer = read_models.reconciliation(programme, year, at=_at(ledger, read_models, as_of),
                                             effective_on=_day(effective_on))
         document = _document(format, reports.reconciliation, ledger, read_models, answer)
-    rows = [(k, v) for k, v in answer.items()
-            if isinstance(v, str) and k not in ("programme_id", "closed_on")]
-    rows += [(f"check {n}: {c['name']}", f"{c['left']} = {c['right']}: "
-              f"{'holds' if c['holds'] else 'FAILS'}") for n, c in enumerate(answer["checks"], 1)]
-    rows.append(("balanced", str(answer["balanced"]).lower()))
-    _emit(answer, rows, format, output, document)
+    _emit(answer, format, output, document)
 
 
 @report_app.command("changes")
@@ -118,7 +109,7 @@ def changes(from_: Annotated[str, typer.Option(
         rows += [(f"{name}:count", str(c["count"])), (f"{name}:total", c["total"])]
     rows += [(f"{p['phase_id']}:{n}:delta", f["delta"]) for p in answer["phases"]
              for n, f in p["figures"].items()]
-    _emit(answer, rows, format, output, document)
+    _emit(answer, format, output, document, rows)
 
 
 def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool) -> int:
@@ -147,8 +138,10 @@ def _document(format: Format, build: Builder, ledger: Ledger, read_models: ReadM
     return documents.RENDERERS[format.value](build(ledger, read_models, answer))
 
 
-def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
-          output: Path | None, document: bytes | None) -> None:
+def _emit(answer: dict[str, Any], format: Format, output: Path | None,
+          document: bytes | None, rows: list[tuple[str, str]] | None = None) -> None:
+    """The document, or the answer as JSON, or as CSV: `rows`, or else the API's
+    `figure,value` rows of the answer (`Accept: text/csv`), names and cells alike."""
     if document is not None:
         _write(document, output)
         return
@@ -158,7 +151,8 @@ def _emit(answer: dict[str, Any], rows: list[tuple[str, str]], format: Format,
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["figure", "value"])
-        writer.writerows([safe_text(name), safe_text(value)] for name, value in rows)
+        writer.writerows(figure_rows(answer) if rows is None else
+                         ([safe_text(name), safe_text(value)] for name, value in rows))
         text = buffer.getvalue()
     if output is None:
         sys.stdout.write(text)

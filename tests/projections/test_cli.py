@@ -107,6 +107,23 @@ def test_reports_in_every_format(story_db, tmp_path: Path):
     assert early.exit_code == 1  # the phase did not exist yet
 
 
+def test_a_reports_csv_is_what_the_api_answers_as_csv(story_db):
+    """`--format csv` is for programs: the API's names and cells (Accept: text/csv), not
+    names of its own (`count:closed` against `counts.closed`, `True` against `true`)."""
+    from api.tabular import figures_csv
+
+    _, story = story_db
+    for command in (["phase-totals", story.phase_id],
+                    ["reconciliation", story.programme_id, "2020"]):
+        as_json = CliRunner().invoke(app, ["report", *command, "--format", "json"])
+        as_csv = CliRunner().invoke(app, ["report", *command, "--format", "csv"])
+
+        assert as_json.exit_code == 0 and as_csv.exit_code == 0, as_csv.output
+        api = figures_csv(json.loads(as_json.stdout)).body.decode()
+        assert as_csv.stdout.replace("\r\n", "\n") == api.replace("\r\n", "\n")
+        assert ("counts." in api or "checks." in api) and ":" not in api.split(",")[0]
+
+
 def test_changes_count_an_amended_award_by_its_change(story_db):
     """An award amendment adds its change to the awards' total (not its new amount): the
     total is the change of `awarded` over the same span, summed over the phases."""
