@@ -150,13 +150,30 @@ async def _ledger_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
-        for error in exc.errors()
-    ]
+    errors = [_said(request, error) for error in exc.errors()]
     detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:10])
     return problem(status=422, code="validation", title="Invalid input",
                    detail=detail or "invalid request", errors=errors)
+
+
+def _said(request: Request, error: Any) -> dict[str, Any]:
+    """A validation error as `{loc, msg}`, told in the client's terms: a body that is not
+    JSON names the character where it stops being JSON (pydantic's loc holds that offset
+    as if it were a field: `body.100`), and a JSON body sent as another content type says
+    so (FastAPI reads only `application/json` bodies as JSON)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    msg = str(error.get("msg", ""))
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error")
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return {"loc": ["body"], "msg": f"not valid JSON{at}" + (f": {reason}" if reason
+                                                                 else "")}
+    if loc == ["body"] and error.get("type") in ("model_attributes_type", "dict_type"):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json" and not kind.endswith("+json"):
+            msg = (f"{msg}: send a JSON object with Content-Type: application/json "
+                   f"(not {kind or 'no content type'})")
+    return {"loc": loc, "msg": msg}
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

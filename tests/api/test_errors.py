@@ -57,6 +57,24 @@ def test_refuses_broken_json_with_422(memory_client: TestClient, raw: bytes) -> 
     assert response.json()["code"] == "validation"
 
 
+def test_a_body_that_is_not_json_or_not_sent_as_json_is_told_so(
+        memory_client: TestClient) -> None:
+    trailing = b'{"programme_id": "p1", "name": "a", "funder": "x",}'
+    body = b'{"programme_id": "p1", "name": "a", "funder": "x"}'
+
+    broken = memory_client.post("/programmes", content=trailing,
+                                headers={**auth("ada"), "Content-Type": "application/json"})
+    as_text = memory_client.post("/programmes", content=body,
+                                 headers={**auth("ada"), "Content-Type": "text/plain"})
+
+    assert broken.status_code == 422 and as_text.status_code == 422
+    assert broken.json()["detail"].startswith(
+        f"body: not valid JSON at character {len(trailing) - 1}"), broken.json()
+    assert broken.json()["errors"][0]["loc"] == ["body"]
+    assert "Content-Type: application/json (not text/plain)" in as_text.json()["detail"]
+    assert head(memory_client) == 0
+
+
 def test_refuses_lone_surrogates_and_control_characters(memory_client: TestClient) -> None:
     surrogate = b'{"programme_id": "p1", "name": "\\ud800", "funder": "x"}'
     control = b'{"programme_id": "p1", "name": "a\\u0000b", "funder": "x"}'
