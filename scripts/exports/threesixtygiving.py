@@ -38,19 +38,26 @@ def package(grants: list[Grant], *, issued: str, funder: str | None = None) -> d
     """The data package for `grants` (at least one); `issued` is an ISO date-time."""
     if not grants:
         raise ValueError("a 360Giving package holds at least one grant")
-    programmes = list(dict.fromkeys(g.programme_id for g in grants))
-    return {**_head(grants[0], programmes, issued),
+    programmes = {g.programme_id: g for g in reversed(grants)}  # each programme's first
+    return {**_head([programmes[p] for p in dict.fromkeys(g.programme_id for g in grants)],
+                    issued),
             "grants": [_grant(g, funder) for g in grants]}
 
 
-def _head(first: Grant, programmes: list[str], issued: str) -> dict[str, Any]:
+def _head(firsts: list[Grant], issued: str) -> dict[str, Any]:
+    """The package's head from the first grant of each programme it holds: one programme
+    names it, several are named all (not after the first of them)."""
+    names = list(dict.fromkeys(g.programme_name for g in firsts))
+    funders = list(dict.fromkeys(g.funder for g in firsts))
     return {
         "version": VERSION,
-        "title": f"{first.programme_name}: grants",
-        "description": f"Grants of the programme(s) {', '.join(programmes)}, "
+        "title": f"{names[0]}: grants" if len(names) == 1
+        else f"Grants of {len(names)} programmes: {'; '.join(names)}",
+        "description": f"Grants of the programme(s) "
+                       f"{', '.join(g.programme_id for g in firsts)}, "
                        "exported from the Program Ledger.",
         "issued": issued,
-        "publisher": {"name": first.funder},
+        "publisher": {"name": "; ".join(funders)},
     }
 
 
@@ -60,20 +67,18 @@ def write_package(grants: Iterable[Grant], out: IO[bytes], *, issued: str,
     grant at a time: the grants go to a temporary file first (the package's head names
     every programme), so memory does not grow with them. Returns how many grants it wrote;
     with none it raises ValueError and writes nothing."""
-    first: Grant | None = None
-    programmes: dict[str, None] = {}
+    programmes: dict[str, Grant] = {}  # each programme's first grant
     count = 0
     with tempfile.TemporaryFile() as spool:
         for grant in grants:
-            first = first or grant
-            programmes.setdefault(grant.programme_id)
+            programmes.setdefault(grant.programme_id, grant)
             spool.write(f"{',' if count else ''}\n    {dumps(_grant(grant, funder), _level=2)}"
                         .encode())
             count += 1
-        if first is None:
+        if not programmes:
             raise ValueError("a 360Giving package holds at least one grant")
         head = "".join(f"\n  {json.dumps(key, ensure_ascii=False)}: {dumps(value, _level=1)},"
-                       for key, value in _head(first, list(programmes), issued).items())
+                       for key, value in _head(list(programmes.values()), issued).items())
         out.write(f'{{{head}\n  "grants": ['.encode())
         spool.seek(0)
         shutil.copyfileobj(spool, out)

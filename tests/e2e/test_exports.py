@@ -7,6 +7,7 @@ figures, to the cent.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -264,3 +265,24 @@ def test_commitments_add_up_to_what_is_still_committed_and_keep_their_amounts():
     # 360Giving: the award transactions add up to amountAwarded (its schema's rule)
     assert all(sum((Decimal(str(t["value"])) for t in g["commitmentTransaction"]),
                    Decimal(0)) == Decimal(str(g["amountAwarded"])) for g in document["grants"])
+
+
+def test_a_package_of_several_programmes_is_named_for_all_of_them():
+    """Not after the first programme's name and funder alone (the package holds both)."""
+    with caught_up_story("memory://") as (_, read_models, _):
+        grants = collect_grants(read_models)
+    other = [dataclasses.replace(g, programme_id="zweites", programme_name="Zweites Programm",
+                                 funder="Landkreis Gießen") for g in grants[:2]]
+    mixed = [*grants, *other]
+    package = threesixtygiving.package(mixed, issued="2021-03-01T00:00:00Z")
+    streamed = io.BytesIO()
+    threesixtygiving.write_package(iter(mixed), streamed, issued="2021-03-01T00:00:00Z")
+
+    _schema_validator().validate(json.loads(threesixtygiving.dumps(package)))
+    assert package["title"] == (f"Grants of 2 programmes: {grants[0].programme_name}; "
+                                "Zweites Programm")
+    assert package["publisher"]["name"] == f"{grants[0].funder}; Landkreis Gießen"
+    assert streamed.getvalue() == (threesixtygiving.dumps(package) + "\n").encode()
+    single = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
+    assert single["title"] == f"{grants[0].programme_name}: grants"
+    assert single["publisher"]["name"] == grants[0].funder
