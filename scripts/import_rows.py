@@ -133,10 +133,13 @@ def _parse(raw: dict[str, str | None], delimiter: str, problems: list[str]) -> d
         else:
             if not isinstance(row["measures"], list):
                 problems.append("measures: a JSON list of {category, description, amount}")
-            else:  # amounts written as the file's requested_amount may be
-                for measure in row["measures"]:
+            else:  # amounts read as the file's requested_amount is, refused alike
+                for n, measure in enumerate(row["measures"]):
                     if isinstance(measure, dict) and isinstance(measure.get("amount"), str):
-                        measure["amount"] = _with_point(measure["amount"], delimiter)
+                        amount = _amount(measure["amount"].strip(), delimiter, problems,
+                                         field=f"measures[{n}].amount")
+                        if amount is not None:
+                            measure["amount"] = str(amount)
     return row
 
 
@@ -151,23 +154,24 @@ def _with_point(text: str, delimiter: str) -> str:
     return text
 
 
-def _amount(text: str, delimiter: str, problems: list[str]) -> Money | None:
+def _amount(text: str, delimiter: str, problems: list[str],
+            field: str = "requested_amount") -> Money | None:
     written = text
     if delimiter == ";" and "," in text:
         text = _with_point(text, delimiter)
     elif delimiter == ";" and re.match(r"^[0-9]{1,3}\.[0-9]{3}$", text):
-        problems.append(f'requested_amount: "{written}" is ambiguous in a ;-separated file '
+        problems.append(f'{field}: "{written}" is ambiguous in a ;-separated file '
                         f"(thousands or decimals?): write {text.replace('.', '')},00 or "
                         f"{text[:-1]}")
         return None
     example = "40000,00 or 40000.00" if delimiter == ";" else "40000.00"
     if not _PLAIN_AMOUNT.match(text):
-        problems.append(f'requested_amount: "{written}" is not an amount: use {example}')
+        problems.append(f'{field}: "{written}" is not an amount: use {example}')
         return None
     try:
-        return Money.positive(text, field="requested_amount")
+        return Money.positive(text, field=field)
     except LedgerError as exc:
-        problems.append(f'requested_amount: "{written}": {exc.detail}')
+        problems.append(f'{field}: "{written}": {exc.detail}')
         return None
 
 

@@ -107,6 +107,28 @@ def test_a_cell_beyond_the_named_columns_and_a_file_of_no_rows_are_named(
     assert _head(store) == before
 
 
+def test_a_measures_amount_is_refused_where_the_requested_amount_would_be(
+        store: str, tmp_path: Path) -> None:
+    """`1.000` in a `;` file is 1,000 or 1.00: ambiguous for a measure as for the request
+    (it was stored as 1.00); with more than two decimals in a `,` file, not an amount."""
+    f, ids, before = _setup(store)
+    semicolon = tmp_path / "semicolon.csv"
+    measures = '"[{""category"": ""website"", ""description"": ""x"", ""amount"": ""1.000""}]"'
+    semicolon.write_text("phase_id;recipient_id;requested_amount;submitted_on;measures\n"
+                         f"{f.phase_id};{ids[0]};1000,00;02.03.2020;{measures}\n")
+    comma = tmp_path / "comma.csv"
+    comma.write_text("phase_id,recipient_id,requested_amount,submitted_on,measures\n"
+                     f"{f.phase_id},{ids[0]},1000.00,2020-03-02,{measures}\n")
+
+    ambiguous = CliRunner().invoke(app, ["import", str(semicolon)])
+    precise = CliRunner().invoke(app, ["import", str(comma)])
+
+    assert ambiguous.exit_code == 1 and precise.exit_code == 1
+    assert 'line 2: measures[0].amount: "1.000" is ambiguous' in ambiguous.output
+    assert 'line 2: measures[0].amount: "1.000" is not an amount' in precise.output
+    assert _head(store) == before
+
+
 def test_every_bad_row_is_reported_at_once_and_nothing_is_written(
     store: str, tmp_path: Path,
 ) -> None:
