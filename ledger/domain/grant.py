@@ -69,7 +69,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             app.drawdowns = {}
             app.proofs_of_use = []
             app.submitted_on = self.effective_date
-            app.amended_on = None
+            app.amended_on = app.request_changed_on = None
             app.decided_on = None
             app.by_day = {Account.outstanding(self.application_id): {},
                           Account.paid(self.application_id): {}}
@@ -89,6 +89,7 @@ class Grant(GrantDecisions, GrantMoney, LedgerAggregate):
             app.recorded_by.add(self.actor)
             if self.dated:
                 app.amended_on = self.effective_date
+            app.request_changed_on = self.effective_date  # whatever dated it
 
     class Withdrawn(LedgerAggregate.Event):
         def apply(self, app: Grant) -> None:

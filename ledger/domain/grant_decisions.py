@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from ledger.domain.base import Actor
+from ledger.domain.dates import check_not_before
 from ledger.domain.grant_state import APPROVED, SUBMITTED, GrantState
 from ledger.errors import BelowPaid, FourEyes
 from ledger.money import Account, Money, Posting
@@ -38,6 +39,12 @@ class GrantDecisions(GrantState):
     def withdraw(self, actor: Actor, *, reason: str, withdrawn_on: date) -> None:
         self.check_status(SUBMITTED, action="withdraw")
         self.check_after_submission(withdrawn_on, what="withdrawal date")
+        # Nor before any amendment's date: a withdrawal takes the request as amended out
+        # of `requested` by business date (an amendment an earlier release dated by the
+        # day it was recorded holds no decision back, but this). None in a snapshot
+        # taken before this was kept: then nothing to hold back by.
+        check_not_before(withdrawn_on, getattr(self, "request_changed_on", None),
+                         what="withdrawal date", follows="last amendment's date")
         self._emit(self.Withdrawn, actor, effective_date=withdrawn_on, reason=reason)
 
     def reject(self, actor: Actor, *, reason: str, decided_on: date) -> None:

@@ -64,6 +64,7 @@ class GrantState:
         proofs_of_use: list[dict[str, Any]]
         submitted_on: date
         amended_on: date | None  # of the last amendment given a date (`amended_on`)
+        request_changed_on: date | None  # of the last amendment, however it was dated
         decided_on: date | None  # of the approval
         award_changed_on: date  # of the approval or the last award amendment
         # `outstanding:A` and `paid:A` by business date (ledger/domain/by_date.py)

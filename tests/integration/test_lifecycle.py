@@ -11,6 +11,7 @@ from ledger.errors import (
     AlreadyExists,
     BelowPaid,
     BudgetExceeded,
+    DateOrder,
     DuplicateApplication,
     FiscalYearClosed,
     FourEyes,
@@ -421,3 +422,29 @@ def test_bulk_submission_is_all_or_nothing(ledger: Ledger) -> None:
     result = ledger.submit_applications(CLERK, applications=batch[:2])
     ids = result.ids["application_ids"].split(",")
     assert [ledger.application(i).recipient_id for i in ids] == [a, b]
+
+
+def test_a_withdrawal_follows_every_amendment_even_one_an_earlier_release_dated(
+        ledger: Ledger) -> None:
+    """An earlier release dated an undated amendment by the day it was recorded and let it
+    hold nothing back; a withdrawal dated before it took the amended request out of
+    `requested` by business date before it was there (-500.00). Every amendment's date
+    now holds a withdrawal back; a decision stays held back by dated ones only."""
+    f = funded_phase(ledger)
+    [rid] = recipients(ledger, 1)
+    aid = ledger.submit_application(CLERK, phase_id=f.phase_id, recipient_id=rid,
+                                    requested_amount=money("1000.00"),
+                                    submitted_on=date(2020, 3, 1)).ids["application_id"]
+    grant = ledger.application(aid)  # as an earlier release recorded an undated amendment
+    grant.amend(CLERK_2, requested_amount=money("1500.00"), measures=list(grant.measures),
+                reason="legacy", amended_on=date(2020, 9, 1), dated=False)
+    ledger.save(grant)
+    before = ledger.head()[0]
+
+    with pytest.raises(DateOrder, match="2020-09-01"):
+        ledger.withdraw_application(CLERK, application_id=aid, reason="x",
+                                    withdrawn_on=date(2020, 5, 1))
+
+    assert ledger.head()[0] == before
+    ledger.withdraw_application(CLERK, application_id=aid, reason="x",
+                                withdrawn_on=date(2020, 9, 1))
