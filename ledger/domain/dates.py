@@ -44,18 +44,27 @@ def check_in_window(day: date, earliest: date, latest: date, *, what: str) -> No
 def check_events_in_window(aggregates: Iterable[Aggregate], earliest: date, latest: date
                            ) -> None:
     """I13 for the events about to be saved, whatever date a command chose for them; an
-    event dated by a plan (a phase's opening day, `planned`) may lie in any later year,
-    as its command's `opens_on` may."""
+    event dated by a plan (a phase's opening day, `planned`) may lie later, up to
+    `planned_until` its fiscal year."""
     for aggregate in aggregates:
         for event in aggregate.pending_events:
             day = getattr(event, "effective_date", None)
-            if isinstance(day, date) and getattr(event, "planned", False):
-                check_in_window(day, earliest, date.max, what="opens_on")
+            fiscal_year: int | None = getattr(event, "fiscal_year", None)
+            if isinstance(day, date) and getattr(event, "planned", False) and fiscal_year:
+                check_in_window(day, earliest, planned_until(fiscal_year, latest),
+                                what="opens_on")
             elif isinstance(day, date):
                 check_in_window(day, earliest, latest, what=f"date of {type(event).__name__}")
 
 
-# A phase's opening window is a plan, not a fact: it may lie in any future year.
+def planned_until(fiscal_year: int, latest: date) -> date:
+    """The last day a phase of `fiscal_year` may plan to open: within the business dates,
+    or up to the end of the second year after its fiscal year (a budget may name a
+    future year; its phase opens then, not in any year at all)."""
+    return max(latest, date(min(fiscal_year + 2, date.max.year), 12, 31))
+
+
+# A phase's opening window is a plan, not a fact: it may lie in a future year.
 _PLANNED_DATES = frozenset({"opens_on", "closes_on"})
 
 

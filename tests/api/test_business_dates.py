@@ -79,6 +79,13 @@ def test_a_budget_may_name_a_future_fiscal_year(client: TestClient) -> None:
                                   "eligible_kinds": ["gemeinde"]})
     assert too_early.status_code == 422, too_early.text
     assert too_early.json()["detail"].startswith("opens_on: 1980-01-01 is outside")
+    too_late = client.post(f"/programmes/{setup.programme_id}/phases", headers=auth("ada"),
+                           json={"phase_id": "never", "name": "x", "fiscal_year": year,
+                                 "envelope": "1.00", "opens_on": f"{year + 3}-01-01",
+                                 "closes_on": f"{year + 3}-12-31",
+                                 "eligible_kinds": ["gemeinde"]})
+    assert too_late.status_code == 422, too_late.text  # a plan, but of this fiscal year
+    assert f"… {year + 2}-12-31" in too_late.json()["detail"]
 
 
 def test_refuses_dates_out_of_order_with_date_order(client: TestClient) -> None:
