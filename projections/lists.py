@@ -4,6 +4,7 @@ look things up (projections/lookups.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ledger.errors import NotFound, ValidationFailed
@@ -27,12 +28,15 @@ def _page(q: StateQuery, kind: str, id_field: str, *, cursor: str | None, limit:
     `total` where the caller knows it, else the list's rows are counted."""
     limit = check_limit(limit)
     terms = search or []
-    states = q.many(kind, after=decode_cursor(cursor, kind), limit=limit + 1, search=terms,
-                    **filters)
+    # A cursor pages the list it came from: its kind and what it was filtered by.
+    asked = repr(([(k, v) for k, v in sorted(filters.items()) if v is not None], terms))
+    listed = f"{kind}:{hashlib.blake2s(asked.encode(), digest_size=6).hexdigest()}"
+    states = q.many(kind, after=decode_cursor(cursor, listed), limit=limit + 1,
+                    search=terms, **filters)
     more = len(states) > limit
     states = states[:limit]
     return states, {
-        "next_cursor": encode_cursor(states[-1][id_field], kind) if more else None,
+        "next_cursor": encode_cursor(states[-1][id_field], listed) if more else None,
         "total": q.count(kind, search=terms, **filters) if total is None else total,
         "position": q.at,
     }

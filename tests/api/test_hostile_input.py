@@ -134,6 +134,26 @@ def test_a_cursor_pages_the_list_it_came_from_not_another_scopes(client: TestCli
     assert again.status_code == 200 and again.json()["items"]
 
 
+def test_a_list_cursor_pages_the_list_filtered_as_it_was(client: TestClient) -> None:
+    first, second = funded(client, recipients=2), funded(client, recipients=2)
+    for setup in (first, second):
+        approved(client, setup)
+        approved(client, setup, recipient=1)
+    at = {"limit": 1, "min_position": head(client)}
+    cursor = client.get("/applications", headers=auth("root"),
+                        params={**at, "phase_id": first.phase_id}).json()["next_cursor"]
+    assert cursor is not None
+
+    other_phase = client.get("/applications", headers=auth("root"),
+                             params={"phase_id": second.phase_id, "cursor": cursor})
+    unfiltered = client.get("/applications", headers=auth("root"), params={"cursor": cursor})
+    same = client.get("/applications", headers=auth("root"),
+                      params={"phase_id": first.phase_id, "cursor": cursor})
+
+    assert (other_phase.status_code, unfiltered.status_code) == (422, 422)
+    assert same.status_code == 200 and len(same.json()["items"]) == 1
+
+
 def test_refuses_control_characters_in_an_expenditure_purpose(client: TestClient) -> None:
     setup = funded(client)
     before = head(client)
