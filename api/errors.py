@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas.common import SHAPE_TAG
 from ledger.errors import LedgerError
 
 PROBLEM_JSON = "application/problem+json"
@@ -161,7 +162,8 @@ def _said(request: Request, error: Any) -> dict[str, Any]:
     JSON names the character where it stops being JSON (pydantic's loc holds that offset
     as if it were a field: `body.100`), and a JSON body sent as another content type says
     so (FastAPI reads only `application/json` bodies as JSON)."""
-    loc = [str(part) for part in error.get("loc", ())]
+    loc = [str(part) for part in error.get("loc", ())
+           if not str(part).startswith(SHAPE_TAG)]  # which shape of a body: not a field
     msg = str(error.get("msg", ""))
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error")

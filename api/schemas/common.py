@@ -26,6 +26,7 @@ from ledger.money import explain_amount
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SHAPE_TAG = "shape:"  # a tagged union's tag: no field of the body (api/errors.py)
 # Free text in a path or query (filters): no C0 control character and no DEL.
 # PostgreSQL refuses NUL in text, and none of them belongs in an id or a name.
 NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"

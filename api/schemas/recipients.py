@@ -6,7 +6,17 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag
 
-from api.schemas.common import AMOUNTS, DAY, MAYBE_TEXT, TEXT, Body, Identifier, Public, ShortText
+from api.schemas.common import (
+    AMOUNTS,
+    DAY,
+    MAYBE_TEXT,
+    SHAPE_TAG,
+    TEXT,
+    Body,
+    Identifier,
+    Public,
+    ShortText,
+)
 from api.schemas.programmes import Kind
 
 
@@ -31,11 +41,14 @@ class RecipientsCreate(Body):
 def _shape(body: Any) -> str:
     """A body with `recipients` is many, any other one: its errors are that shape's alone
     (a union would list both shapes' complaints, the other shape's first)."""
-    return "many" if isinstance(body, dict) and "recipients" in body else "one"
+    return MANY if isinstance(body, dict) and "recipients" in body else ONE
 
 
-RecipientsBody = Annotated[Annotated[RecipientCreate, Tag("one")]
-                           | Annotated[RecipientsCreate, Tag("many")], Discriminator(_shape)]
+# pydantic names the tag in an error's location (body.<tag>.recipient_id); the errors
+# leave out what starts with SHAPE_TAG (api/errors.py), so the client reads its own fields
+ONE, MANY = f"{SHAPE_TAG}one", f"{SHAPE_TAG}many"
+RecipientsBody = Annotated[Annotated[RecipientCreate, Tag(ONE)]
+                           | Annotated[RecipientsCreate, Tag(MANY)], Discriminator(_shape)]
 
 
 class RecipientPublic(Public):

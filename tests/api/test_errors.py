@@ -75,6 +75,20 @@ def test_a_body_that_is_not_json_or_not_sent_as_json_is_told_so(
     assert head(memory_client) == 0
 
 
+def test_an_error_names_the_field_as_the_client_wrote_it(memory_client: TestClient) -> None:
+    """One recipient or many: which shape of the body was read is no field (pydantic put
+    its tag in the location: body.one.recipient_id)."""
+    one = memory_client.post("/recipients", headers=auth("ada"), json={
+        "recipient_id": "x y", "name": "a", "kind": "stadt"})
+    many = memory_client.post("/recipients", headers=auth("ada"), json={
+        "recipients": [{"recipient_id": "x y", "name": "a", "kind": "stadt"}]})
+
+    assert (one.status_code, many.status_code) == (422, 422)
+    assert one.json()["errors"][0]["loc"] == ["body", "recipient_id"]
+    assert one.json()["detail"].startswith("body.recipient_id: ")
+    assert many.json()["errors"][0]["loc"] == ["body", "recipients", "0", "recipient_id"]
+
+
 def test_refuses_lone_surrogates_and_control_characters(memory_client: TestClient) -> None:
     surrogate = b'{"programme_id": "p1", "name": "\\ud800", "funder": "x"}'
     control = b'{"programme_id": "p1", "name": "a\\u0000b", "funder": "x"}'
