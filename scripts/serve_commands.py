@@ -10,14 +10,13 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from ledger import Actor, Settings, build_ledger
 from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
-from scripts.store import removed_on_failure
+from scripts.store import removed_on_failure, shown_url
 
 # Who gets a key in the demo: one per role, and a second clerk, approver and
 # finance user so four eyes can be tried by hand.
@@ -166,7 +165,7 @@ def demo(
         # the store too, unless it is the default one: else the line serves an empty one
         url = settings.database_url
         store = "" if url == Settings.model_fields["database_url"].default else (
-            f"LEDGER_DATABASE_URL={shlex.quote(_without_password(url))} ")
+            f"LEDGER_DATABASE_URL={shlex.quote(shown_url(url))} ")
         typer.echo("not serving (--no-serve); to serve it: "
                    f"{store}LEDGER_API_KEYS_FILE={shlex.quote(str(keys_file))} "
                    f"ledger serve{address}")
@@ -244,12 +243,3 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(demo)
     app.command("import")(import_applications)
-
-
-def _without_password(url: str) -> str:
-    """`url` with its password, if any, shown as `****` (a terminal is no place for it)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -57,7 +57,7 @@ def require_ledger(settings: Settings) -> None:
     kind = database_kind(settings.database_url)
     if kind == "memory":
         return
-    env, url = persistence_env(settings.database_url), _shown(settings.database_url)
+    env, url = persistence_env(settings.database_url), shown_url(settings.database_url)
     problem = (_sqlite_problem(env["SQLITE_DBNAME"], url) if kind == "sqlite"
                else _postgres_problem(settings.database_url, env, url))
     if problem is not None:
@@ -105,8 +105,8 @@ def _postgres_problem(raw: str, env: dict[str, str], url: str) -> str | None:
         f"schema {schema} has no {CHAIN_TABLE} table{_CREATE}")
 
 
-def _shown(url: str) -> str:
-    """The URL without its password, to print."""
+def shown_url(url: str) -> str:
+    """The URL without its password, to print (a terminal is no place for it)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

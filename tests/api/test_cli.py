@@ -98,11 +98,11 @@ def test_demo_loads_scenario_and_writes_keys(store: str, tmp_path: Path) -> None
 
 
 def test_the_serve_line_hides_the_stores_password() -> None:
-    from scripts.serve_commands import _without_password
+    from scripts.store import shown_url  # as every command that names the store
 
-    assert _without_password("postgresql://ada:s3cret@db:5432/ledger") == (
-        "postgresql://ada:****@db:5432/ledger")
-    assert _without_password("postgresql://ada@db/ledger") == "postgresql://ada@db/ledger"
+    assert shown_url("postgresql://ada:s3cret@db:5432/ledger") == (
+        "postgresql://ada:***@db:5432/ledger")
+    assert shown_url("postgresql://ada@db/ledger") == "postgresql://ada@db/ledger"
 
 
 def test_demo_without_serving_names_the_address_it_was_given(store: str, tmp_path: Path) -> None:
