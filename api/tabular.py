@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from projections.cells import safe_cell, safe_text
 
 CSV = "text/csv; charset=utf-8"
+
+
 def _header(description: str) -> dict[str, Any]:
     return {"description": description, "required": False, "schema": {"type": "string"}}
 

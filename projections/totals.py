@@ -214,15 +214,11 @@ def phase_answer(q: StateQuery, phase_id: str) -> Json:
     """A phase as its command answers it: its state, with what of the envelope is committed
     and available (as of `q.at`)."""
     s, f = scope_at(q, "phase", phase_id)
-    return phase_of(s, f, q.at)
-
-
-def phase_of(s: Json, f: fig.Figures, position: int) -> Json:
     money = fig.phase_figures(f)
     return {**s, "envelope": eur(s["envelope"]), "committed": eur(money["committed"]),
             "available": eur(money["available"]),
             "allow_award_above_request": bool(s.get("allow_award_above_request", False)),
-            "position": position}
+            "position": q.at}
 
 
 def phase_totals(q: StateQuery, phase_id: str) -> Json:

@@ -143,22 +143,14 @@ def _parse(raw: dict[str, str | None], delimiter: str, problems: list[str]) -> d
     return row
 
 
-def _with_point(text: str, delimiter: str) -> str:
-    """An amount of a `;` file with a decimal comma (`1234,56`, `1.234,56`) written with
-    a point; anything else as it is."""
-    if delimiter == ";" and "," in text:
-        if _DECIMAL_COMMA.match(text):
-            return text.replace(",", ".")
-        if _GROUPED_COMMA.match(text):
-            return text.replace(".", "").replace(",", ".")
-    return text
-
-
 def _amount(text: str, delimiter: str, problems: list[str],
             field: str = "requested_amount") -> Money | None:
     written = text
     if delimiter == ";" and "," in text:
-        text = _with_point(text, delimiter)
+        if _DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
+        elif _GROUPED_COMMA.match(text):
+            text = text.replace(".", "").replace(",", ".")
     elif delimiter == ";" and re.match(r"^[0-9]{1,3}\.[0-9]{3}$", text):
         problems.append(f'{field}: "{written}" is ambiguous in a ;-separated file '
                         f"(thousands or decimals?): write {text.replace('.', '')},00 or "

@@ -38,9 +38,10 @@ def package(grants: list[Grant], *, issued: str, funder: str | None = None) -> d
     """The data package for `grants` (at least one); `issued` is an ISO date-time."""
     if not grants:
         raise ValueError("a 360Giving package holds at least one grant")
-    programmes = {g.programme_id: g for g in reversed(grants)}  # each programme's first
-    return {**_head([programmes[p] for p in dict.fromkeys(g.programme_id for g in grants)],
-                    issued),
+    firsts: dict[str, Grant] = {}  # each programme's first grant, as write_package keeps
+    for grant in grants:
+        firsts.setdefault(grant.programme_id, grant)
+    return {**_head(list(firsts.values()), issued),
             "grants": [_grant(g, funder) for g in grants]}
 
 
