@@ -247,9 +247,6 @@ def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | No
     _, figures = scope_at(q, "phase", phase_id)
     if recipient_kind is not None and recipient_kind not in RECIPIENT_KINDS:
         raise ValidationFailed(f"recipient_kind: one of {', '.join(RECIPIENT_KINDS)}")
-    if figure == "requested" and q.on is not None:
-        raise ValidationFailed("effective_on: requested is a sum of application states, not of "
-                               "entries; its drill-down has no business-date cut-off")
     if figure == "requested":
         return _requested_entries(q, phase_id, figures, recipient_kind, cursor=cursor,
                                   limit=limit)
@@ -273,27 +270,85 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
                        *, cursor: str | None, limit: int) -> Json:
     """The Submitted or Amended event that set each live application's requested amount
     (of one recipient kind: the phase's applications read a chunk at a time, the others
-    skipped, so a page costs at most the phase's applications)."""
+    skipped, so a page costs at most the phase's applications). By business date, each
+    application's requested amount by then (`_requested_on`)."""
     limit = check_limit(limit)
     listed = f"requested:{phase_id}:{kind or ''}"
     after = decode_cursor(cursor, listed)
-    states: list[Json] = []
-    while len(states) <= limit:
-        chunk = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
-                       status_not="withdrawn")
-        states += [s for s in chunk if kind is None or s["recipient_kind"] == kind]
-        if len(chunk) <= limit:
+    found: list[tuple[Json, Json, int]] = []  # (state as of q.at, evidence, amount)
+    size = limit + 1  # applications read at a time by business date: fourfold while too few
+    while len(found) <= limit:
+        if q.on is not None:
+            chunk, more = _requested_on(q, phase_id, after, size)
+            found += [item for item in chunk if kind is None or item[0]["recipient_kind"] == kind]
+            if more is None:
+                break
+            after, size = more, min(size * 4, 4096)
+            continue
+        states = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
+                        status_not="withdrawn")
+        found += [(s, s["requested_by"], s["requested"]) for s in states
+                  if kind is None or s["recipient_kind"] == kind]
+        if len(states) <= limit:
             break
-        after = chunk[-1]["application_id"]
-    items = [{**s["requested_by"], "leg": None, "application_id": s["application_id"],
+        after = states[-1]["application_id"]
+    items = [{**evidence, "leg": None, "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "account": None,
-              "amount": eur(s["requested"])} for s in states[:limit]]
-    next_cursor = encode_cursor(states[limit - 1]["application_id"], listed) if len(
-        states) > limit else None
+              "amount": eur(amount)} for s, evidence, amount in found[:limit]]
+    next_cursor = encode_cursor(found[limit - 1][0]["application_id"], listed) if len(
+        found) > limit else None
     key = f"{kind}|requested" if kind is not None else "requested"
     total = figures.get(key, 0)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
             **({"recipient_kind": kind} if kind is not None else {})}
+
+
+def _requested_on(q: StateQuery, phase_id: str, after: str | None, wanted: int
+                  ) -> tuple[list[tuple[Json, Json, int]], str | None]:
+    """The phase's applications after `after`, in id order, whose requested amount by
+    business date `q.on` (as recorded by `q.at`) is not zero: that amount, summed as the
+    figure sums it (each change of the application's state counted on the effective date
+    of the event that made it: its submission's, an amendment's, its withdrawal's), with
+    the last submission or amendment effective by then as the evidence. One range of the
+    history's (kind, phase_id, entity_id) index for `wanted` applications' rows; the
+    second value is the id to go on after when there may be more (an application
+    submitted later, or withdrawn by then, is not listed, so a page may read on)."""
+    on = str(q.on)
+    per = 8  # history rows per application to ask for at first (submission, decision, …)
+    while True:
+        rows = q.tx.execute(
+            f"SELECT entity_id, position, state FROM {HISTORY.name(q.tag)} "
+            "WHERE kind = 'application' AND phase_id = ? AND entity_id > ? AND position <= ? "
+            "ORDER BY entity_id, position LIMIT ?",
+            (phase_id, after or "", q.at, wanted * per + 1))
+        more = len(rows) > wanted * per
+        ids = list(dict.fromkeys(str(row[0]) for row in rows))
+        if not more or len(ids) > 1:
+            break
+        per *= 4  # one application with more rows than asked for: ask for more
+    if more:  # the last application's rows may be cut: read it again with the next range
+        ids.pop()
+        rows = [row for row in rows if str(row[0]) in set(ids)]
+    found: list[tuple[Json, Json, int]] = []
+    before = amount = 0  # what the previous state adds to `requested`; the sum by `on`
+    evidence: Json | None = None
+    for n, (entity_id, position, text) in enumerate(rows):
+        s = orjson.loads(text)
+        now = 0 if s["status"] == "withdrawn" else int(s["requested"])
+        by = s["requested_by"]
+        # only a submission, an amendment (requested_by names it) or a withdrawal moves it
+        day = by["effective_date"] if by["position"] == int(position) else s["decided_on"]
+        if day <= on:
+            amount += now - before
+            if by["position"] == int(position):
+                evidence = by
+        before = now
+        if n + 1 == len(rows) or rows[n + 1][0] != entity_id:
+            if amount:
+                found.append((s, evidence or by, amount))
+            before = amount = 0
+            evidence = None
+    return found, (ids[-1] if more and ids else None)
 
 
 # -- reconciliation ---------------------------------------------------------------------------

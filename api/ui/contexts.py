@@ -76,9 +76,7 @@ def phase(view: View, read: ReadModels, phase_id: str, *, search: str | None,
                          "values": [totals[name] for name in CHART_PHASE]}]}
     return {"phase": ph, "totals": totals, "applications": apps, "names": names,
             "chart_data": chart, "phase_table": PHASE_TABLE, "kind_columns": KIND_COLUMNS,
-            # `requested` is a sum of application states: its evidence has no business-date
-            # cut-off (the API answers 422), so by a business date it is shown, not linked
-            "drillable": {*PHASE_FIGURES, *(() if view.effective_on else ("requested",))},
+            "drillable": {*PHASE_FIGURES, "requested"},
             "search": search or "", "position": totals["position"]}
 
 

@@ -553,3 +553,57 @@ def test_what_follows_an_amendment_dated_the_day_recorded_is_not_dated_before_it
                                        "min_position": withdrawn["position"]}))
         assert (totals["requested"], totals["requested_by_category"]) == (
             "1000.00" if day < amended_on else "0.00", {}), (day, totals)
+
+
+def test_requested_drills_down_by_business_date_to_each_application_as_it_stood(
+        client: TestClient) -> None:
+    """`requested` by a business date lists each application with what it requested by
+    then (its submission or the amendment effective by then as the evidence), leaves out
+    one submitted later or withdrawn by then, and sums to the figure, by kind too, as of
+    a position as well as now."""
+    setup = funded(client, recipients=3)
+    amended = submitted(client, setup, 0, amount="1000.00")  # submitted 2020-03-01
+    ok(client.post(f"/applications/{amended}/amend", headers=auth("clara"), json={
+        "requested_amount": "1500.00", "reason": "more", "amended_on": "2020-06-01"}))
+    withdrawn = submitted(client, setup, 1, amount="200.00")
+    before_withdrawal = head(client)
+    ok(client.post(f"/applications/{withdrawn}/withdraw", headers=auth("clara"),
+                   json={"reason": "x", "withdrawn_on": "2020-07-01"}))
+    later = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": setup.phase_id, "recipient_id": setup.recipients[2],
+        "requested_amount": "30.00", "submitted_on": "2020-08-01"}), 201)["application_id"]
+    now = head(client)
+
+    def drill(day: str, **params: object) -> tuple[dict[str, tuple[str, str]], str, str]:
+        path = f"/phases/{setup.phase_id}"
+        query = {"effective_on": day, "min_position": now, "limit": 1, **params}
+        items, cursor = [], None
+        while True:
+            page = ok(client.get(f"{path}/totals/requested/entries", headers=auth("ida"),
+                                 params={**query, **({"cursor": cursor} if cursor else {})}))
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        totals = ok(client.get(f"{path}/totals", headers=auth("ida"), params={
+            k: v for k, v in query.items() if k not in ("limit", "recipient_kind")}))
+        kind = params.get("recipient_kind")
+        figure = (totals["requested"] if kind is None
+                  else totals["by_kind"].get(kind, {}).get("requested", "0.00"))
+        return ({i["application_id"]: (i["amount"], i["event_type"]) for i in items},
+                page["total"], figure)
+
+    assert drill("2020-02-28") == ({}, "0.00", "0.00")
+    assert drill("2020-05-31") == ({amended: ("1000.00", "Submitted"),
+                                    withdrawn: ("200.00", "Submitted")}, "1200.00", "1200.00")
+    assert drill("2020-06-01") == ({amended: ("1500.00", "Amended"),
+                                    withdrawn: ("200.00", "Submitted")}, "1700.00", "1700.00")
+    assert drill("2020-07-01") == ({amended: ("1500.00", "Amended")}, "1500.00", "1500.00")
+    assert drill("2020-12-31") == ({amended: ("1500.00", "Amended"),
+                                    later: ("30.00", "Submitted")}, "1530.00", "1530.00")
+    assert drill("2020-12-31", recipient_kind="gemeinde")[1:] == ("1530.00", "1530.00")
+    assert drill("2020-12-31", recipient_kind="stadt") == ({}, "0.00", "0.00")
+    # as recorded before the withdrawal: still live on every later day
+    assert drill("2020-12-31", as_of_position=before_withdrawal) == (
+        {amended: ("1500.00", "Amended"), withdrawn: ("200.00", "Submitted")},
+        "1700.00", "1700.00")

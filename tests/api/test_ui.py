@@ -151,8 +151,8 @@ def test_each_cell_of_the_kinds_table_drills_down_to_entries_summing_to_it(
 
 
 def test_by_a_business_date_every_figure_linked_drills_down(client: TestClient) -> None:
-    """`requested` has no drill-down by business date (422): by one, it is shown without a
-    link, in the totals and in the kinds table; every link the page gives answers 200."""
+    """By a business date every figure links its drill-down, `requested` included, in the
+    totals and in the kinds table, and every link the page gives answers 200."""
     setup = funded(client, recipients=2)
     approved(client, setup, amount="1000.00")
     caught_up(client)
@@ -162,8 +162,9 @@ def test_by_a_business_date_every_figure_linked_drills_down(client: TestClient) 
     today = client.get(f"/ui/phases/{setup.phase_id}")
 
     assert dated.status_code == 200 and today.status_code == 200
-    assert "/figures/requested" not in dated.text and "/figures/requested" in today.text
-    assert '<span data-cell="requested" data-kind="gemeinde">' in dated.text
+    assert "/figures/requested" in dated.text and "/figures/requested" in today.text
+    assert 'data-cell="requested" data-kind="gemeinde"' in dated.text
+    assert '<span data-cell="requested"' not in dated.text
     links = {href.replace("&amp;", "&") for href in
              re.findall(r'href="(/ui/phases/[^"]*/figures/[^"]*)"', dated.text)}
     assert links and all(client.get(link).status_code == 200 for link in links), links

@@ -69,6 +69,25 @@ def test_figures_by_business_date_equal_a_recomputation(sql_database_url: str, o
         for n, at in enumerate((positions[len(positions) // 2], positions[-1])):
             _drill_downs_sum_to_figures(p.read_models, f.programme_id, f.phase_id, at,
                                         on=dates[(n + 1) * len(dates) // 3])
+        for on in dates:  # `requested` and its cells by every day, as of two positions
+            for at in (positions[len(positions) // 2], positions[-1]):
+                _requested_sums_to_figure(p.read_models, f.phase_id, at, on)
+
+
+def _requested_sums_to_figure(read_models: ReadModelsImpl, phase_id: str, at: int,
+                              on: date) -> None:
+    try:
+        totals = read_models.phase_totals(phase_id, at=at, effective_on=on)
+    except NotFound:
+        return
+    cells = {None: totals["requested"],
+             **{kind: c["requested"] for kind, c in totals["by_kind"].items()}}
+    for kind, value in cells.items():
+        items = all_pages(read_models.phase_entries, phase_id=phase_id, figure="requested",
+                          limit=2, at=at, effective_on=on, recipient_kind=kind)
+        assert sum(Decimal(i["amount"]) for i in items) == Decimal(value), (at, on, kind)
+        assert all(i["effective_date"] <= on.isoformat() and i["position"] <= at
+                   for i in items), (at, on, kind)
 
 
 def _compare(read_models: ReadModelsImpl, programme_id: str, phase_id: str, at: int | None,
@@ -149,14 +168,17 @@ def _compare_accounts(pages: list[dict[str, Any]], slow: dict[str, str], at: int
 def _drill_downs_sum_to_figures(read_models: ReadModelsImpl, programme_id: str, phase_id: str,
                                 at: int, on: date | None = None) -> None:
     totals = read_models.phase_totals(phase_id, at=at, effective_on=on)
-    for figure in (*(("requested",) if on is None else ()), *PHASE_FIGURES):
+    for figure in ("requested", *PHASE_FIGURES):
         items = all_pages(read_models.phase_entries, phase_id=phase_id, figure=figure, limit=2,
                           at=at, effective_on=on)
         assert sum(Decimal(i["amount"]) for i in items) == Decimal(totals[figure]), figure
+        assert all(i["position"] <= at for i in items)
+        assert on is None or all(i["effective_date"] <= on.isoformat() for i in items)
+        if figure == "requested":  # one item per application, none of them zero
+            ids = [i["application_id"] for i in items]
+            assert len(ids) == len(set(ids)) and all(Decimal(i["amount"]) for i in items)
     for kind, cells in totals["by_kind"].items():  # each cell of the kinds × figures table
         for figure, value in cells.items():
-            if figure == "requested" and on is not None:
-                continue
             items = all_pages(read_models.phase_entries, phase_id=phase_id, figure=figure,
                               limit=2, at=at, effective_on=on, recipient_kind=kind)
             assert sum(Decimal(i["amount"]) for i in items) == Decimal(value), (kind, figure)

@@ -26,7 +26,7 @@ operations = st.lists(
     st.tuples(
         st.sampled_from([
             *["submit", "approve", "request", "pay"] * 4, "reject", "withdraw",
-            "amend_award", "amend_award", "cancel", "repay", "repay", "close", "revoke",
+            "amend_award", "amend_award", "amend", "cancel", "repay", "repay", "close", "revoke",
             "direct", "close_year", "amend_budget",
         ]),
         st.integers(min_value=0, max_value=5),
@@ -53,6 +53,9 @@ def run(ledger: Ledger, phase_id: str, programme_id: str, rids: list[str],
         ledger.reject_application(APPROVER, application_id=app, reason="r", decided_on=day)
     elif op == "withdraw":
         ledger.withdraw_application(CLERK, application_id=app, reason="w", withdrawn_on=day)
+    elif op == "amend":  # the request: undated (on its own date) or dated, by turns
+        ledger.amend_application(CLERK, application_id=app, requested_amount=amount,
+                                 reason="a", amended_on=day if i % 2 else None)
     elif op == "amend_award":
         ledger.amend_award(APPROVER, application_id=app, new_amount=amount, reason="a",
                            decided_on=day)
