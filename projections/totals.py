@@ -20,9 +20,9 @@ from ledger.vocabulary import RecipientKind
 from projections import days
 from projections import figures as fig
 from projections.base import check_limit, decode_cursor, encode_cursor
-from projections.db import joined
+from projections.db import any_of, joined
 from projections.events import eur
-from projections.grants import CHANGES, CHECKPOINTS, ENTRIES, HISTORY, SCOPES
+from projections.grants import CHANGES, CHECKPOINTS, ENTITIES, ENTRIES, HISTORY, SCOPES
 from projections.state import LATEST_STATE, StateQuery
 
 Json = dict[str, Any]
@@ -277,8 +277,14 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     after = decode_cursor(cursor, listed)
     found: list[tuple[Json, Json, int]] = []  # (state as of q.at, evidence, amount)
     size = limit + 1  # applications read at a time by business date: fourfold while too few
+    key = f"{kind}|requested" if kind is not None else "requested"
+    total = figures.get(key, 0)
     while len(found) <= limit:
         if q.on is not None:
+            if not total:
+                # nothing requested by then: every application's amount by then is zero
+                # (a withdrawal or an amendment never dated before what it changes, I14)
+                break
             chunk, more = _requested_on(q, phase_id, after, size)
             found += [item for item in chunk if kind is None or item[0]["recipient_kind"] == kind]
             if more is None:
@@ -297,38 +303,35 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
               "amount": eur(amount)} for s, evidence, amount in found[:limit]]
     next_cursor = encode_cursor(found[limit - 1][0]["application_id"], listed) if len(
         found) > limit else None
-    key = f"{kind}|requested" if kind is not None else "requested"
-    total = figures.get(key, 0)
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,
             **({"recipient_kind": kind} if kind is not None else {})}
 
 
 def _requested_on(q: StateQuery, phase_id: str, after: str | None, wanted: int
                   ) -> tuple[list[tuple[Json, Json, int]], str | None]:
-    """The phase's applications after `after`, in id order, whose requested amount by
-    business date `q.on` (as recorded by `q.at`) is not zero: that amount, summed as the
-    figure sums it (each change of the application's state counted on the effective date
-    of the event that made it: its submission's, an amendment's, its withdrawal's), with
-    the last submission or amendment effective by then as the evidence. One range of the
-    history's (kind, phase_id, entity_id) index for `wanted` applications' rows; the
-    second value is the id to go on after when there may be more (an application
-    submitted later, or withdrawn by then, is not listed, so a page may read on)."""
+    """The next `wanted` applications of the phase after `after`, in id order, whose
+    requested amount by business date `q.on` (as recorded by `q.at`) is not zero: that
+    amount, summed as the figure sums it (each change of the application's state counted
+    on the effective date of the event that made it: its submission's, an amendment's, its
+    withdrawal's), with the last submission or amendment effective by then as the
+    evidence. Two statements: the applications' ids (the key of `entities`), then their
+    history rows up to `q.at` (its key). The second value is the id to go on after when
+    there may be more (an application submitted later, or withdrawn by then, is not
+    listed, so a page may read on)."""
+    if q.tx.dialect == "sqlite":
+        wanted = min(wanted, 500)  # placeholders per statement (db.chunks)
+    ids = [str(entity_id) for (entity_id,) in q.tx.execute(
+        f"SELECT entity_id FROM {ENTITIES.name(q.tag)} WHERE kind = 'application' "
+        "AND phase_id = ? AND entity_id > ? ORDER BY entity_id LIMIT ?",
+        (phase_id, after or "", wanted))]
+    if not ids:
+        return [], None
+    condition, params = any_of(q.tx, "entity_id", ids)
+    rows = q.tx.execute(
+        f"SELECT entity_id, position, state FROM {HISTORY.name(q.tag)} "
+        f"WHERE kind = 'application' AND {condition} AND position <= ? "
+        "ORDER BY entity_id, position", (*params, q.at))
     on = str(q.on)
-    per = 8  # history rows per application to ask for at first (submission, decision, …)
-    while True:
-        rows = q.tx.execute(
-            f"SELECT entity_id, position, state FROM {HISTORY.name(q.tag)} "
-            "WHERE kind = 'application' AND phase_id = ? AND entity_id > ? AND position <= ? "
-            "ORDER BY entity_id, position LIMIT ?",
-            (phase_id, after or "", q.at, wanted * per + 1))
-        more = len(rows) > wanted * per
-        ids = list(dict.fromkeys(str(row[0]) for row in rows))
-        if not more or len(ids) > 1:
-            break
-        per *= 4  # one application with more rows than asked for: ask for more
-    if more:  # the last application's rows may be cut: read it again with the next range
-        ids.pop()
-        rows = [row for row in rows if str(row[0]) in set(ids)]
     found: list[tuple[Json, Json, int]] = []
     before = amount = 0  # what the previous state adds to `requested`; the sum by `on`
     evidence: Json | None = None
@@ -336,11 +339,11 @@ def _requested_on(q: StateQuery, phase_id: str, after: str | None, wanted: int
         s = orjson.loads(text)
         now = 0 if s["status"] == "withdrawn" else int(s["requested"])
         by = s["requested_by"]
-        # only a submission, an amendment (requested_by names it) or a withdrawal moves it
-        day = by["effective_date"] if by["position"] == int(position) else s["decided_on"]
-        if day <= on:
+        made_here = by["position"] == int(position)  # a submission or an amendment
+        # only those and a withdrawal move `requested`
+        if (by["effective_date"] if made_here else s["decided_on"]) <= on:
             amount += now - before
-            if by["position"] == int(position):
+            if made_here:
                 evidence = by
         before = now
         if n + 1 == len(rows) or rows[n + 1][0] != entity_id:
@@ -348,7 +351,7 @@ def _requested_on(q: StateQuery, phase_id: str, after: str | None, wanted: int
                 found.append((s, evidence or by, amount))
             before = amount = 0
             evidence = None
-    return found, (ids[-1] if more and ids else None)
+    return found, (ids[-1] if len(ids) == wanted else None)
 
 
 # -- reconciliation ---------------------------------------------------------------------------
