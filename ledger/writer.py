@@ -204,6 +204,9 @@ class Writer:
                 pending.error = exc
                 continue
             accepted.append(pending)
+            key = _key_of(pending)
+            if key is not None:  # the key is this command's: a twin answers as it
+                keys[key] = pending
         events = [e for p in accepted for e in p.events]
         if events:
             written = set(batch.accepted)
@@ -254,18 +257,22 @@ class Writer:
                 result=pending.decision.ids))
 
     def _idempotent(self, pending: Pending, keys: dict[UUID, Pending], *, retry: bool) -> bool:
-        """True if the command repeats an idempotency key (answered from the first)."""
+        """True if the command repeats an idempotency key (answered from the first).
+
+        `keys` holds the batch's commands accepted so far, by their key's record: a command
+        refused earlier in the batch never claimed its key (nothing of it is written), so
+        the next request with that key — another command, or the same one — is decided on
+        its own, as it would be in a batch of its own."""
         actor = pending.actor
-        if actor.idempotency_key is None:
+        record_id = _key_of(pending)
+        if actor.idempotency_key is None or record_id is None:
             return False
-        record_id = IdempotencyRecord.id_for(actor.user, actor.idempotency_key)
         first = keys.get(record_id)
         if first is not None:
             check_same_request(actor.idempotency_key, first.fingerprint, first.command.COMMAND,
                                pending.fingerprint)
             pending.same_as = first
             return True
-        keys[record_id] = pending
         if pending.key_checked and not retry:
             return False  # a record written since fails the commit, and the retry finds it
         result = self._ledger.replay(actor.user, actor.idempotency_key, pending.fingerprint)
@@ -321,6 +328,12 @@ class Writer:
         self._memory.move_to_end(aggregate.id)
         while len(self._memory) > self._cache_size:
             self._memory.popitem(last=False)
+
+
+def _key_of(pending: Pending) -> UUID | None:
+    """The id of the record of the command's idempotency key (per user), if it has one."""
+    key = pending.actor.idempotency_key
+    return None if key is None else IdempotencyRecord.id_for(pending.actor.user, key)
 
 
 def _replayed(result: CommandResult) -> CommandResult:

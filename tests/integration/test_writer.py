@@ -21,8 +21,19 @@ import pytest
 
 from ledger import Ledger, Settings, build_ledger
 from ledger.batch import Pending
-from ledger.commands import ApproveApplication, RevokeApplication, SubmitApplication
-from ledger.errors import BudgetExceeded, DuplicateApplication, IdempotencyMismatch, LedgerError
+from ledger.commands import (
+    ApproveApplication,
+    RequestDrawdown,
+    RevokeApplication,
+    SubmitApplication,
+)
+from ledger.errors import (
+    BudgetExceeded,
+    DuplicateApplication,
+    IdempotencyMismatch,
+    LedgerError,
+    OverDrawdown,
+)
 from tests.integration.test_concurrency import _url
 from tests.support.scenario import APPROVER, CLERK, approved, funded_phase, money, recipients
 
@@ -280,6 +291,31 @@ def test_a_repeated_key_refused_after_its_twin_committed_answers_as_the_twin(
         window=ledger.business_dates(), key_checked=True))
     with pytest.raises(IdempotencyMismatch):  # the same key for another request
         three.outcome()
+
+
+def test_a_key_refused_in_a_batch_is_free_for_the_next_request_with_it(
+        ledger: Ledger) -> None:
+    """One batch: a drawdown the award refuses, then two of another amount, all with one
+    key. The refused one claimed nothing (nothing of it is written), so the second is
+    decided on its own and the third repeats it — not "this key was used for a
+    different request", which named a request never recorded."""
+    f = funded_phase(ledger)
+    (rid,) = recipients(ledger, 1)
+    application_id = approved(ledger, f, rid, "150.00")
+    keyed = dataclasses.replace(CLERK, idempotency_key="draw-once")
+    too_much, fits = (RequestDrawdown(application_id=application_id, amount=money(amount),
+                                      requested_on=date(2020, 4, 1))
+                      for amount in ("1000.00", "100.00"))
+
+    refused, first, twin = _batch(ledger, ledger.prepare(keyed, too_much),
+                                  ledger.prepare(keyed, fits), ledger.prepare(keyed, fits))
+
+    with pytest.raises(OverDrawdown):
+        refused.outcome()
+    assert twin.outcome().ids == first.outcome().ids
+    assert twin.outcome().replayed and not first.outcome().replayed
+    assert [d.amount for d in ledger.application(application_id).drawdowns.values()] == [
+        money("100.00")]
 
 
 def _submitted_for(ledger: Ledger, phase_id: str, rids: list[str]) -> list[str]:
