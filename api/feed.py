@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,15 @@ class HeadWatch:
         self._waiters = 0
         self._task: asyncio.Task[None] | None = None
         self.streams = 0
+        self.stopping = False  # the server is shutting down: every stream ends
+
+    def stop(self) -> None:
+        """Ends every stream: waiters wake, and streams stop after the frame they send
+        (the client reconnects with `Last-Event-ID`, to this server restarted or to
+        another). Without it a shutdown waited for each follower to leave."""
+        self.stopping = True
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
 
     async def wait_beyond(self, position: int, timeout: float) -> bool:
         """True once the head is beyond `position`; False after `timeout` seconds."""
@@ -57,7 +68,7 @@ class HeadWatch:
             if self._task is None or self._task.done():
                 self._task = asyncio.get_running_loop().create_task(self._poll())
             deadline = asyncio.get_running_loop().time() + timeout
-            while self.head <= position:
+            while self.head <= position and not self.stopping:
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:
                     return False
@@ -66,7 +77,7 @@ class HeadWatch:
                     await asyncio.wait_for(moved.wait(), left)
                 except TimeoutError:
                     return self.head > position
-            return True
+            return self.head > position
         finally:
             self._waiters -= 1
 
@@ -143,7 +154,7 @@ async def follow(
     fields_of = plain_decoder(ledger)
     position = after
     yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
-    while not await disconnected():
+    while not watch.stopping and not await disconnected():
         records: Sequence[LogRecord] = await run_in_threadpool(
             ledger.chained_recorder.read_log, after=position, limit=PAGE)
         if records:
@@ -154,5 +165,35 @@ async def follow(
             position = records[-1].position
             yield chunk or f": position {position}\n\n".encode()
             continue
-        if not await watch.wait_beyond(position, KEEP_ALIVE_SECONDS):
+        if not await watch.wait_beyond(position, KEEP_ALIVE_SECONDS) and not watch.stopping:
             yield b": keep-alive\n\n"
+
+
+def on_stop_signals(callback: Callable[[], None]) -> Callable[[], None]:
+    """Calls `callback` on the running loop when SIGTERM or SIGINT arrives, then the
+    handler installed before (uvicorn's, which starts its graceful shutdown: stop
+    accepting, wait for the running requests). Returns what undoes it. Only in the main
+    thread, where signals are handled, and only over a handler that is a function (a
+    server that handles the signal itself): elsewhere, nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    installed: dict[int, tuple[Any, Any]] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        before = signal.getsignal(sig)
+        if not callable(before):
+            continue
+
+        def handler(signum: int, frame: Any, before: Any = before) -> None:
+            loop.call_soon_threadsafe(callback)
+            before(signum, frame)
+
+        signal.signal(sig, handler)
+        installed[sig] = (handler, before)
+
+    def undo() -> None:
+        for sig, (handler, before) in installed.items():
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, before)
+
+    return undo

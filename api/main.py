@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from api.auth import ApiKeys
 from api.authentication import AuthenticationMiddleware
 from api.errors import install_error_handlers
+from api.feed import on_stop_signals
 from api.metrics import install_metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
@@ -104,10 +105,20 @@ def create_app(
             app.state.integrity_keeper = keeper  # its current answer serves GET /integrity
         if settle:
             settle_heap()
+
+        def stop_streams() -> None:  # on SIGTERM/SIGINT, before the server waits for them
+            app.state.stopping = True
+            watch = getattr(app.state, "head_watch", None)
+            if watch is not None:
+                watch.stop()
+
+        app.state.stopping = False
+        undo_signals = on_stop_signals(stop_streams)
         log.info("api_started", keys=len(app.state.api_keys), pid=os.getpid())
         try:
             yield
         finally:
+            undo_signals()
             keeper.stop()
             aclose = getattr(app.state.read_models, "aclose", None)
             if callable(aclose):

@@ -18,6 +18,8 @@ from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure, shown_url
 
+SHUTDOWN_SECONDS = 10  # beyond the longest wait for the read models (api/deps.WAIT_SECONDS)
+
 # Who gets a key in the demo: one per role, and a second clerk, approver and
 # finance user so four eyes can be tried by hand.
 DEMO_USERS: tuple[tuple[str, str], ...] = (
@@ -41,17 +43,21 @@ def serve(
         "--projector/--no-projector",
         help="run the projections in a process of their own (recommended on PostgreSQL: "
              "the workers' interpreters then only answer requests)")] = False,
+    shutdown_timeout: Annotated[int, typer.Option(
+        min=1, help="on SIGTERM or Ctrl-C, seconds to let running requests finish before "
+                    "they are cancelled (event streams end at once)")] = SHUTDOWN_SECONDS,
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
     settings = Settings()
     if settings.api_keys_file is None:
         typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
                    "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
-    _serve(settings, host=host, port=port, workers=workers, projector=projector)
+    _serve(settings, host=host, port=port, workers=workers, projector=projector,
+           shutdown_timeout=shutdown_timeout)
 
 
 def _serve(settings: Settings, *, host: str, port: int, workers: int = 1,
-           projector: bool = False) -> None:
+           projector: bool = False, shutdown_timeout: int = SHUTDOWN_SECONDS) -> None:
     """One process, or `workers` processes that build the app from the environment.
 
     Every worker's lifespan builds the ledger and starts the projection runner
@@ -68,7 +74,8 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int = 1,
     # The child opens the store (creating its tables) before any worker starts: a store
     # that cannot be opened fails there, once.
     with _projector(settings) if projector else contextlib.nullcontext():
-        _run_uvicorn(settings, host=host, port=port, workers=workers)
+        _run_uvicorn(settings, host=host, port=port, workers=workers,
+                     shutdown_timeout=shutdown_timeout)
 
 
 @contextlib.contextmanager
@@ -89,13 +96,16 @@ def _projector(settings: Settings) -> Iterator[None]:
         child.stop()
 
 
-def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int,
+                 shutdown_timeout: int) -> None:
     import uvicorn
 
     from api.main import create_app
 
     options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop",
-                               "http": "httptools", "log_config": None, "access_log": False}
+                               "http": "httptools", "log_config": None, "access_log": False,
+                               # a request still running then is cancelled: a stop ends
+                               "timeout_graceful_shutdown": shutdown_timeout}
     if workers == 1:
         uvicorn.run(create_app(settings, settle=True), **options)
         return

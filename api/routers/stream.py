@@ -32,6 +32,8 @@ def head_watch(request: Request, ledger: Ledger) -> HeadWatch:
     if watch is None:
         watch = HeadWatch(lambda: ledger.head()[0])
         request.app.state.head_watch = watch
+        if getattr(request.app.state, "stopping", False):
+            watch.stop()  # the server is shutting down (api/main.py)
     return watch
 
 

@@ -26,9 +26,10 @@ async def positions(
 ) -> AsyncIterator[bytes]:
     position = after
     yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
-    while not await disconnected():
+    while not watch.stopping and not await disconnected():
         if not await watch.wait_beyond(position, KEEP_ALIVE_SECONDS):
-            yield b": keep-alive\n\n"
+            if not watch.stopping:
+                yield b": keep-alive\n\n"
             continue
         target = watch.head
         loop = asyncio.get_running_loop()
