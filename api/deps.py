@@ -193,12 +193,18 @@ def _position(ledger: Ledger, as_of: datetime | None, as_of_position: int | None
     at = as_of_position
     if as_of is not None:
         at = ledger.position_at(_utc(as_of))
-    head = ledger.head()[0] if as_of_position else 0
+    if as_of_position:
+        head = ledger.head()[0]
+        if as_of_position > head:
+            # answered as the head, the same question would change its answer as the
+            # log grows; a position is exact, so it is refused (as_of, a time, is
+            # answered as the log stands at it, up to now)
+            raise ValidationFailed(
+                f"as_of_position: {as_of_position} is beyond the log's head ({head}); ask "
+                "as of a position that was written, or leave it out for the present")
     # min_position beyond the log's head may still be written within the wait; if
     # not, it is the 503 projection_lagging of SPEC §5 like any other miss.
-    # A position beyond the head is the head: wait for what exists, not for the future.
-    reach = min(at, head) if at is not None and as_of_position is not None else (at or 0)
-    return at, max(min_position or 0, reach)
+    return at, max(min_position or 0, at or 0)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -90,6 +90,26 @@ def test_min_position_beyond_the_log_is_503_after_the_wait(client: TestClient) -
     assert response.json()["code"] == "projection_lagging"
 
 
+def test_as_of_position_beyond_the_log_is_refused_not_answered_as_now(
+        client: TestClient) -> None:
+    """A position not yet written has no answer that stays: answered as the head, the
+    same question changed its answer with the next write."""
+    setup = funded(client)
+    now = head(client)
+    paths = [f"/phases/{setup.phase_id}/totals", f"/programmes/{setup.programme_id}/accounts",
+             "/applications", f"/programmes/{setup.programme_id}/reconciliation/2020"]
+
+    beyond = [client.get(path, headers=auth("ida"), params={"as_of_position": now + 3})
+              for path in paths]
+    at_head = [client.get(path, headers=auth("ida"), params={"as_of_position": now})
+               for path in paths]
+
+    assert [r.status_code for r in beyond] == [422] * len(paths), [r.text for r in beyond]
+    assert {r.json()["code"] for r in beyond} == {"validation"}
+    assert all(f"head ({now})" in r.json()["detail"] for r in beyond)
+    assert [r.status_code for r in at_head] == [200] * len(paths)
+
+
 def test_without_read_models_queries_are_503(make_client: ClientFactory) -> None:
     client = make_client("memory://", read_models=lambda _s, _l: None)
 
