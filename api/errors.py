@@ -178,8 +178,27 @@ def _said(request: Request, error: Any) -> dict[str, Any]:
     return {"loc": loc, "msg": msg}
 
 
+# FastAPI's answer to a body that `json.loads` failed on other than as JSON (not UTF-8,
+# nested past the interpreter's recursion limit): a plain 400, where every other body that
+# is not JSON is a 422 `validation` naming what is wrong.
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+def _unparsed_body(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return (f"body: not valid JSON: byte {cause.start} (0x{cause.object[cause.start]:02x})"
+                " is not UTF-8; send JSON encoded as UTF-8")
+    if isinstance(cause, RecursionError):
+        return "body: not valid JSON: nested too deeply"
+    return "body: not valid JSON"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+        detail = _unparsed_body(exc.__cause__)
+        return problem(status=422, code="validation", title="Invalid input", detail=detail,
+                       errors=[{"loc": ["body"], "msg": detail.removeprefix("body: ")}])
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem(status=exc.status_code, code=code, title=title, detail=detail,

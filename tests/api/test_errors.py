@@ -75,6 +75,25 @@ def test_a_body_that_is_not_json_or_not_sent_as_json_is_told_so(
     assert head(memory_client) == 0
 
 
+def test_a_body_not_in_utf8_or_nested_too_deeply_is_a_validation_problem(
+        memory_client: TestClient) -> None:
+    """FastAPI answers these with a plain 400 "error parsing the body"; every other body
+    that is not JSON is a 422 `validation` that says what is wrong."""
+    latin1 = '{"programme_id": "p1", "name": "Gr\u00fcnde", "funder": "x"}'.encode("latin-1")
+    deep = b"[" * 5000 + b"]" * 5000
+    json_headers = {**auth("ada"), "Content-Type": "application/json"}
+
+    answers = [memory_client.post("/programmes", content=body, headers=json_headers)
+               for body in (latin1, deep, b"\xff\xfe{}")]
+
+    assert [a.status_code for a in answers] == [422, 422, 422], [a.text for a in answers]
+    assert {a.json()["code"] for a in answers} == {"validation"}
+    assert "byte 34 (0xfc) is not UTF-8" in answers[0].json()["detail"]
+    assert answers[1].json()["detail"] == "body: not valid JSON: nested too deeply"
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    assert head(memory_client) == 0
+
+
 def test_an_error_names_the_field_as_the_client_wrote_it(memory_client: TestClient) -> None:
     """One recipient or many: which shape of the body was read is no field (pydantic put
     its tag in the location: body.one.recipient_id)."""
