@@ -150,12 +150,12 @@ def test_values_only_the_route_can_judge_take_the_route(
     escaped = client.get(f"{path}?as%5Fof_position={first}", headers=auth("ida"))
     before_it = client.get(path, headers=auth("ida"), params={"as_of_position": 1})
 
-    # found, then refused by the shortcut: a position not reached yet (the route waits
-    # for it, and clamps it to the head), and a question the read models refuse
+    # found, then refused by the shortcut: a position not reached yet (the route refuses
+    # one beyond the log's head), and a question the read models refuse
     assert found == [False, False, False, True, False, True]
     assert ok(padded)["position"] == now and ok(escaped)["position"] == first
     assert no_day.status_code == too_far.status_code == 422, (no_day.text, too_far.text)
-    assert ok(beyond)["position"] >= now
+    assert beyond.status_code == 422 and "beyond the log's head" in beyond.text
     # the phase did not exist at 1: the read models refuse, the route answers the problem
     assert before_it.status_code == 404, before_it.text
     assert before_it.headers["content-type"] == "application/problem+json"
