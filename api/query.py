@@ -1,4 +1,5 @@
-"""Unknown query parameters are refused (SPEC §4: a misspelt field never passes silently).
+"""Unknown query parameters, and a parameter of one value given twice, are refused (SPEC §4:
+a misspelt field never passes silently).
 
 One dependency on the whole app compares the request's query keys with the parameters
 its operation declares; FastAPI itself ignores keys it was not asked for.
@@ -27,11 +28,18 @@ async def refuse_unknown_query(request: Request) -> None:
     facts = state.route_facts.get(id(request.scope.get("route")))
     if facts is None:  # not a documented operation (/docs, /redoc, /)
         return
-    unknown = sorted(set(request.query_params.keys()) - facts.query)
-    if not unknown:
+    keys = [key for key, _ in request.query_params.multi_items()]
+    unknown = sorted(set(keys) - facts.query)
+    # a key given twice where one value is taken: FastAPI would keep the last one
+    repeated = sorted({key for key in keys if keys.count(key) > 1} - facts.repeatable
+                      - set(unknown))
+    if not unknown and not repeated:
         return
     if facts.needs_key:
         await authenticate(request)
-    accepted = ", ".join(sorted(facts.query)) or "none"
-    raise ValidationFailed(f"unknown query parameter(s): {', '.join(unknown)} "
-                           f"(this endpoint accepts: {accepted})")
+    if unknown:
+        accepted = ", ".join(sorted(facts.query)) or "none"
+        raise ValidationFailed(f"unknown query parameter(s): {', '.join(unknown)} "
+                               f"(this endpoint accepts: {accepted})")
+    raise ValidationFailed(f"query parameter(s) given more than once: {', '.join(repeated)} "
+                           "(each takes one value)")

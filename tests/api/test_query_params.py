@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from api.routes import by_served_route
 from tests.api.conftest import auth
 
 
@@ -63,3 +64,23 @@ def test_commands_refuse_unknown_query_parameters_too(memory_client: TestClient)
 
     assert answer.status_code == 422
     assert memory_client.get("/programmes/p-q", headers=auth("ida")).status_code == 404
+
+
+def test_a_parameter_of_one_value_given_twice_is_refused(memory_client: TestClient) -> None:
+    """FastAPI keeps the last of two `phase_id`s and lists that phase alone: silently one
+    of two filters. A parameter that takes a list (the stream's `event_type`) repeats."""
+    twice = memory_client.get("/applications?phase_id=h1-1&phase_id=s1-1",
+                              headers=auth("ida"))
+    dated_twice = memory_client.get("/applications?as_of_position=1&as_of_position=2",
+                                    headers=auth("ida"))
+    once = memory_client.get("/applications?phase_id=h1-1", headers=auth("ida"))
+
+    for answer in (twice, dated_twice):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "validation"
+        assert "given more than once" in answer.json()["detail"]
+    assert "phase_id" in twice.json()["detail"]
+    assert once.status_code == 200
+    facts = by_served_route(memory_client.app.routes)  # type: ignore[attr-defined]
+    assert any({"event_type", "entity_id"} <= f.repeatable for f in facts.values())
+    assert not any("phase_id" in f.repeatable for f in facts.values())
