@@ -42,6 +42,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import CLIENT_CLOSED
+
 log = structlog.get_logger("api.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -140,7 +142,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status, problem, code = 500, False, None
+        status, problem, code = CLIENT_CLOSED, False, None  # until a response starts
 
         async def watching(message: Message) -> None:
             nonlocal status, problem, code
@@ -154,6 +156,10 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, watching)
+        except BaseException:
+            if status == CLIENT_CLOSED:
+                status = 500  # the server answers the failure (uvicorn: 500)
+            raise
         finally:
             self.metrics.observe(method=scope["method"], route=scope.get("route"),
                                  status=status, code=code,

@@ -38,6 +38,12 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return f"{_ids.getrandbits(128):032x}"
 
 
+# The status logged and counted for a request the app returned from without answering:
+# the client went away first (a body cut short, a closed connection). nginx's "client
+# closed request": not a 5xx, which would set off an alert for what no client received.
+CLIENT_CLOSED = 499
+
+
 class RequestContextMiddleware:
     """Binds request_id into every log line, echoes it, logs one access line."""
 
@@ -54,7 +60,7 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        status = 500
+        status = CLIENT_CLOSED  # until a response starts
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -67,6 +73,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            if status == CLIENT_CLOSED:
+                status = 500  # the server answers the failure (uvicorn: 500)
+            raise
         finally:
             access_log.info(
                 "request_handled",
