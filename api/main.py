@@ -20,7 +20,7 @@ from api.authentication import AuthenticationMiddleware
 from api.errors import install_error_handlers
 from api.feed import on_stop_signals
 from api.metrics import install_metrics
-from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.query import refuse_unknown_query
 from api.ratelimit import RateLimitMiddleware
@@ -145,7 +145,9 @@ def create_app(
     # The last added runs first: request context, then authentication, then the rate
     # limit of expensive requests (it counts per key), then the body limit, so an
     # anonymous caller is refused before its body is read; last, a request asked
-    # again is answered from a kept answer before routing (api/shortcut.py).
+    # again is answered from a kept answer before routing (api/shortcut.py); HEAD is
+    # routed as GET (the log and the metrics keep HEAD).
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(KeptAnswerMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)

@@ -188,3 +188,31 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class HeadMiddleware:
+    """HEAD is GET without the content (RFC 9110 §9.3.2; every general-purpose server
+    supports both). FastAPI routes only the methods declared, so HEAD was 405 on every
+    resource: the route sees GET here, and the answer goes out with GET's headers
+    (Content-Length included) and no content. A streamed answer ends after its headers
+    (uvicorn then tells the app the client is gone)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        done = False
+
+        async def without_content(message: Message) -> None:
+            nonlocal done
+            if done:
+                return
+            if message["type"] == "http.response.body":
+                done = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_content)
