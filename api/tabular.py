@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from projections.cells import safe_cell, safe_text
+from projections.totals import ITEM_COLUMNS
 
 CSV = "text/csv; charset=utf-8"
 
@@ -59,8 +61,45 @@ def rows_csv(rows: list[dict[str, Any]], position: int,
                     headers={"X-Ledger-Position": str(position)})
 
 
-def page_csv(page: dict[str, Any]) -> Response:
-    return _paged(rows_csv(list(page.get("items", [])), int(page.get("position", 0))), page)
+def page_csv(page: dict[str, Any], columns: Sequence[str] = ()) -> Response:
+    """A page of a list: its items, under `columns` first (the header of an empty page)."""
+    return _paged(rows_csv(list(page.get("items", [])), int(page.get("position", 0)),
+                           columns), page)
+
+
+def page_csv_of(columns: Sequence[str]) -> Callable[[dict[str, Any]], Response]:
+    """`page_csv` of a list whose items have `columns`: an empty page (a filter that
+    matches nothing) still names them, as a spreadsheet or a CSV reader expects."""
+    return functools.partial(page_csv, columns=columns)
+
+
+# The items' fields of each list, in the order they are written (tests/api/test_csv_safety:
+# each equals the fields of a real item).
+ENTRY_COLUMNS = ITEM_COLUMNS
+AUDIT_COLUMNS = ("position", "recorded_at", "effective_date", "entity_type", "entity_id",
+                 "event_type", "actor", "role", "reason", "correlation_id", "idempotency_key",
+                 "hash", "data")
+EVENT_COLUMNS = ("position", "recorded_at", "aggregate_id", "aggregate_version", "event_type",
+                 "topic", "data", "hash")
+APPLICATION_COLUMNS = (
+    "application_id", "programme_id", "phase_id", "fiscal_year", "recipient_id",
+    "recipient_kind", "status", "requested", "awarded", "paid", "repaid", "net_paid",
+    "released", "outstanding", "reference", "submitted_on", "decided_on",
+    "decision_reference", "closed_on", "measures", "drawdowns", "proofs_of_use", "position",
+    "recipient_name")
+RECIPIENT_COLUMNS = ("district_id", "kind", "name", "population", "recipient_id",
+                     "registered_on")
+PROGRAMME_COLUMNS = ("programme_id", "name", "funder", "budgets", "phases", "position")
+PHASE_COLUMNS = ("allow_award_above_request", "closes_on", "eligible_kinds", "envelope",
+                 "fiscal_year", "max_open_per_recipient", "name", "opens_on", "phase_id",
+                 "programme_id", "committed", "available", "position")
+entries_csv = page_csv_of(ENTRY_COLUMNS)
+audit_csv = page_csv_of(AUDIT_COLUMNS)
+events_csv = page_csv_of(EVENT_COLUMNS)
+applications_csv = page_csv_of(APPLICATION_COLUMNS)
+recipients_csv = page_csv_of(RECIPIENT_COLUMNS)
+programmes_csv = page_csv_of(PROGRAMME_COLUMNS)
+phases_csv = page_csv_of(PHASE_COLUMNS)
 
 
 def _paged(response: Response, page: dict[str, Any]) -> Response:

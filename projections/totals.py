@@ -298,9 +298,11 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
         if len(states) <= limit:
             break
         after = states[-1]["application_id"]
-    items = [{**evidence, "leg": None, "application_id": s["application_id"],
-              "recipient_id": s["recipient_id"], "account": None,
-              "amount": eur(amount)} for s, evidence, amount in found[:limit]]
+    items = [{"position": evidence["position"], "leg": None,
+              "event_type": evidence["event_type"], "application_id": s["application_id"],
+              "recipient_id": s["recipient_id"], "effective_date": evidence["effective_date"],
+              "recorded_at": evidence["recorded_at"], "account": None, "amount": eur(amount)}
+             for s, evidence, amount in found[:limit]]  # the fields of ITEM_COLUMNS
     next_cursor = encode_cursor(found[limit - 1][0]["application_id"], listed) if len(
         found) > limit else None
     return {"items": items, "next_cursor": next_cursor, "total": eur(total), "position": q.at,

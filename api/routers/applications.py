@@ -122,7 +122,7 @@ async def list_applications(
     the parameters given (all must hold), with the `total`."""
     return await answer(request, read, CountedPage, read.applications, phase_id=phase_id,
                         recipient_id=recipient_id, status=status, reference=reference,
-                        text=q, cursor=cursor, limit=limit, at=at, csv=tabular.page_csv)
+                        text=q, cursor=cursor, limit=limit, at=at, csv=tabular.applications_csv)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic, dependencies=[AnyRole])
@@ -140,5 +140,5 @@ async def get_history(
     cursor: Cursor = None, limit: Limit = 100,
 ) -> Response:
     return await answer(request, read, Page, read.application_history, application_id,
-                        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv,
+                        cursor=cursor, limit=limit, at=at, csv=tabular.audit_csv,
                         by_template=True)

@@ -48,7 +48,7 @@ async def get_audit(
         entity_id=entity_id, actor=actor, event_type=event_type,
         recorded_from=recorded_from.isoformat() if recorded_from else None,
         recorded_to=recorded_to.isoformat() if recorded_to else None,
-        cursor=cursor, limit=limit, at=at, csv=tabular.page_csv,
+        cursor=cursor, limit=limit, at=at, csv=tabular.audit_csv,
     )
 
 
@@ -78,7 +78,7 @@ def get_events(
     last = items[-1]["position"] if items else after
     page = {"items": items, "next_cursor": str(last) if len(items) == limit else None,
             "position": head}
-    return tabular.page_csv(page) if tabular.wants_csv(request) else page
+    return tabular.events_csv(page) if tabular.wants_csv(request) else page
 
 
 @router.get("/integrity", response_model=Integrity,

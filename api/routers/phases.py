@@ -46,4 +46,4 @@ async def get_total_entries(
     kind: dict[str, Any] = {"recipient_kind": str(recipient_kind)} if recipient_kind else {}
     return await answer(request, read, Page, read.phase_entries, phase_id, figure,
                         cursor=cursor, limit=limit, at=at, effective_on=effective_on,
-                        csv=tabular.page_csv, **kind)
+                        csv=tabular.entries_csv, **kind)

@@ -119,7 +119,7 @@ async def list_programmes(
     """Every programme in id order, each as `GET /programmes/{pid}` answers it, with the
     `total`."""
     return await answer(request, read, CountedPage, read.programmes, cursor=cursor,
-                        limit=limit, at=at, csv=tabular.page_csv)
+                        limit=limit, at=at, csv=tabular.programmes_csv)
 
 
 @router.get("/{pid}/phases", response_model=CountedPage, dependencies=[AnyRole],
@@ -131,7 +131,7 @@ async def list_phases(
     """The programme's phases in id order, each as `GET /phases/{phase_id}` answers it,
     with the `total`."""
     return await answer(request, read, CountedPage, read.phases_of, pid, cursor=cursor,
-                        limit=limit, at=at, csv=tabular.page_csv)
+                        limit=limit, at=at, csv=tabular.phases_csv)
 
 
 @router.get("/{pid}", response_model=ProgrammePublic, dependencies=[AnyRole])
@@ -159,7 +159,7 @@ async def get_reconciliation_entries(
 ) -> Response:
     return await answer(request, read, Page, read.reconciliation_entries, pid, year, figure,
                         cursor=cursor, limit=limit, at=at, effective_on=effective_on,
-                        csv=tabular.page_csv)
+                        csv=tabular.entries_csv)
 
 
 @router.get("/{pid}/accounts", response_model=AccountsPublic,

@@ -66,7 +66,7 @@ async def list_recipients(
 ) -> Response:
     """Recipients in id order, those matching `q` when given, with the `total`."""
     return await answer(request, read, CountedPage, read.recipients, text=q, cursor=cursor,
-                        limit=limit, at=at, csv=tabular.page_csv)
+                        limit=limit, at=at, csv=tabular.recipients_csv)
 
 
 @router.get("/{rid}", response_model=RecipientPublic, dependencies=[AnyRole])
