@@ -7,6 +7,7 @@ import os
 import secrets
 import shlex
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
 from scripts.store import removed_on_failure, shown_url
 
+WORKER_HEALTHCHECK_SECONDS = 30  # a worker's start may take longer on a loaded machine
 SHUTDOWN_SECONDS = 10  # beyond the longest wait for the read models (api/deps.WAIT_SECONDS)
 
 # Who gets a key in the demo: one per role, and a second clerk, approver and
@@ -116,10 +118,40 @@ def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int,
 
     metrics_dir, made = shared_directory()
     try:
-        uvicorn.run("api.main:create_served_app", factory=True, workers=workers, **options)
+        # uvicorn.run's own path for workers, with a supervisor that lets go of the
+        # listening socket as it stops (_Supervisor). A worker busy starting (building the
+        # app, opening the store) is given longer than uvicorn's 5 s before it counts as
+        # hung and is killed.
+        config = uvicorn.Config("api.main:create_served_app", factory=True, workers=workers,
+                                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                                **options)
+        sock = config.bind_socket()
+        try:
+            _supervise(config, sock)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sock.close()
     finally:
         if made:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _supervise(config: Any, sock: socket.socket) -> None:
+    """uvicorn's supervisor of workers (`Multiprocess`), closing its copy of the listening
+    socket before it stops the workers: each worker closes its own as its shutdown
+    starts, and the socket closes with the last, so a client connecting meanwhile is
+    refused (and tries again). With the supervisor's copy open, the kernel accepted such
+    connections into a backlog no one read, and reset them seconds later."""
+    from uvicorn.supervisors import Multiprocess
+
+    class Supervisor(Multiprocess):
+        def terminate_all(self) -> None:
+            for listening in self.sockets:
+                listening.close()
+            super().terminate_all()
+
+    Supervisor(config, sockets=[sock]).run()
 
 
 def _prepare_store(settings: Settings) -> None:

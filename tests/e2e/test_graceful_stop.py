@@ -94,3 +94,51 @@ def test_serve_names_its_shutdown_timeout() -> None:
                             timeout=60, check=False, env={**os.environ, "COLUMNS": "200"})
 
     assert "--shutdown-timeout" in result.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_client_connecting_during_a_stop_is_answered_or_refused_not_left_hanging(
+        sql_database_url: str, tmp_path: Path, workers: str) -> None:
+    """With workers, the supervisor kept its copy of the listening socket open until
+    the workers had exited: the kernel accepted connections into a backlog no one read
+    and reset them seconds later. Refused at once, a client tries again elsewhere. (A
+    connection the server accepts just as it stops may still be closed unanswered: one
+    such race is allowed, not a stall.)"""
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [{"key": KEY, "user": "ida", "roles": ["auditor"]}]}))
+    env = {**os.environ, "LEDGER_DATABASE_URL": sql_database_url,
+           "LEDGER_API_KEYS_FILE": str(keys), "LEDGER_LOG_FORMAT": "json"}
+    server = Server(env, "--workers", workers)
+    outcomes: list[tuple[str, float]] = []
+    waited: list[int] = []
+
+    def wait_long() -> None:  # a request the stop lets finish: it waits 5 s, then 503
+        waited.append(httpx.get(f"{server.base}/applications", timeout=30, params={
+            "min_position": 10**12}, headers={"Authorization": f"Bearer {KEY}"}).status_code)
+
+    waiting = threading.Thread(target=wait_long, daemon=True)
+    try:
+        waiting.start()
+        time.sleep(1.0)  # (in flight)
+        os.kill(server.process.pid, signal.SIGTERM)
+        started = time.monotonic()
+        while server.process.poll() is None and time.monotonic() - started < 30:
+            asked = time.monotonic()
+            try:
+                answer = httpx.get(f"{server.base}/health", timeout=20,
+                                   headers={"Connection": "close"})
+                outcome = f"answered {answer.status_code}"
+            except httpx.ConnectError:
+                outcome = "refused"
+            except httpx.TransportError as exc:
+                outcome = f"broken: {type(exc).__name__}"
+            outcomes.append((outcome, time.monotonic() - asked))
+            time.sleep(0.01)
+        waiting.join(timeout=30)
+    finally:
+        server.stop()
+
+    assert waited == [503]
+    assert any(outcome == "refused" for outcome, _ in outcomes), outcomes[-5:]
+    assert max(seconds for _, seconds in outcomes) < 2, outcomes
+    assert sum(outcome.startswith("broken") for outcome, _ in outcomes) <= 1, outcomes
