@@ -96,9 +96,8 @@ def test_serve_names_its_shutdown_timeout() -> None:
     assert "--shutdown-timeout" in result.stdout
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_client_connecting_during_a_stop_is_answered_or_refused_not_left_hanging(
-        sql_database_url: str, tmp_path: Path, workers: str) -> None:
+        sql_database_url: str, tmp_path: Path) -> None:
     """With workers, the supervisor kept its copy of the listening socket open until
     the workers had exited: the kernel accepted connections into a backlog no one read
     and reset them seconds later. Refused at once, a client tries again elsewhere. (A
@@ -108,7 +107,7 @@ def test_a_client_connecting_during_a_stop_is_answered_or_refused_not_left_hangi
     keys.write_text(json.dumps({"keys": [{"key": KEY, "user": "ida", "roles": ["auditor"]}]}))
     env = {**os.environ, "LEDGER_DATABASE_URL": sql_database_url,
            "LEDGER_API_KEYS_FILE": str(keys), "LEDGER_LOG_FORMAT": "json"}
-    server = Server(env, "--workers", workers)
+    server = Server(env, "--workers", "2")  # (one worker closes its one socket at once)
     outcomes: list[tuple[str, float]] = []
     waited: list[int] = []
 
