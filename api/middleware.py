@@ -215,4 +215,9 @@ class HeadMiddleware:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_content)
+        routed = {**scope, "method": "GET"}
+        try:
+            await self.app(routed, receive, without_content)
+        finally:
+            if "route" in routed:  # the route matched, for the metrics outside
+                scope["route"] = routed["route"]

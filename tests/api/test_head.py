@@ -36,3 +36,16 @@ def test_head_is_no_way_around_a_method_a_path_does_not_have(client: TestClient)
     answer = client.head("/applications/x1/approve", headers=auth("anna"))
 
     assert answer.status_code == 405
+
+
+def test_head_is_counted_under_its_route(memory_client: TestClient) -> None:
+    """The route is matched on the GET the route sees; the metrics outside count HEAD under
+    it, not as `unmatched`."""
+    for _ in range(3):
+        assert memory_client.head("/applications", headers=auth("ida")).status_code == 200
+
+    metrics = memory_client.get("/metrics").text
+
+    assert 'ledger_http_requests_total{method="HEAD",route="/applications",status="200"} 3.0' \
+        in metrics
+    assert 'method="HEAD",route="unmatched"' not in metrics
