@@ -7,6 +7,8 @@ its operation declares; FastAPI itself ignores keys it was not asked for.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from fastapi import Request
 
 from api.deps import authenticate
@@ -28,10 +30,10 @@ async def refuse_unknown_query(request: Request) -> None:
     facts = state.route_facts.get(id(request.scope.get("route")))
     if facts is None:  # not a documented operation (/docs, /redoc, /)
         return
-    keys = [key for key, _ in request.query_params.multi_items()]
-    unknown = sorted(set(keys) - facts.query)
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    unknown = sorted(counts.keys() - facts.query)
     # a key given twice where one value is taken: FastAPI would keep the last one
-    repeated = sorted({key for key in keys if keys.count(key) > 1} - facts.repeatable
+    repeated = sorted({key for key, n in counts.items() if n > 1} - facts.repeatable
                       - set(unknown))
     if not unknown and not repeated:
         return
