@@ -42,7 +42,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.middleware import CLIENT_CLOSED
+from api.middleware import Unanswered
 
 log = structlog.get_logger("api.metrics")
 
@@ -142,7 +142,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status, problem, code = CLIENT_CLOSED, False, None  # until a response starts
+        status: int | None = None  # until a response starts
+        problem, code = False, None
+        channel = Unanswered(receive)
 
         async def watching(message: Message) -> None:
             nonlocal status, problem, code
@@ -155,14 +157,11 @@ class MetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, watching)
-        except BaseException:
-            if status == CLIENT_CLOSED:
-                status = 500  # the server answers the failure (uvicorn: 500)
-            raise
+            await self.app(scope, channel.receive, watching)
         finally:
             self.metrics.observe(method=scope["method"], route=scope.get("route"),
-                                 status=status, code=code,
+                                 status=status if status is not None else channel.status(),
+                                 code=code,
                                  seconds=time.perf_counter() - started)
 
 

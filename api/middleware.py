@@ -38,10 +38,30 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return f"{_ids.getrandbits(128):032x}"
 
 
-# The status logged and counted for a request the app returned from without answering:
-# the client went away first (a body cut short, a closed connection). nginx's "client
-# closed request": not a 5xx, which would set off an alert for what no client received.
+# The status logged and counted for a request the app ended without answering because the
+# client went away first (a body cut short, a closed connection): nginx's "client closed
+# request", not a 5xx, which would set off an alert for what no client received.
 CLIENT_CLOSED = 499
+
+
+class Unanswered:
+    """One request's receive channel, watched: the status of a request the app ended
+    without a response is 499 if the client had gone away, else 500 (uvicorn answers
+    such a request 500)."""
+
+    __slots__ = ("_receive", "gone")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive, self.gone = receive, False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
+
+    def status(self) -> int:
+        return CLIENT_CLOSED if self.gone else 500
 
 
 class RequestContextMiddleware:
@@ -60,7 +80,8 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        status = CLIENT_CLOSED  # until a response starts
+        status: int | None = None  # until a response starts
+        channel = Unanswered(receive)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -72,17 +93,13 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
-        except BaseException:
-            if status == CLIENT_CLOSED:
-                status = 500  # the server answers the failure (uvicorn: 500)
-            raise
+            await self.app(scope, channel.receive, send_with_id)
         finally:
             access_log.info(
                 "request_handled",
                 method=scope["method"],
                 path=scope["path"],
-                status=status,
+                status=status if status is not None else channel.status(),
                 user=state.get("user"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
