@@ -185,7 +185,8 @@ def on_stop_signals(callback: Callable[[], None]) -> Callable[[], None]:
             continue
 
         def handler(signum: int, frame: Any, before: Any = before) -> None:
-            loop.call_soon_threadsafe(callback)
+            with contextlib.suppress(RuntimeError):  # the loop closed already: nothing to end
+                loop.call_soon_threadsafe(callback)
             before(signum, frame)
 
         signal.signal(sig, handler)
