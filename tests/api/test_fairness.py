@@ -21,12 +21,14 @@ def test_48_unreachable_min_positions_do_not_stall_an_unrelated_read(client: Tes
                   params={"min_position": head(client)}))
     started = threading.Barrier(49)
 
-    def hopeless() -> tuple[int, str, float]:
+    def hopeless() -> tuple[int, str, str, float]:
         started.wait()
         begin = time.monotonic()
         response = client.get("/applications", headers=auth("clara"),
                               params={"min_position": ABSURD})
-        return response.status_code, response.json()["code"], time.monotonic() - begin
+        problem = response.json()
+        return (response.status_code, problem["code"], problem["detail"],
+                time.monotonic() - begin)
 
     with ThreadPoolExecutor(48) as pool:
         waiting = [pool.submit(hopeless) for _ in range(48)]
@@ -42,9 +44,12 @@ def test_48_unreachable_min_positions_do_not_stall_an_unrelated_read(client: Tes
     # milliseconds, but a CI machine busy with other work took 1.15 s once (a 1 s bound)
     assert took < WAIT_SECONDS / 2, (
         f"an unrelated read took {took:.2f} s behind 48 waiting requests")
-    assert {(status, code) for status, code, _ in answers} == {(503, "projection_lagging")}
-    # Beyond the bound of waiters per process the answer comes at once, not after the
-    # wait of WAIT_SECONDS (5 s) the others get: well under half of it even on a machine
-    # busy with the rest of the suite (a 1 s bound failed there once).
-    assert sum(1 for *_, seconds in answers if seconds < WAIT_SECONDS / 2) >= 48 - 32
-    assert sum(1 for *_, seconds in answers if seconds >= WAIT_SECONDS * 0.9) >= 32 - 4
+    assert {(status, code) for status, code, *_ in answers} == {(503, "projection_lagging")}
+    # Beyond the bound of waiters per process the answer comes at once ("already wait"),
+    # not after the wait of WAIT_SECONDS (5 s) the others get. Told by the answer, not
+    # by its time: on a machine busy with the rest of the suite every answer of the
+    # 48 once came back later than half the wait, the refused ones too.
+    refused = [seconds for _, _, detail, seconds in answers if "already wait" in detail]
+    waited = [seconds for _, _, detail, seconds in answers if "within" in detail]
+    assert len(refused) >= 48 - 32 - 4 and len(refused) + len(waited) == 48, answers
+    assert sum(1 for seconds in waited if seconds >= WAIT_SECONDS * 0.9) >= 32 - 4
