@@ -167,9 +167,14 @@ def any_of(tx: Tx, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
 
 
+def values_per_statement(tx: Tx) -> int:
+    """How many values one `any_of` takes on this dialect (SQLite: one placeholder each)."""
+    return 100_000 if tx.dialect == "postgresql" else 500
+
+
 def chunks(tx: Tx, values: set[Any]) -> list[list[Any]]:
     """`values` in sorted pieces small enough for `any_of` on this dialect."""
-    size = 100_000 if tx.dialect == "postgresql" else 500
+    size = values_per_statement(tx)
     ordered = sorted(values)
     return [ordered[n : n + size] for n in range(0, len(ordered), size)]
 

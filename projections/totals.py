@@ -20,7 +20,7 @@ from ledger.vocabulary import RecipientKind
 from projections import days
 from projections import figures as fig
 from projections.base import check_limit, decode_cursor, encode_cursor
-from projections.db import any_of, joined
+from projections.db import any_of, joined, values_per_statement
 from projections.events import eur
 from projections.grants import CHANGES, CHECKPOINTS, ENTITIES, ENTRIES, HISTORY, SCOPES
 from projections.state import LATEST_STATE, StateQuery
@@ -275,29 +275,26 @@ def _requested_entries(q: StateQuery, phase_id: str, figures: fig.Figures, kind:
     limit = check_limit(limit)
     listed = f"requested:{phase_id}:{kind or ''}"
     after = decode_cursor(cursor, listed)
-    found: list[tuple[Json, Json, int]] = []  # (state as of q.at, evidence, amount)
-    size = limit + 1  # applications read at a time by business date: fourfold while too few
     key = f"{kind}|requested" if kind is not None else "requested"
     total = figures.get(key, 0)
+    found: list[tuple[Json, Json, int]] = []  # (state as of q.at, evidence, amount)
+    size = limit + 1  # applications read at a time by business date: fourfold while too few
     while len(found) <= limit:
-        if q.on is not None:
-            if not total:
-                # nothing requested by then: every application's amount by then is zero
-                # (a withdrawal or an amendment never dated before what it changes, I14)
-                break
-            chunk, more = _requested_on(q, phase_id, after, size)
-            found += [item for item in chunk if kind is None or item[0]["recipient_kind"] == kind]
-            if more is None:
-                break
-            after, size = more, min(size * 4, 4096)
-            continue
-        states = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
-                        status_not="withdrawn")
-        found += [(s, s["requested_by"], s["requested"]) for s in states
-                  if kind is None or s["recipient_kind"] == kind]
-        if len(states) <= limit:
+        if q.on is None:
+            states = q.many("application", after=after, limit=limit + 1, phase_id=phase_id,
+                            status_not="withdrawn")
+            chunk = [(s, s["requested_by"], s["requested"]) for s in states]
+            after = states[-1]["application_id"] if len(states) > limit else None
+        elif total:
+            chunk, after = _requested_on(q, phase_id, after, size)
+            size = min(size * 4, 4096)
+        else:
+            # a figure of zero by then has no items: every application's amount by then
+            # is zero (a withdrawal or an amendment never dated before what it changes, I14)
             break
-        after = states[-1]["application_id"]
+        found += [item for item in chunk if kind is None or item[0]["recipient_kind"] == kind]
+        if after is None:
+            break
     items = [{"position": evidence["position"], "leg": None,
               "event_type": evidence["event_type"], "application_id": s["application_id"],
               "recipient_id": s["recipient_id"], "effective_date": evidence["effective_date"],
@@ -320,8 +317,7 @@ def _requested_on(q: StateQuery, phase_id: str, after: str | None, wanted: int
     history rows up to `q.at` (its key). The second value is the id to go on after when
     there may be more (an application submitted later, or withdrawn by then, is not
     listed, so a page may read on)."""
-    if q.tx.dialect == "sqlite":
-        wanted = min(wanted, 500)  # placeholders per statement (db.chunks)
+    wanted = min(wanted, values_per_statement(q.tx))
     ids = [str(entity_id) for (entity_id,) in q.tx.execute(
         f"SELECT entity_id FROM {ENTITIES.name(q.tag)} WHERE kind = 'application' "
         "AND phase_id = ? AND entity_id > ? ORDER BY entity_id LIMIT ?",
