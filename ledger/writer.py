@@ -264,9 +264,9 @@ class Writer:
         the next request with that key — another command, or the same one — is decided on
         its own, as it would be in a batch of its own."""
         actor = pending.actor
-        record_id = _key_of(pending)
-        if actor.idempotency_key is None or record_id is None:
+        if actor.idempotency_key is None:
             return False
+        record_id = IdempotencyRecord.id_for(actor.user, actor.idempotency_key)
         first = keys.get(record_id)
         if first is not None:
             check_same_request(actor.idempotency_key, first.fingerprint, first.command.COMMAND,
