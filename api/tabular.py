@@ -73,7 +73,7 @@ def page_csv_of(columns: Sequence[str]) -> Callable[[dict[str, Any]], Response]:
     return functools.partial(page_csv, columns=columns)
 
 
-# The items' fields of each list, in the order they are written (tests/api/test_csv_safety:
+# The items' fields of each list, in the order they are written (tests/api/test_csv_columns:
 # each equals the fields of a real item).
 ENTRY_COLUMNS = ITEM_COLUMNS
 AUDIT_COLUMNS = ("position", "recorded_at", "effective_date", "entity_type", "entity_id",
