@@ -61,10 +61,20 @@ def lowest_from(movements: Movements, day: date) -> tuple[Money, str]:
 def covered_from(movements: Movements, day: date, amount: Money) -> date:
     """The first business date on or after `day` from which the balance stays at least
     `amount` (`amount` must not exceed the balance now): the day money planned for `day`
-    is there."""
-    if lowest_from(movements, day)[0] >= amount:
-        return day
-    for key in sorted(k for k in movements if k > day.isoformat()):
-        if lowest_from(movements, date.fromisoformat(key))[0] >= amount:
-            return date.fromisoformat(key)
-    raise ValueError(f"{amount} exceeds the balance now")  # the caller checked it
+    is there. One walk back from the last date: a date qualifies while the lowest balance
+    from it on is at least `amount`, and no date before the first that fails does."""
+    start = day.isoformat()
+    balance = sum(cents for key, cents in movements.items() if key <= start)
+    balances = [(start, balance)]
+    for key in sorted(k for k in movements if k > start):
+        balance += movements[key]
+        balances.append((key, balance))
+    wanted = int(amount.amount * 100)
+    found = None
+    for key, balance in reversed(balances):
+        if balance < wanted:
+            break
+        found = key
+    if found is None:
+        raise ValueError(f"{amount} exceeds the balance now")  # the caller checked it
+    return date.fromisoformat(found)
