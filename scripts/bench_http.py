@@ -510,33 +510,58 @@ def print_tables(figures: list[HttpFigure], rates: dict[str, float]) -> None:
 
 def print_flatness(figures: list[HttpFigure], sizes: list[int]) -> None:
     small, large = sizes
-    print(f"\nFlatness: p50 at {large:,} events against {small:,} (target ≤ 1.2)")
+    print(f"\nFlatness: p50 at {large:,} events against {small:,} (target ≤ 1.2); "
+          "÷ trivial: that ratio over the trivial endpoint's own (the machine's drift "
+          "between the two stages taken out)")
     many = next((f.clients for f in figures if f.clients > 1), "n")
-    print(f"| {'query':<46} | 1 cl p50 | 1 cl p50 |  ratio | {f'{many} cl p50':>9} | "
-          f"{f'{many} cl p50':>9} |  ratio |")
-    print(f"| {'':<46} | {f'@{small}':>8} | {f'@{large}':>8} |        | {f'@{small}':>9} | "
-          f"{f'@{large}':>9} |        |")
-    print(f"|{'-' * 48}|{'-' * 10}|{'-' * 10}|{'-' * 8}|{'-' * 11}|{'-' * 11}|{'-' * 8}|")
+    print(f"| {'query':<46} | 1 cl p50 | 1 cl p50 |  ratio | ÷ trivial | "
+          f"{f'{many} cl p50':>9} | {f'{many} cl p50':>9} |  ratio | ÷ trivial |")
+    print(f"| {'':<46} | {f'@{small}':>8} | {f'@{large}':>8} |        |           | "
+          f"{f'@{small}':>9} | {f'@{large}':>9} |        |           |")
+    print(f"|{'-' * 48}|{'-' * 10}|{'-' * 10}|{'-' * 8}|{'-' * 11}|{'-' * 11}|{'-' * 11}|"
+          f"{'-' * 8}|{'-' * 11}|")
     for row in flatness(figures, sizes):
-        print(f"| {row['name']:<46} | {ms(row['one_client_p50_ms'][0]):>8} | "
-              f"{ms(row['one_client_p50_ms'][1]):>8} | {ratio_text(row['one_client_ratio'])} | "
-              f"{ms(row['many_clients_p50_ms'][0]):>9} | {ms(row['many_clients_p50_ms'][1]):>9} | "
-              f"{ratio_text(row['many_clients_ratio'])} |")
+        print(f"| {row['name']:<46} | {fine_ms(row['one_client_p50_ms'][0]):>8} | "
+              f"{fine_ms(row['one_client_p50_ms'][1]):>8} | "
+              f"{ratio_text(row['one_client_ratio'])} | "
+              f"{ratio_text(row['one_client_ratio_to_trivial']):>9} | "
+              f"{fine_ms(row['many_clients_p50_ms'][0]):>9} | "
+              f"{fine_ms(row['many_clients_p50_ms'][1]):>9} | "
+              f"{ratio_text(row['many_clients_ratio'])} | "
+              f"{ratio_text(row['many_clients_ratio_to_trivial']):>9} |")
+
+
+def fine_ms(value: float | None) -> str:
+    """Milliseconds to the hundredth: a one-client p50 is often under a millisecond."""
+    return "—" if value is None else f"{value:.2f}"
 
 
 def flatness(figures: list[HttpFigure], sizes: list[int]) -> list[dict[str, Any]]:
-    """Per query: p50 at both sizes and their ratio, for one client and for many."""
+    """Per query: p50 at both sizes and their ratio, for one client and for many; and that
+    ratio divided by the trivial endpoint's (`*_ratio_to_trivial`; None where a query has
+    no trivial baseline measured at both sizes). The trivial endpoint does the same work at
+    any log size, so its own ratio is the machine's drift between the two stages."""
+    queries = [f for f in figures if f.stage == "queries"]
+
+    def p50s(name: str, one: bool) -> list[float | None]:
+        return [next((f.p50_ms for f in queries if f.events == n and f.name == name
+                      and (f.clients == 1) == one), None) for n in sizes]
+
+    def ratio(values: list[float | None]) -> float | None:
+        first, last = values
+        return last / first if first and last is not None else None
+
     rows = []
-    names = dict.fromkeys(f.name for f in figures if f.stage == "queries")
-    for name in names:
+    for name in dict.fromkeys(f.name for f in queries):
+        baseline = next((f.baseline for f in queries if f.name == name and f.baseline), None)
         row: dict[str, Any] = {"name": name}
         for label, one in (("one_client", True), ("many_clients", False)):
-            p50s = [next((f.p50_ms for f in figures if f.stage == "queries" and f.events == n
-                          and f.name == name and (f.clients == 1) == one), None)
-                    for n in sizes]
-            row[f"{label}_p50_ms"] = p50s
-            row[f"{label}_ratio"] = (round(p50s[1] / p50s[0], 2)
-                                     if p50s[0] and p50s[1] is not None else None)
+            own = ratio(p50s(name, one))
+            drift = ratio(p50s(baseline, one)) if baseline else own
+            row[f"{label}_p50_ms"] = p50s(name, one)
+            row[f"{label}_ratio"] = None if own is None else round(own, 2)
+            row[f"{label}_ratio_to_trivial"] = (round(own / drift, 2)
+                                                if own is not None and drift else None)
         rows.append(row)
     return rows
 

@@ -99,6 +99,30 @@ def test_flatness_compares_p50_at_both_sizes_per_client_setting() -> None:
 
     assert row["one_client_p50_ms"] == [2.0, 3.0] and row["one_client_ratio"] == 1.5
     assert row["many_clients_ratio"] is None
+    # without a trivial endpoint to compare with, the ratio stands for itself
+    assert row["one_client_ratio_to_trivial"] == 1.0
+    assert row["many_clients_ratio_to_trivial"] is None
+
+
+def test_flatness_takes_out_the_trivial_endpoints_own_drift() -> None:
+    trivial = "GET /whoami (trivial)"
+
+    def at(events: int, clients: int, name: str, p50: float) -> HttpFigure:
+        return HttpFigure("queries", events, name, clients, 10, 1.0, p50, p50,
+                          {"200": 10}, None if name == trivial else trivial)
+
+    figures = [at(100, 1, trivial, 0.5), at(1000, 1, trivial, 0.6),
+               at(100, 16, trivial, 4.0), at(1000, 16, trivial, 6.0),
+               at(100, 1, "GET /x", 1.0), at(1000, 1, "GET /x", 1.1),
+               at(100, 16, "GET /x", 10.0), at(1000, 16, "GET /x", 12.0)]
+
+    base, query = flatness(figures, [100, 1000])
+
+    assert base["one_client_ratio"] == 1.2 and base["one_client_ratio_to_trivial"] == 1.0
+    assert query["one_client_ratio"] == 1.1 and query["many_clients_ratio"] == 1.2
+    # 1.1 / 1.2 and 1.2 / 1.5: slower at 1000 only as much as the machine was
+    assert query["one_client_ratio_to_trivial"] == 0.92
+    assert query["many_clients_ratio_to_trivial"] == 0.8
 
 
 def test_a_query_that_never_answered_says_so() -> None:
