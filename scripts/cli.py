@@ -35,10 +35,11 @@ def main(
 @app.command()
 def head() -> None:
     """Print the log's head: position and hash (a digest to hand to an auditor)."""
-    from ledger import Settings, build_ledger
+    from ledger import build_ledger
+    from scripts.configuration import load_settings
     from scripts.store import require_ledger
 
-    settings = Settings()
+    settings = load_settings()
     require_ledger(settings)  # a missing store is no ledger, not an empty one at 0:000…
     ledger = build_ledger(settings)
     try:

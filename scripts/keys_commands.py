@@ -23,9 +23,9 @@ def add(
         help="the keys file (default: LEDGER_API_KEYS_FILE)")] = None,
 ) -> None:
     """Print a new key for USER once; store only its SHA-256 in the keys file."""
-    from ledger import Settings
+    from scripts.configuration import load_settings
 
-    path = keys_file or Settings().api_keys_file
+    path = keys_file or load_settings().api_keys_file
     if path is None:
         raise typer.BadParameter("give --keys-file or set LEDGER_API_KEYS_FILE",
                                  param_hint="--keys-file")

@@ -19,12 +19,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ledger import Ledger, LedgerError, Settings, build_ledger
+from ledger import Ledger, LedgerError, build_ledger
 from ledger.persistence.accounts import AccountsReport, rederive_accounts
 from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
 from projections.rebuild import VerifyBusy, exclusive_verify
+from scripts.configuration import load_settings
 from scripts.store import removed_on_failure, require_ledger
 
 
@@ -32,7 +33,7 @@ from scripts.store import removed_on_failure, require_ledger
 def _read_side() -> Iterator[tuple[Ledger, ReadModelsImpl]]:
     """The ledger and its read models, for a command that reads the log: a store without a
     ledger is refused (exit 66), never created (scripts/store.py)."""
-    settings = Settings()
+    settings = load_settings()
     require_ledger(settings)
     with removed_on_failure(settings):
         ledger = build_ledger(settings)

@@ -17,6 +17,7 @@ import typer
 from ledger import Actor, Settings, build_ledger
 from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
+from scripts.configuration import load_settings
 from scripts.store import removed_on_failure, shown_url
 
 WORKER_HEALTHCHECK_SECONDS = 30  # a worker's start may take longer on a loaded machine
@@ -50,7 +51,7 @@ def serve(
                     "they are cancelled (event streams end at once)")] = SHUTDOWN_SECONDS,
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
-    settings = Settings()
+    settings = load_settings()
     if settings.api_keys_file is None:
         typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
                    "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
@@ -179,7 +180,7 @@ def demo(
     """Load the Starke Heimat Hessen 2020 scenario, write a keys file, print keys, serve."""
     from scripts.demo_data import load_2020_scenario  # written alongside; heavy data file
 
-    settings = Settings()
+    settings = load_settings()
     keys_file = keys_file or settings.api_keys_file or Path("ledger-demo-keys.json")
     try:  # a broken keys file stops the demo before it writes anything
         kept = other_users_keys(keys_file)
@@ -261,7 +262,7 @@ def import_applications(
     from ledger.heap import settle_heap
     from scripts import import_rows
 
-    settings = Settings()
+    settings = load_settings()
     with removed_on_failure(settings):  # refused into a store it made: no empty store left
         ledger = build_ledger(settings)
         settle_heap()  # a large import makes many objects that outlive young collections

@@ -313,8 +313,23 @@ class LedgerPostgresFactory(PostgresFactory):
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         with schema_lock(self.datastore):
+            self._create_schema()
             return super().aggregate_recorder(purpose)
 
     def application_recorder(self) -> ApplicationRecorder:
         with schema_lock(self.datastore):
+            self._create_schema()
             return super().application_recorder()
+
+    def _create_schema(self) -> None:
+        """The schema `?schema=` names, made where this process makes tables (`ledger
+        serve`, `demo`, `import`) and it does not exist yet: "the tables in PostgreSQL's
+        database and schema". Looked up first: CREATE SCHEMA IF NOT EXISTS needs the
+        right to create in the database even where the schema exists."""
+        if not self.env_create_table():
+            return
+        schema = self.datastore.schema
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if curs.fetchone() is None:
+                curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))

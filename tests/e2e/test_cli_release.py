@@ -133,3 +133,24 @@ def test_failed_report_keeps_a_database_that_existed(fresh_sqlite: Path) -> None
 
     assert answer.exit_code == 1
     assert fresh_sqlite.exists()
+
+
+def test_a_writing_command_creates_the_schema_its_url_names(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    schema = postgres_url.rpartition("schema=")[2]
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}"')  # the fixture's; dropped again at its end
+    monkeypatch.setenv("LEDGER_DATABASE_URL", postgres_url)
+    monkeypatch.chdir(tmp_path)
+
+    demo = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", "keys.json"])
+    head = CliRunner().invoke(app, ["head"])
+
+    assert demo.exit_code == 0, demo.output
+    assert head.exit_code == 0 and not head.stdout.startswith("0:")
+    with psycopg.connect(PG_DSN) as conn:
+        tables = {name for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (schema,))}
+    assert {"ledger_chain", "ledger_events"} <= tables

@@ -1,0 +1,66 @@
+"""A `LEDGER_*` variable the ledger cannot use stops every command with one line per
+variable and exit 78 (EX_CONFIG): never a traceback, never a store created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scripts.cli import app
+from scripts.configuration import CONFIG_ERROR
+
+COMMANDS = [
+    ["head"],
+    ["verify"],
+    ["replay"],
+    ["serve"],
+    ["demo", "--no-serve"],
+    ["import", "rows.csv"],
+    ["report", "phase-totals", "2020-1"],
+    ["export", "--format", "360giving"],
+    ["keys", "add", "someone", "--role", "clerk"],
+]
+
+# Each refused, and the words that must name why (the variable and its value).
+BAD = {
+    "LEDGER_DATABASE_URL": ("mysql://x/y", "unsupported LEDGER_DATABASE_URL 'mysql://x/y'"),
+    "LEDGER_LOG_FORMAT": ("xml", "LEDGER_LOG_FORMAT='xml': Input should be 'console' or 'json'"),
+    "LEDGER_PROJECTION_MAX_LAG": ("abc", "LEDGER_PROJECTION_MAX_LAG='abc'"),
+    "LEDGER_EARLIEST_BUSINESS_DATE": ("yesterday", "LEDGER_EARLIEST_BUSINESS_DATE='yesterday'"),
+    "LEDGER_RATE_LIMIT": ("bogus", "LEDGER_RATE_LIMIT='bogus'"),
+    "LEDGER_BUSINESS_YEARS_AHEAD": ("-x", "LEDGER_BUSINESS_YEARS_AHEAD='-x'"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_names_each_variable_it_cannot_use(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.csv").write_text("recipient_id\n", encoding="utf-8")
+    for name, (value, _) in BAD.items():
+        monkeypatch.setenv(name, value)
+
+    answer = CliRunner().invoke(app, command)
+
+    assert answer.exit_code == CONFIG_ERROR, answer.output
+    lines = answer.output.strip().splitlines()
+    assert len(lines) == len(BAD)
+    for _, named in BAD.values():
+        assert any(line.startswith("error: ") and named in line for line in lines), named
+    assert "Traceback" not in answer.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]  # nothing made
+
+
+def test_one_bad_variable_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("LEDGER_PROJECTION_MAX_LAG", "0")
+
+    answer = CliRunner().invoke(app, ["head"])
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert answer.output == ("error: LEDGER_PROJECTION_MAX_LAG='0': Input should be greater "
+                             "than or equal to 1\n")
+    assert not (tmp_path / "ledger.db").exists()
