@@ -88,8 +88,14 @@ class ApiKeys:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             return cls(KeysFile.model_validate(data).keys)
-        except (OSError, json.JSONDecodeError, ValidationError) as exc:
-            raise ValueError(f"LEDGER_API_KEYS_FILE {path}: {exc}") from exc
+        except OSError as exc:
+            raise ValueError(f"LEDGER_API_KEYS_FILE {path}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"LEDGER_API_KEYS_FILE {path}: not JSON ({exc})") from exc
+        except ValidationError as exc:
+            found = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                              for e in exc.errors())
+            raise ValueError(f"LEDGER_API_KEYS_FILE {path}: {found}") from exc
 
     def authenticate(self, key: str) -> Principal | None:
         presented = digest(key).encode()
@@ -115,7 +121,12 @@ def write_keys_file(path: Path, entries: list[dict[str, object]]) -> None:
     """Replaces `path` with `entries`, through a file created 0600 beside it (mkstemp opens
     with O_EXCL and mode 0600): no moment where the keys are readable by others."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    check_writable(path)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.",
+                                                 dir=path.parent or ".")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write it ({exc.strerror})") from exc
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             out.write(json.dumps({"keys": entries}, indent=2) + "\n")
@@ -123,6 +134,16 @@ def write_keys_file(path: Path, entries: list[dict[str, object]]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path) -> None:
+    """ValueError unless a keys file can be written at `path`: its directory exists and
+    may be written to (checked before a command does its work, not after)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise ValueError(f"{path}: cannot write it (no directory {folder})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: cannot write it (directory {folder} is not writable)")
 
 
 def read_keys_file(path: Path, *, adding: list[dict[str, object]] | None = None

@@ -21,17 +21,22 @@ route.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import math
 import time
 from typing import Any
 
+import structlog
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, problem_body
+
+log = structlog.get_logger("api")
 
 BIG_PAGE = 100
 EXPENSIVE_PATHS = ("/integrity", "/events")
@@ -44,6 +49,22 @@ def parse_limit(text: str) -> list[RateLimitItem]:
 
 def async_storage_uri(uri: str) -> str:
     return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+def storage_problem(uri: str, *, timeout: float = 5.0) -> str | None:
+    """Why the counts' storage `uri` cannot be used now (None: it answers), asked once
+    before a server starts: a shared storage out of reach is refused there, not found by
+    the first expensive request."""
+    async def answers() -> bool:
+        checked = storage_from_string(async_storage_uri(uri)).check()
+        return bool(await asyncio.wait_for(checked, timeout)
+                    if inspect.isawaitable(checked) else checked)
+
+    try:
+        reached = asyncio.run(answers())
+    except Exception as exc:  # whatever its client raises: said, not raised
+        return f"{type(exc).__name__}: {exc}"
+    return None if reached else "it did not answer"
 
 
 def expensive(scope: Scope) -> bool:
@@ -74,6 +95,7 @@ class RateLimitMiddleware:
         self.app = app
         self._limits: list[RateLimitItem] | None = None
         self._limiter: MovingWindowRateLimiter | None = None
+        self._failing = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope.get("state") or {}
@@ -83,20 +105,44 @@ class RateLimitMiddleware:
             return
         limits, limiter = self._configured(scope)
         key = _key_id(scope)
-        for item in limits:
-            if not await limiter.test(item, key):
-                stats = await limiter.get_window_stats(item, key)
-                await _refuse(send, item, max(1, math.ceil(stats.reset_time - time.time())))
-                return
+        try:
+            refused = await _first_reached(limiter, limits, key)
+        except Exception as exc:  # any failure of the storage: see _unreachable
+            self._unreachable(exc)
+            await self.app(scope, receive, send)
+            return
+        self._reached()
+        if refused is not None:
+            await _refuse(send, *refused)
+            return
+
         async def counted(message: Message) -> None:
             # Counted as it is answered: a request its role may not make (403) cost
             # nothing, and must not use up the key's allowance for those it may make.
             if message["type"] == "http.response.start" and message["status"] != 403:
-                for item in limits:
-                    await limiter.hit(item, key)
+                try:
+                    for item in limits:
+                        await limiter.hit(item, key)
+                except Exception as exc:  # as above
+                    self._unreachable(exc)
             await send(message)
 
         await self.app(scope, receive, counted)
+
+    def _unreachable(self, exc: Exception) -> None:
+        """The storage failed (a shared Redis gone, say): the request is answered
+        unlimited rather than with a 500 — the limit guards the service, and refusing
+        every expensive request while the storage is away would be the outage it guards
+        against. Logged as an error once per outage, not once per request."""
+        if not self._failing:
+            self._failing = True
+            log.error("rate_limit_storage_unreachable", error=f"{type(exc).__name__}: {exc}",
+                      effect="expensive requests are answered without a limit until it is back")
+
+    def _reached(self) -> None:
+        if self._failing:
+            self._failing = False
+            log.info("rate_limit_storage_recovered")
 
     def _configured(self, scope: Scope) -> tuple[list[RateLimitItem], MovingWindowRateLimiter]:
         if self._limits is None or self._limiter is None:
@@ -105,6 +151,16 @@ class RateLimitMiddleware:
             self._limiter = MovingWindowRateLimiter(
                 storage_from_string(async_storage_uri(settings.rate_limit_storage)))
         return self._limits, self._limiter
+
+
+async def _first_reached(limiter: MovingWindowRateLimiter, limits: list[RateLimitItem],
+                         key: str) -> tuple[RateLimitItem, int] | None:
+    """The first limit `key` has reached, with the seconds until it may try again."""
+    for item in limits:
+        if not await limiter.test(item, key):
+            stats = await limiter.get_window_stats(item, key)
+            return item, max(1, math.ceil(stats.reset_time - time.time()))
+    return None
 
 
 def _key_id(scope: Scope) -> str:

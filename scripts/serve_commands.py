@@ -17,7 +17,7 @@ import typer
 from ledger import Actor, Settings, build_ledger
 from ledger.errors import AlreadyExists, LedgerError
 from ledger.settings import database_kind
-from scripts.configuration import load_settings
+from scripts.configuration import CONFIG_ERROR, load_settings
 from scripts.store import removed_on_failure, shown_url
 
 WORKER_HEALTHCHECK_SECONDS = 30  # a worker's start may take longer on a loaded machine
@@ -52,11 +52,32 @@ def serve(
 ) -> None:
     """Run the API (uvicorn) on the configured store, projections kept up to date."""
     settings = load_settings()
+    _refuse_what_would_stop_it(settings)
     if settings.api_keys_file is None:
         typer.echo("warning: LEDGER_API_KEYS_FILE is not set, so every request that needs a "
                    "key gets 401 (`ledger demo` writes ledger-demo-keys.json)", err=True)
     _serve(settings, host=host, port=port, workers=workers, projector=projector,
            shutdown_timeout=shutdown_timeout)
+
+
+def _refuse_what_would_stop_it(settings: Settings) -> None:
+    """Exits CONFIG_ERROR with one line, before anything starts, for what would otherwise
+    stop the server at start with a traceback in its log (a keys file it cannot use) or
+    fail requests later (a rate-limit storage it cannot reach)."""
+    from api.auth import ApiKeys
+    from api.ratelimit import storage_problem
+
+    try:
+        ApiKeys.load(settings.api_keys_file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(CONFIG_ERROR) from None
+    if settings.rate_limit.strip():
+        problem = storage_problem(settings.rate_limit_storage)
+        if problem is not None:
+            typer.echo(f"error: LEDGER_RATE_LIMIT_STORAGE={settings.rate_limit_storage}: "
+                       f"cannot reach it ({problem})", err=True)
+            raise typer.Exit(CONFIG_ERROR)
 
 
 def _serve(settings: Settings, *, host: str, port: int, workers: int = 1,
@@ -178,12 +199,14 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Load the Starke Heimat Hessen 2020 scenario, write a keys file, print keys, serve."""
+    from api.auth import check_writable
     from scripts.demo_data import load_2020_scenario  # written alongside; heavy data file
 
     settings = load_settings()
     keys_file = keys_file or settings.api_keys_file or Path("ledger-demo-keys.json")
-    try:  # a broken keys file stops the demo before it writes anything
+    try:  # a broken keys file, or one it cannot write, stops the demo before it writes
         kept = other_users_keys(keys_file)
+        check_writable(keys_file)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

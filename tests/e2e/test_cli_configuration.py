@@ -64,3 +64,40 @@ def test_one_bad_variable_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert answer.output == ("error: LEDGER_PROJECTION_MAX_LAG='0': Input should be greater "
                              "than or equal to 1\n")
     assert not (tmp_path / "ledger.db").exists()
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (None, "No such file or directory"),
+    ("not json", "not JSON (Expecting value: line 1 column 1 (char 0))"),
+    ('{"keys": [{"key": "short", "user": "u", "roles": ["clerk"]}]}',
+     "keys.0.key: String should have at least 16 characters"),
+], ids=["missing", "not-json", "short-key"])
+def test_serve_refuses_a_keys_file_it_cannot_use_in_one_line(
+        content: str | None, why: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = tmp_path / "keys.json"
+    if content is not None:
+        keys.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "memory://")
+    monkeypatch.setenv("LEDGER_API_KEYS_FILE", str(keys))
+
+    answer = CliRunner().invoke(app, ["serve", "--port", "1"])  # (refused before binding)
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert answer.output == f"error: LEDGER_API_KEYS_FILE {keys}: {why}\n"
+
+
+def test_keys_are_not_written_into_a_directory_that_does_not_exist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    nowhere = tmp_path / "missing" / "keys.json"
+
+    added = CliRunner().invoke(app, ["keys", "add", "u", "--role", "clerk",
+                                     "--keys-file", str(nowhere)])
+    demo = CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", str(nowhere)])
+
+    expected = f"error: {nowhere}: cannot write it (no directory {nowhere.parent})\n"
+    assert (added.exit_code, added.output) == (1, expected)
+    assert (demo.exit_code, demo.output) == (2, expected)
+    assert not (tmp_path / "ledger.db").exists()  # refused before the demo loaded anything
