@@ -383,30 +383,52 @@ def decode_all(ledger: Ledger, page: int = 5000) -> int:
 # -- main -----------------------------------------------------------------------------------
 
 
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is below {least}")
+        return value
+    return parse
+
+
+def _server_url(text: str) -> str:
+    """An argparse type: a postgresql:// URL (the bench measures PostgreSQL only)."""
+    if urlsplit(text).scheme not in ("postgresql", "postgres"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a PostgreSQL server's URL, postgresql://user@host:port/db")
+    return text
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--events", type=int, default=100_000,
+    parser.add_argument("--events", type=_count(0), default=100_000,
                         help="events to generate in bulk, on top of the ~6 × 3 × --commands "
                              "events of the command figures (national scale: 1000000)")
-    parser.add_argument("--commands", type=int, default=2000,
+    parser.add_argument("--commands", type=_count(1), default=2000,
                         help="commands timed per command type and per client setting")
     parser.add_argument("--threads", default="4",
                         help="comma-separated thread counts besides 1 (e.g. 2,4; 0 = none)")
-    parser.add_argument("--batch", type=int, default=500,
+    parser.add_argument("--batch", type=_count(1), default=500,
                         help="applications per transaction when generating the log")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+    parser.add_argument("--database-url", type=_server_url,
+                        default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="any database on the server; the bench creates its own")
     parser.add_argument("--database-name", default="ledger_bench")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     http = parser.add_argument_group("HTTP stages (`ledger serve` in a subprocess)")
-    http.add_argument("--query-seconds", type=int, default=5,
+    http.add_argument("--query-seconds", type=_count(1), default=5,
                       help="seconds each query runs, per client setting and log size")
-    http.add_argument("--query-timeout", type=int, default=30,
+    http.add_argument("--query-timeout", type=_count(1), default=30,
                       help="seconds before a request counts as a timeout")
-    http.add_argument("--write-seconds", type=int, default=10,
+    http.add_argument("--write-seconds", type=_count(1), default=10,
                       help="seconds of HTTP commands")
-    http.add_argument("--http-clients", type=int, default=16,
+    http.add_argument("--http-clients", type=_count(1), default=16,
                       help="concurrent clients of the query and write stages")
     http.add_argument("--load-generator", choices=["auto", "wrk", "asyncio"], default="auto",
                       help="for the queries: wrk (auto: if on PATH) or the asyncio client")
@@ -419,7 +441,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = [int(t) for t in args.threads.split(",") if t.strip() and int(t) > 1]
     configure_logging("json", level=logging.WARNING)  # a log line per command would dominate
     url = database_url(args.database_url, args.database_name)
-    recreate_database(args.database_url, args.database_name)
+    try:
+        recreate_database(args.database_url, args.database_name)
+    except psycopg.OperationalError as exc:  # no server there, or it refused us
+        reason = str(exc).strip().splitlines()[0]
+        print(f"error: cannot create the bench database on {args.database_url}: {reason}",
+              file=sys.stderr)
+        return 1
     report = Report(machine=machine(url))
     if not args.no_http:
         report.load_generator = bench_http.choose_generator(args.load_generator)

@@ -82,13 +82,19 @@ def reconciliation(programme: str, year: int, *, format: FormatOption = Format.t
     _emit(answer, format, output, document)
 
 
+# (changes has no --as-of: its two moments are --from and --to)
+ChangesEffectiveOnOption = Annotated[str | None, typer.Option(
+    "--effective-on", help="YYYY-MM-DD: only what concerns the money of this business date "
+    "and before.")]
+
+
 @report_app.command("changes")
 def changes(from_: Annotated[str, typer.Option(
                 "--from", help="POS|DATE: the earlier moment (a date: its start, UTC)")],
             to: Annotated[str, typer.Option(
                 "--to", help="POS|DATE: the later moment (a date: its end, UTC)")],
             format: FormatOption = Format.table, output: OutputOption = None,
-            effective_on: EffectiveOnOption = None) -> None:
+            effective_on: ChangesEffectiveOnOption = None) -> None:
     """What changed between two moments: new applications, awards, payments, repayments and
     closures, with the deltas of every phase's figures (the "since my last report" view);
     with --effective-on, only what concerns the money of that business date and before."""
@@ -96,8 +102,9 @@ def changes(from_: Annotated[str, typer.Option(
 
     with _read_side() as (ledger, read_models), _refusals():
         read_models.catch_up()
-        start = _moment(ledger, from_, "--from", end_of_day=False)
-        end = _moment(ledger, to, "--to", end_of_day=True)
+        head = ledger.head()[0]
+        start = _moment(ledger, from_, "--from", end_of_day=False, head=head)
+        end = _moment(ledger, to, "--to", end_of_day=True, head=head)
         if end < start:
             raise typer.BadParameter("--to is before --from", param_hint="--to")
         answer = reports.changes(ledger, read_models, start, min(end, read_models.position()),
@@ -112,8 +119,14 @@ def changes(from_: Annotated[str, typer.Option(
     _emit(answer, format, output, document, rows)
 
 
-def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool) -> int:
+def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool, head: int) -> int:
+    """The position of `text`: a position (refused beyond the log's `head`, as the API
+    refuses one: a report of a moment that has not happened would change with the next
+    write), or the last position recorded by a date's end or start, or a timestamp."""
     if text.isdigit():
+        if int(text) > head:
+            raise typer.BadParameter(f"position {int(text)} is beyond the log's head ({head})",
+                                     param_hint=hint)
         return int(text)
     try:
         if len(text) == 10:

@@ -39,7 +39,7 @@ DEMO_USERS: tuple[tuple[str, str], ...] = (
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(
         min=1, help="worker processes (one per core); one of them runs the projections")] = 1,
     projector: Annotated[bool, typer.Option(
@@ -196,7 +196,7 @@ def demo(
         help="where to write the API keys (default: LEDGER_API_KEYS_FILE if set, else "
              "ledger-demo-keys.json); other users' keys in it stay")] = None,
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
 ) -> None:
     """Load the Starke Heimat Hessen 2020 scenario, write a keys file, print keys, serve."""
     from api.auth import check_writable

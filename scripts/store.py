@@ -52,11 +52,16 @@ def require_ledger(settings: Settings) -> None:
     """Exits with NO_LEDGER, one line on stderr, unless the configured store holds a ledger
     (its chain table); creates nothing, so call it before building the ledger.
 
-    memory:// passes: it is empty in every new process, by definition, not by a typo.
+    memory:// holds a ledger only inside the process that serves it: a command of its
+    own would read an empty one made up on the spot ("chain: ok, 0 events"), so it is
+    refused too.
     """
     kind = database_kind(settings.database_url)
     if kind == "memory":
-        return
+        typer.echo("error: no ledger in memory:// (LEDGER_DATABASE_URL=memory://): it lives "
+                   "only inside the process that serves it; a command run on its own reads "
+                   "a store it can open (sqlite:///path or postgresql://…)", err=True)
+        raise typer.Exit(NO_LEDGER)
     env, url = persistence_env(settings.database_url), shown_url(settings.database_url)
     problem = (_sqlite_problem(env["SQLITE_DBNAME"], url) if kind == "sqlite"
                else _postgres_problem(settings.database_url, env, url))

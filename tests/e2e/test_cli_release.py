@@ -154,3 +154,29 @@ def test_a_writing_command_creates_the_schema_its_url_names(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
             (schema,))}
     assert {"ledger_chain", "ledger_events"} <= tables
+
+
+@pytest.mark.parametrize("command", READING, ids=" ".join)
+def test_a_reading_command_refuses_memory_which_holds_no_ledger_outside_its_server(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "memory://")
+
+    answer = CliRunner().invoke(app, command)
+
+    assert answer.exit_code == NO_LEDGER, answer.output
+    assert answer.stderr.startswith("error: no ledger in memory://")
+
+
+def test_a_report_of_changes_refuses_a_position_beyond_the_head(fresh_sqlite: Path) -> None:
+    assert CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", "k.json"]).exit_code == 0
+    head = int(CliRunner().invoke(app, ["head"]).stdout.split(":")[0])
+
+    beyond = CliRunner().invoke(app, ["report", "changes", "--from", "0",
+                                      "--to", str(head + 1), "--format", "json"])
+    at_head = CliRunner().invoke(app, ["report", "changes", "--from", "0",
+                                       "--to", str(head), "--format", "json"])
+
+    assert beyond.exit_code == 2
+    assert f"position {head + 1} is beyond the log's head ({head})" in beyond.output
+    assert at_head.exit_code == 0, at_head.output

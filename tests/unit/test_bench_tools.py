@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from typer.testing import CliRunner
 
-from scripts import bench_load
+from scripts import bench, bench_load
 from scripts.bench_http import HttpFigure, failure_text, flatness
 from scripts.cli import app
 
@@ -139,3 +139,31 @@ def test_ledger_bench_forwards_its_arguments_to_the_bench() -> None:
 
     assert result.exit_code == 0
     assert "--query-seconds" in result.output and "--events" in result.output
+
+
+@pytest.mark.parametrize("argv", [["--events", "-5"], ["--commands", "0"], ["--batch", "x"],
+                                  ["--database-url", "notaurl"], ["--query-seconds", "0"]],
+                         ids=" ".join)
+def test_the_bench_refuses_arguments_it_cannot_use(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench.parse_args(argv)
+
+    assert exited.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err
+
+
+def test_the_bench_says_in_one_line_that_it_cannot_reach_its_server(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    nobody = "postgresql://postgres@127.0.0.1:1/x"  # nothing listens on port 1
+
+    assert bench.main(["--events", "10", "--no-http", "--database-url", nobody]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"error: cannot create the bench database on {nobody}: ")
+
+
+def test_serve_refuses_a_port_beyond_65535() -> None:
+    answer = CliRunner().invoke(app, ["serve", "--port", "84256"])
+
+    assert answer.exit_code == 2
+    assert "--port" in answer.output and "65535" in answer.output
