@@ -21,7 +21,7 @@ from api.errors import status_of
 from api.feed import MAX_STREAMS
 from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, downloads, session
-from api.ui.formats import from_local
+from api.ui.formats import OutOfRange, from_local
 from api.ui.live import positions
 from api.ui.view import View, resolve, view_of
 from ledger.errors import LedgerError, ValidationFailed
@@ -197,6 +197,8 @@ async def audit_page(request: Request) -> Response:
             if asked[name]:
                 try:
                     asked[name] = from_local(str(asked[name])).isoformat()
+                except OutOfRange as exc:
+                    raise ValidationFailed(f"{name}: {exc}") from None
                 except ValueError:
                     raise ValidationFailed(f"{name}: a date and time") from None
         return contexts.audit(v, _read(request), asked, cursor=q.get("cursor")) | {

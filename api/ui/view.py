@@ -121,6 +121,8 @@ def view_of(request: Request, user: Principal) -> View:
     if view.as_of is not None:
         try:
             formats.from_local(view.as_of)
+        except formats.OutOfRange as exc:
+            raise ValidationFailed(f"as_of: {exc}") from None
         except ValueError:
             raise ValidationFailed("as_of: a date and time (YYYY-MM-DDTHH:MM)") from None
     return view

@@ -168,3 +168,27 @@ def test_by_a_business_date_every_figure_linked_drills_down(client: TestClient) 
     links = {href.replace("&amp;", "&") for href in
              re.findall(r'href="(/ui/phases/[^"]*/figures/[^"]*)"', dated.text)}
     assert links and all(client.get(link).status_code == 200 for link in links), links
+
+
+def test_a_moment_without_a_utc_time_is_the_422_page_not_a_500(client: TestClient) -> None:
+    """0001-01-01T00:00 in Berlin is in year 0, 9999-12-31T23:59:59-05:00 in year 10000:
+    neither has a UTC time, and each is refused as `as_of=abc` is."""
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+    asked = [("/ui", {"as_of": "0001-01-01T00:00"}),
+             ("/ui", {"as_of": "9999-12-31T23:59:59-05:00"}),
+             ("/ui/audit", {"recorded_from": "0001-01-01T00:00"}),
+             ("/ui/audit", {"recorded_to": "9999-12-31T23:59:59-05:00"}),
+             (f"/ui/phases/{setup.phase_id}/report",
+              {"format": "pdf", "as_of": "0001-01-01T00:00"})]
+
+    answers = [client.get(path, params=params) for path, params in asked]
+    edges = [client.get("/ui", params={"as_of": "0001-01-02T00:00"}),
+             client.get("/ui", params={"as_of": "9999-12-31T00:00"}),
+             client.get("/ui/audit", params={"recorded_from": "0001-01-02T00:00",
+                                             "recorded_to": "9999-12-31T00:00"})]
+
+    assert [a.status_code for a in answers] == [422] * len(asked), [a.text for a in answers]
+    assert all("out of range" in a.text for a in answers)
+    assert [e.status_code for e in edges] == [200] * len(edges), [e.text for e in edges]
