@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.deps import MAX_POSITION
 from api.ui.view import View, accepts
 from ledger import Ledger
 from ledger.errors import NotFound, ValidationFailed
@@ -149,6 +150,10 @@ def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
 
 
 def event(ledger: Ledger, position: int) -> Json:
+    # beyond the API's bound no event was ever written, and SQLite cannot even be asked
+    # (its integers are 64-bit): the same answer on every store
+    if not 0 <= position <= MAX_POSITION:
+        raise NotFound(f"no event at position {position}")
     records = ledger.chained_recorder.read_log_at([position])
     if not records:
         raise NotFound(f"no event at position {position}")

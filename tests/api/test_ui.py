@@ -192,3 +192,13 @@ def test_a_moment_without_a_utc_time_is_the_422_page_not_a_500(client: TestClien
     assert [a.status_code for a in answers] == [422] * len(asked), [a.text for a in answers]
     assert all("out of range" in a.text for a in answers)
     assert [e.status_code for e in edges] == [200] * len(edges), [e.text for e in edges]
+
+
+def test_an_event_beyond_any_position_is_not_found_on_every_store(client: TestClient) -> None:
+    signed_in(client)
+
+    answers = [client.get(f"/ui/events/{n}") for n in
+               ("99999999999999999999", str(2**63), str(2**62 + 1), "-1")]
+
+    assert [a.status_code for a in answers] == [404] * 4, [a.text[:300] for a in answers]
+    assert all("no event at position" in a.text for a in answers)
