@@ -116,13 +116,38 @@ def _name(view: View, read: ReadModels, recipient_id: str) -> str:
 def application(view: View, read: ReadModels, application_id: str, *,
                 cursor: str | None) -> Json:
     app = view.read(read.application, application_id)
+    if view.effective_on is not None:
+        app = _by_business_date(view, read, app)
     history = view.read(read.application_history, application_id, cursor=cursor, limit=100)
     repayments = [
         {"amount": item["data"].get("amount"), "received_on": item["effective_date"],
          "reason": item["reason"], "position": item["position"]}
-        for item in history["items"] if item["event_type"].endswith("RepaymentReceived")]
+        for item in history["items"] if item["event_type"].endswith("RepaymentReceived")
+        # by a business date, those the figure `repaid` counts: received by then
+        and (view.effective_on is None or item["effective_date"] <= view.effective_on.isoformat())]
     return {"application": app, "recipient_name": _name(view, read, app["recipient_id"]),
             "history": history, "repayments": repayments, "position": app["position"]}
+
+
+def _by_business_date(view: View, read: ReadModels, app: Json) -> Json:
+    """The application's status and money by the view's business date, from the
+    recipient's statement (the read side's one answer by date for an application: its
+    events effective by then folded, its money from their legs); not yet submitted by
+    then, it had no money (`submitted_by_then` False)."""
+    statement = view.read(read.recipient_statement, app["recipient_id"])
+    row = next((r for r in statement["applications"]
+                if r["application_id"] == app["application_id"]), None)
+    if row is None:
+        zero = eur(0)
+        return {**app, **dict.fromkeys(("requested", "awarded", "released", "paid", "repaid",
+                                        "net_paid", "outstanding"), zero),
+                "status": None, "submitted_by_then": False}
+    # balance = awarded − released − paid (projections/state.py), as `outstanding` is
+    released = cents(row["awarded"]) - cents(row["paid"]) - cents(row["balance"])
+    return {**app, "status": row["status"], "requested": row["requested"],
+            "awarded": row["awarded"], "released": eur(released), "paid": row["paid"],
+            "repaid": row["repaid"], "net_paid": row["net_paid"],
+            "outstanding": row["balance"], "submitted_by_then": True}
 
 
 def entries(view: View, read: ReadModels, *, phase_id: str | None = None,

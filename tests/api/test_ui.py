@@ -202,3 +202,71 @@ def test_an_event_beyond_any_position_is_not_found_on_every_store(client: TestCl
 
     assert [a.status_code for a in answers] == [404] * 4, [a.text[:300] for a in answers]
     assert all("no event at position" in a.text for a in answers)
+
+
+def _figures(page: str) -> dict[str, str]:
+    """The application page's figures table, by figure: '10.000,00 €' → '10000,00'."""
+    return {name: value.replace(".", "").replace("\u00a0€", "") for name, value in
+            re.findall(r'data-figure="(\w+)">([^<]*)<', page)}
+
+
+def _granted_with_money(client: TestClient) -> tuple[str, str]:
+    """Submitted 1 March 2020, 50,000 awarded 1 April, 10,000 paid 15 May, 1,000 repaid
+    1 July: (phase id, application id)."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}"
+    drawn = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                        json={"amount": "10000.00", "requested_on": "2020-05-01"}).json()
+    assert client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                       json={"paid_on": "2020-05-15"}).status_code == 200
+    assert client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "1000.00", "received_on": "2020-07-01", "reason": "unspent"}
+        ).status_code in (200, 201)
+    caught_up(client)
+    return setup.phase_id, application_id
+
+
+def test_an_application_page_shows_its_money_by_the_business_date(client: TestClient) -> None:
+    _, application_id = _granted_with_money(client)
+    signed_in(client)
+    page = f"/ui/applications/{application_id}"
+
+    today = client.get(page)
+    june = client.get(page, params={"effective_on": "2020-06-30"})
+    march = client.get(page, params={"effective_on": "2020-03-15", "lang": "en"})
+    february = client.get(page, params={"effective_on": "2020-02-01"})
+
+    assert _figures(today.text) == {
+        "requested": "50000,00", "awarded": "50000,00", "released": "0,00",
+        "paid": "10000,00", "repaid": "1000,00", "net_paid": "9000,00",
+        "outstanding": "40000,00"}
+    assert _figures(june.text) == {
+        "requested": "50000,00", "awarded": "50000,00", "released": "0,00",
+        "paid": "10000,00", "repaid": "0,00", "net_paid": "10000,00",
+        "outstanding": "40000,00"}
+    assert "Stand zum Stichtag 30.06.2020" in june.text
+    assert today.text.count('data-testid="repayment"') == 1
+    assert 'data-testid="repayment"' not in june.text  # received 1 July
+    assert 'data-figure="awarded">€0.00<' in march.text and "Submitted" in march.text
+    assert "Zum Stichtag noch nicht eingereicht" in february.text
+    assert 'data-figure="requested">0,00\u00a0€<' in february.text
+    # the drawdowns' statuses are as recorded: the page says so beside them
+    assert 'data-testid="cut-off-ignored"' in june.text
+    assert 'data-testid="cut-off-ignored"' not in today.text
+
+
+def test_a_phase_page_says_its_applications_table_ignores_the_business_date(
+        client: TestClient) -> None:
+    phase_id, _ = _granted_with_money(client)
+    signed_in(client)
+
+    dated = client.get(f"/ui/phases/{phase_id}", params={"effective_on": "2020-03-15"})
+    english = client.get(f"/ui/phases/{phase_id}",
+                         params={"effective_on": "2020-03-15", "lang": "en"})
+    today = client.get(f"/ui/phases/{phase_id}")
+
+    assert 'data-testid="cut-off-ignored"' in dated.text
+    assert "Stichtag wird noch nicht unterstützt" in dated.text
+    assert "Business date not supported yet" in english.text
+    assert 'data-testid="cut-off-ignored"' not in today.text
