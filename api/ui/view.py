@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from api.auth import Principal
+from api.deps import check_written
 from api.ui import formats, labels
 from ledger import Ledger
 from ledger.errors import ValidationFailed
@@ -129,8 +130,13 @@ def view_of(request: Request, user: Principal) -> View:
 
 
 def resolve(view: View, ledger: Ledger, read: ReadModels) -> None:
-    """Turns the as-of moment into the position to answer at (blocking: threadpool)."""
+    """Turns the as-of moment into the position to answer at (blocking: threadpool).
+
+    A position beyond the log's head is refused (ValidationFailed), as the API refuses
+    it; one the read models have not reached yet is answered at their position, which
+    the page shows."""
     if view.as_of_position is not None:
+        check_written(ledger, view.as_of_position)  # as the API: exact, or refused
         view.at = view.as_of_position
     elif view.as_of is not None:
         view.at = ledger.position_at(formats.from_local(view.as_of))

@@ -270,3 +270,20 @@ def test_a_phase_page_says_its_applications_table_ignores_the_business_date(
     assert "Stichtag wird noch nicht unterstützt" in dated.text
     assert "Business date not supported yet" in english.text
     assert 'data-testid="cut-off-ignored"' not in today.text
+
+
+def test_a_position_beyond_the_head_is_the_422_page_not_the_head(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+    head = client.get("/health").json()["head"]
+
+    beyond = [client.get(path, params={"as_of_position": head + 1}) for path in
+              ("/ui", f"/ui/phases/{setup.phase_id}", f"/ui/phases/{setup.phase_id}/report")]
+    at_head = client.get(f"/ui/phases/{setup.phase_id}", params={"as_of_position": head})
+
+    assert [b.status_code for b in beyond] == [422, 422, 422], [b.text[:200] for b in beyond]
+    assert all(f"as_of_position: {head + 1} is beyond the log&#39;s head ({head})" in b.text
+               or f"as_of_position: {head + 1} is beyond the log's head ({head})" in b.text
+               for b in beyond)
+    assert at_head.status_code == 200
