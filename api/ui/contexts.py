@@ -19,6 +19,7 @@ from projections.totals import PHASE_FIGURES, RECONCILIATION_FIGURES
 
 Json = dict[str, Any]
 PAGE = 50
+REPAYMENTS_PAGE = 100
 PHASE_TABLE = ("envelope", "requested", "awarded", "released", "committed", "available",
                "paid", "repaid", "net_paid", "outstanding")
 KIND_COLUMNS = ("requested", "awarded", "committed", "paid", "repaid", "outstanding")
@@ -114,19 +115,29 @@ def _name(view: View, read: ReadModels, recipient_id: str) -> str:
 
 
 def application(view: View, read: ReadModels, application_id: str, *,
-                cursor: str | None) -> Json:
+                cursor: str | None, repayments_cursor: str | None = None) -> Json:
     app = view.read(read.application, application_id)
     if view.effective_on is not None:
         app = _by_business_date(view, read, app)
     history = view.read(read.application_history, application_id, cursor=cursor, limit=100)
-    repayments = [
-        {"amount": item["data"].get("amount"), "received_on": item["effective_date"],
-         "reason": item["reason"], "position": item["position"]}
-        for item in history["items"] if item["event_type"].endswith("RepaymentReceived")
-        # by a business date, those the figure `repaid` counts: received by then
-        and (view.effective_on is None or item["effective_date"] <= view.effective_on.isoformat())]
     return {"application": app, "recipient_name": _name(view, read, app["recipient_id"]),
-            "history": history, "repayments": repayments, "position": app["position"]}
+            "history": history, "position": app["position"],
+            **_repayments(view, read, application_id, cursor=repayments_cursor)}
+
+
+def _repayments(view: View, read: ReadModels, application_id: str, *,
+                cursor: str | None) -> Json:
+    """A page of the application's repayments, all of them over its pages, as the figure
+    `repaid` counts them: the audit trail's own (entity, event) query, by index, not the
+    repayments found among a page of the history. By a business date, those received by
+    then (a page may then show fewer, and its pager still leads on)."""
+    page = view.read(read.audit, entity_id=application_id, event_type="RepaymentReceived",
+                     cursor=cursor, limit=REPAYMENTS_PAGE)
+    on = view.effective_on.isoformat() if view.effective_on is not None else None
+    rows = [{"amount": item["data"].get("amount"), "received_on": item["effective_date"],
+             "reason": item["reason"], "position": item["position"]}
+            for item in page["items"] if on is None or item["effective_date"] <= on]
+    return {"repayments": rows, "repayments_next": page["next_cursor"]}
 
 
 def _by_business_date(view: View, read: ReadModels, app: Json) -> Json:

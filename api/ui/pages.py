@@ -174,9 +174,10 @@ async def phase_entries(request: Request, phase_id: str, figure: str) -> Respons
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 async def application_page(request: Request, application_id: str) -> Response:
-    cursor = request.query_params.get("cursor")
+    q = request.query_params
     return await render(request, "application.html", lambda v: contexts.application(
-        v, _read(request), application_id, cursor=cursor))
+        v, _read(request), application_id, cursor=q.get("cursor"),
+        repayments_cursor=q.get("repayments_cursor")))
 
 
 @router.get("/events/{position}", response_class=HTMLResponse)

@@ -287,3 +287,35 @@ def test_a_position_beyond_the_head_is_the_422_page_not_the_head(client: TestCli
                or f"as_of_position: {head + 1} is beyond the log's head ({head})" in b.text
                for b in beyond)
     assert at_head.status_code == 200
+
+
+def test_the_repayments_table_lists_every_repayment_the_figure_counts(
+        client: TestClient) -> None:
+    """More history than one page of it (4 events, then 101 repayments): the table's pages
+    list every repayment, and they sum to `repaid`."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}"
+    drawn = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                        json={"amount": "10000.00", "requested_on": "2020-05-01"}).json()
+    client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                json={"paid_on": "2020-05-15"})
+    for n in range(101):
+        assert client.post(f"{path}/repayments", headers=auth("fritz"), json={
+            "amount": "1.00", "received_on": "2020-07-01", "reason": f"r{n}"}
+            ).status_code in (200, 201)
+    caught_up(client)
+    signed_in(client)
+
+    pages, url = [], f"/ui/applications/{application_id}"
+    while url:
+        pages.append(client.get(url).text)
+        more = re.search(r'data-testid="repayments-next" href="([^"]+)"', pages[-1])
+        url = more.group(1).replace("&amp;", "&") if more else ""
+
+    rows = [row for page in pages for row in re.findall(
+        r'<tr data-testid="repayment">.*?</tr>', page)]
+    assert len(pages) == 2
+    assert len(rows) == 101 and len({re.search(r"<td>(r\d+)</td>", r).group(1)  # type: ignore[union-attr]
+                                      for r in rows}) == 101
+    assert 'data-figure="repaid">101,00\u00a0€<' in pages[0]
