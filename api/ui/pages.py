@@ -23,14 +23,13 @@ from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, downloads, session
 from api.ui.formats import OutOfRange, from_local
 from api.ui.live import positions
-from api.ui.view import View, resolve, view_of
+from api.ui.view import AUDIT_ROLES, INTEGRITY_ROLES, View, resolve, view_of
 from ledger.errors import LedgerError, ValidationFailed
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Json = dict[str, Any]
 AUDIT_FILTERS = ("entity_id", "actor", "event_type", "recorded_from", "recorded_to")
-AUDIT_ROLES = frozenset({"auditor", "finance"})
 # Scripts only from the dashboard's own files (no inline script anywhere), never framed;
 # inline styles stay allowed for the chart library's canvas sizing.
 PAGE_HEADERS = {
@@ -212,7 +211,7 @@ async def audit_page(request: Request) -> Response:
 async def integrity_page(request: Request) -> Response:
     ledger = request.app.state.ledger
     return await render(request, "integrity.html", lambda v: contexts.integrity(ledger),
-                        roles=frozenset({"auditor"}))
+                        roles=INTEGRITY_ROLES)
 
 
 @router.get("/stream")

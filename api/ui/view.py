@@ -29,6 +29,11 @@ Json = dict[str, Any]
 VIEW_PARAMS = ("lang", "as_of", "as_of_position", "effective_on")
 # The queries of money figures, which the business-date cut-off applies to (SPEC §5);
 # states and histories are as recorded and take no cut-off.
+# Who may follow which links (as in the API): the audit trail and the raw events
+# auditors and finance, the integrity page auditors; the pages hide links a role would
+# only get 403 from.
+AUDIT_ROLES = frozenset({"auditor", "finance"})
+INTEGRITY_ROLES = frozenset({"auditor"})
 FIGURE_QUERIES = frozenset({"phase_totals", "phase_entries", "reconciliation",
                             "reconciliation_entries", "accounts", "recipient_statement"})
 
@@ -48,6 +53,16 @@ class View:
     @property
     def pinned(self) -> bool:
         return self.at is not None or self.effective_on is not None
+
+    @property
+    def may_audit(self) -> bool:
+        """Whether the user may read the audit trail and the events behind positions."""
+        return bool(self.user.roles & AUDIT_ROLES)
+
+    @property
+    def may_verify(self) -> bool:
+        """Whether the user may open the integrity page."""
+        return bool(self.user.roles & INTEGRITY_ROLES)
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The view's query parameters (language, as-of, cut-off), with `changes`."""

@@ -319,3 +319,25 @@ def test_the_repayments_table_lists_every_repayment_the_figure_counts(
     assert len(rows) == 101 and len({re.search(r"<td>(r\d+)</td>", r).group(1)  # type: ignore[union-attr]
                                       for r in rows}) == 101
     assert 'data-figure="repaid">101,00\u00a0€<' in pages[0]
+
+
+def test_links_are_shown_only_to_roles_that_may_follow_them(client: TestClient) -> None:
+    """The audit trail and the events behind positions: auditor and finance; the
+    integrity page: auditor. Every other role would only get 403 from them."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    caught_up(client)
+    pages = (f"/ui/applications/{application_id}",
+             f"/ui/phases/{setup.phase_id}/figures/awarded", "/ui")
+    seen = {}
+    for user in ("clara", "anna", "ada", "fritz", "ida"):
+        signed_in(client, user)
+        texts = [client.get(page).text for page in pages]
+        seen[user] = ({'href="/ui/audit"' in t for t in texts},
+                      {'href="/ui/integrity"' in t for t in texts},
+                      {'href="/ui/events/' in t for t in texts[:2]})
+
+    for user in ("clara", "anna", "ada"):
+        assert seen[user] == ({False}, {False}, {False}), user
+    assert seen["fritz"] == ({True}, {False}, {True})
+    assert seen["ida"] == ({True}, {True}, {True})
