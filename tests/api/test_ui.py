@@ -341,3 +341,46 @@ def test_links_are_shown_only_to_roles_that_may_follow_them(client: TestClient) 
         assert seen[user] == ({False}, {False}, {False}), user
     assert seen["fritz"] == ({True}, {False}, {True})
     assert seen["ida"] == ({True}, {True}, {True})
+
+
+def test_refusals_under_ui_are_the_dashboards_page_in_its_language(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+
+    pages = {
+        "event": client.get("/ui/events/abc"),
+        "year": client.get(f"/ui/programmes/{setup.programme_id}/years/abc/paid?lang=en"),
+        "nowhere": client.get("/ui/nope"),
+        "nowhere_en": client.get("/ui/nope?lang=en"),
+        "format": client.get(f"/ui/phases/{setup.phase_id}/report",
+                             params={"format": "doc", "lang": "en"}),
+        "as_of_en": client.get("/ui", params={"as_of": "abc", "lang": "en"}),
+    }
+    wrong_key = client.post("/ui/login?lang=en", data={"key": "not-a-key-0123456789"})
+    wrong_key_form = client.post("/ui/login", data={"key": "not-a-key-0123456789",
+                                                    "lang": "en"})
+    api = [client.get("/nope"), client.get("/events/abc", headers=auth("ida"))]
+
+    statuses = {name: p.status_code for name, p in pages.items()}
+    assert statuses == {"event": 422, "year": 422, "nowhere": 404, "nowhere_en": 404,
+                        "format": 422, "as_of_en": 422}
+    assert all(p.headers["content-type"].startswith("text/html") for p in pages.values())
+    assert all('<p class="error" role="alert">' in p.text for p in pages.values())
+    assert "position: Input should be a valid integer" in pages["event"].text
+    assert '<html lang="de">' in pages["event"].text and "Fehler" in pages["event"].text
+    assert '<html lang="en">' in pages["year"].text and "year: " in pages["year"].text
+    assert "Diese Seite gibt es im Dashboard nicht." in pages["nowhere"].text
+    assert "Not found" in pages["nowhere_en"].text
+    assert '<html lang="en">' in pages["format"].text and "format: one of" in pages["format"].text
+    assert '<html lang="en">' in pages["as_of_en"].text
+    assert wrong_key.status_code == wrong_key_form.status_code == 401
+    assert all("This key is unknown." in a.text for a in (wrong_key, wrong_key_form))
+    assert [a.headers["content-type"] for a in api] == ["application/problem+json"] * 2
+
+
+def test_a_refusal_under_ui_signed_out_leads_to_the_sign_in_form(client: TestClient) -> None:
+    answers = [client.get(path, follow_redirects=False) for path in ("/ui/nope", "/ui/events/x")]
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == "/ui/login?next=%2Fui%2Fnope"
