@@ -194,17 +194,22 @@ def _position(ledger: Ledger, as_of: datetime | None, as_of_position: int | None
     if as_of is not None:
         at = ledger.position_at(_utc(as_of))
     if as_of_position:
-        head = ledger.head()[0]
-        if as_of_position > head:
-            # answered as the head, the same question would change its answer as the
-            # log grows; a position is exact, so it is refused (as_of, a time, is
-            # answered as the log stands at it, up to now)
-            raise ValidationFailed(
-                f"as_of_position: {as_of_position} is beyond the log's head ({head}); ask "
-                "as of a position that was written, or leave it out for the present")
+        check_written(ledger, as_of_position)
     # min_position beyond the log's head may still be written within the wait; if
     # not, it is the 503 projection_lagging of SPEC §5 like any other miss.
     return at, max(min_position or 0, at or 0)
+
+
+def check_written(ledger: Ledger, as_of_position: int) -> None:
+    """Raises ValidationFailed when `as_of_position` is beyond the log's head (blocking)."""
+    head = ledger.head()[0]
+    if as_of_position > head:
+        # answered as the head, the same question would change its answer as the log
+        # grows; a position is exact, so it is refused (as_of, a time, is answered as
+        # the log stands at it, up to now)
+        raise ValidationFailed(
+            f"as_of_position: {as_of_position} is beyond the log's head ({head}); ask "
+            "as of a position that was written, or leave it out for the present")
 
 
 def _utc(moment: datetime) -> datetime:

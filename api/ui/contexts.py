@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.deps import MAX_POSITION
 from api.ui.view import View, accepts
 from ledger import Ledger
 from ledger.errors import NotFound, ValidationFailed
@@ -18,6 +19,7 @@ from projections.totals import PHASE_FIGURES, RECONCILIATION_FIGURES
 
 Json = dict[str, Any]
 PAGE = 50
+REPAYMENTS_PAGE = 100
 PHASE_TABLE = ("envelope", "requested", "awarded", "released", "committed", "available",
                "paid", "repaid", "net_paid", "outstanding")
 KIND_COLUMNS = ("requested", "awarded", "committed", "paid", "repaid", "outstanding")
@@ -113,15 +115,50 @@ def _name(view: View, read: ReadModels, recipient_id: str) -> str:
 
 
 def application(view: View, read: ReadModels, application_id: str, *,
-                cursor: str | None) -> Json:
+                cursor: str | None, repayments_cursor: str | None = None) -> Json:
     app = view.read(read.application, application_id)
+    if view.effective_on is not None:
+        app = _by_business_date(view, read, app)
     history = view.read(read.application_history, application_id, cursor=cursor, limit=100)
-    repayments = [
-        {"amount": item["data"].get("amount"), "received_on": item["effective_date"],
-         "reason": item["reason"], "position": item["position"]}
-        for item in history["items"] if item["event_type"].endswith("RepaymentReceived")]
     return {"application": app, "recipient_name": _name(view, read, app["recipient_id"]),
-            "history": history, "repayments": repayments, "position": app["position"]}
+            "history": history, "position": app["position"],
+            **_repayments(view, read, application_id, cursor=repayments_cursor)}
+
+
+def _repayments(view: View, read: ReadModels, application_id: str, *,
+                cursor: str | None) -> Json:
+    """A page of the application's repayments, all of them over its pages, as the figure
+    `repaid` counts them: the audit trail's own (entity, event) query, by index, not the
+    repayments found among a page of the history. By a business date, those received by
+    then (a page may then show fewer, and its pager still leads on)."""
+    page = view.read(read.audit, entity_id=application_id, event_type="RepaymentReceived",
+                     cursor=cursor, limit=REPAYMENTS_PAGE)
+    on = view.effective_on.isoformat() if view.effective_on is not None else None
+    rows = [{"amount": item["data"].get("amount"), "received_on": item["effective_date"],
+             "reason": item["reason"], "position": item["position"]}
+            for item in page["items"] if on is None or item["effective_date"] <= on]
+    return {"repayments": rows, "repayments_next": page["next_cursor"]}
+
+
+def _by_business_date(view: View, read: ReadModels, app: Json) -> Json:
+    """The application's status and money by the view's business date, from the
+    recipient's statement (the read side's one answer by date for an application: its
+    events effective by then folded, its money from their legs); not yet submitted by
+    then, it had no money (`submitted_by_then` False)."""
+    statement = view.read(read.recipient_statement, app["recipient_id"])
+    row = next((r for r in statement["applications"]
+                if r["application_id"] == app["application_id"]), None)
+    if row is None:
+        zero = eur(0)
+        return {**app, **dict.fromkeys(("requested", "awarded", "released", "paid", "repaid",
+                                        "net_paid", "outstanding"), zero),
+                "status": None, "submitted_by_then": False}
+    # balance = awarded − released − paid (projections/state.py), as `outstanding` is
+    released = cents(row["awarded"]) - cents(row["paid"]) - cents(row["balance"])
+    return {**app, "status": row["status"], "requested": row["requested"],
+            "awarded": row["awarded"], "released": eur(released), "paid": row["paid"],
+            "repaid": row["repaid"], "net_paid": row["net_paid"],
+            "outstanding": row["balance"], "submitted_by_then": True}
 
 
 def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
@@ -149,6 +186,10 @@ def entries(view: View, read: ReadModels, *, phase_id: str | None = None,
 
 
 def event(ledger: Ledger, position: int) -> Json:
+    # beyond the API's bound no event was ever written, and SQLite cannot even be asked
+    # (its integers are 64-bit): the same answer on every store
+    if not 0 <= position <= MAX_POSITION:
+        raise NotFound(f"no event at position {position}")
     records = ledger.chained_recorder.read_log_at([position])
     if not records:
         raise NotFound(f"no event at position {position}")

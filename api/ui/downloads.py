@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import status_of
 from api.ui import session
-from api.ui.view import resolve, view_of
+from api.ui.rendering import error_page, lang_of
+from api.ui.view import View, resolve, view_of
 from ledger.errors import LedgerError, ValidationFailed
 
 MEDIA_TYPES = {
@@ -32,6 +33,7 @@ async def download(request: Request, name: str,
 
     user = session.require_user(request)
     format_ = request.query_params.get("format", "pdf")
+    view = View(user=user, path=request.url.path, lang=lang_of(request))
     try:
         if format_ not in MEDIA_TYPES:
             raise ValidationFailed(f"format: one of {', '.join(MEDIA_TYPES)}, got {format_!r}")
@@ -45,8 +47,8 @@ async def download(request: Request, name: str,
             return documents.RENDERERS[format_](report), int(answer["position"])
 
         body, position = await run_in_threadpool(build)
-    except LedgerError as exc:
-        return Response(exc.detail, status_code=status_of(exc), media_type="text/plain")
+    except LedgerError as exc:  # a link followed in the browser: the dashboard's page
+        return error_page(request, view, status_of(exc), exc.detail)
     filename = f"{name}-position-{position}.{format_}"
     return Response(body, media_type=MEDIA_TYPES[format_], headers={
         "Content-Disposition": f'attachment; filename="{filename}"',

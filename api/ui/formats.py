@@ -20,6 +20,10 @@ except ZoneInfoNotFoundError:  # a system without tzdata: stay correct, in UTC
 NBSP = "\u00a0"
 
 
+class OutOfRange(ValueError):
+    """Raised by `from_local` for a date and time that has no UTC time (year 0 or 10000)."""
+
+
 def money(value: object, lang: str = "de") -> str:
     """'1234567.89' → '1.234.567,89 €' (de) or '€1,234,567.89' (en)."""
     try:
@@ -71,6 +75,14 @@ def local_input(value: object) -> str:
 
 
 def from_local(text: str) -> datetime:
-    """The value of a datetime-local input (Berlin time, or with an offset) as UTC."""
+    """The value of a datetime-local input (Berlin time, or with an offset) as UTC.
+
+    Raises ValueError for text that is not a date and time, and OutOfRange (a ValueError)
+    for one that has no UTC time (0001-01-01T00:00 in Berlin is in year 0): the callers
+    answer both as a 422.
+    """
     parsed = datetime.fromisoformat(text)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL)).astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(f"out of range: {text}") from None

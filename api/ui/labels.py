@@ -55,6 +55,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "as_of_position": ("oder Log-Position", "or log position"),
     "effective_on": ("Stichtag (Buchungsdatum bis)", "Business date up to"),
     "effective_on_pending": ("Stichtag wird noch nicht unterstützt", "not supported yet"),
+    "cut_off_ignored": ("Stichtag wird noch nicht unterstützt: diese Beträge und Status sind "
+                        "der erfasste Stand, ohne Stichtag",
+                        "Business date not supported yet: these amounts and statuses are as "
+                        "recorded, without the business date"),
+    "by_business_date": ("Stand zum Stichtag", "As of the business date"),
+    "not_submitted_by_then": ("Zum Stichtag noch nicht eingereicht",
+                              "Not yet submitted by the business date"),
     "apply": ("Anzeigen", "Show"),
     "live": ("Live", "Live"),
     "reset": ("Aktueller Stand", "Current state"),
@@ -155,6 +162,8 @@ LABELS: dict[str, tuple[str, str]] = {
                     "ledger verify --digest"),
     "forbidden": ("Dafür fehlt Ihre Rolle", "Your role does not allow this"),
     "not_found": ("Nicht gefunden", "Not found"),
+    "no_such_page": ("Diese Seite gibt es im Dashboard nicht.",
+                     "The dashboard has no such page."),
     "error": ("Fehler", "Error"),
     "language": ("Sprache", "Language"),
     "recipient_id": ("Gemeindeschlüssel", "Recipient id"),

@@ -8,65 +8,42 @@ a refusal of the read side as an HTML page with the refusal's status.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import status_of
 from api.feed import MAX_STREAMS
 from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, downloads, session
-from api.ui.formats import from_local
+from api.ui.formats import LANGS, OutOfRange, from_local
 from api.ui.live import positions
-from api.ui.view import View, resolve, view_of
+from api.ui.rendering import PAGE_HEADERS, error_page, lang_of, page, templates
+from api.ui.view import AUDIT_ROLES, INTEGRITY_ROLES, View, resolve, view_of
 from ledger.errors import LedgerError, ValidationFailed
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Json = dict[str, Any]
 AUDIT_FILTERS = ("entity_id", "actor", "event_type", "recorded_from", "recorded_to")
-AUDIT_ROLES = frozenset({"auditor", "finance"})
-# Scripts only from the dashboard's own files (no inline script anywhere), never framed;
-# inline styles stay allowed for the chart library's canvas sizing.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 
 
 async def render(request: Request, template: str, build: Callable[[View], Json], *,
                  roles: frozenset[str] | None = None) -> Response:
     user = session.require_user(request)
-    view = View(user=user, path=request.url.path)
+    view = View(user=user, path=request.url.path, lang=lang_of(request))
     try:
         view = view_of(request, user)
         if roles is not None and not user.roles & roles:
-            return _page(request, "error.html", view, {"title": view.t("forbidden"),
-                                                      "detail": ", ".join(sorted(roles))}, 403)
+            return error_page(request, view, 403, ", ".join(sorted(roles)))
         state = request.app.state
         await run_in_threadpool(resolve, view, state.ledger, state.read_models)
         context = await run_in_threadpool(build, view)
     except LedgerError as exc:
-        status = status_of(exc)
-        title = view.t("not_found") if status == 404 else view.t("error")
-        return _page(request, "error.html", view, {"title": title, "detail": exc.detail},
-                     status)
-    return _page(request, template, view, context)
-
-
-def _page(request: Request, template: str, view: View, context: Json,
-          status: int = 200) -> Response:
-    return templates.TemplateResponse(request, template, {"v": view, **context},
-                                      status_code=status, headers=PAGE_HEADERS)
+        return error_page(request, view, status_of(exc), exc.detail)
+    return page(request, template, view, context)
 
 
 def _read(request: Request) -> Any:
@@ -78,24 +55,25 @@ def _read(request: Request) -> Any:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
-    lang = "en" if request.query_params.get("lang") == "en" else "de"
     return templates.TemplateResponse(request, "login.html", {
-        "lang": lang, "next": session.safe_next(request.query_params.get("next")),
+        "lang": lang_of(request), "next": session.safe_next(request.query_params.get("next")),
         "failed": False}, headers=PAGE_HEADERS)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    # A form of two fields, parsed here: no multipart parser needed for it.
+    # A form of three fields, parsed here: no multipart parser needed for it.
     form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
     key = (form.get("key") or [""])[0][:500]
     next = (form.get("next") or ["/ui"])[0]
+    # the form's language (a hidden field), else the one the form was posted to
+    lang = (form.get("lang") or [lang_of(request)])[0]
     keys = request.app.state.api_keys
     principal = keys.authenticate(key.strip()) if keys is not None and key.strip() else None
     if principal is None:
         return templates.TemplateResponse(request, "login.html", {
-            "lang": "de", "next": session.safe_next(next), "failed": True}, status_code=401,
-            headers=PAGE_HEADERS)
+            "lang": lang if lang in LANGS else "de", "next": session.safe_next(next),
+            "failed": True}, status_code=401, headers=PAGE_HEADERS)
     answer = RedirectResponse(session.safe_next(next), status_code=303)
     answer.set_cookie(session.COOKIE, key.strip(), max_age=session.MAX_AGE_SECONDS,
                       path=session.COOKIE_PATH, httponly=True, samesite="strict",
@@ -174,9 +152,10 @@ async def phase_entries(request: Request, phase_id: str, figure: str) -> Respons
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 async def application_page(request: Request, application_id: str) -> Response:
-    cursor = request.query_params.get("cursor")
+    q = request.query_params
     return await render(request, "application.html", lambda v: contexts.application(
-        v, _read(request), application_id, cursor=cursor))
+        v, _read(request), application_id, cursor=q.get("cursor"),
+        repayments_cursor=q.get("repayments_cursor")))
 
 
 @router.get("/events/{position}", response_class=HTMLResponse)
@@ -197,6 +176,8 @@ async def audit_page(request: Request) -> Response:
             if asked[name]:
                 try:
                     asked[name] = from_local(str(asked[name])).isoformat()
+                except OutOfRange as exc:
+                    raise ValidationFailed(f"{name}: {exc}") from None
                 except ValueError:
                     raise ValidationFailed(f"{name}: a date and time") from None
         return contexts.audit(v, _read(request), asked, cursor=q.get("cursor")) | {
@@ -209,7 +190,7 @@ async def audit_page(request: Request) -> Response:
 async def integrity_page(request: Request) -> Response:
     ledger = request.app.state.ledger
     return await render(request, "integrity.html", lambda v: contexts.integrity(ledger),
-                        roles=frozenset({"auditor"}))
+                        roles=INTEGRITY_ROLES)
 
 
 @router.get("/stream")

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from api.auth import Principal
+from api.deps import check_written
 from api.ui import formats, labels
 from ledger import Ledger
 from ledger.errors import ValidationFailed
@@ -28,6 +29,11 @@ Json = dict[str, Any]
 VIEW_PARAMS = ("lang", "as_of", "as_of_position", "effective_on")
 # The queries of money figures, which the business-date cut-off applies to (SPEC §5);
 # states and histories are as recorded and take no cut-off.
+# Who may follow which links (as in the API): the audit trail and the raw events
+# auditors and finance, the integrity page auditors; the pages hide links a role would
+# only get 403 from.
+AUDIT_ROLES = frozenset({"auditor", "finance"})
+INTEGRITY_ROLES = frozenset({"auditor"})
 FIGURE_QUERIES = frozenset({"phase_totals", "phase_entries", "reconciliation",
                             "reconciliation_entries", "accounts", "recipient_statement"})
 
@@ -47,6 +53,16 @@ class View:
     @property
     def pinned(self) -> bool:
         return self.at is not None or self.effective_on is not None
+
+    @property
+    def may_audit(self) -> bool:
+        """Whether the user may read the audit trail and the events behind positions."""
+        return bool(self.user.roles & AUDIT_ROLES)
+
+    @property
+    def may_verify(self) -> bool:
+        """Whether the user may open the integrity page."""
+        return bool(self.user.roles & INTEGRITY_ROLES)
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The view's query parameters (language, as-of, cut-off), with `changes`."""
@@ -121,14 +137,21 @@ def view_of(request: Request, user: Principal) -> View:
     if view.as_of is not None:
         try:
             formats.from_local(view.as_of)
+        except formats.OutOfRange as exc:
+            raise ValidationFailed(f"as_of: {exc}") from None
         except ValueError:
             raise ValidationFailed("as_of: a date and time (YYYY-MM-DDTHH:MM)") from None
     return view
 
 
 def resolve(view: View, ledger: Ledger, read: ReadModels) -> None:
-    """Turns the as-of moment into the position to answer at (blocking: threadpool)."""
+    """Turns the as-of moment into the position to answer at (blocking: threadpool).
+
+    A position beyond the log's head is refused (ValidationFailed), as the API refuses
+    it; one the read models have not reached yet is answered at their position, which
+    the page shows."""
     if view.as_of_position is not None:
+        check_written(ledger, view.as_of_position)  # as the API: exact, or refused
         view.at = view.as_of_position
     elif view.as_of is not None:
         view.at = ledger.position_at(formats.from_local(view.as_of))

@@ -168,3 +168,219 @@ def test_by_a_business_date_every_figure_linked_drills_down(client: TestClient) 
     links = {href.replace("&amp;", "&") for href in
              re.findall(r'href="(/ui/phases/[^"]*/figures/[^"]*)"', dated.text)}
     assert links and all(client.get(link).status_code == 200 for link in links), links
+
+
+def test_a_moment_without_a_utc_time_is_the_422_page_not_a_500(client: TestClient) -> None:
+    """0001-01-01T00:00 in Berlin is in year 0, 9999-12-31T23:59:59-05:00 in year 10000:
+    neither has a UTC time, and each is refused as `as_of=abc` is."""
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+    asked = [("/ui", {"as_of": "0001-01-01T00:00"}),
+             ("/ui", {"as_of": "9999-12-31T23:59:59-05:00"}),
+             ("/ui/audit", {"recorded_from": "0001-01-01T00:00"}),
+             ("/ui/audit", {"recorded_to": "9999-12-31T23:59:59-05:00"}),
+             (f"/ui/phases/{setup.phase_id}/report",
+              {"format": "pdf", "as_of": "0001-01-01T00:00"})]
+
+    answers = [client.get(path, params=params) for path, params in asked]
+    edges = [client.get("/ui", params={"as_of": "0001-01-02T00:00"}),
+             client.get("/ui", params={"as_of": "9999-12-31T00:00"}),
+             client.get("/ui/audit", params={"recorded_from": "0001-01-02T00:00",
+                                             "recorded_to": "9999-12-31T00:00"})]
+
+    assert [a.status_code for a in answers] == [422] * len(asked), [a.text for a in answers]
+    assert all("out of range" in a.text for a in answers)
+    assert [e.status_code for e in edges] == [200] * len(edges), [e.text for e in edges]
+
+
+def test_an_event_beyond_any_position_is_not_found_on_every_store(client: TestClient) -> None:
+    signed_in(client)
+
+    answers = [client.get(f"/ui/events/{n}") for n in
+               ("99999999999999999999", str(2**63), str(2**62 + 1), "-1")]
+
+    assert [a.status_code for a in answers] == [404] * 4, [a.text[:300] for a in answers]
+    assert all("no event at position" in a.text for a in answers)
+
+
+def _figures(page: str) -> dict[str, str]:
+    """The application page's figures table, by figure: '10.000,00 €' → '10000,00'."""
+    return {name: value.replace(".", "").replace("\u00a0€", "") for name, value in
+            re.findall(r'data-figure="(\w+)">([^<]*)<', page)}
+
+
+def _granted_with_money(client: TestClient) -> tuple[str, str]:
+    """Submitted 1 March 2020, 50,000 awarded 1 April, 10,000 paid 15 May, 1,000 repaid
+    1 July: (phase id, application id)."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}"
+    drawn = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                        json={"amount": "10000.00", "requested_on": "2020-05-01"}).json()
+    assert client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                       json={"paid_on": "2020-05-15"}).status_code == 200
+    assert client.post(f"{path}/repayments", headers=auth("fritz"), json={
+        "amount": "1000.00", "received_on": "2020-07-01", "reason": "unspent"}
+        ).status_code in (200, 201)
+    caught_up(client)
+    return setup.phase_id, application_id
+
+
+def test_an_application_page_shows_its_money_by_the_business_date(client: TestClient) -> None:
+    _, application_id = _granted_with_money(client)
+    signed_in(client)
+    page = f"/ui/applications/{application_id}"
+
+    today = client.get(page)
+    june = client.get(page, params={"effective_on": "2020-06-30"})
+    march = client.get(page, params={"effective_on": "2020-03-15", "lang": "en"})
+    february = client.get(page, params={"effective_on": "2020-02-01"})
+
+    assert _figures(today.text) == {
+        "requested": "50000,00", "awarded": "50000,00", "released": "0,00",
+        "paid": "10000,00", "repaid": "1000,00", "net_paid": "9000,00",
+        "outstanding": "40000,00"}
+    assert _figures(june.text) == {
+        "requested": "50000,00", "awarded": "50000,00", "released": "0,00",
+        "paid": "10000,00", "repaid": "0,00", "net_paid": "10000,00",
+        "outstanding": "40000,00"}
+    assert "Stand zum Stichtag 30.06.2020" in june.text
+    assert today.text.count('data-testid="repayment"') == 1
+    assert 'data-testid="repayment"' not in june.text  # received 1 July
+    assert 'data-figure="awarded">€0.00<' in march.text and "Submitted" in march.text
+    assert "Zum Stichtag noch nicht eingereicht" in february.text
+    assert 'data-figure="requested">0,00\u00a0€<' in february.text
+    # the drawdowns' statuses are as recorded: the page says so beside them
+    assert 'data-testid="cut-off-ignored"' in june.text
+    assert 'data-testid="cut-off-ignored"' not in today.text
+
+
+def test_a_phase_page_says_its_applications_table_ignores_the_business_date(
+        client: TestClient) -> None:
+    phase_id, _ = _granted_with_money(client)
+    signed_in(client)
+
+    dated = client.get(f"/ui/phases/{phase_id}", params={"effective_on": "2020-03-15"})
+    english = client.get(f"/ui/phases/{phase_id}",
+                         params={"effective_on": "2020-03-15", "lang": "en"})
+    today = client.get(f"/ui/phases/{phase_id}")
+
+    assert 'data-testid="cut-off-ignored"' in dated.text
+    assert "Stichtag wird noch nicht unterstützt" in dated.text
+    assert "Business date not supported yet" in english.text
+    assert 'data-testid="cut-off-ignored"' not in today.text
+
+
+def test_a_position_beyond_the_head_is_the_422_page_not_the_head(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+    head = client.get("/health").json()["head"]
+
+    beyond = [client.get(path, params={"as_of_position": head + 1}) for path in
+              ("/ui", f"/ui/phases/{setup.phase_id}", f"/ui/phases/{setup.phase_id}/report")]
+    at_head = client.get(f"/ui/phases/{setup.phase_id}", params={"as_of_position": head})
+
+    assert [b.status_code for b in beyond] == [422, 422, 422], [b.text[:200] for b in beyond]
+    assert all(f"as_of_position: {head + 1} is beyond the log&#39;s head ({head})" in b.text
+               or f"as_of_position: {head + 1} is beyond the log's head ({head})" in b.text
+               for b in beyond)
+    assert at_head.status_code == 200
+
+
+def test_the_repayments_table_lists_every_repayment_the_figure_counts(
+        client: TestClient) -> None:
+    """More history than one page of it (4 events, then 101 repayments): the table's pages
+    list every repayment, and they sum to `repaid`."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    path = f"/applications/{application_id}"
+    drawn = client.post(f"{path}/drawdowns", headers=auth("clara"),
+                        json={"amount": "10000.00", "requested_on": "2020-05-01"}).json()
+    client.post(f"{path}/drawdowns/{drawn['drawdown_id']}/pay", headers=auth("fritz"),
+                json={"paid_on": "2020-05-15"})
+    for n in range(101):
+        assert client.post(f"{path}/repayments", headers=auth("fritz"), json={
+            "amount": "1.00", "received_on": "2020-07-01", "reason": f"r{n}"}
+            ).status_code in (200, 201)
+    caught_up(client)
+    signed_in(client)
+
+    pages, url = [], f"/ui/applications/{application_id}"
+    while url:
+        pages.append(client.get(url).text)
+        more = re.search(r'data-testid="repayments-next" href="([^"]+)"', pages[-1])
+        url = more.group(1).replace("&amp;", "&") if more else ""
+
+    rows = [row for page in pages for row in re.findall(
+        r'<tr data-testid="repayment">.*?</tr>', page)]
+    assert len(pages) == 2
+    assert len(rows) == 101 and len({re.search(r"<td>(r\d+)</td>", r).group(1)  # type: ignore[union-attr]
+                                      for r in rows}) == 101
+    assert 'data-figure="repaid">101,00\u00a0€<' in pages[0]
+
+
+def test_links_are_shown_only_to_roles_that_may_follow_them(client: TestClient) -> None:
+    """The audit trail and the events behind positions: auditor and finance; the
+    integrity page: auditor. Every other role would only get 403 from them."""
+    setup = funded(client, recipients=1)
+    application_id = approved(client, setup)
+    caught_up(client)
+    pages = (f"/ui/applications/{application_id}",
+             f"/ui/phases/{setup.phase_id}/figures/awarded", "/ui")
+    seen = {}
+    for user in ("clara", "anna", "ada", "fritz", "ida"):
+        signed_in(client, user)
+        texts = [client.get(page).text for page in pages]
+        seen[user] = ({'href="/ui/audit"' in t for t in texts},
+                      {'href="/ui/integrity"' in t for t in texts},
+                      {'href="/ui/events/' in t for t in texts[:2]})
+
+    for user in ("clara", "anna", "ada"):
+        assert seen[user] == ({False}, {False}, {False}), user
+    assert seen["fritz"] == ({True}, {False}, {True})
+    assert seen["ida"] == ({True}, {True}, {True})
+
+
+def test_refusals_under_ui_are_the_dashboards_page_in_its_language(client: TestClient) -> None:
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+
+    pages = {
+        "event": client.get("/ui/events/abc"),
+        "year": client.get(f"/ui/programmes/{setup.programme_id}/years/abc/paid?lang=en"),
+        "nowhere": client.get("/ui/nope"),
+        "nowhere_en": client.get("/ui/nope?lang=en"),
+        "format": client.get(f"/ui/phases/{setup.phase_id}/report",
+                             params={"format": "doc", "lang": "en"}),
+        "as_of_en": client.get("/ui", params={"as_of": "abc", "lang": "en"}),
+    }
+    wrong_key = client.post("/ui/login?lang=en", data={"key": "not-a-key-0123456789"})
+    wrong_key_form = client.post("/ui/login", data={"key": "not-a-key-0123456789",
+                                                    "lang": "en"})
+    api = [client.get("/nope"), client.get("/events/abc", headers=auth("ida"))]
+
+    statuses = {name: p.status_code for name, p in pages.items()}
+    assert statuses == {"event": 422, "year": 422, "nowhere": 404, "nowhere_en": 404,
+                        "format": 422, "as_of_en": 422}
+    assert all(p.headers["content-type"].startswith("text/html") for p in pages.values())
+    assert all('<p class="error" role="alert">' in p.text for p in pages.values())
+    assert "position: Input should be a valid integer" in pages["event"].text
+    assert '<html lang="de">' in pages["event"].text and "Fehler" in pages["event"].text
+    assert '<html lang="en">' in pages["year"].text and "year: " in pages["year"].text
+    assert "Diese Seite gibt es im Dashboard nicht." in pages["nowhere"].text
+    assert "Not found" in pages["nowhere_en"].text
+    assert '<html lang="en">' in pages["format"].text and "format: one of" in pages["format"].text
+    assert '<html lang="en">' in pages["as_of_en"].text
+    assert wrong_key.status_code == wrong_key_form.status_code == 401
+    assert all("This key is unknown." in a.text for a in (wrong_key, wrong_key_form))
+    assert [a.headers["content-type"] for a in api] == ["application/problem+json"] * 2
+
+
+def test_a_refusal_under_ui_signed_out_leads_to_the_sign_in_form(client: TestClient) -> None:
+    answers = [client.get(path, follow_redirects=False) for path in ("/ui/nope", "/ui/events/x")]
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == "/ui/login?next=%2Fui%2Fnope"

@@ -235,9 +235,12 @@ def test_business_date_cut_off_is_carried_to_the_read_side(page: Any, site: Site
     shown = amount(page.locator("a[data-figure=paid]").inner_text())
     if cut_off.status_code == 200:  # the read side knows effective_on: its figure, shown
         assert shown == Decimal(cut_off.json()["paid"])
-        assert "noch nicht unterstützt" not in page.inner_text("main")
+        assert "noch nicht unterstützt" not in page.inner_text("#stand")
     else:  # not yet: the page says so rather than showing the uncut figure as if cut
-        assert "noch nicht unterstützt" in page.inner_text("main")
+        assert "noch nicht unterstützt" in page.inner_text("#stand")
+    # the applications table (the list has no business date) says so beside it
+    assert page.get_by_test_id("cut-off-ignored").is_visible()
+    accessible(page)
     accessible(page)
 
 
