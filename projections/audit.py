@@ -178,3 +178,19 @@ def _moment(text: str, *, field: str) -> str:
     if moment.tzinfo is None:  # a bare date or time is read as UTC
         moment = moment.replace(tzinfo=UTC)
     return format_recorded_at(moment)
+
+
+def last_recorded(tx: Tx, tag: str, entity_type: str, entity_ids: Sequence[str], *,
+                  at: int) -> dict[str, str]:
+    """The recorded time of each entity's last event at or before `at` (an id without
+    one is left out): one range of the (entity_id, position) index per id, a chunk of
+    ids per statement. Recorded times grow with the position, so the last is the most."""
+    found: dict[str, str] = {}
+    for chunk in chunks(tx, set(entity_ids)):
+        condition, params = any_of(tx, "entity_id", chunk)
+        for entity_id, recorded_at in tx.execute(
+                f"SELECT entity_id, MAX(recorded_at) FROM {AUDIT.name(tag)} "
+                f"WHERE {condition} AND entity_type = ? AND position <= ? GROUP BY entity_id",
+                (*params, entity_type, at)):
+            found[str(entity_id)] = str(recorded_at)
+    return found

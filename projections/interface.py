@@ -18,7 +18,7 @@ cursor or filter. Never anything else for bad input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -173,3 +173,9 @@ class ReadModels(Protocol):
         self, application_id: str, *, cursor: str | None = None, limit: int = 100,
         at: int | None = None,
     ) -> Json: ...
+
+    def last_recorded(self, entity_type: str, entity_ids: Sequence[str], *,
+                      at: int | None = None) -> dict[str, str]:
+        """The recorded time (ISO, UTC) of each entity's last event at or before `at`;
+        an id without an event by then is left out."""
+        ...

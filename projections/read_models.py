@@ -17,7 +17,7 @@ from ledger.persistence.log import fields_decoder
 from projections import accounts as account_pages
 from projections import base, days, lists, lookups, state, totals
 from projections.answers import Answers, asked, kept
-from projections.audit import AuditProjection, query_audit
+from projections.audit import AuditProjection, last_recorded, query_audit
 from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import LoggedEvent, data_of, decode
@@ -341,6 +341,11 @@ class ReadModelsImpl:
                                recorded_to=recorded_to, cursor=cursor, limit=limit)
 
     @kept("audit")
+    def last_recorded(self, entity_type: str, entity_ids: Sequence[str], *,
+                      at: int | None = None) -> dict[str, str]:
+        with self._read("audit", at) as (tx, tag, position, _):
+            return last_recorded(tx, tag, entity_type, entity_ids, at=position)
+
     def application_history(
         self, application_id: str, *, cursor: str | None = None, limit: int = 100,
         at: int | None = None,

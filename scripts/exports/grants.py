@@ -61,6 +61,9 @@ class Grant:
     closed_on: str | None
     purposes: tuple[str, ...]
     transactions: tuple[Transaction, ...] = field(default=())
+    # The recorded time (ISO, UTC) of the last event of the application, its recipient or
+    # its programme by the export's position: when what the grant shows last changed.
+    last_updated: str | None = None
 
     @property
     def disbursements(self) -> tuple[Transaction, ...]:
@@ -85,14 +88,49 @@ def iter_grants(read_models: ReadModels, *, at: int | None = None,
     programmes: dict[str, Json] = {}
     recipients: dict[str, Json] = {}
     statements: dict[str, dict[str, Json]] = {}
-    for item in _applications(read_models, at):
+    # (entity type, id) → last recorded time: recipients and programmes for the whole
+    # export (as their states are kept), applications for the page at hand only
+    changed: dict[tuple[str, str], str] = {}
+    for page in _application_pages(read_models, at):
+        for key in [key for key in changed if key[0] == "application"]:
+            del changed[key]
+        _note_changes(read_models, at, page, changed)
+        yield from _grants_of(read_models, at, effective_on, page, later=later,
+                              programmes=programmes, recipients=recipients,
+                              statements=statements, changed=changed)
+
+
+def _note_changes(read_models: ReadModels, at: int, page: list[Json],
+                  changed: dict[tuple[str, str], str]) -> None:
+    """The last recorded times of a page's applications, and of their recipients and
+    programmes not asked before: at most three statements a page, not three a grant."""
+    wanted = {"application": {i["application_id"] for i in page},
+              "recipient": {i["recipient_id"] for i in page},
+              "programme": {i["programme_id"] for i in page}}
+    for kind, ids in wanted.items():
+        new = sorted(i for i in ids if (kind, i) not in changed)
+        if new:
+            found = read_models.last_recorded(kind, new, at=at)
+            changed.update(((kind, i), when) for i, when in found.items())
+
+
+def _grants_of(read_models: ReadModels, at: int, effective_on: date | None,
+               page: list[Json], *, later: dict[str, list[Transaction]],
+               programmes: dict[str, Json], recipients: dict[str, Json],
+               statements: dict[str, dict[str, Json]],
+               changed: dict[tuple[str, str], str]) -> Iterator[Grant]:
+    for item in page:
         programme_id, recipient_id = item["programme_id"], item["recipient_id"]
         if programme_id not in programmes:
             programmes[programme_id] = read_models.programme(programme_id, at=at)
         if recipient_id not in recipients:
             recipients[recipient_id] = read_models.recipient(recipient_id, at=at)
-        grant = _grant(item, programmes[programme_id], recipients[recipient_id],
-                       later.get(item["application_id"], []))
+        times = [changed.get(key) for key in (("application", item["application_id"]),
+                                              ("recipient", recipient_id),
+                                              ("programme", programme_id))]
+        grant = replace(_grant(item, programmes[programme_id], recipients[recipient_id],
+                               later.get(item["application_id"], [])),
+                        last_updated=max((t for t in times if t), default=None))
         if effective_on is not None:
             if recipient_id not in statements:
                 statements[recipient_id] = {a["application_id"]: a for a in read_models
@@ -123,12 +161,12 @@ def _on(grant: Grant, money: Json, day: date) -> Grant | None:
                    transactions=(grant.transactions[0], *kept))
 
 
-def _applications(read_models: ReadModels, at: int) -> Iterator[Json]:
+def _application_pages(read_models: ReadModels, at: int) -> Iterator[list[Json]]:
     """The grants' applications a page at a time, in the list's order (application id)."""
     cursor = None
     while True:
         page = read_models.applications(cursor=cursor, limit=_PAGE, at=at)
-        yield from (item for item in page["items"] if item["status"] in GRANT_STATUSES)
+        yield [item for item in page["items"] if item["status"] in GRANT_STATUSES]
         cursor = page["next_cursor"]
         if cursor is None:
             return

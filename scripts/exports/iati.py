@@ -68,8 +68,11 @@ def activity_id(grant: Grant, funder: str) -> str:
 
 
 def _activity(root: ET.Element, grant: Grant, generated: str, funder: str) -> None:
+    # when the activity's data last changed (its application's, recipient's or
+    # programme's last event), as the schema asks; the export's time only without one
     activity = ET.SubElement(root, "iati-activity", {
-        "last-updated-datetime": generated, XML_LANG: LANGUAGE, "default-currency": CURRENCY})
+        "last-updated-datetime": grant.last_updated or generated, XML_LANG: LANGUAGE,
+        "default-currency": CURRENCY})
     ET.SubElement(activity, "iati-identifier").text = activity_id(grant, funder)
     _narrated(activity, "reporting-org", grant.funder,
               ref=funder, type=ORGANISATION_TYPE_GOVERNMENT)

@@ -110,6 +110,8 @@ def _grant(grant: Grant, funder: str | None) -> dict[str, Any]:
     }
     if grant.closed_on:
         record["actualDates"] = [{"startDate": grant.decided_on, "endDate": grant.closed_on}]
+    if grant.last_updated:  # its application's, recipient's or programme's last event
+        record["dateModified"] = grant.last_updated
     return record
 
 

@@ -286,3 +286,39 @@ def test_a_package_of_several_programmes_is_named_for_all_of_them():
     single = threesixtygiving.package(grants, issued="2021-03-01T00:00:00Z")
     assert single["title"] == f"{grants[0].programme_name}: grants"
     assert single["publisher"]["name"] == grants[0].funder
+
+
+def test_each_grant_says_when_what_it_shows_last_changed(sql_database_url):
+    """IATI's last-updated-datetime and 360Giving's dateModified: the recorded time of the
+    last event of the grant's application, recipient or programme by the export's
+    position (IATI: "must change whenever the value of any field changes"), not the time
+    of the export — so an unchanged grant keeps its time from one export to the next."""
+    with caught_up_story(sql_database_url) as (_, read_models, _):
+        events = []
+        cursor = None
+        while True:
+            page = read_models.audit(cursor=cursor, limit=1000)
+            events += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        middle = sorted(e["position"] for e in events)[len(events) // 2]
+        now, then = collect_grants(read_models), collect_grants(read_models, at=middle)
+        package = threesixtygiving.package(now, issued="2030-01-01T00:00:00Z")
+        document = etree.fromstring(iati.activities(now, generated="2030-01-01T00:00:00Z"))
+
+    def last(grant, at):
+        return max(e["recorded_at"] for e in events if e["position"] <= at and (
+            (e["entity_type"], e["entity_id"]) in {("application", grant.application_id),
+                                                   ("recipient", grant.recipient_id),
+                                                   ("programme", grant.programme_id)}))
+
+    head = max(e["position"] for e in events)
+    assert then and all(g.last_updated == last(g, middle) for g in then)
+    assert all(g.last_updated == last(g, head) for g in now)
+    assert any(g.last_updated != h.last_updated for g in now for h in then
+               if g.application_id == h.application_id)  # some changed after `middle`
+    assert [g["dateModified"] for g in package["grants"]] == [g.last_updated for g in now]
+    assert [a.get("last-updated-datetime") for a in document.iter("iati-activity")] == [
+        g.last_updated for g in now]
+    _schema_validator().validate(json.loads(threesixtygiving.dumps(package)))
