@@ -60,15 +60,17 @@ def serve(
            shutdown_timeout=shutdown_timeout)
 
 
-def _refuse_what_would_stop_it(settings: Settings) -> None:
+def _refuse_what_would_stop_it(settings: Settings, *, keys: bool = True) -> None:
     """Exits CONFIG_ERROR with one line, before anything starts, for what would otherwise
-    stop the server at start with a traceback in its log (a keys file it cannot use) or
-    fail requests later (a rate-limit storage it cannot reach)."""
+    stop the server at start with a traceback in its log (a keys file it cannot use;
+    not `keys` where the command writes the file itself) or be found by requests later
+    (a rate-limit storage it cannot reach)."""
     from api.auth import ApiKeys
     from api.ratelimit import storage_problem
 
     try:
-        ApiKeys.load(settings.api_keys_file)
+        if keys:
+            ApiKeys.load(settings.api_keys_file)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(CONFIG_ERROR) from None
@@ -210,6 +212,8 @@ def demo(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if not no_serve:  # (the keys file is the demo's to write)
+        _refuse_what_would_stop_it(settings, keys=False)
     with removed_on_failure(settings):
         ledger = build_ledger(settings)
         try:

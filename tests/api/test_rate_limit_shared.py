@@ -140,3 +140,17 @@ def test_serve_refuses_a_storage_it_cannot_reach(
     assert answer.exit_code == CONFIG_ERROR
     assert answer.output.startswith(f"error: LEDGER_RATE_LIMIT_STORAGE={nobody}: cannot reach")
     assert len(answer.output.splitlines()) == 1
+
+
+def test_the_demo_refuses_a_storage_it_cannot_reach_before_it_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Redis()  # (skips or fails where the Redis client is missing, as above)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("LEDGER_RATE_LIMIT_STORAGE", f"redis://127.0.0.1:{free_port()}")
+
+    answer = CliRunner().invoke(app, ["demo", "--port", str(free_port())])
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert "cannot reach" in answer.output
+    assert not (tmp_path / "ledger.db").exists()
