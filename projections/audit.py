@@ -165,7 +165,7 @@ def _cursor_position(cursor: str | None) -> int:
     text = decode_cursor(cursor, "audit")
     if text is None:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValidationFailed("cursor: not a cursor from next_cursor")
     return int(text)
 

@@ -185,7 +185,7 @@ def _bars() -> Iterator[Callable[[str, int, int], None]]:
 
 def _digest(text: str) -> tuple[int, str]:
     position, _, head = text.partition(":")
-    if not position.isdigit() or len(head) != 64:
+    if not (position.isascii() and position.isdigit()) or len(head) != 64:
         raise typer.BadParameter("POS:HASH, e.g. 1234:9f86d08…(64 hex digits)",
                                  param_hint="--digest")
     return int(position), head.lower()

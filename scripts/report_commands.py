@@ -123,7 +123,7 @@ def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool, head: int
     """The position of `text`: a position (refused beyond the log's `head`, as the API
     refuses one: a report of a moment that has not happened would change with the next
     write), or the last position recorded by a date's end or start, or a timestamp."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # (not "²": int() refuses it)
         if int(text) > head:
             raise typer.BadParameter(f"position {int(text)} is beyond the log's head ({head})",
                                      param_hint=hint)

@@ -125,7 +125,7 @@ def view_of(request: Request, user: Principal) -> View:
     view.as_of = (q.get("as_of") or "").strip() or None
     position = (q.get("as_of_position") or "").strip()
     if position:
-        if not position.isdigit() or len(position) > 18:
+        if not (position.isascii() and position.isdigit()) or len(position) > 18:
             raise ValidationFailed("as_of_position: a position ≥ 0")
         view.as_of_position = int(position)
     cut_off = (q.get("effective_on") or "").strip()

@@ -187,3 +187,13 @@ def test_maps_a_value_the_store_refuses_to_validation(postgres_url: str) -> None
 
     assert response.status_code == 422
     assert response.json()["code"] == "validation"
+
+
+def test_a_cursor_of_a_unicode_digit_is_refused_not_a_500(client: TestClient) -> None:
+    """"²" is a digit to str.isdigit, not to int(): a position made of one is refused."""
+    cursor = base64.urlsafe_b64encode("audit|²".encode()).decode().rstrip("=")
+
+    answers = [client.get(path, headers=auth("root"), params={"cursor": cursor})
+               for path in ("/audit", "/events")]
+
+    assert [a.status_code for a in answers] == [422, 422]

@@ -3,6 +3,7 @@ pages, and what the pages show, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 from fastapi.testclient import TestClient
@@ -384,3 +385,21 @@ def test_a_refusal_under_ui_signed_out_leads_to_the_sign_in_form(client: TestCli
 
     assert [a.status_code for a in answers] == [303, 303]
     assert answers[0].headers["location"] == "/ui/login?next=%2Fui%2Fnope"
+
+
+def test_a_unicode_digit_in_a_position_is_refused_or_ignored_never_a_500(
+        client: TestClient) -> None:
+    signed_in(client)
+    setup = funded(client)
+    application_id = approved(client, setup)
+    caught_up(client)
+
+    position = client.get("/ui", params={"as_of_position": "²"})
+    entries = client.get(f"/ui/phases/{setup.phase_id}/figures/paid", params={"carried": "²"})
+    repayments = client.get(f"/ui/applications/{application_id}",
+                            params={"repayments_cursor": base64.urlsafe_b64encode(
+                                "audit|²".encode()).decode().rstrip("=")})
+
+    assert position.status_code == 422
+    assert entries.status_code == 200  # (a running sum it cannot read starts at zero)
+    assert repayments.status_code == 422

@@ -180,3 +180,14 @@ def test_a_report_of_changes_refuses_a_position_beyond_the_head(fresh_sqlite: Pa
     assert beyond.exit_code == 2
     assert f"position {head + 1} is beyond the log's head ({head})" in beyond.output
     assert at_head.exit_code == 0, at_head.output
+
+
+@pytest.mark.parametrize("command", [["report", "changes", "--from", "²", "--to", "1"],
+                                     ["verify", "--digest", f"²:{'0' * 64}"]], ids=" ".join)
+def test_a_unicode_digit_is_no_position_to_the_cli(fresh_sqlite: Path,
+                                                   command: list[str]) -> None:
+    assert CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", "k.json"]).exit_code == 0
+
+    answer = CliRunner().invoke(app, command)
+
+    assert answer.exit_code == 2, answer.output  # a usage error, not a traceback
