@@ -39,6 +39,11 @@ from api.errors import PROBLEM_JSON, problem_body
 log = structlog.get_logger("api")
 
 BIG_PAGE = 100
+# A shared storage answers a count in a millisecond; one that takes this long (a Redis
+# frozen, a network partition) counts as unreachable, and for RETRY_SECONDS after a
+# failure the requests skip it rather than each wait for it, then one tries it again.
+STORAGE_TIMEOUT = 0.5
+RETRY_SECONDS = 5.0
 EXPENSIVE_PATHS = ("/integrity", "/events")
 
 
@@ -95,7 +100,7 @@ class RateLimitMiddleware:
         self.app = app
         self._limits: list[RateLimitItem] | None = None
         self._limiter: MovingWindowRateLimiter | None = None
-        self._failing = False
+        self._failed_at: float | None = None  # monotonic time of the last failure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope.get("state") or {}
@@ -104,10 +109,14 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limits, limiter = self._configured(scope)
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
+            await self.app(scope, receive, send)  # unreachable a moment ago: not counted
+            return
         key = _key_id(scope)
         try:
-            refused = await _first_reached(limiter, limits, key)
-        except Exception as exc:  # any failure of the storage: see _unreachable
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                refused = await _first_reached(limiter, limits, key)
+        except Exception as exc:  # any failure of the storage, a timeout: _unreachable
             self._unreachable(exc)
             await self.app(scope, receive, send)
             return
@@ -121,8 +130,9 @@ class RateLimitMiddleware:
             # nothing, and must not use up the key's allowance for those it may make.
             if message["type"] == "http.response.start" and message["status"] != 403:
                 try:
-                    for item in limits:
-                        await limiter.hit(item, key)
+                    async with asyncio.timeout(STORAGE_TIMEOUT):
+                        for item in limits:
+                            await limiter.hit(item, key)
                 except Exception as exc:  # as above
                     self._unreachable(exc)
             await send(message)
@@ -130,18 +140,20 @@ class RateLimitMiddleware:
         await self.app(scope, receive, counted)
 
     def _unreachable(self, exc: Exception) -> None:
-        """The storage failed (a shared Redis gone, say): the request is answered
-        unlimited rather than with a 500 — the limit guards the service, and refusing
-        every expensive request while the storage is away would be the outage it guards
-        against. Logged as an error once per outage, not once per request."""
-        if not self._failing:
-            self._failing = True
-            log.error("rate_limit_storage_unreachable", error=f"{type(exc).__name__}: {exc}",
+        """The storage failed or did not answer in STORAGE_TIMEOUT (a shared Redis gone or
+        frozen, say): the request is answered unlimited rather than with a 500 or never —
+        the limit guards the service, and refusing every expensive request while the
+        storage is away would be the outage it guards against. Logged as an error once per
+        outage, not once per request."""
+        if self._failed_at is None:
+            log.error("rate_limit_storage_unreachable",
+                      error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
                       effect="expensive requests are answered without a limit until it is back")
+        self._failed_at = time.monotonic()
 
     def _reached(self) -> None:
-        if self._failing:
-            self._failing = False
+        if self._failed_at is not None:
+            self._failed_at = None
             log.info("rate_limit_storage_recovered")
 
     def _configured(self, scope: Scope) -> tuple[list[RateLimitItem], MovingWindowRateLimiter]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +64,11 @@ class Redis:
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
 
+    def freeze(self, frozen: bool = True) -> None:
+        """SIGSTOP (a Redis that accepts nothing and answers nothing), or SIGCONT."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.kill()
@@ -112,6 +119,7 @@ def test_a_storage_gone_while_serving_answers_unlimited_and_says_so_once(
         shared: Redis, make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     said = Said()
     monkeypatch.setattr(api.ratelimit, "log", said)
+    monkeypatch.setattr(api.ratelimit, "RETRY_SECONDS", 0.0)  # every request tries it
     client: TestClient = make_client("memory://")
     assert client.get("/integrity", headers=auth("ida")).status_code == 200
 
@@ -154,3 +162,31 @@ def test_the_demo_refuses_a_storage_it_cannot_reach_before_it_loads(
     assert answer.exit_code == CONFIG_ERROR
     assert "cannot reach" in answer.output
     assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_storage_that_stops_answering_delays_a_request_not_forever(
+        shared: Redis, make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frozen Redis accepts the connection and never answers: without a time limit the
+    request waited for it forever. It is answered (unlimited) after STORAGE_TIMEOUT, and
+    the next requests skip the storage until RETRY_SECONDS have passed."""
+    said = Said()
+    monkeypatch.setattr(api.ratelimit, "log", said)
+    client: TestClient = make_client("memory://")
+    assert client.get("/integrity", headers=auth("ida")).status_code == 200
+    answers: list[int] = []
+
+    def ask() -> None:
+        answers.extend(client.get("/integrity", headers=auth("ida")).status_code
+                       for _ in range(5))
+
+    shared.freeze()
+    try:
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        asking.join(60)  # (a generous bound: the point is that it ends at all)
+    finally:
+        shared.freeze(False)
+
+    assert not asking.is_alive()
+    assert answers == [200] * 5  # beyond 3/minute: not counted while it did not answer
+    assert said.lines == [("error", "rate_limit_storage_unreachable")]
