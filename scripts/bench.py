@@ -53,6 +53,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+from pydantic import ValidationError
 
 from ledger import Ledger, NewRecipient, Settings, build_ledger
 from ledger.commands import (
@@ -84,6 +85,8 @@ from scripts.bench_log import (
     shape_for,
 )
 from scripts.bench_report import Figure, Report, as_json, print_table
+from scripts.configuration import CONFIG_ERROR, problems
+from scripts.store import shown_url
 
 # tests/e2e/test_scale.py reaches the log generator through this module.
 __all__ = ["START_YEAR", "YEARS", "Figure", "NationalLog", "Report", "generate_log", "main",
@@ -396,6 +399,17 @@ def _count(least: int) -> Callable[[str], int]:
     return parse
 
 
+def _thread_counts(text: str) -> str:
+    """An argparse type: comma-separated thread counts (0 or 1: none besides one client)."""
+    try:
+        counts = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: thread counts such as 4,16") from None
+    if any(count < 0 for count in counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: thread counts are not negative")
+    return text
+
+
 def _server_url(text: str) -> str:
     """An argparse type: a postgresql:// URL (the bench measures PostgreSQL only)."""
     if urlsplit(text).scheme not in ("postgresql", "postgres"):
@@ -411,7 +425,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "events of the command figures (national scale: 1000000)")
     parser.add_argument("--commands", type=_count(1), default=2000,
                         help="commands timed per command type and per client setting")
-    parser.add_argument("--threads", default="4",
+    parser.add_argument("--threads", type=_thread_counts, default="4",
                         help="comma-separated thread counts besides 1 (e.g. 2,4; 0 = none)")
     parser.add_argument("--batch", type=_count(1), default=500,
                         help="applications per transaction when generating the log")
@@ -441,12 +455,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = [int(t) for t in args.threads.split(",") if t.strip() and int(t) > 1]
     configure_logging("json", level=logging.WARNING)  # a log line per command would dominate
     url = database_url(args.database_url, args.database_name)
+    try:  # the LEDGER_* environment as every command reads it, before anything is made
+        Settings(database_url=url)
+    except ValidationError as exc:
+        for line in problems(exc):
+            print(f"error: {line}", file=sys.stderr)
+        return CONFIG_ERROR
     try:
         recreate_database(args.database_url, args.database_name)
     except psycopg.OperationalError as exc:  # no server there, or it refused us
         reason = str(exc).strip().splitlines()[0]
-        print(f"error: cannot create the bench database on {args.database_url}: {reason}",
-              file=sys.stderr)
+        print(f"error: cannot create the bench database on {shown_url(args.database_url)}: "
+              f"{reason}", file=sys.stderr)
         return 1
     report = Report(machine=machine(url))
     if not args.no_http:

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from ledger import Settings
+from scripts.store import shown_url
 
 #: Exit status of a command refused for its configuration: sysexits' EX_CONFIG.
 CONFIG_ERROR = 78
@@ -35,6 +36,8 @@ def problems(exc: ValidationError) -> list[str]:
         name = _PREFIX + "_".join(str(part) for part in error["loc"]).upper()
         why = str(error["msg"]).removeprefix("Value error, ")
         value = error.get("input")
+        if isinstance(value, str) and value != shown_url(value):  # a password in a URL
+            why, value = why.replace(value, shown_url(value)), shown_url(value)
         if name in why:  # the validator's message names the variable and its value
             lines.append(why)
         else:

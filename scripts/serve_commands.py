@@ -77,8 +77,9 @@ def _refuse_what_would_stop_it(settings: Settings, *, keys: bool = True) -> None
     if settings.rate_limit.strip():
         problem = storage_problem(settings.rate_limit_storage)
         if problem is not None:
-            typer.echo(f"error: LEDGER_RATE_LIMIT_STORAGE={settings.rate_limit_storage}: "
-                       f"cannot reach it ({problem})", err=True)
+            storage = shown_url(settings.rate_limit_storage)  # (its password not shown)
+            typer.echo(f"error: LEDGER_RATE_LIMIT_STORAGE={storage}: cannot reach it "
+                       f"({problem.replace(settings.rate_limit_storage, storage)})", err=True)
             raise typer.Exit(CONFIG_ERROR)
 
 

@@ -190,3 +190,16 @@ def test_a_storage_that_stops_answering_delays_a_request_not_forever(
     assert not asking.is_alive()
     assert answers == [200] * 5  # beyond 3/minute: not counted while it did not answer
     assert said.lines == [("error", "rate_limit_storage_unreachable")]
+
+
+def test_serve_does_not_print_the_storages_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Redis()  # (skips or fails where the Redis client is missing, as above)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "memory://")
+    monkeypatch.setenv("LEDGER_RATE_LIMIT_STORAGE", f"redis://:s3cret@127.0.0.1:{free_port()}")
+
+    answer = CliRunner().invoke(app, ["serve", "--port", str(free_port())])
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert "cannot reach" in answer.output and "s3cret" not in answer.output

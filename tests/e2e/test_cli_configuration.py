@@ -101,3 +101,28 @@ def test_keys_are_not_written_into_a_directory_that_does_not_exist(
     assert (added.exit_code, added.output) == (1, expected)
     assert (demo.exit_code, demo.output) == (2, expected)
     assert not (tmp_path / "ledger.db").exists()  # refused before the demo loaded anything
+
+
+def test_the_bench_reads_the_environment_as_every_command_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_LOG_FORMAT", "xml")
+
+    answer = CliRunner().invoke(app, ["bench", "--events", "10", "--no-http",
+                                      "--database-name", "never_made"])
+
+    assert answer.exit_code == CONFIG_ERROR  # refused before its database is made
+    assert "error: LEDGER_LOG_FORMAT='xml': Input should be 'console' or 'json'" in answer.output
+    assert "Traceback" not in answer.output
+
+
+def test_a_password_in_a_url_is_never_printed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "postgresql://u:s3cret@127.0.0.1:99999/db")
+
+    answer = CliRunner().invoke(app, ["head"])
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert "s3cret" not in answer.output
+    assert "postgresql://u:***@127.0.0.1:99999/db" in answer.output

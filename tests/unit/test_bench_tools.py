@@ -142,7 +142,8 @@ def test_ledger_bench_forwards_its_arguments_to_the_bench() -> None:
 
 
 @pytest.mark.parametrize("argv", [["--events", "-5"], ["--commands", "0"], ["--batch", "x"],
-                                  ["--database-url", "notaurl"], ["--query-seconds", "0"]],
+                                  ["--database-url", "notaurl"], ["--query-seconds", "0"],
+                                  ["--threads", "x"], ["--threads", "-1"]],
                          ids=" ".join)
 def test_the_bench_refuses_arguments_it_cannot_use(
         argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,3 +168,11 @@ def test_serve_refuses_a_port_beyond_65535() -> None:
 
     assert answer.exit_code == 2
     assert "--port" in answer.output and "65535" in answer.output
+
+
+def test_the_bench_does_not_print_its_servers_password(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    nobody = "postgresql://postgres:s3cret@127.0.0.1:1/x"
+
+    assert bench.main(["--events", "10", "--no-http", "--database-url", nobody]) == 1
+    assert "s3cret" not in capsys.readouterr().err
