@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEMORY_URL = "memory://"
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class Settings(BaseSettings):
@@ -101,6 +103,12 @@ def persistence_env(url: str) -> dict[str, str]:
         if not dbname:
             raise ValueError("a PostgreSQL URL names its database: postgresql://host/db")
         query = parse_qs(parts.query)
+        schema = query.get("schema", ["public"])[0]
+        if not _SCHEMA.fullmatch(schema):
+            # the read side names it unquoted on its search_path, where PostgreSQL folds
+            # it to lower case: "MixedCase" would be made by one side and missed by the other
+            raise ValueError(f"?schema={schema}: a schema name of lower-case letters, digits "
+                             "and _ (at most 63, not starting with a digit)")
         env = {
             "PERSISTENCE_MODULE": "ledger.persistence.postgres:LedgerPostgresFactory",
             "POSTGRES_DBNAME": dbname,
@@ -108,7 +116,7 @@ def persistence_env(url: str) -> dict[str, str]:
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_SCHEMA": schema,
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",

@@ -126,3 +126,17 @@ def test_a_password_in_a_url_is_never_printed(
     assert answer.exit_code == CONFIG_ERROR
     assert "s3cret" not in answer.output
     assert "postgresql://u:***@127.0.0.1:99999/db" in answer.output
+
+
+@pytest.mark.parametrize("schema", ["MixedCase", "1st", "with-dash", "x" * 64])
+def test_a_schema_the_read_side_could_not_name_is_refused(
+        schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read side puts the schema unquoted on its search_path, where PostgreSQL folds it
+    to lower case: a "MixedCase" schema was made by the log's side, then missed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"postgresql://postgres@127.0.0.1/x?schema={schema}")
+
+    answer = CliRunner().invoke(app, ["demo", "--no-serve"])
+
+    assert answer.exit_code == CONFIG_ERROR
+    assert f"?schema={schema}: a schema name of lower-case letters" in answer.output
