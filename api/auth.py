@@ -93,8 +93,9 @@ class ApiKeys:
         except json.JSONDecodeError as exc:
             raise ValueError(f"LEDGER_API_KEYS_FILE {path}: not JSON ({exc})") from exc
         except ValidationError as exc:
-            found = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                              for e in exc.errors())
+            found = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: " * bool(e["loc"])
+                + str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise ValueError(f"LEDGER_API_KEYS_FILE {path}: {found}") from exc
 
     def authenticate(self, key: str) -> Principal | None:

@@ -538,8 +538,9 @@ def fine_ms(value: float | None) -> str:
 
 def flatness(figures: list[HttpFigure], sizes: list[int]) -> list[dict[str, Any]]:
     """Per query: p50 at both sizes and their ratio, for one client and for many; and that
-    ratio divided by the trivial endpoint's (`*_ratio_to_trivial`; None where a query has
-    no trivial baseline measured at both sizes). The trivial endpoint does the same work at
+    ratio divided by the trivial endpoint's (`*_ratio_to_trivial`: 1.0 for the trivial
+    endpoint itself, and for a query without a baseline the ratio stands alone; None where
+    the baseline lacks a p50 at either size). The trivial endpoint does the same work at
     any log size, so its own ratio is the machine's drift between the two stages."""
     queries = [f for f in figures if f.stage == "queries"]
 

@@ -47,7 +47,9 @@ def _on_pages(api_handler: Handler) -> Handler:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return refusal_page(request, 404, labels.text("no_such_page", lang_of(request)))
-        return refusal_page(request, exc.status_code, str(exc.detail))
+        said = (labels.text("method_not_allowed", lang_of(request))
+                if exc.status_code == 405 else str(exc.detail))
+        return refusal_page(request, exc.status_code, said, headers=exc.headers)
 
     return handle
 

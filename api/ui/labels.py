@@ -162,6 +162,8 @@ LABELS: dict[str, tuple[str, str]] = {
                     "ledger verify --digest"),
     "forbidden": ("Dafür fehlt Ihre Rolle", "Your role does not allow this"),
     "not_found": ("Nicht gefunden", "Not found"),
+    "method_not_allowed": ("Diese Anfrage ist hier nicht möglich (eine andere Methode).",
+                           "This request is not possible here (another method is)."),
     "no_such_page": ("Diese Seite gibt es im Dashboard nicht.",
                      "The dashboard has no such page."),
     "error": ("Fehler", "Error"),

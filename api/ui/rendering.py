@@ -5,6 +5,7 @@ a route runs (a path parameter that is not a number, a path no route has).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,17 @@ def lang_of(request: Request) -> str:
     return lang if lang in formats.LANGS else "de"
 
 
-def error_page(request: Request, view: View, status: int, detail: str) -> Response:
+def error_page(request: Request, view: View, status: int, detail: str,
+               headers: Mapping[str, str] | None = None) -> Response:
     title = {403: "forbidden", 404: "not_found"}.get(status, "error")
-    return page(request, "error.html", view, {"title": view.t(title), "detail": detail},
-                status)
+    answer = page(request, "error.html", view, {"title": view.t(title), "detail": detail},
+                  status)
+    answer.headers.update(headers or {})  # e.g. a 405's Allow
+    return answer
 
 
-def refusal_page(request: Request, status: int, detail: str) -> Response:
+def refusal_page(request: Request, status: int, detail: str,
+                 headers: Mapping[str, str] | None = None) -> Response:
     """The error page for a request no route answered (signed out: the sign-in form, as
     for every page, so a path's existence is told to signed-in users only)."""
     user = session.signed_in(request)
@@ -55,4 +60,4 @@ def refusal_page(request: Request, status: int, detail: str) -> Response:
         back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(session.sign_in_url(back_to), status_code=303)
     view = View(user=user, path=request.url.path, lang=lang_of(request))
-    return error_page(request, view, status, detail)
+    return error_page(request, view, status, detail, headers)

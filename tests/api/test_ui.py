@@ -403,3 +403,19 @@ def test_a_unicode_digit_in_a_position_is_refused_or_ignored_never_a_500(
     assert position.status_code == 422
     assert entries.status_code == 200  # (a running sum it cannot read starts at zero)
     assert repayments.status_code == 422
+
+
+def test_a_method_a_page_does_not_take_is_405_with_allow_in_the_pages_language(
+        client: TestClient) -> None:
+    signed_in(client)
+
+    german = client.put("/ui/login")
+    english = client.delete("/ui/login?lang=en")
+    api = client.put("/whoami", headers=auth("ida"))
+
+    assert (german.status_code, english.status_code) == (405, 405)
+    # (Starlette names the methods of the first route the path matched, as for the API)
+    assert all("GET" in a.headers["allow"] for a in (german, english))
+    assert "Diese Anfrage ist hier nicht möglich" in german.text
+    assert '<html lang="en">' in english.text and "another method is" in english.text
+    assert api.status_code == 405 and api.headers["allow"] == "GET"  # the API's as before

@@ -241,7 +241,6 @@ def test_business_date_cut_off_is_carried_to_the_read_side(page: Any, site: Site
     # the applications table (the list has no business date) says so beside it
     assert page.get_by_test_id("cut-off-ignored").is_visible()
     accessible(page)
-    accessible(page)
 
 
 def test_keyboard_reaches_content_and_controls(page: Any, site: Site) -> None:
