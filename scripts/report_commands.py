@@ -104,7 +104,7 @@ def changes(from_: Annotated[str, typer.Option(
         read_models.catch_up()
         head = ledger.head()[0]
         start = _moment(ledger, from_, "--from", end_of_day=False, head=head)
-        end = _moment(ledger, to, "--to", end_of_day=True, head=head)
+        end = _moment(ledger, to, "--to", end_of_day=True, head=None)  # beyond: up to now
         if end < start:
             raise typer.BadParameter("--to is before --from", param_hint="--to")
         answer = reports.changes(ledger, read_models, start, min(end, read_models.position()),
@@ -119,12 +119,13 @@ def changes(from_: Annotated[str, typer.Option(
     _emit(answer, format, output, document, rows)
 
 
-def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool, head: int) -> int:
-    """The position of `text`: a position (refused beyond the log's `head`, as the API
-    refuses one: a report of a moment that has not happened would change with the next
-    write), or the last position recorded by a date's end or start, or a timestamp."""
+def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool,
+            head: int | None) -> int:
+    """The position of `text`: a position (with a `head`, refused beyond it: changes from a
+    moment that has not happened are none, and would change with the next write), or the
+    last position recorded by a date's end or start, or a timestamp."""
     if text.isascii() and text.isdigit():  # (not "²": int() refuses it)
-        if int(text) > head:
+        if head is not None and int(text) > head:
             raise typer.BadParameter(f"position {int(text)} is beyond the log's head ({head})",
                                      param_hint=hint)
         return int(text)

@@ -3,6 +3,7 @@ ledger made up by a command that only reads."""
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 from pathlib import Path
 
@@ -168,18 +169,21 @@ def test_a_reading_command_refuses_memory_which_holds_no_ledger_outside_its_serv
     assert answer.stderr.startswith("error: no ledger in memory://")
 
 
-def test_a_report_of_changes_refuses_a_position_beyond_the_head(fresh_sqlite: Path) -> None:
+def test_a_report_of_changes_refuses_to_start_beyond_the_head(fresh_sqlite: Path) -> None:
+    """--from beyond the head is a window that has not begun (refused); --to beyond it
+    reads up to the head, and the report says which position it reached (`to`)."""
     assert CliRunner().invoke(app, ["demo", "--no-serve", "--keys-file", "k.json"]).exit_code == 0
     head = int(CliRunner().invoke(app, ["head"]).stdout.split(":")[0])
 
-    beyond = CliRunner().invoke(app, ["report", "changes", "--from", "0",
-                                      "--to", str(head + 1), "--format", "json"])
-    at_head = CliRunner().invoke(app, ["report", "changes", "--from", "0",
-                                       "--to", str(head), "--format", "json"])
+    beyond = CliRunner().invoke(app, ["report", "changes", "--from", str(head + 1),
+                                      "--to", str(head + 2), "--format", "json"])
+    up_to_now = CliRunner().invoke(app, ["report", "changes", "--from", "0",
+                                         "--to", str(head + 1), "--format", "json"])
 
     assert beyond.exit_code == 2
     assert f"position {head + 1} is beyond the log's head ({head})" in beyond.output
-    assert at_head.exit_code == 0, at_head.output
+    assert up_to_now.exit_code == 0, up_to_now.output
+    assert json.loads(up_to_now.stdout)["to"] == head
 
 
 @pytest.mark.parametrize("command", [["report", "changes", "--from", "²", "--to", "1"],
