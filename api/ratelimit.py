@@ -100,6 +100,9 @@ class RateLimitMiddleware:
         self.app = app
         self._limits: list[RateLimitItem] | None = None
         self._limiter: MovingWindowRateLimiter | None = None
+        # While the configured storage is unreachable, this process counts alone (as with
+        # memory://): a limit per worker rather than none.
+        self._fallback = MovingWindowRateLimiter(storage_from_string("async+memory://"))
         self._failed_at: float | None = None  # monotonic time of the last failure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,18 +112,19 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limits, limiter = self._configured(scope)
-        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
-            await self.app(scope, receive, send)  # unreachable a moment ago: not counted
-            return
         key = _key_id(scope)
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
+            limiter = self._fallback  # unreachable a moment ago: not asked again yet
         try:
             async with asyncio.timeout(STORAGE_TIMEOUT):
                 refused = await _first_reached(limiter, limits, key)
         except Exception as exc:  # any failure of the storage, a timeout: _unreachable
             self._unreachable(exc)
-            await self.app(scope, receive, send)
-            return
-        self._reached()
+            limiter = self._fallback
+            refused = await _first_reached(limiter, limits, key)
+        else:
+            if limiter is not self._fallback:
+                self._reached()
         if refused is not None:
             await _refuse(send, *refused)
             return
@@ -129,26 +133,32 @@ class RateLimitMiddleware:
             # Counted as it is answered: a request its role may not make (403) cost
             # nothing, and must not use up the key's allowance for those it may make.
             if message["type"] == "http.response.start" and message["status"] != 403:
-                try:
-                    async with asyncio.timeout(STORAGE_TIMEOUT):
-                        for item in limits:
-                            await limiter.hit(item, key)
-                except Exception as exc:  # as above
-                    self._unreachable(exc)
+                await self._hit(limiter, limits, key)
             await send(message)
 
         await self.app(scope, receive, counted)
 
+    async def _hit(self, limiter: MovingWindowRateLimiter, limits: list[RateLimitItem],
+                   key: str) -> None:
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                for item in limits:
+                    await limiter.hit(item, key)
+        except Exception as exc:  # as above: counted here instead
+            self._unreachable(exc)
+            for item in limits:
+                await self._fallback.hit(item, key)
+
     def _unreachable(self, exc: Exception) -> None:
         """The storage failed or did not answer in STORAGE_TIMEOUT (a shared Redis gone or
-        frozen, say): the request is answered unlimited rather than with a 500 or never —
-        the limit guards the service, and refusing every expensive request while the
-        storage is away would be the outage it guards against. Logged as an error once per
-        outage, not once per request."""
+        frozen, say): the request is counted by this process alone rather than answered
+        with a 500 or never — the limit guards the service, and refusing every expensive
+        request while the storage is away would be the outage it guards against. Logged as
+        an error once per outage, not once per request."""
         if self._failed_at is None:
             log.error("rate_limit_storage_unreachable",
                       error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-                      effect="expensive requests are answered without a limit until it is back")
+                      effect="expensive requests are counted per process until it is back")
         self._failed_at = time.monotonic()
 
     def _reached(self) -> None:
