@@ -340,12 +340,12 @@ class ReadModelsImpl:
                                event_type=event_type, recorded_from=recorded_from,
                                recorded_to=recorded_to, cursor=cursor, limit=limit)
 
-    @kept("audit")
     def last_recorded(self, entity_type: str, entity_ids: Sequence[str], *,
                       at: int | None = None) -> dict[str, str]:
         with self._read("audit", at) as (tx, tag, position, _):
             return last_recorded(tx, tag, entity_type, entity_ids, at=position)
 
+    @kept("audit")
     def application_history(
         self, application_id: str, *, cursor: str | None = None, limit: int = 100,
         at: int | None = None,

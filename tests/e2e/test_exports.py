@@ -322,3 +322,20 @@ def test_each_grant_says_when_what_it_shows_last_changed(sql_database_url):
     assert [a.get("last-updated-datetime") for a in document.iter("iati-activity")] == [
         g.last_updated for g in now]
     _schema_validator().validate(json.loads(threesixtygiving.dumps(package)))
+
+
+def test_last_recorded_answers_now_as_at_the_read_models_position(sql_database_url):
+    """Also where current answers are kept (a server's read models): its answer is no page
+    with a position, so it must not go through the kept answers."""
+    with caught_up_story(sql_database_url) as (ledger, read_models, _):
+        ids = [g.application_id for g in collect_grants(read_models)]
+        served = build_read_models(Settings(database_url=sql_database_url), ledger,
+                                   keep_answers=True)
+        try:
+            served.catch_up()
+            now = served.last_recorded("application", ids)
+            at = served.last_recorded("application", ids, at=served.position())
+        finally:
+            served.close()
+
+    assert now == at and set(now) == set(ids)
