@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.errors import ValidationFailed
 from ledger.persistence.chain import format_recorded_at
-from projections.base import Table, check_limit, decode_cursor, encode_cursor
+from projections.base import Table, check_limit, decode_cursor, encode_cursor, is_digits
 from projections.db import Tx, any_of, chunks
 from projections.events import LoggedEvent
 
@@ -165,7 +165,7 @@ def _cursor_position(cursor: str | None) -> int:
     text = decode_cursor(cursor, "audit")
     if text is None:
         return 0
-    if not (text.isascii() and text.isdigit()):
+    if not is_digits(text):
         raise ValidationFailed("cursor: not a cursor from next_cursor")
     return int(text)
 

@@ -132,6 +132,12 @@ def encode_cursor(value: str, kind: str) -> str:
     return base64.urlsafe_b64encode(f"{kind}|{value}".encode()).decode().rstrip("=")
 
 
+def is_digits(text: str) -> bool:
+    """`text` is a whole number ≥ 0 in ASCII digits: "²" is a digit to str.isdigit, and
+    int() refuses it (a 500 or a traceback where a position was checked that way)."""
+    return text.isascii() and text.isdigit()
+
+
 def decode_cursor(cursor: str | None, kind: str) -> str | None:
     """The key in a cursor `encode_cursor` made for a list of `kind`; None for no cursor."""
     if cursor is None or cursor == "":

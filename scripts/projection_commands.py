@@ -24,6 +24,7 @@ from ledger.persistence.accounts import AccountsReport, rederive_accounts
 from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
+from projections.base import is_digits
 from projections.rebuild import VerifyBusy, exclusive_verify
 from scripts.configuration import load_settings
 from scripts.store import removed_on_failure, require_ledger
@@ -185,7 +186,7 @@ def _bars() -> Iterator[Callable[[str, int, int], None]]:
 
 def _digest(text: str) -> tuple[int, str]:
     position, _, head = text.partition(":")
-    if not (position.isascii() and position.isdigit()) or len(head) != 64:
+    if not is_digits(position) or len(head) != 64:
         raise typer.BadParameter("POS:HASH, e.g. 1234:9f86d08…(64 hex digits)",
                                  param_hint="--digest")
     return int(position), head.lower()

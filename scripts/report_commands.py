@@ -20,6 +20,7 @@ import typer
 from api.tabular import figure_rows
 from ledger import Ledger
 from projections import ReadModelsImpl
+from projections.base import is_digits
 from projections.cells import safe_text
 from scripts.output import OutputOption, target
 from scripts.projection_commands import (
@@ -124,7 +125,7 @@ def _moment(ledger: Ledger, text: str, hint: str, *, end_of_day: bool,
     """The position of `text`: a position (with a `head`, refused beyond it: changes from a
     moment that has not happened are none, and would change with the next write), or the
     last position recorded by a date's end or start, or a timestamp."""
-    if text.isascii() and text.isdigit():  # (not "²": int() refuses it)
+    if is_digits(text):
         if head is not None and int(text) > head:
             raise typer.BadParameter(f"position {int(text)} is beyond the log's head ({head})",
                                      param_hint=hint)

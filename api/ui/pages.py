@@ -24,6 +24,7 @@ from api.ui.live import positions
 from api.ui.rendering import PAGE_HEADERS, error_page, lang_of, page, templates
 from api.ui.view import AUDIT_ROLES, INTEGRITY_ROLES, View, resolve, view_of
 from ledger.errors import LedgerError, ValidationFailed
+from projections.base import is_digits
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Json = dict[str, Any]
@@ -103,15 +104,10 @@ async def programme_page(request: Request, programme_id: str) -> Response:
                         lambda v: contexts.programme(v, _read(request), programme_id))
 
 
-def _digits(text: str) -> bool:
-    """ASCII digits only: "²" is a digit to str.isdigit, not to int()."""
-    return text.isascii() and text.isdigit()
-
-
 def _carried(request: Request) -> int:
     """The running sum (cents) of the entry pages before this one, from the URL."""
     text = request.query_params.get("carried", "")
-    return int(text) if _digits(text.lstrip("-")) and len(text) < 19 else 0
+    return int(text) if is_digits(text.lstrip("-")) and len(text) < 19 else 0
 
 
 # Before the figures' routes, whose {figure} would take "report".
@@ -207,7 +203,7 @@ async def live(request: Request) -> Response:
     if watch.streams >= MAX_STREAMS:  # the browser's EventSource retries by itself
         return Response(status_code=429, headers={"Retry-After": "5"})
     cues = positions(request.app.state.read_models, watch,
-                     after=int(after) if _digits(after) else 0,
+                     after=int(after) if is_digits(after) else 0,
                      disconnected=request.is_disconnected)
     return StreamingResponse(counted(watch, cues), media_type="text/event-stream",
                              headers=SSE_HEADERS)

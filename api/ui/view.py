@@ -23,6 +23,7 @@ from api.deps import check_written
 from api.ui import formats, labels
 from ledger import Ledger
 from ledger.errors import ValidationFailed
+from projections.base import is_digits
 from projections.interface import ReadModels
 
 Json = dict[str, Any]
@@ -125,7 +126,7 @@ def view_of(request: Request, user: Principal) -> View:
     view.as_of = (q.get("as_of") or "").strip() or None
     position = (q.get("as_of_position") or "").strip()
     if position:
-        if not (position.isascii() and position.isdigit()) or len(position) > 18:
+        if not is_digits(position) or len(position) > 18:
             raise ValidationFailed("as_of_position: a position ≥ 0")
         view.as_of_position = int(position)
     cut_off = (q.get("effective_on") or "").strip()
