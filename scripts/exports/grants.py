@@ -88,46 +88,42 @@ def iter_grants(read_models: ReadModels, *, at: int | None = None,
     programmes: dict[str, Json] = {}
     recipients: dict[str, Json] = {}
     statements: dict[str, dict[str, Json]] = {}
-    # (entity type, id) → last recorded time: recipients and programmes for the whole
-    # export (as their states are kept), applications for the page at hand only
-    changed: dict[tuple[str, str], str] = {}
+    # (entity type, id) → last recorded time: the recipients' and programmes' kept for the
+    # whole export (as their states are), each page's applications' for that page alone
+    kept: dict[tuple[str, str], str] = {}
     for page in _application_pages(read_models, at):
-        for key in [key for key in changed if key[0] == "application"]:
-            del changed[key]
-        _note_changes(read_models, at, page, changed)
+        applications: dict[tuple[str, str], str] = {}
+        _note_changes(read_models, at, page, "application", applications)
+        _note_changes(read_models, at, page, "recipient", kept)
+        _note_changes(read_models, at, page, "programme", kept)
         yield from _grants_of(read_models, at, effective_on, page, later=later,
                               programmes=programmes, recipients=recipients,
-                              statements=statements, changed=changed)
+                              statements=statements, kept=kept, applications=applications)
 
 
-def _note_changes(read_models: ReadModels, at: int, page: list[Json],
+def _note_changes(read_models: ReadModels, at: int, page: list[Json], kind: str,
                   changed: dict[tuple[str, str], str]) -> None:
-    """The last recorded times of a page's applications, and of their recipients and
-    programmes not asked before: at most three statements a page, not three a grant."""
-    wanted = {"application": {i["application_id"] for i in page},
-              "recipient": {i["recipient_id"] for i in page},
-              "programme": {i["programme_id"] for i in page}}
-    for kind, ids in wanted.items():
-        new = sorted(i for i in ids if (kind, i) not in changed)
-        if new:
-            found = read_models.last_recorded(kind, new, at=at)
-            changed.update(((kind, i), when) for i, when in found.items())
+    """Into `changed`, the last recorded times of the page's entities of `kind` not in it
+    yet: one statement (three a page, not three a grant)."""
+    new = sorted({i for i in (item[f"{kind}_id"] for item in page) if (kind, i) not in changed})
+    if new:
+        found = read_models.last_recorded(kind, new, at=at)
+        changed.update(((kind, i), when) for i, when in found.items())
 
 
 def _grants_of(read_models: ReadModels, at: int, effective_on: date | None,
                page: list[Json], *, later: dict[str, list[Transaction]],
                programmes: dict[str, Json], recipients: dict[str, Json],
-               statements: dict[str, dict[str, Json]],
-               changed: dict[tuple[str, str], str]) -> Iterator[Grant]:
+               statements: dict[str, dict[str, Json]], kept: dict[tuple[str, str], str],
+               applications: dict[tuple[str, str], str]) -> Iterator[Grant]:
     for item in page:
         programme_id, recipient_id = item["programme_id"], item["recipient_id"]
         if programme_id not in programmes:
             programmes[programme_id] = read_models.programme(programme_id, at=at)
         if recipient_id not in recipients:
             recipients[recipient_id] = read_models.recipient(recipient_id, at=at)
-        times = [changed.get(key) for key in (("application", item["application_id"]),
-                                              ("recipient", recipient_id),
-                                              ("programme", programme_id))]
+        times = [applications.get(("application", item["application_id"])),
+                 kept.get(("recipient", recipient_id)), kept.get(("programme", programme_id))]
         grant = replace(_grant(item, programmes[programme_id], recipients[recipient_id],
                                later.get(item["application_id"], [])),
                         last_updated=max((t for t in times if t), default=None))
