@@ -12,6 +12,11 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGS = ("de", "en")
+
+
+def known_lang(value: str | None) -> str:
+    """`value` if it is a language of the dashboard, else German."""
+    return value if value in LANGS else "de"
 try:
     LOCAL = ZoneInfo("Europe/Berlin")
 except ZoneInfoNotFoundError:  # a system without tzdata: stay correct, in UTC

@@ -19,7 +19,7 @@ from api.errors import status_of
 from api.feed import MAX_STREAMS
 from api.routers.stream import SSE_HEADERS, counted, head_watch
 from api.ui import contexts, downloads, session
-from api.ui.formats import LANGS, OutOfRange, from_local
+from api.ui.formats import OutOfRange, from_local, known_lang
 from api.ui.live import positions
 from api.ui.rendering import PAGE_HEADERS, error_page, lang_of, page, templates
 from api.ui.view import AUDIT_ROLES, INTEGRITY_ROLES, View, resolve, view_of
@@ -68,12 +68,12 @@ async def login(request: Request) -> Response:
     key = (form.get("key") or [""])[0][:500]
     next = (form.get("next") or ["/ui"])[0]
     # the form's language (a hidden field), else the one the form was posted to
-    lang = (form.get("lang") or [lang_of(request)])[0]
+    lang = known_lang((form.get("lang") or [lang_of(request)])[0])
     keys = request.app.state.api_keys
     principal = keys.authenticate(key.strip()) if keys is not None and key.strip() else None
     if principal is None:
         return templates.TemplateResponse(request, "login.html", {
-            "lang": lang if lang in LANGS else "de", "next": session.safe_next(next),
+            "lang": lang, "next": session.safe_next(next),
             "failed": True}, status_code=401, headers=PAGE_HEADERS)
     answer = RedirectResponse(session.safe_next(next), status_code=303)
     answer.set_cookie(session.COOKIE, key.strip(), max_age=session.MAX_AGE_SECONDS,

@@ -38,8 +38,7 @@ def page(request: Request, template: str, view: View, context: Json,
 
 def lang_of(request: Request) -> str:
     """The page's language from its query (German unless it asks for a known other)."""
-    lang = request.query_params.get("lang") or "de"
-    return lang if lang in formats.LANGS else "de"
+    return formats.known_lang(request.query_params.get("lang"))
 
 
 def error_page(request: Request, view: View, status: int, detail: str,

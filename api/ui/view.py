@@ -119,10 +119,7 @@ def accepts(query: Callable[..., Any], name: str) -> bool:
 def view_of(request: Request, user: Principal) -> View:
     """The view named by the request's query (raises ValidationFailed for a bad value)."""
     q = request.query_params
-    lang = q.get("lang") or "de"
-    if lang not in formats.LANGS:
-        lang = "de"
-    view = View(user=user, path=request.url.path, lang=lang)
+    view = View(user=user, path=request.url.path, lang=formats.known_lang(q.get("lang")))
     view.as_of = (q.get("as_of") or "").strip() or None
     position = (q.get("as_of_position") or "").strip()
     if position:
