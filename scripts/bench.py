@@ -456,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("json", level=logging.WARNING)  # a log line per command would dominate
     url = database_url(args.database_url, args.database_name)
     try:  # the LEDGER_* environment as every command reads it, before anything is made
-        Settings(database_url=url)
+        settings = Settings(database_url=url)
     except ValidationError as exc:
         for line in problems(exc):
             print(f"error: {line}", file=sys.stderr)
@@ -475,7 +475,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nbench database {args.database_name}; {args.commands} commands per figure\n")
     ledger: Ledger | None = None
     try:
-        settings = Settings(database_url=url)
         ledger = build_ledger(settings)
         settle_heap()  # as `ledger serve`, `ledger import` and the replay's children do
         report.stage_done("start")
