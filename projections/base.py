@@ -97,9 +97,13 @@ class Table:
 
     def create_indexes(self, tx: Tx, tag: str) -> None:
         """Secondary indexes; a rebuild adds them after the bulk load, which is faster."""
+        for statement in self.index_statements(tag):
+            tx.execute(statement)
+
+    def index_statements(self, tag: str) -> list[str]:
         name = self.name(tag)
-        for n, index in enumerate(self.indexes):
-            tx.execute(f"CREATE INDEX IF NOT EXISTS {name}_i{n} ON {name} ({', '.join(index)})")
+        return [f"CREATE INDEX IF NOT EXISTS {name}_i{n} ON {name} ({', '.join(index)})"
+                for n, index in enumerate(self.indexes)]
 
     def drop(self, tx: Tx, tag: str) -> None:
         tx.execute(f"DROP TABLE IF EXISTS {self.name(tag)}")

@@ -9,9 +9,11 @@ inside it); older ones are dropped.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -80,13 +82,37 @@ def _drop_versions(runner: Runner, name: str, prefix: str, *,
 
 def index(runner: Runner, tags: dict[str, str]) -> None:
     """The secondary indexes of `tags` (projection → tag) after their bulk load, and on
-    PostgreSQL fresh statistics (plans need them at once)."""
-    with runner.db.schema() as tx:
-        for name, tag in tags.items():
-            for table in runner.projections[name].tables:
+    PostgreSQL fresh statistics (plans need them at once).
+
+    On PostgreSQL the statements run on `INDEX_CONNECTIONS` connections at once, the
+    largest tables first: one index build sorts on one core, and PostgreSQL lets several
+    build on the same table (each takes a SHARE lock). Only this rebuild knows the new
+    tables' names, so nothing else creates them meanwhile."""
+    tables = [(table, tag) for name, tag in tags.items()
+              for table in runner.projections[name].tables]
+    if runner.db.dialect != "postgresql":
+        with runner.db.schema() as tx:
+            for table, tag in tables:
                 table.create_indexes(tx, tag)
-                if tx.dialect == "postgresql":
-                    tx.execute(f"ANALYZE {table.name(tag)}")
+        return
+    names = [table.name(tag) for table, tag in tables]
+    sizes = {str(name): int(size) for name, size in runner.db.fetch(
+        "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(?)",
+        (names,))}
+    builds = [sql for _, sql in sorted(
+        ((sizes.get(table.name(tag), 0), sql) for table, tag in tables
+         for sql in table.index_statements(tag)), key=lambda pair: -pair[0])]
+    # ANALYZE waits for a build on its table (their locks conflict): after them all.
+    for statements in (builds, [f"ANALYZE {name}" for name in names]):
+        with ThreadPoolExecutor(max_workers=INDEX_CONNECTIONS,
+                                thread_name_prefix="index") as pool:
+            for done in [pool.submit(runner.db.fetch, sql) for sql in statements]:
+                done.result()  # raises the first error
+
+
+# Index builds at once; each sorts on a core of the database server (and two are no
+# slower than one on one core: one waits on its writes while the other sorts).
+INDEX_CONNECTIONS = max(2, min(4, os.cpu_count() or 1))
 
 
 @dataclass
