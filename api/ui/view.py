@@ -132,6 +132,10 @@ def view_of(request: Request, user: Principal) -> View:
             view.effective_on = date.fromisoformat(cut_off)
         except ValueError:
             raise ValidationFailed("effective_on: a date (YYYY-MM-DD)") from None
+    if view.as_of is not None and view.as_of_position is not None:
+        # as the API: the form's two fields name one moment, and which one a page showed
+        # would otherwise be a guess
+        raise ValidationFailed("as_of and as_of_position: give one, not both")
     if view.as_of is not None:
         try:
             formats.from_local(view.as_of)

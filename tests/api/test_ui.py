@@ -290,6 +290,23 @@ def test_a_position_beyond_the_head_is_the_422_page_not_the_head(client: TestCli
     assert at_head.status_code == 200
 
 
+def test_a_time_and_a_position_together_are_the_422_page(client: TestClient) -> None:
+    """As the API: the form's two as-of fields name one moment, not two."""
+    setup = funded(client, recipients=1)
+    caught_up(client)
+    signed_in(client)
+    both = {"as_of": "2020-01-01T00:00", "as_of_position": "1"}
+
+    pages = [client.get(path, params=both) for path in
+             ("/ui", f"/ui/phases/{setup.phase_id}", f"/ui/phases/{setup.phase_id}/report")]
+    api = client.get(f"/phases/{setup.phase_id}/totals", params=both, headers=auth("fritz"))
+
+    assert [p.status_code for p in pages] == [422, 422, 422], [p.text[:200] for p in pages]
+    assert all("give one, not both" in p.text for p in pages)
+    assert api.status_code == 422
+    assert client.get("/ui", params={"as_of_position": "1"}).status_code == 200
+
+
 def test_the_repayments_table_lists_every_repayment_the_figure_counts(
         client: TestClient) -> None:
     """More history than one page of it (4 events, then 101 repayments): the table's pages
