@@ -93,7 +93,7 @@ def persistence_env(url: str) -> dict[str, str]:
         if not path:
             raise ValueError("a SQLite URL looks like sqlite:///path/to/ledger.db")
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "ledger.persistence.sqlite:LedgerSQLiteFactory",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
             "APPLICATION_RECORDER_TOPIC": "ledger.persistence.sqlite:ChainedSQLiteRecorder",

@@ -17,7 +17,12 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
 
 from ledger.persistence.chain import (
     BULK_EVENTS,
@@ -66,6 +71,33 @@ _VERSION_AT = (
 _POSITION_OF = (
     f"SELECT position FROM {CHAIN_TABLE} WHERE originator_id = ? AND originator_version = ?"
 )
+
+
+class LedgerSQLiteFactory(SQLiteFactory):
+    """eventsourcing's SQLite factory, whose pool waits for its one writer connection as
+    long as SQLite waits for its write lock (`SQLITE_LOCK_TIMEOUT`), and a little more.
+
+    SQLite has one writer at a time across processes (a projection batch, an import, a
+    replay), and the pool lends its writer connection to one thread at a time: a command
+    waiting on SQLite's lock holds the connection meanwhile. With the pool's fixed 5 s
+    (`SQLiteDatastore`'s default; the factory reads no setting for it) the next writer of
+    the process — the integrity keeper, the next command — gave up after 5 s while SQLite
+    would have waited 30: a valid command answered 503 on a busy machine."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        made = self.datastore
+        lock_timeout = made.pool.lock_timeout
+        if lock_timeout:
+            self.datastore = SQLiteDatastore(
+                made.pool.db_name, lock_timeout=lock_timeout,
+                pool_timeout=lock_timeout + POOL_MARGIN,
+                single_row_tracking=made.single_row_tracking,
+                originator_id_type=made.originator_id_type)
+            made.close()
+
+
+POOL_MARGIN = 5.0  # seconds a writer may take once it has SQLite's lock
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):

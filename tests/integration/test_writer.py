@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -322,3 +323,51 @@ def _submitted_for(ledger: Ledger, phase_id: str, rids: list[str]) -> list[str]:
     return [ledger.execute(CLERK, SubmitApplication(
         phase_id=phase_id, recipient_id=rid, requested_amount=money("500.00"),
         submitted_on=date(2020, 2, 1))).ids["application_id"] for rid in rids]
+
+
+def test_on_sqlite_writers_wait_for_the_write_lock_as_long_as_sqlite_waits(
+        tmp_path: Path) -> None:
+    """SQLite has one writer at a time across processes (a projection batch, an import, a
+    replay), and eventsourcing's pool hands its one writer connection to one thread at a
+    time: a command waiting on SQLite's lock held the connection while the integrity
+    keeper's checkpoint waited for it, and gave up after the pool's 5 s where SQLite waits
+    30 s (503 storage_unavailable for valid commands, found by an audit under load)."""
+    path = tmp_path / "ledger.db"
+    ledger = build_ledger(Settings(database_url=f"sqlite:///{path}"))
+    try:
+        phase_id = funded_phase(ledger).phase_id
+        (recipient,) = recipients(ledger, 1)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        done: dict[str, object] = {}
+
+        def submit() -> None:
+            try:
+                done["command"] = ledger.execute(CLERK, SubmitApplication(
+                    phase_id=phase_id, recipient_id=recipient,
+                    requested_amount=money("150.00"), submitted_on=date(2020, 2, 1)))
+            except Exception as error:  # the assertion names it
+                done["command"] = error
+
+        def check() -> None:
+            try:
+                done["integrity"] = ledger.integrity()
+            except Exception as error:  # the assertion names it
+                done["integrity"] = error
+
+        threads = [threading.Thread(target=submit)]
+        threads[0].start()
+        time.sleep(0.5)  # the command holds the writer connection, waiting on the lock
+        threads.append(threading.Thread(target=check))
+        threads[1].start()
+        time.sleep(6.0)  # beyond the pool's 5 s, within SQLite's 30 s
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert not isinstance(done["command"], Exception), done["command"]
+        assert not isinstance(done["integrity"], Exception), done["integrity"]
+        assert ledger.head()[0] == done["command"].position  # type: ignore[attr-defined]
+    finally:
+        ledger.close()
