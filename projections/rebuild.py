@@ -106,8 +106,14 @@ def index(runner: Runner, tags: dict[str, str]) -> None:
     for statements in (builds, [f"ANALYZE {name}" for name in names]):
         with ThreadPoolExecutor(max_workers=INDEX_CONNECTIONS,
                                 thread_name_prefix="index") as pool:
-            for done in [pool.submit(runner.db.fetch, sql) for sql in statements]:
-                done.result()  # raises the first error
+            futures = [pool.submit(runner.db.fetch, sql) for sql in statements]
+            try:
+                for done in futures:
+                    done.result()  # raises the first error
+            except BaseException:
+                for future in futures:
+                    future.cancel()  # the ones not started; a rebuild that fails restarts
+                raise
 
 
 # Index builds at once; each sorts on a core of the database server (and two are no

@@ -218,3 +218,31 @@ def test_verify_replays_in_processes_and_still_finds_a_tampered_row(
         fresh = re.compile(r"^t[0-9a-f]{10}$")  # verify's tags (projections/rebuild.py)
         assert not [t for t in tags if fresh.match(t)], tags
         assert not [t for t in tables if fresh.match(t.rsplit("_", 1)[-1])], tables
+
+
+def test_a_failing_index_build_fails_the_rebuild_and_the_live_version_stays(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+    """The indexes are built on several connections at once (rebuild.index): the first
+    error is raised, and the rebuild never switches to the new version."""
+    import psycopg
+
+    from projections.base import Table
+
+    with caught_up_story(postgres_url) as (_ledger, read_models, story):
+        totals_before = read_models.phase_totals(story.phase_id)
+        with read_models.db.read() as tx:
+            before = read_models.runner.live_tags(tx)
+        monkeypatch.setattr(Table, "index_statements", lambda self, tag: [
+            f"CREATE INDEX {self.name(tag)}_bad ON {self.name(tag)} (no_such_column)"])
+
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            read_models.replay(["grants"])
+
+        with read_models.db.read() as tx:
+            assert read_models.runner.live_tags(tx) == before
+        assert read_models.phase_totals(story.phase_id) == totals_before
+        monkeypatch.undo()
+        read_models.replay(["grants"])  # the next rebuild starts over and switches
+        with read_models.db.read() as tx:
+            assert read_models.runner.live_tags(tx)["grants"] != before["grants"]
+        assert read_models.phase_totals(story.phase_id) == totals_before
