@@ -159,6 +159,23 @@ def test_as_of_moment_shows_the_older_figure(page: Any, site: Site) -> None:
     assert expected < Decimal(site.get("/phases/2020-1/totals")["paid"])
 
 
+def test_a_time_typed_over_a_position_replaces_it(page: Any, site: Site) -> None:
+    """The form shows the view's position; typing a time clears it (the server refuses
+    both at once), and the page shows the moment typed."""
+    typed, expected = _a_moment_with_less_paid(site)
+    earlier = site.scenario["last_position"] // 2
+    sign_in(page, site, path=f"/ui/phases/2020-1?as_of_position={earlier}")
+    assert page.get_by_label("oder Log-Position").input_value() == str(earlier)
+
+    page.get_by_label("Stand (erfasst bis, Ortszeit)").fill(typed)
+    assert page.get_by_label("oder Log-Position").input_value() == ""
+    page.get_by_role("button", name="Anzeigen").click()
+    page.wait_for_url(re.compile("as_of="))
+
+    assert "as_of_position" not in page.url
+    assert amount(page.locator("a[data-figure=paid]").inner_text()) == expected
+
+
 def test_follows_an_application_history(page: Any, site: Site) -> None:
     rid = "06435006"  # Bruchköbel
     application_id = site.scenario["application_ids"][rid]

@@ -54,6 +54,12 @@
     if (event.target.method !== "get") { return; }
     event.target.querySelectorAll("input").forEach(function (input) { if (!input.value) { input.disabled = true; } });
   });
+  // A time and a position name one moment each: typing one clears the other (the server
+  // refuses both at once, as the API does).
+  document.addEventListener("input", function (event) {
+    var other = {as_of: "as_of_position", as_of_position: "as_of"}[event.target.id];
+    if (other && event.target.value) { document.getElementById(other).value = ""; }
+  });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(document); });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); followLedger(); });
 }());
