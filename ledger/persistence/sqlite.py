@@ -6,21 +6,25 @@ transaction already holds SQLite's write lock, so writers are serialised.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    ConnectionUnavailableError,
     IntegrityError,
     Notification,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
     SQLiteCursor,
-    SQLiteDatastore,
     SQLiteFactory,
 )
 
@@ -73,31 +77,60 @@ _POSITION_OF = (
 )
 
 
-class LedgerSQLiteFactory(SQLiteFactory):
-    """eventsourcing's SQLite factory, whose pool waits for its one writer connection as
-    long as SQLite waits for its write lock (`SQLITE_LOCK_TIMEOUT`), and a little more.
+class _WritersQueuedPool(SQLiteConnectionPool):
+    """eventsourcing's SQLite pool, whose writers wait for one another in a queue of their
+    own, as long as SQLite waits for its write lock and a little more.
 
     SQLite has one writer at a time across processes (a projection batch, an import, a
-    replay), and the pool lends its writer connection to one thread at a time: a command
-    waiting on SQLite's lock holds the connection meanwhile. With the pool's fixed 5 s
-    (`SQLiteDatastore`'s default; the factory reads no setting for it) the next writer of
-    the process — the integrity keeper, the next command — gave up after 5 s while SQLite
-    would have waited 30: a valid command answered 503 on a busy machine."""
+    replay), and the pool lends its one writer connection to one thread at a time: a
+    command waiting on SQLite's lock holds it meanwhile. The pool's own wait for it is a
+    fixed 5 s (`SQLiteDatastore`'s default; the factory reads no setting for it), and it
+    waits while holding the semaphore every reader takes too. So the integrity keeper or
+    the next command gave up after 5 s where SQLite would have waited 30 (a valid command
+    answered 503 on a busy machine), and every read stalled behind them meanwhile. Here a
+    writer first takes its place in the writers' queue, outside that semaphore: readers
+    pass, and the pool's wait for the writer connection is over before it begins."""
+
+    def __init__(self, *, writers_timeout: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._writers = threading.Lock()
+        self._writers_timeout = writers_timeout
+
+    def get_connection(self, timeout: float | None = None,
+                       is_writer: bool | None = None) -> SQLiteConnection:
+        if is_writer is not True:
+            return super().get_connection(timeout=timeout, is_writer=is_writer)
+        if not self._writers.acquire(timeout=self._writers_timeout):
+            raise ConnectionUnavailableError("Timed out waiting for the other writers")
+        try:
+            return super().get_connection(timeout=timeout, is_writer=True)
+        except BaseException:
+            self._writers.release()
+            raise
+
+    def put_connection(self, conn: SQLiteConnection) -> None:
+        writer = conn.is_writer is True
+        try:
+            super().put_connection(conn)
+        finally:
+            if writer:
+                self._writers.release()
+
+
+class LedgerSQLiteFactory(SQLiteFactory):
+    """eventsourcing's SQLite factory, with the pool above (`_WritersQueuedPool`)."""
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        made = self.datastore
-        lock_timeout = made.pool.lock_timeout
-        if lock_timeout:
-            self.datastore = SQLiteDatastore(
-                made.pool.db_name, lock_timeout=lock_timeout,
-                pool_timeout=lock_timeout + POOL_MARGIN,
-                single_row_tracking=made.single_row_tracking,
-                originator_id_type=made.originator_id_type)
-            made.close()
+        pool = self.datastore.pool
+        lock_timeout = pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT
+        self.datastore.pool = _WritersQueuedPool(
+            db_name=pool.db_name, lock_timeout=pool.lock_timeout,
+            writers_timeout=lock_timeout + WRITER_MARGIN)
+        pool.close()  # made by the library's datastore; it opened no connection yet
 
 
-POOL_MARGIN = 5.0  # seconds a writer may take once it has SQLite's lock
+WRITER_MARGIN = 5.0  # seconds a writer may take once it has SQLite's lock
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):

@@ -331,7 +331,8 @@ def test_on_sqlite_writers_wait_for_the_write_lock_as_long_as_sqlite_waits(
     replay), and eventsourcing's pool hands its one writer connection to one thread at a
     time: a command waiting on SQLite's lock held the connection while the integrity
     keeper's checkpoint waited for it, and gave up after the pool's 5 s where SQLite waits
-    30 s (503 storage_unavailable for valid commands, found by an audit under load)."""
+    30 s (503 storage_unavailable for valid commands, found by an audit under load). And
+    readers, who pass the pool's semaphore too, are not held up by writers waiting."""
     path = tmp_path / "ledger.db"
     ledger = build_ledger(Settings(database_url=f"sqlite:///{path}"))
     try:
@@ -360,7 +361,11 @@ def test_on_sqlite_writers_wait_for_the_write_lock_as_long_as_sqlite_waits(
         time.sleep(0.5)  # the command holds the writer connection, waiting on the lock
         threads.append(threading.Thread(target=check))
         threads[1].start()
-        time.sleep(6.0)  # beyond the pool's 5 s, within SQLite's 30 s
+        time.sleep(1.0)
+        started = time.monotonic()
+        ledger.head()  # a reader passes the waiting writers (WAL: SQLite lets it)
+        read_in = time.monotonic() - started
+        time.sleep(5.0)  # beyond the pool's 5 s, within SQLite's 30 s
         blocker.execute("ROLLBACK")
         blocker.close()
         for thread in threads:
@@ -369,5 +374,6 @@ def test_on_sqlite_writers_wait_for_the_write_lock_as_long_as_sqlite_waits(
         assert not isinstance(done["command"], Exception), done["command"]
         assert not isinstance(done["integrity"], Exception), done["integrity"]
         assert ledger.head()[0] == done["command"].position  # type: ignore[attr-defined]
+        assert read_in < 1.0, read_in
     finally:
         ledger.close()
