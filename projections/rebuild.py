@@ -10,10 +10,11 @@ inside it); older ones are dropped.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -96,24 +97,51 @@ def index(runner: Runner, tags: dict[str, str]) -> None:
                 table.create_indexes(tx, tag)
         return
     names = [table.name(tag) for table, tag in tables]
-    sizes = {str(name): int(size) for name, size in runner.db.fetch(
-        "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(?)",
+    sizes = {str(name): int(size) for name, size in runner.db.fetch(  # on the search path
+        "SELECT n, COALESCE(pg_relation_size(to_regclass(n)), 0) FROM unnest(?::text[]) n",
         (names,))}
     builds = [sql for _, sql in sorted(
         ((sizes.get(table.name(tag), 0), sql) for table, tag in tables
          for sql in table.index_statements(tag)), key=lambda pair: -pair[0])]
     # ANALYZE waits for a build on its table (their locks conflict): after them all.
     for statements in (builds, [f"ANALYZE {name}" for name in names]):
-        with ThreadPoolExecutor(max_workers=INDEX_CONNECTIONS,
-                                thread_name_prefix="index") as pool:
-            futures = [pool.submit(runner.db.fetch, sql) for sql in statements]
+        _at_once(runner, statements)
+
+
+def _at_once(runner: Runner, statements: list[str]) -> None:
+    """`statements` on `INDEX_CONNECTIONS` connections at once. The first error (or an
+    interrupt) cancels those not started and those running, on the server too, and is
+    raised: a rebuild that fails is never switched to, and the next one starts over."""
+    running: dict[int, int] = {}  # thread → its connection's backend
+    lock = threading.Lock()
+
+    def run(sql: str) -> None:
+        with runner.db.statements() as tx:
+            with lock:
+                running[threading.get_ident()] = int(
+                    tx.execute("SELECT pg_backend_pid()")[0][0])
             try:
-                for done in futures:
-                    done.result()  # raises the first error
-            except BaseException:
-                for future in futures:
-                    future.cancel()  # the ones not started; a rebuild that fails restarts
-                raise
+                tx.execute(sql)
+            finally:
+                with lock:
+                    running.pop(threading.get_ident(), None)
+
+    pool = ThreadPoolExecutor(max_workers=INDEX_CONNECTIONS, thread_name_prefix="index")
+    futures = [pool.submit(run, sql) for sql in statements]
+    try:
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:
+            future.result()  # raises the first error
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        with lock:
+            backends = list(running.values())
+        if backends:
+            runner.db.fetch("SELECT pg_cancel_backend(b) FROM unnest(?::int[]) b",
+                            (backends,))
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # Index builds at once; each sorts on a core of the database server (and two are no

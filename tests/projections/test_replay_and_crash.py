@@ -232,8 +232,10 @@ def test_a_failing_index_build_fails_the_rebuild_and_the_live_version_stays(
         totals_before = read_models.phase_totals(story.phase_id)
         with read_models.db.read() as tx:
             before = read_models.runner.live_tags(tx)
-        monkeypatch.setattr(Table, "index_statements", lambda self, tag: [
-            f"CREATE INDEX {self.name(tag)}_bad ON {self.name(tag)} (no_such_column)"])
+        original = Table.index_statements
+        monkeypatch.setattr(Table, "index_statements", lambda self, tag: original(self, tag)
+                            if tag == before["grants"] else  # the live version's, as they are
+                            [f"CREATE INDEX {self.name(tag)}_bad ON {self.name(tag)} (nope)"])
 
         with pytest.raises(psycopg.errors.UndefinedColumn):
             read_models.replay(["grants"])
@@ -246,3 +248,39 @@ def test_a_failing_index_build_fails_the_rebuild_and_the_live_version_stays(
         with read_models.db.read() as tx:
             assert read_models.runner.live_tags(tx)["grants"] != before["grants"]
         assert read_models.phase_totals(story.phase_id) == totals_before
+
+
+def test_a_failing_index_build_cancels_the_builds_running_beside_it(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+    """The first error stops the others at once, on the server too: a build that would
+    run for a minute on another connection is cancelled, not waited for."""
+    import psycopg
+
+    from projections.base import Table
+
+    original = Table.index_statements
+
+    def statements(self: Table, tag: str) -> list[str]:
+        if tag == before["grants"]:  # the live version's (ensure_schema asks for them)
+            return original(self, tag)
+        if self.base == "entity_history":  # running when the other fails
+            return ["SELECT pg_sleep(60)"]
+        if self.base == "entries":  # fails half a second in
+            return ["DO $$ BEGIN PERFORM pg_sleep(0.5); RAISE EXCEPTION 'bad build'; END $$"]
+        return []
+
+    with caught_up_story(postgres_url) as (_ledger, read_models, _story):
+        with read_models.db.read() as tx:
+            before = read_models.runner.live_tags(tx)
+        monkeypatch.setattr(Table, "index_statements", statements)
+        started = time.monotonic()
+
+        with pytest.raises(psycopg.errors.RaiseException, match="bad build"):
+            read_models.replay(["grants"])
+
+        assert time.monotonic() - started < 30
+        with read_models.db.read() as tx:
+            assert read_models.runner.live_tags(tx) == before
+            sleeping = tx.execute("SELECT count(*) FROM pg_stat_activity "
+                                  "WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")
+        assert int(sleeping[0][0]) == 0
