@@ -134,11 +134,14 @@ def _at_once(runner: Runner, statements: list[str]) -> None:
             future.result()  # raises the first error
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
+        # Under the lock no thread hands its connection back to the pool meanwhile: the
+        # cancel reaches a build or an idle backend (which ignores it), never the next
+        # statement on that connection, nor the one this cancel itself runs on.
         with lock:
             backends = list(running.values())
-        if backends:
-            runner.db.fetch("SELECT pg_cancel_backend(b) FROM unnest(?::int[]) b",
-                            (backends,))
+            if backends:
+                runner.db.fetch("SELECT pg_cancel_backend(b) FROM unnest(?::int[]) b "
+                                "WHERE b <> pg_backend_pid()", (backends,))
         raise
     finally:
         pool.shutdown(wait=True)
