@@ -52,15 +52,16 @@ def accounts(q: StateQuery, programme_id: str, *, cursor: str | None = None,
         "AND a.account > ? AND a.first_position <= ? ORDER BY a.account LIMIT ?", params)
     page = [{"account": str(account), "balance": eur(int(value))} for account, value in rows]
     more = len(page) > limit
-    kinds = {key for key in base if key.startswith("k|")}
+    kinds = base
     if q.on is not None:
         # The list holds every account that exists at `at`, at 0.00 where it has no leg by
-        # the date; `by_kind` names the same kinds (its sums by date touch only some).
-        _, undated = scope_at(StateQuery(q.tx, q.tag, at=q.at, live=q.live, schema=q.schema),
-                              "programme", programme_id)
-        kinds |= {key for key in undated if key.startswith("k|")}
+        # the date; `by_kind` names the same kinds: those of the sums at `at` (the sums by
+        # date touch only some of them).
+        _, kinds = scope_at(StateQuery(q.tx, q.tag, at=q.at, live=q.live, schema=q.schema),
+                            "programme", programme_id)
     return {"accounts": page[:limit],
-            "by_kind": {key[2:]: eur(base.get(key, 0)) for key in sorted(kinds)},
+            "by_kind": {key[2:]: eur(base.get(key, 0)) for key in sorted(kinds)
+                        if key.startswith("k|")},
             "total": eur(base.get("trial", 0)),
             "next_cursor": encode_cursor(page[limit - 1]["account"], listed) if more else None,
             "position": q.at, **dated_on(q)}
