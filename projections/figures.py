@@ -23,7 +23,6 @@ earlier position adds the contributions after the nearest checkpoint to it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 # Every event that posts money, and the class its legs carry. An unknown one stops
@@ -179,13 +178,36 @@ def add_change(figures: Figures, before: Figures, after: Figures) -> None:
             add(figures, key, delta)
 
 
-def total(figures: Figures, pairs: Iterable[tuple[str, str]], prefix: str = "") -> int:
-    return sum(figures.get(f"{prefix}{kind}.{cls}", 0) for kind, cls in pairs)
+def total(figures: Figures, pairs: Pairs, prefix: str = "") -> int:
+    get = figures.get
+    value = 0
+    for key in _keys(pairs, prefix):
+        value += get(key, 0)
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _keys(pairs: Pairs, prefix: str) -> tuple[str, ...]:
+    """The base sums' keys of `pairs` under `prefix` (the same few in every answer: made
+    once; building them per answer was a third of a phase's totals)."""
+    return tuple(f"{prefix}{kind}.{cls}" for kind, cls in pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _phase_keys(prefix: str) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+    return tuple((name, f.sign, _keys(f.pairs, prefix)) for name, f in PHASE_FIGURES.items())
 
 
 def phase_figures(figures: Figures, prefix: str = "") -> dict[str, int]:
     """The money figures of a phase (or, with prefix `{kind}|`, of one recipient kind)."""
-    return {name: f.sign * total(figures, f.pairs, prefix) for name, f in PHASE_FIGURES.items()}
+    get = figures.get
+    result = {}
+    for name, sign, keys in _phase_keys(prefix):  # plain loops: no comprehension's frame
+        value = 0
+        for key in keys:
+            value += get(key, 0)
+        result[name] = sign * value
+    return result
 
 
 # The account figures by the kind of account they read (year_figures looks at those alone).
@@ -203,21 +225,27 @@ def _account_key(key: str) -> tuple[str, int, str, str]:
     return kind, int(account_year), cls, fiscal_year
 
 
+@functools.lru_cache(maxsize=16384)
+def _year_terms(key: str, year: int) -> tuple[tuple[str, int], ...]:
+    """(figure, sign) of each year-account figure of `year` that the base sum `key`
+    (`a|kind:year|cls|fy`) is part of: decided once per key and year, not per answer."""
+    kind, account_year, cls, fiscal_year = _account_key(key)
+    return tuple((name, sign) for name, sign, of_cls, offset, fy_offset
+                 in _ACCOUNT_FIGURES_OF.get(kind, ())
+                 if account_year == year + offset and (of_cls is None or cls == of_cls)
+                 and (fy_offset is None or fiscal_year == str(year + fy_offset)))
+
+
 def year_figures(figures: Figures, year: int) -> dict[str, int]:
     """The reconciliation figures of one fiscal year from its programme's base sums."""
     result = {}
     for name, (sign, source, pairs) in YEAR_LEG_FIGURES.items():
         result[name] = sign * total(figures, pairs, f"{source}|{year}|")
-    accounts: dict[str, int] = {}
+    accounts = dict.fromkeys(YEAR_ACCOUNT_FIGURES, 0)
     for key, value in figures.items():
         if key.startswith("a|"):
-            kind, account_year, cls, fiscal_year = _account_key(key)
-            for name, sign, of_cls, offset, fy_offset in _ACCOUNT_FIGURES_OF.get(kind, ()):
-                if (account_year == year + offset
-                        and (of_cls is None or cls == of_cls)
-                        and (fy_offset is None or fiscal_year == str(year + fy_offset))):
-                    accounts[name] = accounts.get(name, 0) + sign * value
-    for name in YEAR_ACCOUNT_FIGURES:
-        result[name] = accounts.get(name, 0)
+            for name, sign in _year_terms(key, year):
+                accounts[name] += sign * value
+    result.update(accounts)
     result["trial_balance"] = figures.get("trial", 0)
     return {name: result[name] for name in RECONCILIATION_FIGURES}

@@ -223,21 +223,25 @@ def phase_answer(q: StateQuery, phase_id: str) -> Json:
 
 def phase_totals(q: StateQuery, phase_id: str) -> Json:
     _, f = scope_at(q, "phase", phase_id)
-    kinds = sorted({key.split("|")[0] for key, value in f.items()
+    items = sorted(f.items())
+    kinds = sorted({key.partition("|")[0] for key, value in items
                     if value and key.endswith(("|legs", "|live"))})
-    by_kind = {kind: {"requested": f.get(f"{kind}|requested", 0),
-                      **fig.phase_figures(f, f"{kind}|")} for kind in kinds}
     return {
         "phase_id": phase_id, "requested": eur(f.get("requested", 0)),
         **{name: eur(value) for name, value in fig.phase_figures(f).items()},
-        "counts": {key[2:]: value for key, value in sorted(f.items())
-                   if key.startswith("n|") and value},
-        "by_kind": {kind: {name: eur(figures[name]) for name in fig.KIND_FIGURES}
-                    for kind, figures in by_kind.items()},
-        "requested_by_category": {key[2:]: eur(value) for key, value in sorted(f.items())
+        "counts": {key[2:]: value for key, value in items if key.startswith("n|") and value},
+        "by_kind": {kind: _kind_totals(f, kind) for kind in kinds},
+        "requested_by_category": {key[2:]: eur(value) for key, value in items
                                   if key.startswith("c|") and f.get(f"cn|{key[2:]}")},
         "position": q.at, **dated_on(q),
     }
+
+
+def _kind_totals(f: fig.Figures, kind: str) -> Json:
+    """A phase's figures of one recipient kind (`by_kind`), as `fig.KIND_FIGURES` lists them."""
+    figures = fig.phase_figures(f, f"{kind}|")
+    figures["requested"] = f.get(f"{kind}|requested", 0)
+    return {name: eur(figures[name]) for name in fig.KIND_FIGURES}
 
 
 def phase_entries(q: StateQuery, phase_id: str, figure: str, *, cursor: str | None,

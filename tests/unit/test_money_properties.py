@@ -11,7 +11,7 @@ import contextlib
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, Settings, build_ledger
@@ -132,6 +132,13 @@ def test_random_commands_keep_the_books_balanced(ops: list[tuple[str, int, Money
 
 
 @given(st.integers(min_value=-(10**20), max_value=10**20))
+@example(0)
+@example(-1)
+@example(-99)
+@example(-100)
+@example(-101)
+@example(99)
+@example(100)
 def test_cents_print_as_their_exact_eur_and_read_back(value: int) -> None:
     from projections.events import cents, eur
 
