@@ -39,7 +39,7 @@ from api.shortcut import KeptAnswerMiddleware, KeptQuestions
 from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
 from ledger.heap import settle_heap
-from ledger.keeper import IntegrityKeeper
+from ledger.keeper import IntegrityKeeper, child_catch_up
 from ledger.version import VERSION
 from projections.interface import ReadModels
 
@@ -98,7 +98,7 @@ def create_app(
         starter = getattr(read_models, "start", None)
         if keep_current and callable(starter):
             starter()
-        keeper = IntegrityKeeper(ledger)
+        keeper = IntegrityKeeper(ledger, catch_up=child_catch_up(chosen))
         app.state.integrity_keeper = None
         if keep_current if keep_integrity is None else keep_integrity:
             keeper.start()

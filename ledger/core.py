@@ -295,9 +295,10 @@ class LedgerCore(Application[UUID]):
         """Re-hashes the whole log (slow: seconds per 100,000 events); see `integrity`."""
         return full_walk(self.chained_recorder, digest=digest, progress=progress)
 
-    def integrity(self, digest: Digest | None = None) -> Integrity:
-        """The verified checkpoint, extended by the few links since the last call."""
-        return integrity(self.chained_recorder, digest=digest)
+    def integrity(self, digest: Digest | None = None, *, limit: int | None = None) -> Integrity:
+        """The verified checkpoint, extended by the few links since the last call (at most
+        `limit`, `LINKS_PER_CALL` by default; 0: read as it stands)."""
+        return integrity(self.chained_recorder, digest=digest, limit=limit)
 
     def head(self) -> tuple[int, str]:
         position, digest = self.chained_recorder.chain_head()

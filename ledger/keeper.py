@@ -14,26 +14,86 @@ Each step's answer is kept: while it is younger than `max_age`, `GET /integrity`
 (without a digest) sends it as it is, without touching the database. It is what a
 request would have answered when the step began — the head it saw and the position
 up to which the chain was verified then — so it never claims more than was verified.
+
+Far behind (`catch_up_from` links: a server started on a log imported in bulk, or after
+a long stop), the hashing moves out of the server's process: `catch_up` starts a child
+process (`python -m ledger.keeper`) that extends the checkpoint to the head in steps of
+`CATCH_UP_STEP` links, each step a transaction under the same lock. Hashing in a thread
+of the server held its interpreter: on the 1M bench log, while the keeper caught up,
+`/whoami` served ~1,000 req/s with a p99 of ~70 ms against ~1,450 and ~15 ms after. Meanwhile
+the thread only reads the checkpoint every `interval` (two reads, no hashing), so
+`GET /integrity` shows the child's progress; when the child is done (or fails: logged,
+not started again for `CATCH_UP_PAUSE` seconds) the thread steps as before.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 
 from ledger.app import Ledger
 from ledger.persistence.integrity import LINKS_PER_CALL, Integrity
 from ledger.persistence.watch import LogWatch, Wakeup
+from ledger.settings import Settings, database_kind
 
 log = structlog.get_logger("ledger")
+
+CATCH_UP_FROM = 20_000  # links behind (~1 s of hashing here) from which a child catches up
+CATCH_UP_STEP = 20_000  # links per step (transaction) of the child
+CATCH_UP_PAUSE = 60.0  # seconds before a child is started again after one failed
+CatchUp = Callable[[], "subprocess.Popen[bytes]"]
+
+
+def child_catch_up(settings: Settings) -> CatchUp | None:
+    """Starts `python -m ledger.keeper` on `settings`' database; None for `memory://`
+    (no other process can reach it)."""
+    if database_kind(settings.database_url) == "memory":
+        return None
+
+    def start() -> subprocess.Popen[bytes]:
+        env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url}
+        if settings.log_format is not None:
+            env["LEDGER_LOG_FORMAT"] = settings.log_format
+        return subprocess.Popen(
+            [sys.executable, "-m", "ledger.keeper"], env=env, stdin=subprocess.DEVNULL)
+
+    return start
+
+
+def catch_up(ledger: Ledger, *, step: int = CATCH_UP_STEP, parent: int | None = None,
+             pause: float = 0.2) -> Integrity:
+    """Extends the checkpoint to the head as it stood at the start, `step` links per
+    transaction; stops early where the chain is broken, or when `parent` (a process id)
+    is no longer this process's parent. Where another process holds the checkpoint's lock
+    it waits `pause` seconds and tries again."""
+    target = ledger.head()[0]
+    while True:
+        before = ledger.integrity(limit=0).checkpoint.position
+        answer = ledger.integrity(limit=step)
+        checkpoint = answer.checkpoint
+        if not checkpoint.verified or checkpoint.position >= target:
+            return answer
+        if parent is not None and os.getppid() != parent:
+            return answer
+        if checkpoint.position == before:
+            time.sleep(pause)
 
 
 class IntegrityKeeper:
     def __init__(self, ledger: Ledger, *, interval: float = 0.1,
-                 max_age: float | None = None, idle_interval: float = 1.0) -> None:
+                 max_age: float | None = None, idle_interval: float = 1.0,
+                 catch_up: CatchUp | None = None, catch_up_from: int = CATCH_UP_FROM) -> None:
         self.ledger = ledger
+        self.catch_up = catch_up
+        self.catch_up_from = catch_up_from
+        self.child: subprocess.Popen[bytes] | None = None
+        self._child_failed_at: float | None = None
         self.interval = interval
         self.max_age = 2.5 * interval if max_age is None else max_age
         # With a watch on the log (ledger/persistence/watch.py), a keeper at the head waits
@@ -62,17 +122,55 @@ class IntegrityKeeper:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        child, self.child = self.child, None
+        if child is not None and child.poll() is None:
+            child.terminate()  # its step's transaction rolls back; the checkpoint stays
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         self._latest = None
 
-    def step(self) -> bool:
-        """One bounded extension; True while the checkpoint is still behind the head."""
+    def step(self, *, limit: int | None = None) -> bool:
+        """One bounded extension (`limit`: see `Ledger.integrity`); True while the
+        checkpoint is still behind the head."""
         began = time.monotonic()
         watch = self.watch
         # Read before the step: a commit notified after this makes the answer old.
         generation = watch.generation if watch is not None and watch.listening else None
-        answer = self.ledger.integrity()
+        answer = self.ledger.integrity(limit=limit)
         self._latest = (began, answer, generation)
         return answer.checkpoint.verified and answer.checkpoint.position < answer.head_position
+
+    def behind(self) -> int:
+        """Links between the last step's checkpoint and head (0 if broken or none yet)."""
+        latest = self._latest
+        if latest is None or not latest[1].checkpoint.verified:
+            return 0
+        return latest[1].head_position - latest[1].checkpoint.position
+
+    def _catching_up(self) -> bool:
+        """Whether a child is catching up now; starts one where the checkpoint is
+        `catch_up_from` links behind (and none failed in the last `CATCH_UP_PAUSE` s)."""
+        child = self.child
+        if child is not None:
+            if child.poll() is None:
+                return True
+            self.child = None
+            if child.returncode != 0:
+                self._child_failed_at = time.monotonic()
+                log.error("integrity_catch_up_failed", returncode=child.returncode)
+            return False
+        if self.catch_up is not None and self._latest is None:
+            self.step(limit=0)  # how far behind, before any hashing here
+        failed = self._child_failed_at
+        if (self.catch_up is None or self.behind() < self.catch_up_from
+                or (failed is not None and time.monotonic() - failed < CATCH_UP_PAUSE)):
+            return False
+        self.child = self.catch_up()
+        log.info("integrity_catching_up", behind=self.behind(), pid=self.child.pid)
+        return True
 
     def far_behind(self) -> bool:
         """Whether the last step left more links than one step takes (catching up)."""
@@ -107,8 +205,12 @@ class IntegrityKeeper:
         try:
             while not self._stop.is_set():
                 try:
-                    more = self.step()
-                    behind = more and self.far_behind()
+                    if self._catching_up():  # reads alone: the child hashes
+                        self.step(limit=0)
+                        more, behind = True, False
+                    else:
+                        more = self.step()
+                        behind = more and self.far_behind()
                     if self._failing:
                         log.info("integrity_keeper_recovered")
                     self._failing = False
@@ -123,3 +225,24 @@ class IntegrityKeeper:
         finally:
             if watch is not None:
                 watch.unsubscribe(self._wake.notified)
+
+
+def main() -> None:
+    """`python -m ledger.keeper`: catch the checkpoint up with the head of the database
+    of the environment's settings (started by a server's keeper), then exit."""
+    from ledger.bootstrap import build_ledger
+
+    parent = os.getppid()
+    if hasattr(os, "nice"):
+        os.nice(10)  # the server's own work first: this uses what CPU it leaves
+    ledger = build_ledger(Settings())
+    try:
+        answer = catch_up(ledger, parent=parent)
+        log.info("integrity_caught_up", position=answer.checkpoint.position,
+                 verified=answer.checkpoint.verified)
+    finally:
+        ledger.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -182,14 +182,15 @@ class Integrity:
 def integrity(recorder: ChainedRecorder, *, digest: Digest | None = None,
               limit: int | None = None) -> Integrity:
     """Extends the checkpoint by at most `limit` (`LINKS_PER_CALL`) links (unless another
-    caller is at it) and checks `digest` against the stored chain row at its position."""
+    caller is at it; `limit=0`: not at all, two reads) and checks `digest` against the
+    stored chain row at its position."""
     limit = LINKS_PER_CALL if limit is None else limit
     checkpoint = recorder.read_checkpoint()
     head_position, head_hash = recorder.chain_head()
     # At the head, the head's link is the checkpoint's: it still holds the verified hash,
     # and there is nothing to extend (two reads, no lock, no write).
-    if not (checkpoint.verified and checkpoint.position == head_position
-            and checkpoint.hash == head_hash):
+    if limit > 0 and not (checkpoint.verified and checkpoint.position == head_position
+                          and checkpoint.hash == head_hash):
         checkpoint = recorder.update_checkpoint(
             lambda current, reader: extend(current, reader, limit=limit), wait=False
         ) or recorder.read_checkpoint()
