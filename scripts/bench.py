@@ -562,6 +562,10 @@ def http_stages(ledger: Ledger, log: NationalLog, report: Report, args: argparse
         report.add(Figure(f"serve: start, projections catch up ({events} ev)",
                           events - since, seconds, "events",
                           baseline="raw read (server-side cursor)"))
+        seconds = server.wait_verified(head=head, limit=120 + head / 1000)
+        report.add(Figure(f"serve: integrity checkpoint to the head ({events} ev)",
+                          events - since, seconds, "events",
+                          baseline="raw read (server-side cursor)"))
         ids = bench_http.QueryIds(
             programme_id=log.programme_id,
             phase_ids=[f"nat-{y}" for y in range(START_YEAR, START_YEAR + YEARS)],

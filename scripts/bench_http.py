@@ -197,6 +197,27 @@ class Server:
         raise RuntimeError(f"ledger serve did not catch up with {head} in {limit:.0f} s; "
                            f"see {self.log_file}:\n{self.tail()}")
 
+    def wait_verified(self, *, head: int, limit: float) -> float:
+        """Waits until `GET /integrity` has verified the chain up to `head`; returns seconds.
+        A server started on a log far ahead of the checkpoint verifies it in a child
+        process (ledger/keeper.py) that takes a core meanwhile: queries measured then
+        would share the machine with it.
+
+        Raises RuntimeError when the chain is not verified or not within `limit`."""
+        start = time.perf_counter()
+        while time.perf_counter() - start < limit:
+            with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
+                status, _, body = self.request("GET", "/integrity", key=self.keys["auditor"],
+                                               timeout=5)
+                answer = json.loads(body)
+                if status == 200 and answer.get("broken_at") is not None:
+                    raise RuntimeError(f"the chain is broken: {answer.get('problem')}")
+                if status == 200 and answer.get("verified_position", -1) >= head:
+                    return time.perf_counter() - start
+            time.sleep(0.2)
+        raise RuntimeError(f"ledger serve did not verify the chain up to {head} in "
+                           f"{limit:.0f} s; see {self.log_file}:\n{self.tail()}")
+
     def request(self, method: str, path: str, *, key: str | None = None, body: Any = None,
                 timeout: float | None = None) -> tuple[int, float, bytes]:
         """One request on a fresh connection: (status, seconds, body)."""

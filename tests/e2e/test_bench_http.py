@@ -71,3 +71,6 @@ def test_bench_reports_every_http_figure_answered_without_server_errors(
     assert all(row["one_client_ratio"] is not None for row in http["flatness"])
     catch_ups = [f for f in report["figures"] if f["name"].startswith("serve: start")]
     assert len(catch_ups) == 2 and all(f["rate_per_s"] > 0 for f in catch_ups)
+    # the queries wait for the integrity checkpoint at the head (no catch-up beside them)
+    verified = [f for f in report["figures"] if f["name"].startswith("serve: integrity")]
+    assert len(verified) == 2 and all(f["seconds"] >= 0 for f in verified)
