@@ -74,16 +74,17 @@ def catch_up(ledger: Ledger, *, step: int = CATCH_UP_STEP, parent: int | None = 
     is no longer this process's parent. Where another process holds the checkpoint's lock
     it waits `pause` seconds and tries again."""
     target = ledger.head()[0]
+    before = ledger.integrity(limit=0).checkpoint.position
     while True:
-        before = ledger.integrity(limit=0).checkpoint.position
         answer = ledger.integrity(limit=step)
         checkpoint = answer.checkpoint
         if not checkpoint.verified or checkpoint.position >= target:
             return answer
         if parent is not None and os.getppid() != parent:
             return answer
-        if checkpoint.position == before:
+        if checkpoint.position == before:  # the step did not move it: another holds the lock
             time.sleep(pause)
+        before = checkpoint.position
 
 
 class IntegrityKeeper:
