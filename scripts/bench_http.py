@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -183,19 +184,13 @@ class Server:
 
         Raises RuntimeError when the server exits or does not catch up within `limit`.
         """
-        start = time.perf_counter()
-        while time.perf_counter() - start < limit:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"ledger serve exited; see {self.log_file}:\n{self.tail()}")
-            with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
-                status, _, body = self.request("GET", "/health", timeout=5)
-                projections = json.loads(body).get("projections", [])
-                if (projections and all(p["position"] >= head for p in projections)) or (
-                        not projections and status == 200):
-                    return time.perf_counter() - start
-            time.sleep(0.2)
-        raise RuntimeError(f"ledger serve did not catch up with {head} in {limit:.0f} s; "
-                           f"see {self.log_file}:\n{self.tail()}")
+        def caught_up() -> bool:
+            status, _, body = self.request("GET", "/health", timeout=5)
+            projections = json.loads(body).get("projections", [])
+            return bool(projections and all(p["position"] >= head for p in projections)) or (
+                not projections and status == 200)
+
+        return self._wait(caught_up, limit=limit, what=f"catch up with {head}")
 
     def wait_verified(self, *, head: int, limit: float) -> float:
         """Waits until `GET /integrity` has verified the chain up to `head`; returns seconds.
@@ -203,20 +198,31 @@ class Server:
         process (ledger/keeper.py) that takes a core meanwhile: queries measured then
         would share the machine with it.
 
-        Raises RuntimeError when the chain is not verified or not within `limit`."""
+        Raises RuntimeError when the server exits, the chain is not verified, or not
+        within `limit`."""
+        def verified() -> bool:
+            status, _, body = self.request("GET", "/integrity", key=self.keys["auditor"],
+                                           timeout=5)
+            answer = json.loads(body)
+            if status == 200 and answer.get("broken_at") is not None:
+                raise RuntimeError(f"the chain is broken: {answer.get('problem')}")
+            return status == 200 and answer.get("verified_position", -1) >= head
+
+        return self._wait(verified, limit=limit, what=f"verify the chain up to {head}")
+
+    def _wait(self, done: Callable[[], bool], *, limit: float, what: str) -> float:
+        """Asks `done` every 0.2 s (a request that fails counts as not yet) until it says
+        so; returns seconds. Raises RuntimeError when the server exits or after `limit`."""
         start = time.perf_counter()
         while time.perf_counter() - start < limit:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"ledger serve exited; see {self.log_file}:\n{self.tail()}")
             with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
-                status, _, body = self.request("GET", "/integrity", key=self.keys["auditor"],
-                                               timeout=5)
-                answer = json.loads(body)
-                if status == 200 and answer.get("broken_at") is not None:
-                    raise RuntimeError(f"the chain is broken: {answer.get('problem')}")
-                if status == 200 and answer.get("verified_position", -1) >= head:
+                if done():
                     return time.perf_counter() - start
             time.sleep(0.2)
-        raise RuntimeError(f"ledger serve did not verify the chain up to {head} in "
-                           f"{limit:.0f} s; see {self.log_file}:\n{self.tail()}")
+        raise RuntimeError(f"ledger serve did not {what} in {limit:.0f} s; "
+                           f"see {self.log_file}:\n{self.tail()}")
 
     def request(self, method: str, path: str, *, key: str | None = None, body: Any = None,
                 timeout: float | None = None) -> tuple[int, float, bytes]:
