@@ -127,10 +127,13 @@ def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int,
                  shutdown_timeout: int) -> None:
     import uvicorn
 
+    from api import protocol
     from api.main import create_app
 
     options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop",
-                               "http": "httptools", "log_config": None, "access_log": False,
+                               # httptools, its own 400 a problem document too
+                               "http": protocol.IMPORT_STRING,
+                               "log_config": None, "access_log": False,
                                # a request still running then is cancelled: a stop ends
                                "timeout_graceful_shutdown": shutdown_timeout}
     if workers == 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -211,3 +212,44 @@ def test_a_worker_that_dies_is_logged_and_its_successor_names_itself(serve: Serv
                 and "died" in line["event"]).items()
     started = [line["pid"] for line in lines if line["event"] == "api_started"]
     assert len(started) == 3 and victim in started and len(set(started)) == 3
+
+
+MALFORMED = (
+    b"GET /whoami HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",  # a header without ':'
+    # a URL beyond the parser's ~64 KiB (sent whole: the server reads it all before it
+    # closes, so the kernel does not reset the connection over unread bytes)
+    b"GET /whoami?" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"NOT-HTTP\r\n\r\n",
+    b"POST /programmes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+)
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[bytes, dict[bytes, bytes], bytes]:
+    """Sends bytes as they are and reads the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = {name.lower(): value for name, _, value in (line.partition(b": ") for line in lines)}
+    return status, headers, body
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_request_http_cannot_parse_gets_a_problem_document(serve: Serve,
+                                                              workers: str) -> None:
+    server = serve("--workers", workers)
+
+    answers = [raw_exchange(server.port, request) for request in MALFORMED]
+
+    for status, headers, body in answers:
+        assert status == b"HTTP/1.1 400 Bad Request"
+        assert headers[b"content-type"] == b"application/problem+json"
+        assert headers[b"connection"] == b"close"
+        assert int(headers[b"content-length"]) == len(body)
+        problem = json.loads(body)
+        assert problem["status"] == 400 and problem["code"] == "bad_request"
+        assert problem["type"] == "/problems/bad_request" and problem["detail"]
+    assert server.health() is not None  # and it serves on
