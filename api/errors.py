@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 import psycopg_pool
 import structlog
 from eventsourcing import persistence as es_persistence
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from api.schemas.common import SHAPE_TAG
 from ledger.errors import LedgerError
@@ -202,7 +204,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem(status=exc.status_code, code=code, title=title, detail=detail,
-                   headers=dict(exc.headers) if exc.headers else None)
+                   headers=headers_of(request, exc))
+
+
+def headers_of(request: Request, exc: StarletteHTTPException) -> dict[str, str] | None:
+    """The headers of an HTTP refusal; a 405's `Allow` names every method of the path."""
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app.router.routes, request.scope["path"])
+        if allowed is not None:
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            headers["Allow"] = allowed
+    return headers or None
 
 
 async def _storage_unavailable(request: Request, exc: Exception) -> Response:
@@ -266,3 +279,19 @@ def install_error_handlers(app: FastAPI) -> None:
     for data_error in DATA_ERRORS:
         app.add_exception_handler(data_error, _storage_refused)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> str | None:
+    """The `Allow` of a 405 for `path`: the methods of every route whose path matches it,
+    HEAD wherever GET is (api/middleware.HeadMiddleware serves it), sorted; None if no
+    route with methods matches. (Starlette names only the first matching route's methods:
+    `Allow: POST` for a path that also has a GET route.)"""
+    iterate = getattr(routing, "iter_route_contexts", None)
+    methods: set[str] = set()
+    for route in iterate(routes) if iterate else iter(routes):
+        regex, own = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and own and regex.match(path):
+            methods |= set(own)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) or None

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import headers_of
 from api.ui import labels, session
 from api.ui.pages import router
 from api.ui.rendering import lang_of, refusal_page
@@ -49,7 +50,7 @@ def _on_pages(api_handler: Handler) -> Handler:
             return refusal_page(request, 404, labels.text("no_such_page", lang_of(request)))
         said = (labels.text("method_not_allowed", lang_of(request))
                 if exc.status_code == 405 else str(exc.detail))
-        return refusal_page(request, exc.status_code, said, headers=exc.headers)
+        return refusal_page(request, exc.status_code, said, headers=headers_of(request, exc))
 
     return handle
 

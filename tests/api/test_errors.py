@@ -178,6 +178,27 @@ def test_unknown_route_and_method_are_problems(memory_client: TestClient) -> Non
     assert missing.headers["content-type"] == "application/problem+json"
 
 
+def test_a_405_allows_every_method_of_the_path(memory_client: TestClient) -> None:
+    """RFC 9110 §15.5.6: `Allow` lists the methods the resource has, not only those of
+    the first route its path matched (Starlette's: `POST` for /programmes)."""
+    answers = {path: memory_client.request(method, path, headers=auth("ada"))
+               for method, path in (("DELETE", "/programmes"), ("PUT", "/whoami"),
+                                    ("GET", "/applications/x1/approve"),
+                                    ("PATCH", "/programmes/p1"))}
+
+    assert {path: (a.status_code, a.headers.get("allow")) for path, a in answers.items()} == {
+        "/programmes": (405, "GET, HEAD, POST"),
+        "/whoami": (405, "GET, HEAD"),
+        "/applications/x1/approve": (405, "POST"),
+        "/programmes/p1": (405, "GET, HEAD"),
+    }
+    for answer in answers.values():
+        allowed = answer.headers["allow"].split(", ")
+        path = str(answer.request.url.path)
+        assert all(memory_client.request(m, path, headers=auth("ada")).status_code != 405
+                   for m in allowed)
+
+
 def test_query_parameters_are_validated(memory_client: TestClient) -> None:
     responses = [
         memory_client.get("/applications?limit=0", headers=auth("ida")),
