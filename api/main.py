@@ -14,6 +14,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import ApiKeys
 from api.authentication import AuthenticationMiddleware
@@ -35,6 +36,7 @@ from api.routers import (
     stream,
     whoami,
 )
+from api.routes import by_served_route
 from api.shortcut import KeptAnswerMiddleware, KeptQuestions
 from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
@@ -104,6 +106,9 @@ def create_app(
             keeper.start()
             app.state.integrity_keeper = keeper  # its current answer serves GET /integrity
         if settle:
+            # Before settling (what it builds lives as long as the app), and in the
+            # threadpool, whose backend is imported and first thread started by it too.
+            await run_in_threadpool(_prepare_routes, app)
             settle_heap()
 
         def stop_streams() -> None:  # on SIGTERM/SIGINT, before the server waits for them
@@ -161,6 +166,19 @@ def create_app(
         app.include_router(router)
     install_ui(app)  # the read-only dashboard at /ui (api/ui/)
     return app
+
+
+def _prepare_routes(app: FastAPI) -> None:
+    """What the first requests would otherwise build on the event loop, every other request
+    of the worker waiting meanwhile: the facts of every route (the query check, ~0.1 s)
+    and the OpenAPI document (the shortcut's templates read it, ~0.4 s; api/shortcut.py).
+    A served app builds them before it accepts a connection; should the document fail,
+    the first request that needs it says so, as before."""
+    app.state.route_facts = by_served_route(app.routes)
+    try:
+        app.openapi()
+    except Exception:  # (logged; api/shortcut.py then answers through the routes)
+        log.exception("openapi_document_failed")
 
 
 def create_served_app() -> FastAPI:
