@@ -3,6 +3,7 @@ follower takes over when the leader is killed, and `--workers 2` serves from bot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -229,8 +230,11 @@ def raw_exchange(port: int, request: bytes) -> tuple[bytes, dict[bytes, bytes], 
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(request)
         answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
+        # (should the server close with bytes of ours unread, the kernel resets the
+        # connection after its answer: read to that end too)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     status, *lines = head.split(b"\r\n")
     headers = {name.lower(): value for name, _, value in (line.partition(b": ") for line in lines)}
