@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ledger.heap import batch_collections
 from projections import parallel
 from projections.base import Key, Projection, Table
 from projections.db import Tx
@@ -52,17 +53,18 @@ def rebuild(
             lambda positions: progress(min(positions.values()), head)))
     # The new versions start at the beginning, or where the processes left them.
     total = bulk or 0
-    while True:
-        count = runner.run_batch(new, switch=indexed)
-        total += count
-        if progress is not None:
-            progress(total, head)
-        if count < runner.batch_size and not indexed:  # near the head: index, switch
-            if bulk is None:  # (each bulk process indexed its projection's tables)
-                index(runner, new)
-            indexed = True
-        elif count == 0 and indexed:
-            break
+    with batch_collections():  # (where no process replayed the bulk, this one does)
+        while True:
+            count = runner.run_batch(new, switch=indexed)
+            total += count
+            if progress is not None:
+                progress(total, head)
+            if count < runner.batch_size and not indexed:  # near the head: index, switch
+                if bulk is None:  # (each bulk process indexed its projection's tables)
+                    index(runner, new)
+                indexed = True
+            elif count == 0 and indexed:
+                break
     seconds = time.perf_counter() - started
     for name in names:
         # all but the new version, and the one before it (readers may still be in it)
@@ -254,10 +256,11 @@ def _verify_one(runner: Runner, name: str, projection: Projection, tag: str,
         target = runner.positions()[name]
         with runner.db.read() as tx:
             done = tracking(tx, name, tag)
-        while count := runner.run_batch({name: tag}, upto=target):
-            done += count
-            if progress is not None:
-                progress(f"replay {name}", done, target)
+        with batch_collections():
+            while count := runner.run_batch({name: tag}, upto=target):
+                done += count
+                if progress is not None:
+                    progress(f"replay {name}", done, target)
         with runner.db.read() as tx:
             live_tag = runner.live_tags(tx)[name]
             if tracking(tx, name, live_tag) != target:

@@ -284,3 +284,37 @@ def test_a_failing_index_build_cancels_the_builds_running_beside_it(
             sleeping = tx.execute("SELECT count(*) FROM pg_stat_activity "
                                   "WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")
         assert int(sleeping[0][0]) == 0
+
+
+def test_a_replay_in_this_process_collects_less_often_and_restores_the_collector(
+        sql_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ledger.heap.batch_collections: CPython's thresholds made a 1M replay in the CLI's
+    process spend 9.5 s of its CPU in collections; the process's own settings return."""
+    import gc
+
+    from projections.rebuild import SCRATCH
+    from projections.runner import Runner
+
+    seen: list[tuple[str, tuple[int, int, int]]] = []  # (tags replayed, thresholds)
+    run_batch = Runner.run_batch
+
+    def spy(self: Runner, tags: dict[str, str] | None = None, **kwargs: object) -> int:
+        seen.append((",".join(sorted((tags or {}).values())), gc.get_threshold()))
+        return run_batch(self, tags, **kwargs)  # type: ignore[arg-type]
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with caught_up_story(sql_database_url) as (_, read_models, _story):
+            monkeypatch.setattr(Runner, "run_batch", spy)
+            read_models.replay(["grants"])
+            report = read_models.verify()
+            after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+
+    replays = {tags: thresholds for tags, thresholds in seen if tags and "v1" not in tags}
+    assert "v2" in replays and any(tags.startswith(SCRATCH) for tags in replays)
+    assert set(replays.values()) == {(7000, 20, 20)}  # the rebuild's and verify's batches
+    assert after == (700, 10, 10)
+    assert report.ok
