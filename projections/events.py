@@ -73,10 +73,7 @@ def eur(value: int) -> str:
     """Integer cents as a EUR string with two decimals: the digits of the cents with a
     point before the last two (exact at any size; a third less time than `divmod` and a
     padded format, and half that of a Decimal's; an answer writes dozens)."""
-    if value >= 100:
-        digits = str(value)
-        return f"{digits[:-2]}.{digits[-2:]}"
-    if value <= -100:
-        digits = str(value)  # with its sign
+    if not -100 < value < 100:
+        digits = str(value)  # (with its sign: at least three digits after it)
         return f"{digits[:-2]}.{digits[-2:]}"
     return f"{'-' if value < 0 else ''}0.{abs(value):02d}"
