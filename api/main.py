@@ -23,7 +23,7 @@ from api.feed import on_stop_signals
 from api.metrics import install_metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
-from api.query import refuse_unknown_query
+from api.query import refuse_unknown_query, route_facts
 from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     applications,
@@ -36,7 +36,6 @@ from api.routers import (
     stream,
     whoami,
 )
-from api.routes import by_served_route
 from api.shortcut import KeptAnswerMiddleware, KeptQuestions
 from api.ui import install_ui
 from ledger import Ledger, Settings, build_ledger
@@ -174,7 +173,7 @@ def _prepare_routes(app: FastAPI) -> None:
     and the OpenAPI document (the shortcut's templates read it, ~0.4 s; api/shortcut.py).
     A served app builds them before it accepts a connection; should the document fail,
     the first request that needs it says so, as before."""
-    app.state.route_facts = by_served_route(app.routes)
+    route_facts(app)
     try:
         app.openapi()
     except Exception:  # (logged; api/shortcut.py then answers through the routes)

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from api.deps import authenticate
-from api.routes import by_served_route
+from api.routes import RouteFacts, by_served_route
 from ledger.errors import ValidationFailed
+
+
+def route_facts(app: FastAPI) -> dict[int, RouteFacts]:
+    """Every operation's facts by its served route, built once: on first use, or by a
+    served app before it accepts a connection (api/main.py)."""
+    state = app.state
+    if getattr(state, "route_facts", None) is None:
+        state.route_facts = by_served_route(app.routes)
+    facts: dict[int, RouteFacts] = state.route_facts
+    return facts
 
 
 async def refuse_unknown_query(request: Request) -> None:
@@ -24,10 +34,7 @@ async def refuse_unknown_query(request: Request) -> None:
     """
     if not request.query_params:
         return
-    state = request.app.state
-    if getattr(state, "route_facts", None) is None:  # built once, on first use
-        state.route_facts = by_served_route(request.app.routes)
-    facts = state.route_facts.get(id(request.scope.get("route")))
+    facts = route_facts(request.app).get(id(request.scope.get("route")))
     if facts is None:  # not a documented operation (/docs, /redoc, /)
         return
     counts = Counter(key for key, _ in request.query_params.multi_items())
