@@ -29,7 +29,7 @@ COLUMNS = (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
            ("balance", "BIGINT NOT NULL"))
 ACCOUNT_DAYS = Table("account_days", COLUMNS, key=("programme_id", "account", "day"))
 ACCOUNT_DAY_HISTORY = Table("account_day_history", COLUMNS,
-                            key=("programme_id", "account", "day", "position"))
+                            key=("programme_id", "account", "day", "position"), appended=True)
 TABLES = (ACCOUNT_DAYS, ACCOUNT_DAY_HISTORY)
 
 DayKey = tuple[str, str, str]  # (programme_id, account, effective date)

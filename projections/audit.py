@@ -32,6 +32,7 @@ AUDIT = Table(
     key=("position",),
     indexes=(("entity_id", "position"), ("actor", "position"), ("event_name", "position"),
              ("recorded_at",)),
+    appended=True,
 )
 ENTITIES = Table(
     "audit_entities",

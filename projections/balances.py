@@ -29,6 +29,7 @@ ACCOUNT_MARKS = Table(
     (("programme_id", "TEXT NOT NULL"), ("account", "TEXT NOT NULL"),
      ("position", "BIGINT NOT NULL"), ("balance", "BIGINT NOT NULL")),
     key=("programme_id", "account", "position"),
+    appended=True,
 )
 TABLES = (ACCOUNTS, ACCOUNT_MARKS)
 

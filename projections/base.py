@@ -68,12 +68,17 @@ Key = tuple[object, ...]
 
 @dataclass(frozen=True)
 class Table:
-    """One table of a projection; `key` orders rows for comparison and is unique."""
+    """One table of a projection; `key` orders rows for comparison and is unique.
+
+    `appended`: the projection only ever inserts rows into it and never reads it while
+    projecting (histories, legs), so a rebuild's bulk may copy them behind the batch, on
+    another connection (projections/behind.py)."""
 
     base: str
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = field(default=())
+    appended: bool = False
 
     def name(self, tag: str) -> str:
         return f"proj_{self.base}_{tag}"

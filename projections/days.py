@@ -56,7 +56,7 @@ class Period:
         columns = (("scope", "TEXT NOT NULL"), (column, "TEXT NOT NULL"),
                    ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL"))
         return cls(Table(current, columns, key=("scope", column)),
-                   Table(history, columns, key=("scope", column, "position")),
+                   Table(history, columns, key=("scope", column, "position"), appended=True),
                    column, width)
 
     def name(self, day: str) -> str:

@@ -63,6 +63,7 @@ HISTORY = Table(
     key=("kind", "entity_id", "position"),
     indexes=(("kind", "phase_id", "position"), ("kind", "programme_id", "position"),
              ("kind", "recipient_id"), ("kind", "phase_id", "entity_id")),
+    appended=True,
 )
 ENTRIES = Table(
     "entries",
@@ -97,6 +98,7 @@ ENTRIES = Table(
              # appended, never inserted: an index is named by its place (`_i{n}`), and a
              # start adds a new one to the live tables (CREATE INDEX IF NOT EXISTS)
              ("phase_id", "recipient_kind", "account_kind", "cls", "position", "leg")),
+    appended=True,
 )
 SCOPES = Table(
     "scopes",
@@ -108,6 +110,7 @@ CHECKPOINTS = Table(
     "checkpoints",
     (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("figures", "TEXT NOT NULL")),
     key=("scope", "position"),
+    appended=True,
 )
 # What one event changed of a scope's base sums (only the keys it moved): a checkpoint plus
 # these up to n is the scope as of n. Schema 3 (projections/totals.py reads older versions
@@ -116,6 +119,7 @@ CHANGES = Table(
     "scope_changes",
     (("scope", "TEXT NOT NULL"), ("position", "BIGINT NOT NULL"), ("delta", "TEXT NOT NULL")),
     key=("scope", "position"),
+    appended=True,
 )
 
 

@@ -42,6 +42,7 @@ LOOKUP = Table(
     key=("kind", "key", "field", "entity_id", "position"),
     # a probe of one entity's keys (`matching`): whether it matches a common word
     indexes=(("kind", "entity_id", "field", "key", "position"),),
+    appended=True,
 )
 
 # (field, "prefix" or "equals", encoded keys: any of them matches)

@@ -57,6 +57,7 @@ def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | No
     from ledger import Ledger, Settings
     from ledger.heap import settle_heap
     from ledger.logging import configure_logging
+    from projections.behind import WriteBehind, appended_tables
     from projections.db import Database
     from projections.read_models import all_projections
     from projections.rebuild import index
@@ -71,12 +72,25 @@ def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | No
     try:
         projection = next(p for p in all_projections() if p.name == name)
         runner = Runner(db, ledger, [projection], batch_size=batch_size)
-        total = 0
-        while True:
-            count = runner.run_batch({name: tag}, upto=upto)
-            total += count
-            if count < batch_size:
-                break
+        # The rows it only appends are copied on a second connection while the next batch
+        # is read and computed (projections/behind.py); all are in before it indexes.
+        behind = WriteBehind(url, appended_tables(projection, tag))
+        try:
+            runner.writing = behind.deferring
+            total = 0
+            while True:
+                try:
+                    count = runner.run_batch({name: tag}, upto=upto)
+                except BaseException:
+                    behind.discard()
+                    raise
+                behind.send()
+                total += count
+                if count < batch_size:
+                    break
+            behind.flush()
+        finally:
+            behind.close()
         if indexed:
             # Indexed here, while a slower projection's process may still be replaying
             # (the parent then catches up the tail, into indexed tables, and switches).

@@ -64,6 +64,9 @@ class Runner:
         self._wake = Wakeup()  # poke(), stop(), and (when idle) the log's notifications
         self._thread: threading.Thread | None = None
         self.before_commit: Callable[[int], None] | None = None  # tests: crash mid-batch
+        # What the projections write through instead of the batch's transaction (a
+        # rebuild's bulk process: projections/behind.py); None: the transaction itself.
+        self.writing: Callable[[Tx], Tx] | None = None
 
     # -- schema ------------------------------------------------------------------
 
@@ -142,9 +145,10 @@ class Runner:
             events = self.read_events(after=start, upto=upto)
             if events:
                 last = events[-1].position
+                writing = tx if self.writing is None else self.writing(tx)
                 for name, tag in targets.items():
                     mine = [e for e in events if e.position > positions[name]]
-                    self.projections[name].apply(tx, tag, mine)
+                    self.projections[name].apply(writing, tag, mine)
                     moved = max(last, positions[name])
                     tx.execute(base.UPDATE_TRACKING, (moved, name, tag))
                 if self.before_commit is not None:
