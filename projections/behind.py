@@ -81,10 +81,6 @@ class WriteBehind:
         if job:
             self._queue.put(job)
 
-    def discard(self) -> None:
-        """Forgets the rows collected since the last `send()` (their batch rolled back)."""
-        self._collected = []
-
     def flush(self) -> None:
         """Waits until every batch sent is committed; raises the thread's error."""
         self._queue.join()
