@@ -42,6 +42,12 @@ template's route and no other route of the app (FastAPI's served routes,
 document declares for it (nothing else is taken), and the route passed the ids as the
 query's arguments, in order, when it answered. An unknown id takes the route (the read
 models refuse it), which answers its 404.
+
+A route whose answer is kept in memory outside the read models (`GET /integrity`: the
+integrity keeper's answer of a moment ago) notes a *peek* instead (`note_peek`): the
+same request again (the same method, path, query string, roles and Accept header) is
+answered with what the peek returns — no I/O, on the event loop — or, when it returns
+None (the kept answer is too old), takes the route.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ from api.schemas.common import IDENTIFIER_PATTERN
 
 Key = tuple[bytes, str, bytes, frozenset[str], bytes]
 Question = tuple[Any, Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+# An answer kept in memory, as the route would send it, or None (the route answers).
+Peek = Callable[[], bytes | None]
 JSON = "application/json"
 MAX_QUERY = 1000
 # The parameters whose value may differ between two requests of one question (they
@@ -222,6 +230,16 @@ class KeptQuestions:
         if template is not None:
             self._keep(_by_template(key, template), (route, model, query, (), fixed))
 
+    def note_peek(self, request: Request, route: Any, peek: Peek) -> None:
+        """Notes that `route` answered `request` with what `peek()` returns now: the same
+        request again is answered with `peek()` before routing (a question whose model is
+        None), or takes the route when that is None. Only for a request without the FREE
+        values (they would be ignored) that FastAPI answered as JSON."""
+        found = _question_of(request.scope)
+        if found is None or found[1] or tabular.wants_csv(request):
+            return
+        self._keep(found[0], (route, None, peek, (), {}))
+
     def _keep(self, key: Key, question: Question) -> None:
         self._questions[key] = question
         self._questions.move_to_end(key)
@@ -293,6 +311,13 @@ class KeptAnswerMiddleware:
             await self.app(scope, receive, send)
             return
         route, model, query, args, kwargs = question
+        if model is None:  # a peek (KeptQuestions.note_peek): kept bytes, or the route
+            kept = query()
+            if kept is None:
+                await self.app(scope, receive, send)
+                return
+            await self._send(scope, receive, send, route, kept)
+            return
         at = kwargs.get("at")
         if at is not None and not read.reached(at):
             await self.app(scope, receive, send)  # the route waits for the projections
@@ -302,6 +327,11 @@ class KeptAnswerMiddleware:
         except Exception:  # the route answers it again, as a problem
             await self.app(scope, receive, send)
             return
+        await self._send(scope, receive, send, route, body)
+
+    @staticmethod
+    async def _send(scope: Scope, receive: Receive, send: Send, route: Any,
+                    body: bytes) -> None:
         scope["route"] = route  # as routing would have set it (the metrics' label)
         structlog.contextvars.bind_contextvars(user=scope["state"]["principal"].user)
         await Response(body, media_type=JSON)(scope, receive, send)

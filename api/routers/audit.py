@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from api import tabular
 from api.answers import JSON, answer, encode
@@ -22,6 +23,7 @@ from api.deps import (
 )
 from api.schemas.audit import DIGEST_PATTERN, Integrity
 from api.schemas.common import Page
+from api.shortcut import KeptQuestions
 from ledger import Ledger
 from ledger.keeper import IntegrityKeeper
 from ledger.persistence.chain import Digest, format_recorded_at
@@ -90,18 +92,26 @@ async def get_integrity(
 ) -> Response:
     """From the verified checkpoint, extended by at most a few thousand links per call."""
     keeper: IntegrityKeeper | None = getattr(request.app.state, "integrity_keeper", None)
-    kept = keeper.current() if keeper is not None and digest is None else None
-    if kept is not None:  # the keeper's answer of a moment ago: no I/O, no thread hop
-        return Response(_kept_body(request, kept, _snapshot_problems(ledger)),
-                        media_type=JSON)
+    if keeper is not None and digest is None:
+        state = request.app.state
+
+        def peek() -> bytes | None:  # the keeper's answer of a moment ago: no I/O
+            kept = keeper.current()
+            return None if kept is None else _kept_body(state, kept, _snapshot_problems(ledger))
+
+        body = peek()
+        if body is not None:  # and the same request again, before routing (api/shortcut.py)
+            questions: KeptQuestions | None = getattr(state, "kept_questions", None)
+            if questions is not None:
+                questions.note_peek(request, request.scope.get("route"), peek)
+            return Response(body, media_type=JSON)
     # One threadpool hop for the reads and the encoding (a `def` route takes two).
     body = await run_in_threadpool(lambda: encode(_integrity(ledger, digest), Integrity))
     return Response(body, media_type=JSON)
 
 
-def _kept_body(request: Request, kept: LedgerIntegrity, snapshots: list[str]) -> bytes:
+def _kept_body(state: State, kept: LedgerIntegrity, snapshots: list[str]) -> bytes:
     """The kept answer's bytes, encoded once per answer (and per snapshot finding)."""
-    state = request.app.state
     last: tuple[LedgerIntegrity, list[str], bytes] | None = getattr(
         state, "integrity_body", None)
     if last is not None and last[0] is kept and last[1] == snapshots:

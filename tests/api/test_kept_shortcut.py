@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.schemas.common import IDENTIFIER_PATTERN
 from api.shortcut import KeptQuestions, template_of
+from ledger.keeper import IntegrityKeeper
 from tests.api.conftest import auth
 from tests.api.scenario import approved, funded, head, ok
 
@@ -226,3 +227,26 @@ def test_a_template_yields_to_every_other_route_its_paths_may_match() -> None:
     assert template.ids("/things/a/b") is None and template.ids("/numbers/1") is None
     assert template_of(app, routes["/numbers/{n}"]) is None  # not a plain identifier
     assert template_of(app, routes["/codes/{code}"]) is None
+
+
+def test_the_integrity_keepers_answer_is_sent_before_routing_while_it_is_young(
+        client: TestClient, found: list[bool]) -> None:
+    setup = funded(client)
+    keeper = IntegrityKeeper(client.app.state.ledger, max_age=60)  # type: ignore[attr-defined]  # a FastAPI app
+    keeper.step()
+    client.app.state.integrity_keeper = keeper  # type: ignore[attr-defined]  # as `ledger serve` sets it
+    first = client.get("/integrity", headers=auth("ida"))
+    again = client.get("/integrity", headers=auth("ida"))
+    clerk = client.get("/integrity", headers=auth("clara"))  # not an auditor: the route refuses
+    approved(client, setup)  # links the kept answer has not seen
+    kept = client.get("/integrity", headers=auth("ida"))
+    keeper.max_age = 0.0  # the kept answer is too old now: the route computes one
+    computed = client.get("/integrity", headers=auth("ida"))
+
+    assert found == [False, True, False, True, True]
+    assert again.status_code == first.status_code == 200, (first.text, again.text)
+    assert again.content == kept.content == first.content
+    assert _headers(again) == _headers(first)
+    assert clerk.status_code == 403, clerk.text
+    assert computed.status_code == 200, computed.text
+    assert computed.json()["head_position"] == head(client) > first.json()["head_position"]
