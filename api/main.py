@@ -62,7 +62,7 @@ def default_read_models(settings: Settings, ledger: Ledger) -> ReadModels:
     """The read side of projections/, on the same store as the ledger."""
     from projections import build_read_models
 
-    return build_read_models(settings, ledger, keep_answers=True)
+    return build_read_models(settings, ledger, keep_answers=True, rebuild_far_behind=True)
 
 
 async def _to_docs(request: Request) -> RedirectResponse:

@@ -12,31 +12,56 @@ they replay in this process.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from multiprocessing.synchronize import Event
 
 from projections.runner import Runner, tracking
 
 PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it gains
 
+_halt: Event | None = None  # in a child: set when the parent asks it to stop
+
+
+class Stopped(RuntimeError):
+    """The replay was asked to stop (`bulk_in_processes`' `stop`) before it was done."""
+
+
+def _child(halt: Event) -> None:  # each child's initializer (an Event is inherited)
+    global _halt  # noqa: PLW0603  # the one per-process setting its tasks look at
+    _halt = halt
+
 
 def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
                       upto: dict[str, int] | None = None,
                       progress: Callable[[dict[str, int]], None] | None = None,
-                      indexed: bool = True) -> int | None:
+                      indexed: bool = True, alone: bool = False,
+                      stop: threading.Event | None = None) -> int | None:
     """Replays each of `new` (projection → tag) in its own process, up to about the head
     or, for a name in `upto`, up to that position; returns the events read (the most of
     any), or None where it does not apply. `progress` gets every projection's position
     twice a second; `indexed`: each process then builds its tables' secondary indexes (a
-    rebuild's new version; `verify` compares by the keys)."""
-    if runner.db.dialect != "postgresql" or len(new) < 2 or head < PARALLEL_FROM:
+    rebuild's new version; `verify` compares by the keys); `alone`: a single projection
+    too (else it replays in the caller's process, which saves starting one).
+
+    `stop` set: the processes stop after their current batch (or index build) and this
+    raises Stopped; their tables stay as far as they got."""
+    if runner.db.dialect != "postgresql" or len(new) < (1 if alone else 2) or (
+            head < PARALLEL_FROM):
         return None
     context = multiprocessing.get_context("spawn")  # no threads or pools inherited
-    with ProcessPoolExecutor(max_workers=len(new), mp_context=context) as pool:
+    halt = context.Event()
+    with ProcessPoolExecutor(max_workers=len(new), mp_context=context,
+                             initializer=_child, initargs=(halt,)) as pool:
         futures = [pool.submit(replay_one, runner.db.url, name, tag, runner.batch_size,
                                upto=(upto or {}).get(name), indexed=indexed)
                    for name, tag in new.items()]
         while True:
+            if stop is not None and stop.is_set():
+                halt.set()
+                wait(futures)
+                raise Stopped("the replay was stopped")
             done, pending = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
             if progress is not None:
                 progress(_positions(runner, new))
@@ -79,6 +104,8 @@ def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | No
             runner.writing = behind.deferring
             total = 0
             while True:
+                if _halt is not None and _halt.is_set():
+                    raise Stopped("the replay was stopped")
                 count = runner.run_batch({name: tag}, upto=upto)
                 behind.send()  # (a batch that raised sends nothing: the replay fails)
                 total += count
@@ -87,6 +114,8 @@ def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | No
             behind.flush()
         finally:
             behind.close()
+        if _halt is not None and _halt.is_set():
+            raise Stopped("the replay was stopped")
         if indexed:
             # Indexed here, while a slower projection's process may still be replaying
             # (the parent then catches up the tail, into indexed tables, and switches).
@@ -97,4 +126,4 @@ def replay_one(url: str, name: str, tag: str, batch_size: int, *, upto: int | No
         ledger.close()
 
 
-__all__ = ["PARALLEL_FROM", "bulk_in_processes", "replay_one"]
+__all__ = ["PARALLEL_FROM", "Stopped", "bulk_in_processes", "replay_one"]

@@ -95,7 +95,7 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
     ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger)
+    read_models = build_read_models(settings, ledger, rebuild_far_behind=True)
     settle_heap()
     try:
         read_models.runner.start()  # decides leading or following before it returns

@@ -24,7 +24,7 @@ from projections.events import LoggedEvent, data_of, decode
 from projections.grants import ENTITIES, HISTORY
 from projections.leader import leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
-from projections.runner import Progress, Runner, wait_until
+from projections.runner import REBUILD_FROM, Progress, Runner, wait_until
 from projections.state import StateQuery
 from projections.status import ensure_status_table, live_status
 
@@ -362,14 +362,18 @@ class ReadModelsImpl:
 
 def build_read_models(
     settings: Settings, ledger: Ledger, *, batch_size: int | None = None,
-    interval: float = 0.1, keep_answers: bool = False,
+    interval: float = 0.1, keep_answers: bool = False, rebuild_far_behind: bool = False,
 ) -> ReadModelsImpl:
     """The read side on the store of `settings` (memory:// → an in-memory SQLite);
-    `keep_answers` keeps current answers until the projections move on (a server)."""
+    `keep_answers` keeps current answers until the projections move on (a server);
+    `rebuild_far_behind`: the runner's thread rebuilds what is far behind the log
+    instead of catching it up (a server's, the projector's: projections/runner.py)."""
     db = Database(settings.database_url)
     runner = Runner(db, ledger, all_projections(), interval=interval,
                     **({"batch_size": batch_size} if batch_size else {}))
     runner.leadership = leadership_for(settings.database_url)
+    if rebuild_far_behind:
+        runner.rebuild_from = REBUILD_FROM
     runner.ensure_schema(warn=False)
     ensure_status_table(db)
     fill_lookups(db)

@@ -28,15 +28,39 @@ from projections.runner import Progress, Runner, create_tables, drop_tables, tra
 MAX_SHOWN = 20
 
 
+class RebuildBusy(RuntimeError):
+    """Another rebuild is running on the same store."""
+
+
 def rebuild(
-    runner: Runner, names: Sequence[str] | None = None, *, progress: Progress | None = None
+    runner: Runner, names: Sequence[str] | None = None, *, progress: Progress | None = None,
+    stop: threading.Event | None = None, alone: bool = False,
 ) -> tuple[int, float]:
-    """Replay `names` (default all) into new versions and switch; returns (events, seconds)."""
+    """Replay `names` (default all) into new versions and switch; returns (events, seconds).
+
+    One rebuild at a time per store (a PostgreSQL advisory lock, a file lock beside a
+    SQLite file; else RebuildBusy): two would write the same new version. `stop` set:
+    raises parallel.Stopped at the next batch, the live versions untouched and the new
+    ones dropped; `alone`: on PostgreSQL a single projection replays in a process of its
+    own too (`parallel.bulk_in_processes`; a server's runner: projections/runner.py)."""
     names = list(names or runner.projections)
     unknown = [n for n in names if n not in runner.projections]
     if unknown:
         raise ValueError(f"unknown projection {', '.join(unknown)}; "
                          f"known: {', '.join(runner.projections)}")
+    lock = lock_for(runner.db.url, "rebuild")
+    if not lock.hold():
+        raise RebuildBusy("another rebuild (`ledger replay`, or a server catching up a log "
+                          "far ahead of its projections) is running on this database; run "
+                          "it again once that one has finished")
+    try:
+        return _rebuild(runner, names, progress=progress, stop=stop, alone=alone)
+    finally:
+        lock.release()
+
+
+def _rebuild(runner: Runner, names: list[str], *, progress: Progress | None,
+             stop: threading.Event | None, alone: bool) -> tuple[int, float]:
     runner.ensure_schema()
     with runner.db.schema() as tx:
         live = runner.live_tags(tx)
@@ -47,24 +71,32 @@ def rebuild(
     head = runner.ledger.chained_recorder.chain_head()[0]
     started = time.perf_counter()
     indexed = False
-    bulk = parallel.bulk_in_processes(
-        runner, new, head=head,
-        progress=None if progress is None else (
-            lambda positions: progress(min(positions.values()), head)))
-    # The new versions start at the beginning, or where the processes left them.
-    total = bulk or 0
-    with batch_collections():  # (where no process replayed the bulk, this one does)
-        while True:
-            count = runner.run_batch(new, switch=indexed)
-            total += count
-            if progress is not None:
-                progress(total, head)
-            if count < runner.batch_size and not indexed:  # near the head: index, switch
-                if bulk is None:  # (each bulk process indexed its projection's tables)
-                    index(runner, new)
-                indexed = True
-            elif count == 0 and indexed:
-                break
+    try:
+        bulk = parallel.bulk_in_processes(
+            runner, new, head=head, alone=alone, stop=stop,
+            progress=None if progress is None else (
+                lambda positions: progress(min(positions.values()), head)))
+        # The new versions start at the beginning, or where the processes left them.
+        total = bulk or 0
+        with batch_collections():  # (where no process replayed the bulk, this one does)
+            while True:
+                if stop is not None and stop.is_set():
+                    raise parallel.Stopped("the replay was stopped")
+                count = runner.run_batch(new, switch=indexed)
+                total += count
+                if progress is not None:
+                    progress(total, head)
+                if count < runner.batch_size and not indexed:  # near the head: index, switch
+                    if bulk is None:  # (each bulk process indexed its projection's tables)
+                        index(runner, new)
+                    indexed = True
+                elif count == 0 and indexed:
+                    break
+    except parallel.Stopped:
+        with runner.db.schema() as tx:  # (not switched: the batch that switches returns 0)
+            for name, tag in new.items():
+                drop_tables(tx, runner.projections[name], tag)
+        raise
     seconds = time.perf_counter() - started
     for name in names:
         # all but the new version, and the one before it (readers may still be in it)

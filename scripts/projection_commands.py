@@ -25,7 +25,7 @@ from ledger.persistence.chain import ChainReport
 from ledger.persistence.snapshots import audit_snapshots
 from projections import ReadModelsImpl, build_read_models
 from projections.base import is_digits
-from projections.rebuild import VerifyBusy, exclusive_verify
+from projections.rebuild import RebuildBusy, VerifyBusy, exclusive_verify
 from scripts.configuration import load_settings
 from scripts.store import removed_on_failure, require_ledger
 
@@ -63,6 +63,10 @@ def replay(
                 projection, progress=lambda done, _: bar.update(task, completed=done))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--projection") from None
+        except RebuildBusy as exc:
+            bar.stop()
+            typer.echo(f"replay: {exc}", err=True)
+            raise typer.Exit(BUSY) from None
         bar.update(task, completed=head or 1)
     rate = events / seconds if seconds else 0.0
     typer.echo(f"replayed {events} events in {seconds:.2f} s ({rate:,.0f} events/s)")

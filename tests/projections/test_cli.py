@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Settings, build_ledger
+from projections.leader import lock_for
 from scripts.cli import app
 from scripts.exports.german import euro
 from tests.projections.helpers import run_story
@@ -31,6 +32,19 @@ def test_replay_prints_events_per_second(story_db):
     assert result.exit_code == 0, result.output
     assert f"replayed {ledger.head()[0]} events" in result.output
     assert "events/s" in result.output
+
+
+def test_replay_while_another_runs_says_so_and_exits_busy(story_db, sqlite_url: str):
+    other = lock_for(sqlite_url, "rebuild")  # as another `ledger replay` holds it
+    assert other.hold()
+    try:
+        result = CliRunner().invoke(app, ["replay"])
+    finally:
+        other.release()
+
+    assert result.exit_code == 75, result.output
+    assert "another rebuild" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_verify_passes_then_fails_on_a_wrong_digest(story_db):
