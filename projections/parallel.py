@@ -12,6 +12,7 @@ they replay in this process.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -28,16 +29,18 @@ class Stopped(RuntimeError):
     """The replay was asked to stop (`bulk_in_processes`' `stop`) before it was done."""
 
 
-def _child(halt: Event) -> None:  # each child's initializer (an Event is inherited)
+def _child(halt: Event, nice: int) -> None:  # each child's initializer (Events inherit)
     global _halt  # noqa: PLW0603  # the one per-process setting its tasks look at
     _halt = halt
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
 
 
 def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
                       upto: dict[str, int] | None = None,
                       progress: Callable[[dict[str, int]], None] | None = None,
                       indexed: bool = True, alone: bool = False,
-                      stop: threading.Event | None = None) -> int | None:
+                      stop: threading.Event | None = None, nice: int = 0) -> int | None:
     """Replays each of `new` (projection → tag) in its own process, up to about the head
     or, for a name in `upto`, up to that position; returns the events read (the most of
     any), or None where it does not apply. `progress` gets every projection's position
@@ -46,14 +49,16 @@ def bulk_in_processes(runner: Runner, new: dict[str, str], *, head: int,
     too (else it replays in the caller's process, which saves starting one).
 
     `stop` set: the processes stop after their current batch (or index build) and this
-    raises Stopped; their tables stay as far as they got."""
+    raises Stopped; their tables stay as far as they got. `nice`: added to the processes'
+    niceness (a server's rebuild: its requests first; their PostgreSQL backends keep
+    theirs)."""
     if runner.db.dialect != "postgresql" or len(new) < (1 if alone else 2) or (
             head < PARALLEL_FROM):
         return None
     context = multiprocessing.get_context("spawn")  # no threads or pools inherited
     halt = context.Event()
     with ProcessPoolExecutor(max_workers=len(new), mp_context=context,
-                             initializer=_child, initargs=(halt,)) as pool:
+                             initializer=_child, initargs=(halt, nice)) as pool:
         futures = [pool.submit(replay_one, runner.db.url, name, tag, runner.batch_size,
                                upto=(upto or {}).get(name), indexed=indexed)
                    for name, tag in new.items()]

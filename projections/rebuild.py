@@ -34,7 +34,7 @@ class RebuildBusy(RuntimeError):
 
 def rebuild(
     runner: Runner, names: Sequence[str] | None = None, *, progress: Progress | None = None,
-    stop: threading.Event | None = None, alone: bool = False,
+    stop: threading.Event | None = None, alone: bool = False, nice: int = 0,
 ) -> tuple[int, float]:
     """Replay `names` (default all) into new versions and switch; returns (events, seconds).
 
@@ -42,7 +42,8 @@ def rebuild(
     SQLite file; else RebuildBusy): two would write the same new version. `stop` set:
     raises parallel.Stopped at the next batch, the live versions untouched and the new
     ones dropped; `alone`: on PostgreSQL a single projection replays in a process of its
-    own too (`parallel.bulk_in_processes`; a server's runner: projections/runner.py)."""
+    own too (`parallel.bulk_in_processes`; a server's runner: projections/runner.py);
+    `nice`: the processes' added niceness."""
     names = list(names or runner.projections)
     unknown = [n for n in names if n not in runner.projections]
     if unknown:
@@ -54,13 +55,13 @@ def rebuild(
                           "far ahead of its projections) is running on this database; run "
                           "it again once that one has finished")
     try:
-        return _rebuild(runner, names, progress=progress, stop=stop, alone=alone)
+        return _rebuild(runner, names, progress=progress, stop=stop, alone=alone, nice=nice)
     finally:
         lock.release()
 
 
 def _rebuild(runner: Runner, names: list[str], *, progress: Progress | None,
-             stop: threading.Event | None, alone: bool) -> tuple[int, float]:
+             stop: threading.Event | None, alone: bool, nice: int) -> tuple[int, float]:
     runner.ensure_schema()
     with runner.db.schema() as tx:
         live = runner.live_tags(tx)
@@ -73,7 +74,7 @@ def _rebuild(runner: Runner, names: list[str], *, progress: Progress | None,
     indexed = False
     try:
         bulk = parallel.bulk_in_processes(
-            runner, new, head=head, alone=alone, stop=stop,
+            runner, new, head=head, alone=alone, stop=stop, nice=nice,
             progress=None if progress is None else (
                 lambda positions: progress(min(positions.values()), head)))
         # The new versions start at the beginning, or where the processes left them.

@@ -36,6 +36,7 @@ BATCH_SIZE = 5000
 # server's interpreter (docs/projections.md).
 REBUILD_FROM = 200_000
 REBUILD_PAUSE = 600.0  # seconds without a rebuild after one failed (or another ran)
+REBUILD_NICE = 10  # the rebuild's processes yield the CPU to the server's requests
 Progress = Callable[[int, int], None]  # (events done in this call, chain head position)
 
 
@@ -278,7 +279,7 @@ class Runner:
 
         try:
             events, seconds = rebuild(self, names, stop=self._stop, alone=True,
-                                      progress=progress)
+                                      progress=progress, nice=REBUILD_NICE)
         except parallel.Stopped:
             log.info("projections_rebuild_stopped", projections=names)
             return True

@@ -4,7 +4,10 @@ the server stops, leaving the live versions as they were; one rebuild at a time.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -183,3 +186,10 @@ def test_a_stop_reaches_the_processes_before_their_next_batch(
     finally:
         read_models.close()
         ledger.close()
+
+
+def test_the_processes_run_at_the_niceness_asked() -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=parallel._child,
+                             initargs=(context.Event(), 3)) as pool:
+        assert pool.submit(os.nice, 0).result() == min(os.nice(0) + 3, 19)
