@@ -75,7 +75,7 @@ class Runner:
         # Far behind (`far_behind`), the thread rebuilds in processes instead of
         # catching up here; None: never (a CLI command's runner, a test's).
         self.rebuild_from: int | None = None
-        self.rebuilding: dict[str, int] | None = None  # projection → position, meanwhile
+        self.rebuilding: list[str] | None = None  # the projections it rebuilds, meanwhile
         self._look_far = True  # whether the next step first looks how far behind it is
         self._rebuild_after = 0.0  # (monotonic) no rebuild before: the last one failed
         # What the projections write through instead of the batch's transaction (a
@@ -272,14 +272,10 @@ class Runner:
         log.info("projections_rebuilding", projections=names, head=head,
                  positions=self.positions(),
                  why="far behind the log: replayed in processes, then switched")
-        self.rebuilding = dict.fromkeys(names, 0)
-
-        def progress(done: int, total: int) -> None:
-            self.rebuilding = dict.fromkeys(names, done)
-
+        self.rebuilding = names
         try:
             events, seconds = rebuild(self, names, stop=self._stop, alone=True,
-                                      progress=progress, nice=REBUILD_NICE)
+                                      nice=REBUILD_NICE)
         except parallel.Stopped:
             log.info("projections_rebuild_stopped", projections=names)
             return True
