@@ -24,3 +24,21 @@ def models(sql_database_url: str) -> Iterator[Models]:
         kept.close()
         plain.close()
         ledger.close()
+
+
+@pytest.fixture
+def bulks(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """What each `parallel.bulk_in_processes` call returned (None: it did not apply, the
+    replay ran in the caller's process), with processes from any log size on."""
+    from projections import parallel
+
+    returned: list[int | None] = []
+    real_bulk = parallel.bulk_in_processes
+
+    def noted(*args: object, **kwargs: object) -> int | None:
+        returned.append(real_bulk(*args, **kwargs))  # type: ignore[arg-type]
+        return returned[-1]
+
+    monkeypatch.setattr(parallel, "bulk_in_processes", noted)
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    return returned

@@ -138,20 +138,29 @@ def run_story(ledger: Ledger, read_models: ReadModelsImpl | None = None) -> Stor
 
 
 @contextmanager
+def story_behind(database_url: str, *, batch_size: int = 10, rebuild_far_behind: bool = False
+                 ) -> Iterator[tuple[Ledger, ReadModelsImpl, Story]]:
+    """A ledger with the story written and read models that have projected none of it, in
+    batches of `batch_size` events; `rebuild_far_behind` as `build_read_models`'."""
+    settings = Settings(database_url=database_url)
+    ledger = build_ledger(settings)
+    read_models = build_read_models(settings, ledger, batch_size=batch_size,
+                                    rebuild_far_behind=rebuild_far_behind)
+    try:
+        yield ledger, read_models, run_story(ledger)
+    finally:
+        read_models.close()
+        ledger.close()
+
+
+@contextmanager
 def caught_up_story(database_url: str, *, batch_size: int = 10
                     ) -> Iterator[tuple[Ledger, ReadModelsImpl, Story]]:
     """A ledger with the story written and read models caught up with it, in batches of
     `batch_size` events (small: a rebuild of the story then takes many batches)."""
-    settings = Settings(database_url=database_url)
-    ledger = build_ledger(settings)
-    read_models = build_read_models(settings, ledger, batch_size=batch_size)
-    try:
-        story = run_story(ledger)
+    with story_behind(database_url, batch_size=batch_size) as (ledger, read_models, story):
         read_models.catch_up()
         yield ledger, read_models, story
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def _snapshot(read_models: ReadModelsImpl, story: Story) -> dict[str, Any]:

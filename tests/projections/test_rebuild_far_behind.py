@@ -11,12 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from ledger import Settings, build_ledger
-from projections import build_read_models, parallel
+from projections import parallel
 from projections.leader import lock_for
 from projections.rebuild import RebuildBusy
 from projections.runner import create_tables, tracking, wait_until
-from tests.projections.helpers import run_story
+from tests.projections.helpers import story_behind
 
 
 def _tags(read_models) -> set[tuple[str, str]]:  # every version that has a tracking row
@@ -26,23 +25,11 @@ def _tags(read_models) -> set[tuple[str, str]]:  # every version that has a trac
 
 
 def test_a_runner_far_behind_rebuilds_in_processes_and_switches(
-        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
-    bulks: list[int | None] = []
-    real_bulk = parallel.bulk_in_processes
-
-    def noted(*args: object, **kwargs: object) -> int | None:
-        bulks.append(real_bulk(*args, **kwargs))  # type: ignore[arg-type]
-        return bulks[-1]
-
-    monkeypatch.setattr(parallel, "bulk_in_processes", noted)
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    story = run_story(ledger)  # written before any projection ran: all of it behind
-    read_models = build_read_models(settings, ledger, batch_size=10, rebuild_far_behind=True)
-    read_models.runner.rebuild_from = 1
-    head = ledger.head()[0]
-    try:
+        postgres_url: str, bulks: list[int | None]) -> None:
+    # the story is written before any projection ran: all of it behind
+    with story_behind(postgres_url, rebuild_far_behind=True) as (ledger, read_models, story):
+        read_models.runner.rebuild_from = 1
+        head = ledger.head()[0]
         read_models.start()
         assert wait_until(lambda: read_models.positions() == {"audit": head, "grants": head},
                           timeout=120)
@@ -56,40 +43,27 @@ def test_a_runner_far_behind_rebuilds_in_processes_and_switches(
         assert totals["position"] == head
         report = read_models.verify()  # the live tables equal a fresh replay
         assert report.ok, report.differences
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def test_a_runner_near_the_head_catches_up_in_batches(postgres_url: str) -> None:
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger, batch_size=10, rebuild_far_behind=True)
-    head = ledger.head()[0]
-    try:
+    with story_behind(postgres_url, rebuild_far_behind=True) as (ledger, read_models, _):
+        head = ledger.head()[0]
         # the default threshold: far more events than the story has
         assert read_models.runner.far_behind() == ([], head)
         read_models.runner.rebuild_from = 1
         assert read_models.runner.far_behind() == (["audit", "grants"], head)
         read_models.catch_up()
         assert read_models.runner.far_behind() == ([], head)  # nothing behind
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def test_a_stopped_rebuild_leaves_the_live_versions_and_no_new_tables(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger, batch_size=1, rebuild_far_behind=True)
-    runner = read_models.runner
-    runner.rebuild_from = 1
-    head = ledger.head()[0]
-    try:
+    with story_behind(postgres_url, batch_size=1,
+                      rebuild_far_behind=True) as (ledger, read_models, _):
+        runner = read_models.runner
+        runner.rebuild_from = 1
+        head = ledger.head()[0]
         runner.start()
         thread = runner._thread
         assert thread is not None
@@ -106,69 +80,50 @@ def test_a_stopped_rebuild_leaves_the_live_versions_and_no_new_tables(
                           timeout=120)
         with read_models.db.read() as tx:
             assert runner.live_tags(tx) == {"audit": "v2", "grants": "v2"}
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def test_one_rebuild_at_a_time(sql_database_url: str) -> None:
-    settings = Settings(database_url=sql_database_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger, batch_size=50)
     other = lock_for(sql_database_url, "rebuild")  # as another process's rebuild holds it
-    try:
-        assert other.hold()
-        with pytest.raises(RebuildBusy, match="another rebuild"):
-            read_models.replay()
-        other.release()
-        events, _ = read_models.replay()
+    with story_behind(sql_database_url, batch_size=50) as (ledger, read_models, _):
+        try:
+            assert other.hold()
+            with pytest.raises(RebuildBusy, match="another rebuild"):
+                read_models.replay()
+            other.release()
+            events, _ = read_models.replay()
 
-        assert events == ledger.head()[0]
-        with read_models.db.read() as tx:
-            assert read_models.runner.live_tags(tx) == {"audit": "v2", "grants": "v2"}
-    finally:
-        other.release()
-        read_models.close()
-        ledger.close()
+            assert events == ledger.head()[0]
+            with read_models.db.read() as tx:
+                assert read_models.runner.live_tags(tx) == {"audit": "v2", "grants": "v2"}
+        finally:
+            other.release()
 
 
-def test_a_busy_rebuild_leaves_the_runner_to_its_batches(
-        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger, batch_size=10, rebuild_far_behind=True)
-    read_models.runner.rebuild_from = 1
+def test_a_busy_rebuild_leaves_the_runner_to_its_batches(postgres_url: str) -> None:
     other = lock_for(postgres_url, "rebuild")
-    head = ledger.head()[0]
-    try:
-        assert other.hold()
-        read_models.start()
-        assert wait_until(lambda: read_models.positions() == {"audit": head, "grants": head},
-                          timeout=120)
-        with read_models.db.read() as tx:
-            assert read_models.runner.live_tags(tx) == {"audit": "v1", "grants": "v1"}
-    finally:
-        other.release()
-        read_models.close()
-        ledger.close()
-
-
+    with story_behind(postgres_url, rebuild_far_behind=True) as (ledger, read_models, _):
+        read_models.runner.rebuild_from = 1
+        head = ledger.head()[0]
+        try:
+            assert other.hold()
+            read_models.start()
+            assert wait_until(
+                lambda: read_models.positions() == {"audit": head, "grants": head},
+                timeout=120)
+            with read_models.db.read() as tx:
+                assert read_models.runner.live_tags(tx) == {"audit": "v1", "grants": "v1"}
+        finally:
+            other.release()
 
 
 def test_a_stop_reaches_the_processes_before_their_next_batch(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
-    settings = Settings(database_url=postgres_url)
-    ledger = build_ledger(settings)
-    run_story(ledger)
-    read_models = build_read_models(settings, ledger, batch_size=5)
-    runner = read_models.runner
-    new = {"audit": "v7", "grants": "v7"}
-    stop = threading.Event()
-    stop.set()  # (before the processes have started: none of them replays a batch)
-    try:
+    with story_behind(postgres_url, batch_size=5) as (ledger, read_models, _):
+        runner = read_models.runner
+        new = {"audit": "v7", "grants": "v7"}
+        stop = threading.Event()
+        stop.set()  # (before the processes have started: none of them replays a batch)
         with read_models.db.schema() as tx:
             for name, tag in new.items():
                 create_tables(tx, runner.projections[name], tag, indexes=False)
@@ -183,9 +138,6 @@ def test_a_stop_reaches_the_processes_before_their_next_batch(
         with read_models.db.read() as tx:
             assert {name: tracking(tx, name, tag) for name, tag in new.items()} == {
                 "audit": ledger.head()[0], "grants": ledger.head()[0]}
-    finally:
-        read_models.close()
-        ledger.close()
 
 
 def test_the_processes_run_at_the_niceness_asked() -> None:

@@ -177,21 +177,11 @@ def test_a_rebuild_in_processes_comes_out_identical(postgres_url: str,
 
 
 def test_verify_replays_in_processes_and_still_finds_a_tampered_row(
-        postgres_url: str, monkeypatch: pytest.MonkeyPatch):
+        postgres_url: str, bulks: list[int | None]):
     """From `PARALLEL_FROM` events, verify's fresh replays run in processes of their own
     (each up to the live position, without secondary indexes); the comparison is the same."""
-    from projections import parallel
     from projections.rebuild import verify
 
-    bulks: list[int | None] = []
-    real_bulk = parallel.bulk_in_processes
-
-    def noted(*args: object, **kwargs: object) -> int | None:
-        bulks.append(real_bulk(*args, **kwargs))  # type: ignore[arg-type]
-        return bulks[-1]
-
-    monkeypatch.setattr(parallel, "bulk_in_processes", noted)
-    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
     with caught_up_story(postgres_url) as (ledger, read_models, _):
         head = ledger.head()[0]
         seen: dict[str, int] = {}
