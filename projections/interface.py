@@ -60,10 +60,19 @@ class ReadModels(Protocol):
         ...
 
     # -- current state -----------------------------------------------------------
-    def application(self, application_id: str, *, at: int | None = None) -> Json:
+    def application(self, application_id: str, *, at: int | None = None,
+                    effective_on: date | None = None) -> Json:
         """application_id, phase_id, programme_id, recipient_id, status, requested,
         awarded, paid, repaid, released, outstanding, measures, drawdowns
-        [{drawdown_id, amount, status, requested_on, paid_on}], position."""
+        [{drawdown_id, amount, status, requested_on, paid_on}], position. With
+        `effective_on`, as its events effective on or before that date left it and its
+        money from their legs (plus `effective_on`); not submitted by then: NotFound."""
+        ...
+
+    def applications_on(self, application_ids: Sequence[str], *, effective_on: date,
+                        at: int | None = None) -> dict[str, Json]:
+        """`application(id, effective_on=...)` for each of `application_ids` at once;
+        those not submitted by then (or unknown) are left out."""
         ...
 
     def applications(

@@ -185,7 +185,17 @@ class ReadModelsImpl:
     # -- current state --------------------------------------------------------------
 
     @kept("grants", seeks=True)
-    def application(self, application_id: str, *, at: int | None = None) -> Json:
+    def application(self, application_id: str, *, at: int | None = None,
+                    effective_on: date | None = None) -> Json:
+        if effective_on is not None:
+            with self._state(at, effective_on) as q:
+                found = state.applications_on(q, [application_id], self._events_at)
+                if application_id not in found:
+                    q.require("application", application_id)  # unknown: its own 404
+                    raise NotFound(f"application {application_id} was not submitted by "
+                                   f"{q.on}{q.then()}")
+                return {**state.application_json(found[application_id], q.at),
+                        "effective_on": q.on}
         view = self.answers.view("grants") if self.answers is not None else None
         if at is None and view is not None:
             # One statement (one snapshot): the version's position and the state there;
@@ -200,6 +210,16 @@ class ReadModelsImpl:
                 return state.application_json(orjson.loads(found), position)
         with self._state(at, seeks=True) as q:
             return state.application_json(q.require("application", application_id), q.at)
+
+    def applications_on(self, application_ids: Sequence[str], *, effective_on: date,
+                        at: int | None = None) -> dict[str, Json]:
+        """The applications of `application_ids` as of `at` by business date, each as
+        `application` answers it with `effective_on`; one not submitted by then (or
+        unknown) is left out. For a page of a list (the dashboard's phase page)."""
+        with self._state(at, effective_on) as q:
+            return {application_id: {**state.application_json(s, q.at), "effective_on": q.on}
+                    for application_id, s in state.applications_on(
+                        q, application_ids, self._events_at).items()}
 
     @kept("grants")
     def applications(

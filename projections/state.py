@@ -15,7 +15,7 @@ import orjson
 
 from ledger.errors import NotFound
 from projections import lookups
-from projections.db import Tx
+from projections.db import Tx, any_of, chunks
 from projections.entities import HANDLERS, Entity
 from projections.events import LoggedEvent, eur
 from projections.grants import ENTITIES, ENTRIES, HISTORY
@@ -288,16 +288,15 @@ def recipient_statement(q: StateQuery, recipient_id: str, *,
     if q.on is not None:
         if read_events is None:
             raise ValueError("a statement by business date needs to read the log")
-        dated = _states_on(q, read_events, recipient_id)
+        dated = _dated(q, _states_on(q, read_events, recipient_id=recipient_id))
     for now in q.many("application", recipient_id=recipient_id):
         s = now if q.on is None else dated.get(now["application_id"])
         if s is None:
             continue  # submitted after that business date
-        money = _money_on(q, s["application_id"]) if q.on is not None else s
-        figures = {"requested": s["requested"], "awarded": money["awarded"],
-                   "paid": money["paid"], "repaid": money["repaid"],
-                   "net_paid": money["paid"] - money["repaid"],
-                   "balance": money["awarded"] - money["released"] - money["paid"]}
+        figures = {"requested": s["requested"], "awarded": s["awarded"],
+                   "paid": s["paid"], "repaid": s["repaid"],
+                   "net_paid": s["paid"] - s["repaid"],
+                   "balance": s["awarded"] - s["released"] - s["paid"]}
         for name, value in figures.items():
             # `requested` totals the applications not withdrawn, as a phase's does (SPEC §5)
             if name != "requested" or s["status"] != "withdrawn":
@@ -310,17 +309,50 @@ def recipient_statement(q: StateQuery, recipient_id: str, *,
             **({"effective_on": q.on} if q.on is not None else {})}
 
 
-def _states_on(q: StateQuery, read_events: EventReader, recipient_id: str) -> dict[str, Json]:
-    """The recipient's applications as their events effective on or before `q.on` (and
-    recorded at or before `q.at`) leave them: those events folded in the order they were
-    recorded, as the figures by business date count them — not a state recorded after
-    them, which may hold changes dated later (a revocation dated after the date, seen
-    through a repayment dated before it and recorded after). An application submitted
-    after the date is not among them. One read of the history and one of the log for
-    all of them."""
-    rows = q.tx.execute(
-        f"SELECT entity_id, position FROM {HISTORY.name(q.tag)} WHERE kind = 'application' "
-        "AND recipient_id = ? AND position <= ?", (recipient_id, q.at))
+def applications_on(q: StateQuery, application_ids: Sequence[str],
+                    read_events: EventReader) -> dict[str, Json]:
+    """The states of `application_ids` by business date (`q.on`): each as its events
+    effective on or before it (and recorded at or before `q.at`) left it, its money
+    (`awarded`, `released`, `paid`, `repaid`) from those events' legs, as the recipient
+    statement by date counts it. An application submitted after the date, or unknown,
+    is not among them. Two reads of the read model and one of the log for as many as one
+    statement takes (`values_per_statement`: 500 on SQLite)."""
+    if q.on is None:
+        raise ValueError("applications_on needs a business date")
+    found: dict[str, Json] = {}
+    for chunk in chunks(q.tx, set(application_ids)):
+        found.update(_dated(q, _states_on(q, read_events, application_ids=chunk)))
+    return found
+
+
+def _dated(q: StateQuery, states: dict[str, Json]) -> dict[str, Json]:
+    """`states` (folded by business date) with their money from the legs by then."""
+    money = _money_on(q, list(states))
+    none = {"awarded": 0, "released": 0, "paid": 0, "repaid": 0}
+    return {application_id: {**s, **money.get(application_id, none)}
+            for application_id, s in states.items()}
+
+
+def _states_on(q: StateQuery, read_events: EventReader, *, recipient_id: str | None = None,
+               application_ids: Sequence[str] = ()) -> dict[str, Json]:
+    """The applications of a recipient (or those of `application_ids`) as their events
+    effective on or before `q.on` (and recorded at or before `q.at`) leave them: those
+    events folded in the order they were recorded, as the figures by business date count
+    them — not a state recorded after them, which may hold changes dated later (a
+    revocation dated after the date, seen through a repayment dated before it and
+    recorded after). An application submitted after the date is not among them. One
+    read of the history and one of the log for all of them."""
+    if recipient_id is not None:
+        rows = q.tx.execute(
+            f"SELECT entity_id, position FROM {HISTORY.name(q.tag)} WHERE kind = "
+            "'application' AND recipient_id = ? AND position <= ?", (recipient_id, q.at))
+    elif application_ids:
+        among, params = any_of(q.tx, "entity_id", application_ids)
+        rows = q.tx.execute(
+            f"SELECT entity_id, position FROM {HISTORY.name(q.tag)} WHERE kind = "
+            f"'application' AND {among} AND position <= ?", (*params, q.at))
+    else:
+        return {}
     of = {int(position): str(entity_id) for entity_id, position in rows}
     entities: dict[str, Entity] = {}
     for e in read_events(sorted(of)):
@@ -335,13 +367,21 @@ def _states_on(q: StateQuery, read_events: EventReader, recipient_id: str) -> di
     return {application_id: entity.state for application_id, entity in entities.items()}
 
 
-def _money_on(q: StateQuery, application_id: str) -> dict[str, int]:
-    """An application's money from its legs effective on or before `q.on` (few legs)."""
-    rows = q.tx.execute(
-        f"SELECT account_kind, cls, SUM(amount) FROM {ENTRIES.name(q.tag)} "
-        "WHERE application_id = ? AND effective_date <= ? AND position <= ? "
-        "GROUP BY account_kind, cls", (application_id, q.on, q.at))
-    sums = {(str(kind), str(cls)): int(total) for kind, cls, total in rows}
-    return {"awarded": -sums.get(("phase", "award"), 0),
-            "released": sums.get(("phase", "release"), 0),
-            "paid": sums.get(("paid", "paid"), 0), "repaid": -sums.get(("paid", "repay"), 0)}
+def _money_on(q: StateQuery, application_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Applications' money from their legs effective on or before `q.on` (few legs each;
+    the index on application_id, effective_date)."""
+    sums: dict[str, dict[tuple[str, str], int]] = {}
+    for chunk in chunks(q.tx, set(application_ids)):
+        among, params = any_of(q.tx, "application_id", chunk)
+        rows = q.tx.execute(
+            f"SELECT application_id, account_kind, cls, SUM(amount) "
+            f"FROM {ENTRIES.name(q.tag)} WHERE {among} AND effective_date <= ? "
+            "AND position <= ? GROUP BY application_id, account_kind, cls",
+            (*params, q.on, q.at))
+        for application_id, kind, cls, total in rows:
+            sums.setdefault(str(application_id), {})[(str(kind), str(cls))] = int(total)
+    return {application_id: {"awarded": -of.get(("phase", "award"), 0),
+                             "released": of.get(("phase", "release"), 0),
+                             "paid": of.get(("paid", "paid"), 0),
+                             "repaid": -of.get(("paid", "repay"), 0)}
+            for application_id, of in sums.items()}

@@ -14,6 +14,7 @@ from api.deps import (
     AtPosition,
     ClerkActor,
     Cursor,
+    EffectiveOn,
     LedgerDep,
     Limit,
     ReadModelsDep,
@@ -127,10 +128,14 @@ async def list_applications(
 
 @router.get("/{application_id}", response_model=ApplicationPublic, dependencies=[AnyRole])
 async def get_application(
-    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request
+    *, application_id: ApplicationId, read: ReadModelsDep, at: AtPosition, request: Request,
+    effective_on: EffectiveOn,
 ) -> Response:
+    """With `effective_on`: the application as its events effective on or before that
+    date left it — status, drawdowns, money from their legs — (404 when it was not
+    submitted by then)."""
     return await answer(request, read, ApplicationPublic, read.application, application_id,
-                        at=at, by_template=True)
+                        at=at, effective_on=effective_on, by_template=True)
 
 
 @router.get("/{application_id}/history", response_model=Page, dependencies=[AnyRole],

@@ -68,6 +68,8 @@ def phase(view: View, read: ReadModels, phase_id: str, *, search: str | None,
     ph = view.read(read.phase, phase_id)
     totals = view.read(read.phase_totals, phase_id)
     apps = _applications(view, read, phase_id, search=search, cursor=cursor)
+    if view.effective_on is not None:
+        apps = {**apps, "items": _rows_by_business_date(view, read, apps["items"])}
     names = {}
     for item in apps["items"]:
         rid = item["recipient_id"]
@@ -107,6 +109,22 @@ def _applications(view: View, read: ReadModels, phase_id: str, *, search: str | 
     return found
 
 
+DATED = ("status", "requested", "awarded", "released", "paid", "repaid", "net_paid",
+         "outstanding")
+
+
+def _rows_by_business_date(view: View, read: ReadModels, items: list[Json]) -> list[Json]:
+    """A page of applications with each one's status and money by the view's business
+    date (their events effective by then, their money from those events' legs: one
+    read for the page); those not yet submitted by then are left out (the page may show
+    fewer, and its pager still leads on)."""
+    assert view.effective_on is not None
+    dated = read.applications_on([item["application_id"] for item in items], at=view.at,
+                                 effective_on=view.effective_on)
+    return [{**item, **{name: dated[item["application_id"]][name] for name in DATED}}
+            for item in items if item["application_id"] in dated]
+
+
 def _name(view: View, read: ReadModels, recipient_id: str) -> str:
     try:
         return str(view.read(read.recipient, recipient_id).get("name", recipient_id))
@@ -116,7 +134,7 @@ def _name(view: View, read: ReadModels, recipient_id: str) -> str:
 
 def application(view: View, read: ReadModels, application_id: str, *,
                 cursor: str | None, repayments_cursor: str | None = None) -> Json:
-    app = view.read(read.application, application_id)
+    app = read.application(application_id, at=view.at)  # (by date below: it may not exist)
     if view.effective_on is not None:
         app = _by_business_date(view, read, app)
     history = view.read(read.application_history, application_id, cursor=cursor, limit=100)
@@ -141,24 +159,18 @@ def _repayments(view: View, read: ReadModels, application_id: str, *,
 
 
 def _by_business_date(view: View, read: ReadModels, app: Json) -> Json:
-    """The application's status and money by the view's business date, from the
-    recipient's statement (the read side's one answer by date for an application: its
-    events effective by then folded, its money from their legs); not yet submitted by
-    then, it had no money (`submitted_by_then` False)."""
-    statement = view.read(read.recipient_statement, app["recipient_id"])
-    row = next((r for r in statement["applications"]
-                if r["application_id"] == app["application_id"]), None)
-    if row is None:
+    """The application by the view's business date: its status, drawdowns and money as
+    its events effective by then left them (`ReadModels.application` with
+    `effective_on`); not yet submitted by then, it had no money and no drawdowns
+    (`submitted_by_then` False)."""
+    assert view.effective_on is not None
+    dated = read.applications_on([app["application_id"]], at=view.at,
+                                 effective_on=view.effective_on).get(app["application_id"])
+    if dated is None:
         zero = eur(0)
-        return {**app, **dict.fromkeys(("requested", "awarded", "released", "paid", "repaid",
-                                        "net_paid", "outstanding"), zero),
-                "status": None, "submitted_by_then": False}
-    # balance = awarded − released − paid (projections/state.py), as `outstanding` is
-    released = cents(row["awarded"]) - cents(row["paid"]) - cents(row["balance"])
-    return {**app, "status": row["status"], "requested": row["requested"],
-            "awarded": row["awarded"], "released": eur(released), "paid": row["paid"],
-            "repaid": row["repaid"], "net_paid": row["net_paid"],
-            "outstanding": row["balance"], "submitted_by_then": True}
+        return {**app, **dict.fromkeys(DATED, zero), "drawdowns": [], "status": None,
+                "submitted_by_then": False}
+    return {**dated, "submitted_by_then": True}
 
 
 def entries(view: View, read: ReadModels, *, phase_id: str | None = None,

@@ -55,10 +55,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "as_of_position": ("oder Log-Position", "or log position"),
     "effective_on": ("Stichtag (Buchungsdatum bis)", "Business date up to"),
     "effective_on_pending": ("Stichtag wird noch nicht unterstützt", "not supported yet"),
-    "cut_off_ignored": ("Stichtag wird noch nicht unterstützt: diese Beträge und Status sind "
-                        "der erfasste Stand, ohne Stichtag",
-                        "Business date not supported yet: these amounts and statuses are as "
-                        "recorded, without the business date"),
+    "applications_by_business_date": (
+        "Status und Beträge zu diesem Datum; später eingereichte Anträge fehlen, eine Seite "
+        "kann daher weniger Zeilen zeigen",
+        "status and amounts by that date; applications submitted later are left out, so a "
+        "page may show fewer rows"),
     "by_business_date": ("Stand zum Stichtag", "As of the business date"),
     "not_submitted_by_then": ("Zum Stichtag noch nicht eingereicht",
                               "Not yet submitted by the business date"),

@@ -37,7 +37,7 @@ def test_kept_answers_are_what_the_response_model_makes_of_them(client: TestClie
          lambda: read.accounts(setup.programme_id, at=None, cursor=None, limit=100,
                                effective_on=None)),
         (f"/applications/{application_id}", ApplicationPublic,
-         lambda: read.application(application_id, at=None)),
+         lambda: read.application(application_id, at=None, effective_on=None)),
         (f"/phases/{setup.phase_id}/totals/awarded/entries", Page,
          lambda: read.phase_entries(setup.phase_id, "awarded", cursor=None, limit=100,
                                     at=None, effective_on=None)),

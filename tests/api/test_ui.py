@@ -252,25 +252,56 @@ def test_an_application_page_shows_its_money_by_the_business_date(client: TestCl
     assert 'data-figure="awarded">€0.00<' in march.text and "Submitted" in march.text
     assert "Zum Stichtag noch nicht eingereicht" in february.text
     assert 'data-figure="requested">0,00\u00a0€<' in february.text
-    # the drawdowns' statuses are as recorded: the page says so beside them
-    assert 'data-testid="cut-off-ignored"' in june.text
-    assert 'data-testid="cut-off-ignored"' not in today.text
+    # the drawdowns as of the date: requested 1 May, paid 15 May
+    assert 'data-testid="drawdowns-by-business-date"' in june.text
+    assert 'data-testid="drawdowns-by-business-date"' not in today.text
+    assert _drawdown_statuses(june.text) == ["paid"]
+    assert _drawdown_statuses(client.get(page, params={"effective_on": "2020-05-10"}).text) \
+        == ["requested"]
+    assert _drawdown_statuses(march.text) == []
 
 
-def test_a_phase_page_says_its_applications_table_ignores_the_business_date(
+def test_a_phase_page_shows_its_applications_by_the_business_date(
         client: TestClient) -> None:
-    phase_id, _ = _granted_with_money(client)
+    """Each row's status and money as of the date; an application submitted later is not
+    listed (submitted 1 March, approved 1 April, 10,000 paid 15 May)."""
+    phase_id, application_id = _granted_with_money(client)
     signed_in(client)
+    page = f"/ui/phases/{phase_id}"
 
-    dated = client.get(f"/ui/phases/{phase_id}", params={"effective_on": "2020-03-15"})
-    english = client.get(f"/ui/phases/{phase_id}",
-                         params={"effective_on": "2020-03-15", "lang": "en"})
-    today = client.get(f"/ui/phases/{phase_id}")
+    today = client.get(page, params={"lang": "en"})
+    march = client.get(page, params={"effective_on": "2020-03-15", "lang": "en"})
+    june = client.get(page, params={"effective_on": "2020-06-30", "lang": "en"})
+    february = client.get(page, params={"effective_on": "2020-02-01", "lang": "en"})
 
-    assert 'data-testid="cut-off-ignored"' in dated.text
-    assert "Stichtag wird noch nicht unterstützt" in dated.text
-    assert "Business date not supported yet" in english.text
-    assert 'data-testid="cut-off-ignored"' not in today.text
+    assert _application_rows(today.text) == [("Approved", "50,000.00", "10,000.00",
+                                              "40,000.00")]
+    assert _application_rows(march.text) == [("Submitted", "0.00", "0.00", "0.00")]
+    assert _application_rows(june.text) == [("Approved", "50,000.00", "10,000.00",
+                                             "40,000.00")]
+    assert _application_rows(february.text) == []
+    assert 'data-testid="no-applications"' in february.text  # none submitted by then
+    assert application_id in march.text and application_id not in february.text
+    assert 'data-testid="by-business-date"' in march.text
+    assert "applications submitted later are left out" in march.text
+    assert 'data-testid="by-business-date"' not in today.text
+
+
+def _application_rows(page: str) -> list[tuple[str, ...]]:
+    """The phase page's applications table: (status, awarded, paid, outstanding) per row;
+    none when the page has no table (a phase without applications says so instead)."""
+    if '<table id="applications"' not in page:
+        return []
+    table = page.split('<table id="applications"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, flags=re.S)
+    return [tuple(cell.replace("\u00a0", " ").removeprefix("€").strip() for cell in
+                  re.findall(r"<td[^>]*>([^<]*)</td>", row))[1:] for row in rows]
+
+
+def _drawdown_statuses(page: str) -> list[str]:
+    """The application page's drawdowns table: each row's status (its data-status)."""
+    table = page.split('id="drawdowns-caption"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'data-status="(\w+)"', table)
 
 
 def test_a_position_beyond_the_head_is_the_422_page_not_the_head(client: TestClient) -> None:

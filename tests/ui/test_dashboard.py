@@ -255,8 +255,10 @@ def test_business_date_cut_off_is_carried_to_the_read_side(page: Any, site: Site
         assert "noch nicht unterstützt" not in page.inner_text("#stand")
     else:  # not yet: the page says so rather than showing the uncut figure as if cut
         assert "noch nicht unterstützt" in page.inner_text("#stand")
-    # the applications table (the list has no business date) says so beside it
-    assert page.get_by_test_id("cut-off-ignored").is_visible()
+    # the applications table is by that date too, and says so beside it
+    assert page.get_by_test_id("by-business-date").is_visible()
+    assert "später eingereichte Anträge fehlen" in page.get_by_test_id(
+        "by-business-date").inner_text()
     accessible(page)
 
 
