@@ -156,3 +156,23 @@ def advisory_key(schema: str, purpose: str = "projections") -> int:
     share them."""
     digest = hashlib.sha256(f"program-ledger:{purpose}:{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+# Whether a session of this database holds an advisory lock of a bigint key: pg_locks
+# shows the key's high half as classid, its low half as objid, and objsubid 1.
+HELD_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND objsubid = 1 AND classid::bigint = ? AND objid::bigint = ? AND database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()))"
+)
+
+
+def held_query(url: str, purpose: str) -> tuple[str, tuple[int, int]] | None:
+    """A statement and its parameters that answer whether some session holds
+    `lock_for(url, purpose)` now, without taking it (PostgreSQL's pg_locks); None for
+    SQLite and memory (a file lock is known only by taking it)."""
+    if database_kind(url) != "postgresql":
+        return None
+    schema = parse_qs(urlsplit(url).query).get("schema", ["public"])[0]
+    key = advisory_key(schema, purpose) & 0xFFFF_FFFF_FFFF_FFFF  # as PostgreSQL splits it
+    return HELD_SQL, (key >> 32, key & 0xFFFF_FFFF)

@@ -22,7 +22,7 @@ from projections.base import Projection
 from projections.db import Database, Tx
 from projections.events import LoggedEvent, data_of, decode
 from projections.grants import ENTITIES, HISTORY
-from projections.leader import leadership_for
+from projections.leader import held_query, leadership_for
 from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
 from projections.runner import REBUILD_FROM, Progress, Runner, wait_until
 from projections.state import StateQuery
@@ -100,7 +100,25 @@ class ReadModelsImpl:
                 rows = tx.execute(base.SELECT_LIVE_SCHEMA, (name,))
                 wanted = self.runner.projections[name].schema_version
                 status[name]["outdated"] = bool(rows) and int(rows[0][2]) < wanted
+            for name, progress in self._rebuilding(tx).items():
+                if name in status:
+                    status[name]["rebuilding"] = progress
         return {name: status[name] for name in self.runner.projections if name in status}
+
+    def _rebuilding(self, tx: Tx) -> dict[str, Json]:
+        """While a rebuild runs on this database (`ledger replay`, or a server's runner far
+        behind; it holds the rebuild lock), each of its new versions' tag and position —
+        by projection. Read from the database, so every worker answers the same; none on
+        SQLite (its file lock cannot be looked at without taking it)."""
+        held = held_query(self.db.url, "rebuild")
+        if held is None or not tx.execute(*held)[0][0]:
+            return {}
+        rows = tx.execute("SELECT v.projection, v.tag, t.tag, t.position FROM proj_versions v "
+                          "JOIN proj_tracking t ON t.projection = v.projection")
+        # (a rebuild writes version n+1 of each projection it replays: rebuild.py)
+        return {str(name): {"tag": str(tag), "position": int(position)}
+                for name, live, tag, position in rows
+                if tag == f"v{int(str(live).lstrip('v')) + 1}"}
 
     def runner_role(self) -> str:
         """`leader` (this process runs the projections), `follower`, or `off`."""

@@ -65,6 +65,9 @@ def _projection(name: str, state: dict[str, Any], *, head: int, max_lag: int) ->
     outdated = bool(state.get("outdated"))
     status = ("failing" if state["error"] else "outdated" if outdated
               else "lagging" if lag > max_lag else "ok")
+    rebuilding = state.get("rebuilding")
     return {"name": name, "position": state["position"], "lag": lag, "status": status,
             "error": state["error"], "failing_since": state["failing_since"],
-            "fix": f"ledger replay --projection {name}" if outdated else None}
+            "fix": f"ledger replay --projection {name}" if outdated else None,
+            "rebuilding": None if rebuilding is None else {
+                **rebuilding, "lag": max(head - int(rebuilding["position"]), 0)}}

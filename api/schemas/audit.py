@@ -42,6 +42,12 @@ class Integrity(Public):
     digest: DigestCheck | None = None
 
 
+class RebuildProgress(Public):
+    tag: str
+    position: int
+    lag: int
+
+
 class ProjectionHealth(Public):
     name: str
     position: int
@@ -50,6 +56,9 @@ class ProjectionHealth(Public):
     error: str | None = None
     failing_since: str | None = None
     fix: str | None = None  # outdated: the command that brings the tables to this release
+    # a rebuild under way (PostgreSQL): its new version's tag, position and lag behind the
+    # head; answers come from the live version (`position`) until it switches
+    rebuilding: RebuildProgress | None = None
 
 
 class Health(Public):

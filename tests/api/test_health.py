@@ -76,7 +76,7 @@ def test_a_failing_projection_makes_health_503_until_it_recovers(
     assert recovered["status"] == "ok"
     assert _projection(recovered, "grants") == {
         "name": "grants", "position": recovered["head"], "lag": 0, "status": "ok",
-        "error": None, "failing_since": None, "fix": None}
+        "error": None, "failing_since": None, "fix": None, "rebuilding": None}
     eventually(lambda: logs.events("projection_recovered"))
     assert len(logs.events("projection_failed")) == 1
     assert [e["projection"] for e in logs.events("projection_recovered")] == ["grants"]
@@ -194,3 +194,46 @@ def test_connections_the_server_closed_fail_one_request_not_one_each(
 
     assert statuses.count(503) <= 1 and statuses[-5:] == [200] * 5, statuses
     assert health.status_code == 200 and health.json()["database"] == "ok", health.text
+
+
+def test_a_rebuild_under_way_shows_its_progress_on_every_worker(
+    postgres_url: str, keys_file: Path
+) -> None:
+    """While a rebuild holds its lock (`ledger replay`, or a server far behind: the live
+    version's position stands still meanwhile), /health shows each new version's tag,
+    position and lag — read from the database, so a worker that does not run it says the
+    same. A version left by a crashed rebuild (its tables, no lock) is not progress."""
+    from projections.leader import lock_for
+    from projections.runner import create_tables
+
+    settings = Settings(database_url=postgres_url, api_keys_file=keys_file)
+    other = lock_for(postgres_url, "rebuild")  # as the rebuilding process holds it
+    with TestClient(create_app(settings, keep_current=False)) as first, \
+            TestClient(create_app(settings, keep_current=False)) as second:
+        position = _create_programme(first)
+        _create_programme(first)
+        read_models: Any = first.app.state.read_models  # type: ignore[attr-defined]
+        read_models.catch_up()
+        runner = read_models.runner
+        with read_models.db.schema() as tx:
+            live = runner.live_tags(tx)
+            create_tables(tx, runner.projections["grants"], "v2", indexes=False)
+            tx.execute("UPDATE proj_tracking SET position = ? WHERE projection = 'grants' "
+                       "AND tag = 'v2'", (position,))
+        leftover = first.get("/health").json()
+        try:
+            assert other.hold()
+            under_way = [c.get("/health").json() for c in (first, second)]
+        finally:
+            other.release()
+        after = first.get("/health").json()
+
+    head = leftover["head"]
+    assert live == {"audit": "v1", "grants": "v1"}
+    assert [p["rebuilding"] for p in leftover["projections"]] == [None, None]
+    for health in under_way:
+        assert _projection(health, "grants")["rebuilding"] == {
+            "tag": "v2", "position": position, "lag": head - position}
+        assert _projection(health, "grants")["position"] == head  # the live version's
+        assert _projection(health, "audit")["rebuilding"] is None  # not being rebuilt
+    assert [p["rebuilding"] for p in after["projections"]] == [None, None]

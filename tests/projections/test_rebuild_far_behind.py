@@ -68,6 +68,9 @@ def test_a_stopped_rebuild_leaves_the_live_versions_and_no_new_tables(
         thread = runner._thread
         assert thread is not None
         assert wait_until(lambda: runner.rebuilding is not None, timeout=30)
+        # its progress is in the status every worker reads (GET /health)
+        assert wait_until(lambda: all(s.get("rebuilding", {}).get("tag") == "v2" for s in
+                                      read_models.projection_status().values()), timeout=30)
         runner.stop(timeout=120)
 
         assert not thread.is_alive()
