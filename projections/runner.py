@@ -78,6 +78,8 @@ class Runner:
         self.rebuilding: list[str] | None = None  # the projections it rebuilds, meanwhile
         self._look_far = True  # whether the next step first looks how far behind it is
         self._rebuild_after = 0.0  # (monotonic) no rebuild before: the last one failed
+        # the projections the last batch found failing: a rebuild would fail where they do
+        self._failing: frozenset[str] = frozenset()
         # What the projections write through instead of the batch's transaction (a
         # rebuild's bulk process: projections/behind.py); None: the transaction itself.
         self.writing: Callable[[Tx], Tx] | None = None
@@ -246,14 +248,16 @@ class Runner:
     def far_behind(self) -> tuple[list[str], int]:
         """The projections a rebuild would catch up faster than batches here (`rebuild_from`
         events or more behind, and at least half the log), and the head; on PostgreSQL
-        only (its rebuild replays in processes; SQLite's would run in this one)."""
+        only (its rebuild replays in processes; SQLite's would run in this one). Not one
+        the last batch found failing: replayed, it would fail at the same event (its
+        batches retry it, and /health says so, until it is fixed)."""
         if self.rebuild_from is None or self.db.dialect != "postgresql" or (
                 time.monotonic() < self._rebuild_after):
             return [], 0
         head = self.ledger.chained_recorder.chain_head()[0]
         behind = max(self.rebuild_from, (head + 1) // 2)
         return [name for name, position in sorted(self.positions().items())
-                if head - position >= behind], head
+                if head - position >= behind and name not in self._failing], head
 
     def _rebuild_far_behind(self) -> bool:
         """Rebuilds the projections far behind (`far_behind`); True when it did (or was
@@ -310,6 +314,7 @@ class Runner:
             log.debug("projection_batch_failed", error=describe(exc))
             count, failing = -1, self._diagnose(exc)
         self.failures.update(failing)
+        self._failing = frozenset(failing)
         self.last_error = "; ".join(f"{n}: {describe(e)}" for n, e in failing.items()) or None
         if count < 0:
             self._stop.wait(self.retry_interval)

@@ -16,6 +16,7 @@ from projections.leader import lock_for
 from projections.rebuild import RebuildBusy
 from projections.runner import create_tables, tracking, wait_until
 from tests.projections.helpers import story_behind
+from tests.support.faults import Breakable
 
 
 def _tags(read_models) -> set[tuple[str, str]]:  # every version that has a tracking row
@@ -54,6 +55,29 @@ def test_a_runner_near_the_head_catches_up_in_batches(postgres_url: str) -> None
         assert read_models.runner.far_behind() == (["audit", "grants"], head)
         read_models.catch_up()
         assert read_models.runner.far_behind() == ([], head)  # nothing behind
+
+
+def test_a_failing_projection_is_left_to_its_batches_not_rebuilt_again_and_again(
+        postgres_url: str) -> None:
+    """A projection the last batch found failing is not among those to rebuild: replayed
+    it would fail at the same event (every REBUILD_PAUSE, logged each time); its batches
+    retry it and /health says so. Once a batch gets through, it is a candidate again."""
+    with story_behind(postgres_url, rebuild_far_behind=True) as (ledger, read_models, _):
+        runner = read_models.runner
+        runner.rebuild_from = 1
+        runner.retry_interval = 0
+        grants = Breakable(runner.projections["grants"])
+        runner.projections["grants"] = grants  # type: ignore[assignment]
+        head = ledger.head()[0]
+        assert runner.far_behind() == (["audit", "grants"], head)
+
+        runner._step()  # grants fails, audit takes its batch
+
+        assert grants.failures >= 1
+        assert runner.far_behind()[0] == ["audit"]
+        grants.broken = False
+        runner._step()
+        assert runner.far_behind()[0] == ["audit", "grants"]
 
 
 def test_a_stopped_rebuild_leaves_the_live_versions_and_no_new_tables(
