@@ -32,8 +32,9 @@ def export(
         "--funder-id", help="Organisation identifier of the funder "
                             "(default: 360G-<programme>-funder, a local one).")] = None,
 ) -> None:
-    """Export every grant (approved, closed, revoked) with its award, disbursements and
-    repayments, as open data."""
+    """Export every grant with its award, disbursements and repayments, as open data.
+
+    Every grant approved, closed or revoked, one at a time (memory bounded)."""
     with _read_side() as (ledger, read_models), _refusals():
         # One grant at a time, from the read models to the document (memory bounded).
         grants = iter_grants(read_models, at=_at(ledger, read_models, as_of),

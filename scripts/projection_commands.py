@@ -76,8 +76,11 @@ def verify(
     digest: Annotated[str | None, typer.Option(
         help="POS:HASH handed out earlier (`ledger head`); the chain must still match it.")] = None,
 ) -> None:
-    """Check the hash chain, that every projection equals a fresh replay, that every
-    snapshot equals a fold of the chained events, and that no >=0 account went negative."""
+    """Check the chain, the projections, the snapshots and the accounts' signs.
+
+    The hash chain (and that it still matches --digest); that every projection equals a
+    fresh replay; that every snapshot equals a fold of the chained events; and that no
+    account that must stay >= 0 went negative."""
     expected = _digest(digest) if digest else None
     with _read_side() as (ledger, read_models), _exclusive(read_models), _bars() as progress:
         head = ledger.head()[0]

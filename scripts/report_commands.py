@@ -96,9 +96,11 @@ def changes(from_: Annotated[str, typer.Option(
                 "--to", help="POS|DATE: the later moment (a date: its end, UTC)")],
             format: FormatOption = Format.table, output: OutputOption = None,
             effective_on: ChangesEffectiveOnOption = None) -> None:
-    """What changed between two moments: new applications, awards, payments, repayments and
-    closures, with the deltas of every phase's figures (the "since my last report" view);
-    with --effective-on, only what concerns the money of that business date and before."""
+    """What changed between two moments, with the deltas of every phase's figures.
+
+    New applications, awards, payments, repayments and closures (the "since my last
+    report" view); with --effective-on, only what concerns the money of that business
+    date and before."""
     from scripts.exports import reports
 
     with _read_side() as (ledger, read_models), _refusals():

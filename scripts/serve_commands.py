@@ -288,8 +288,10 @@ def import_applications(
                                          exists=True, dir_okay=False, readable=True)],
     user: Annotated[str, typer.Option(help="the clerk recorded as actor")] = "import",
 ) -> None:
-    """Import applications from CSV, all or nothing: every row is checked first and every
-    bad row is reported, by line, before anything is written."""
+    """Import applications from CSV, all or nothing.
+
+    Every row is checked first and every bad row is reported, by line, before anything
+    is written."""
     from ledger.heap import settle_heap
     from scripts import import_rows
 
