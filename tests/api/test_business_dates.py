@@ -358,8 +358,8 @@ def test_an_application_by_business_date_is_its_row_of_the_statement_then(
     path = f"/applications/{grant}"
     first = ok(client.post(f"{path}/drawdowns", headers=auth("clara"),
                            json={"amount": "6000.00", "requested_on": "2020-05-01"}), 201)
-    ok(client.post(f"{path}/drawdowns/{first['drawdown_id']}/pay", headers=auth("fritz"),
-                   json={"paid_on": "2020-05-20"}))
+    paid = ok(client.post(f"{path}/drawdowns/{first['drawdown_id']}/pay",
+                          headers=auth("fritz"), json={"paid_on": "2020-05-20"}))
     second = ok(client.post(f"{path}/drawdowns", headers=auth("clara"),
                             json={"amount": "1000.00", "requested_on": "2020-06-01"}), 201)
     ok(client.post(f"{path}/repayments", headers=auth("fritz"), json={
@@ -393,6 +393,13 @@ def test_an_application_by_business_date_is_its_row_of_the_statement_then(
         (first["drawdown_id"], "paid"), (second["drawdown_id"], "requested")]
     assert (on("2020-04-01")["awarded"], on("2020-08-01")["awarded"]) == ("10000.00",
                                                                           "8000.00")
+    # what was recorded by the payment, about any date: the rest was not yet known
+    then = ok(client.get(path, headers=auth("fritz"), params={
+        **at, "as_of_position": paid["position"], "effective_on": "2099-12-31"}))
+    assert (then["position"], then["paid"], then["repaid"], then["awarded"]) == (
+        paid["position"], "6000.00", "0.00", "10000.00")
+    assert [(d["drawdown_id"], d["status"]) for d in then["drawdowns"]] == [
+        (first["drawdown_id"], "paid")]
     now = ok(client.get(path, headers=auth("fritz"), params=at))
     assert "effective_on" not in now and now["awarded"] == on("2099-12-31")["awarded"]
 
