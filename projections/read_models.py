@@ -111,14 +111,17 @@ class ReadModelsImpl:
         by projection. Read from the database, so every worker answers the same; none on
         SQLite (its file lock cannot be looked at without taking it)."""
         held = held_query(self.db.url, "rebuild")
-        if held is None or not tx.execute(*held)[0][0]:
+        if held is None:
             return {}
         rows = tx.execute("SELECT v.projection, v.tag, t.tag, t.position FROM proj_versions v "
                           "JOIN proj_tracking t ON t.projection = v.projection")
         # (a rebuild writes version n+1 of each projection it replays: rebuild.py)
-        return {str(name): {"tag": str(tag), "position": int(position)}
-                for name, live, tag, position in rows
-                if tag == f"v{int(str(live).lstrip('v')) + 1}"}
+        found = {str(name): {"tag": str(tag), "position": int(position)}
+                 for name, live, tag, position in rows
+                 if tag == f"v{int(str(live).lstrip('v')) + 1}"}
+        # pg_locks only then: reading it takes every partition of PostgreSQL's lock table
+        # for a moment, which a /health polled often should not do for nothing
+        return found if found and tx.execute(*held)[0][0] else {}
 
     def runner_role(self) -> str:
         """`leader` (this process runs the projections), `follower`, or `off`."""
