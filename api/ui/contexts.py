@@ -161,15 +161,15 @@ def _repayments(view: View, read: ReadModels, application_id: str, *,
 def _by_business_date(view: View, read: ReadModels, app: Json) -> Json:
     """The application by the view's business date: its status, drawdowns and money as
     its events effective by then left them (`ReadModels.application` with
-    `effective_on`); not yet submitted by then, it had no money, drawdowns or proofs of
-    use (`submitted_by_then` False)."""
+    `effective_on`); not yet submitted by then, it had no money, measures, drawdowns or
+    proofs of use (`submitted_by_then` False)."""
     assert view.effective_on is not None
     dated = read.applications_on([app["application_id"]], at=view.at,
                                  effective_on=view.effective_on).get(app["application_id"])
     if dated is None:
         zero = eur(0)
         return {**app, **dict.fromkeys(DATED, zero), "drawdowns": [], "proofs_of_use": [],
-                "status": None, "submitted_by_then": False}
+                "measures": [], "status": None, "submitted_by_then": False}
     return {**dated, "submitted_by_then": True}
 
 

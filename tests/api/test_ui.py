@@ -9,7 +9,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import auth, key_of
-from tests.api.scenario import approved, funded
+from tests.api.scenario import approved, funded, ok
 
 
 def caught_up(client: TestClient) -> None:
@@ -259,6 +259,31 @@ def test_an_application_page_shows_its_money_by_the_business_date(client: TestCl
     assert _drawdown_statuses(client.get(page, params={"effective_on": "2020-05-10"}).text) \
         == ["requested"]
     assert _drawdown_statuses(march.text) == []
+
+
+def test_an_application_page_before_its_submission_shows_nothing_of_it(
+        client: TestClient) -> None:
+    """By a business date before the submission the application did not exist: no money,
+    no measures, no drawdowns — while today its measures are listed."""
+    setup = funded(client, recipients=1)
+    application_id = ok(client.post("/applications", headers=auth("clara"), json={
+        "phase_id": setup.phase_id, "recipient_id": setup.recipients[0],
+        "requested_amount": "3000.00", "submitted_on": "2020-03-01",
+        "measures": [{"category": "training", "description": "Schulung E-Akte",
+                      "amount": "3000.00"}]}), 201)["application_id"]
+    caught_up(client)
+    signed_in(client)
+    page = f"/ui/applications/{application_id}"
+
+    today = client.get(page)
+    before = client.get(page, params={"effective_on": "2020-02-01"})
+    on_the_day = client.get(page, params={"effective_on": "2020-03-01"})
+
+    assert 'id="measures-caption"' in today.text and "Schulung E-Akte" in today.text
+    assert "Zum Stichtag noch nicht eingereicht" in before.text
+    assert 'id="measures-caption"' not in before.text
+    assert "Schulung E-Akte" not in before.text
+    assert "Schulung E-Akte" in on_the_day.text
 
 
 def test_a_phase_page_shows_its_applications_by_the_business_date(
