@@ -108,6 +108,12 @@ def create_app(
             # Before settling (what it builds lives as long as the app), and in the
             # threadpool, whose backend is imported and first thread started by it too.
             await run_in_threadpool(_prepare_routes, app)
+            prepare = getattr(read_models, "prepare", None)
+            if callable(prepare):
+                try:  # (its pools and versions; else the first requests open and read them)
+                    await prepare()
+                except Exception as exc:  # the first requests try again, and say so
+                    log.warning("read_side_not_prepared", error=repr(exc))
             settle_heap()
 
         def stop_streams() -> None:  # on SIGTERM/SIGINT, before the server waits for them

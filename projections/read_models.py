@@ -3,6 +3,8 @@ its factory and the replay entry point used by scripts/."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -71,6 +73,19 @@ class ReadModelsImpl:
     async def aclose(self) -> None:
         """Closes what was opened on the API's event loop (the async seek pool)."""
         await self.db.aclose()
+
+    async def prepare(self) -> None:
+        """What a served app's first requests would otherwise wait for, done before it
+        accepts a connection: the seek pools opened (`Database.open_seeks`) and each live
+        version's schema read (`_read` records it), so that the first answers as of a
+        position are seeks on the event loop rather than a snapshot in a thread."""
+        await self.db.open_seeks()
+        await asyncio.to_thread(self._know_versions)
+
+    def _know_versions(self) -> None:
+        for name in self.runner.projections:
+            with contextlib.suppress(LookupError), self._read(name, None):
+                pass  # (no live version yet: a new store, the first request reads it)
 
     def catch_up(self, *, progress: Progress | None = None) -> int:
         return self.runner.catch_up(progress=progress)
