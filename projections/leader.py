@@ -147,8 +147,13 @@ def lock_for(url: str, purpose: str) -> Leadership:
         return Sole()
     if kind == "sqlite":
         return FileLock(Path(unquote(url[len("sqlite:///"):]) + f".{purpose}.lock"))
+    return AdvisoryLock(postgres_conninfo(url), _key_of(url, purpose))
+
+
+def _key_of(url: str, purpose: str) -> int:
+    """The advisory lock key of `purpose` for the PostgreSQL store at `url` (its schema's)."""
     schema = parse_qs(urlsplit(url).query).get("schema", ["public"])[0]
-    return AdvisoryLock(postgres_conninfo(url), advisory_key(schema, purpose))
+    return advisory_key(schema, purpose)
 
 
 def advisory_key(schema: str, purpose: str = "projections") -> int:
@@ -173,6 +178,5 @@ def held_query(url: str, purpose: str) -> tuple[str, tuple[int, int]] | None:
     SQLite and memory (a file lock is known only by taking it)."""
     if database_kind(url) != "postgresql":
         return None
-    schema = parse_qs(urlsplit(url).query).get("schema", ["public"])[0]
-    key = advisory_key(schema, purpose) & 0xFFFF_FFFF_FFFF_FFFF  # as PostgreSQL splits it
+    key = _key_of(url, purpose) & 0xFFFF_FFFF_FFFF_FFFF  # as PostgreSQL splits it
     return HELD_SQL, (key >> 32, key & 0xFFFF_FFFF)

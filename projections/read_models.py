@@ -25,7 +25,7 @@ from projections.db import Database, Tx
 from projections.events import LoggedEvent, data_of, decode
 from projections.grants import ENTITIES, HISTORY
 from projections.leader import held_query, leadership_for
-from projections.rebuild import VerifyProgress, VerifyReport, rebuild, verify
+from projections.rebuild import VerifyProgress, VerifyReport, next_version, rebuild, verify
 from projections.runner import REBUILD_FROM, Progress, Runner, wait_until
 from projections.state import StateQuery
 from projections.status import ensure_status_table, live_status
@@ -130,10 +130,8 @@ class ReadModelsImpl:
             return {}
         rows = tx.execute("SELECT v.projection, v.tag, t.tag, t.position FROM proj_versions v "
                           "JOIN proj_tracking t ON t.projection = v.projection")
-        # (a rebuild writes version n+1 of each projection it replays: rebuild.py)
         found = {str(name): {"tag": str(tag), "position": int(position)}
-                 for name, live, tag, position in rows
-                 if tag == f"v{int(str(live).lstrip('v')) + 1}"}
+                 for name, live, tag, position in rows if tag == next_version(str(live))}
         # pg_locks only then: reading it takes every partition of PostgreSQL's lock table
         # for a moment, which a /health polled often should not do for nothing
         return found if found and tx.execute(*held)[0][0] else {}
@@ -225,13 +223,12 @@ class ReadModelsImpl:
                     effective_on: date | None = None) -> Json:
         if effective_on is not None:
             with self._state(at, effective_on) as q:
-                found = state.applications_on(q, [application_id], self._events_at)
+                found = self._dated_answers(q, [application_id])
                 if application_id not in found:
                     q.require("application", application_id)  # unknown: its own 404
                     raise NotFound(f"application {application_id} was not submitted by "
                                    f"{q.on}{q.then()}")
-                return {**state.application_json(found[application_id], q.at),
-                        "effective_on": q.on}
+                return found[application_id]
         view = self.answers.view("grants") if self.answers is not None else None
         if at is None and view is not None:
             # One statement (one snapshot): the version's position and the state there;
@@ -253,9 +250,14 @@ class ReadModelsImpl:
         `application` answers it with `effective_on`; one not submitted by then (or
         unknown) is left out. For a page of a list (the dashboard's phase page)."""
         with self._state(at, effective_on) as q:
-            return {application_id: {**state.application_json(s, q.at), "effective_on": q.on}
-                    for application_id, s in state.applications_on(
-                        q, application_ids, self._events_at).items()}
+            return self._dated_answers(q, application_ids)
+
+    def _dated_answers(self, q: StateQuery, application_ids: Sequence[str]) -> dict[str, Json]:
+        """`application_ids` by `q.on` as `application` answers them (those not submitted
+        by then left out)."""
+        return {application_id: {**state.application_json(s, q.at), "effective_on": q.on}
+                for application_id, s in state.applications_on(
+                    q, application_ids, self._events_at).items()}
 
     @kept("grants")
     def applications(

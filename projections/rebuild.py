@@ -60,12 +60,17 @@ def rebuild(
         lock.release()
 
 
+def next_version(live: str) -> str:
+    """The tag a rebuild writes after the live version `live` ("v3" after "v2")."""
+    return f"v{int(live.lstrip('v')) + 1}"
+
+
 def _rebuild(runner: Runner, names: list[str], *, progress: Progress | None,
              stop: threading.Event | None, alone: bool, nice: int) -> tuple[int, float]:
     runner.ensure_schema()
     with runner.db.schema() as tx:
         live = runner.live_tags(tx)
-        new = {name: f"v{int(live[name].lstrip('v')) + 1}" for name in names}
+        new = {name: next_version(live[name]) for name in names}
         for name, tag in new.items():
             drop_tables(tx, runner.projections[name], tag)  # leftovers of a crashed rebuild
             create_tables(tx, runner.projections[name], tag, indexes=False)
